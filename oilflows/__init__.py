@@ -1,0 +1,33 @@
+"""oilflows: where a country's crude oil comes from, from public trade and energy statistics."""
+
+from __future__ import annotations
+
+from .default import load_default
+from .errors import (
+    AnalysisError,
+    FetchError,
+    OilflowsError,
+    SchemaError,
+    SourceFormatError,
+    StoreError,
+    UnknownDatasetError,
+)
+from .schema import KEY, SCHEMA
+from .store import Store
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "KEY",
+    "SCHEMA",
+    "AnalysisError",
+    "FetchError",
+    "OilflowsError",
+    "SchemaError",
+    "SourceFormatError",
+    "Store",
+    "StoreError",
+    "UnknownDatasetError",
+    "__version__",
+    "load_default",
+]

@@ -1,0 +1,1 @@
+def load_default(): raise NotImplementedError

@@ -1,0 +1,67 @@
+"""Typed exceptions: every error oilflows raises on bad input names the file, the field and the problem."""
+
+from __future__ import annotations
+
+
+class OilflowsError(Exception):
+    """Base class of every error raised by oilflows."""
+
+
+class SourceFormatError(OilflowsError, ValueError):
+    """A source file or response body is not in the expected format.
+
+    Parameters
+    ----------
+    source : str
+        Where the bytes came from (a path, a URL, or ``"<bytes>"``).
+    problem : str
+        What was expected and what was found.
+    field : str, optional
+        The column, key or sheet concerned.
+    """
+
+    def __init__(self, source: str, problem: str, field: str | None = None):
+        self.source = source
+        self.field = field
+        self.problem = problem
+        where = f"{source}" + (f" [{field}]" if field else "")
+        super().__init__(f"{where}: {problem}")
+
+
+class UnknownDatasetError(OilflowsError, KeyError):
+    """A dataset code oilflows does not know how to read or fetch."""
+
+    def __init__(self, dataset: str, known: list[str] | tuple[str, ...], source: str = ""):
+        self.dataset = dataset
+        self.known = tuple(known)
+        where = f"{source}: " if source else ""
+        super().__init__(f"{where}unknown dataset {dataset!r}; known: {', '.join(self.known)}")
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return self.args[0]
+
+
+class SchemaError(OilflowsError, ValueError):
+    """A frame does not follow the canonical schema (missing column, wrong type, duplicate key)."""
+
+
+class FetchError(OilflowsError, OSError):
+    """A download failed: no network, an HTTP error, or an error body from the service."""
+
+    def __init__(self, url: str, problem: str, status: int | None = None):
+        self.url = url
+        self.status = status
+        code = f"HTTP {status} " if status else ""
+        super().__init__(f"{code}{url}: {problem}")
+
+
+class StoreError(OilflowsError):
+    """The store could not be read or written; a failed write leaves the store as it was."""
+
+
+class AnalysisError(OilflowsError, ValueError):
+    """The frame cannot answer the question asked (no data in a window, ambiguous sources, ...)."""
+
+
+class QueryError(OilflowsError, ValueError):
+    """A request cannot be built: an unknown filter dimension, a malformed period, ..."""

@@ -1,0 +1,1 @@
+"""Generic statistical file formats (SDMX-CSV, JSON-stat) parsed to long tables of codes and values."""

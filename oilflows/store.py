@@ -1,0 +1,339 @@
+"""The Parquet store: a hive-partitioned dataset any engine reads, plus oilflows' commit protocol.
+
+Layout under the store root::
+
+    source=<source>/dataset=<dataset>/reporter=<reporter>/part-0.parquet   current data
+    _vintages/source=.../dataset=.../reporter=.../<stamp>-<id>.parquet      superseded rows
+    _staging/<txid>/...                                                     a write in progress
+    _journal/<txid>.json                                                    a commit being applied
+    _store.lock                                                             the writers' lock
+
+The current data hold, for each observation (the key without ``vintage``), the row of the latest
+vintage; rows a newer vintage replaces move to ``_vintages``. pyarrow, DuckDB, Polars and Spark
+read the current data directly (they skip names starting with ``_``; with a glob, use
+``source=*/dataset=*/reporter=*/*.parquet``).
+
+A write is all-or-nothing: new partition files are staged under ``_staging``; the journal naming
+them is written; then each file is moved into place with an atomic rename. An exception while
+moving restores the replaced files; a crash after the journal was written is completed the next
+time the store is opened for writing. Readers never see a half-written file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+from filelock import FileLock
+
+from .errors import SchemaError, StoreError
+from .schema import COLUMNS, KEY, OBSERVATION_KEY, SCHEMA, from_table, to_table, validate
+
+PARTITIONS: tuple[str, ...] = ("source", "dataset", "reporter")
+PARTITION_SCHEMA = pa.schema([SCHEMA.field(name) for name in PARTITIONS])
+FILE_SCHEMA = pa.schema([f for f in SCHEMA if f.name not in PARTITIONS])
+DATA_FILE = "part-0.parquet"
+_PARQUET_OPTIONS = {"compression": "zstd", "write_statistics": True}
+
+
+@dataclass(frozen=True)
+class WriteSummary:
+    """What a :meth:`Store.write` changed.
+
+    Attributes: ``rows_in`` rows offered; ``rows_new`` observations not in the store before;
+    ``rows_changed`` observations whose values or vintage changed; ``rows_unchanged`` identical
+    rows; ``rows_archived`` rows moved to ``_vintages``; ``partitions_changed`` files rewritten.
+    """
+
+    rows_in: int
+    rows_new: int
+    rows_changed: int
+    rows_unchanged: int
+    rows_archived: int
+    partitions_changed: int
+
+    @property
+    def changed(self) -> bool:
+        """True if the write changed the store."""
+        return self.partitions_changed > 0 or self.rows_archived > 0
+
+
+def default_path() -> Path:
+    """``$OILFLOWS_HOME`` if set, else the platform's user data directory for oilflows."""
+    env = os.environ.get("OILFLOWS_HOME")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("oilflows"))
+
+
+class Store:
+    """A hive-partitioned Parquet store of canonical frames.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The store's root directory; created on first write. Defaults to :func:`default_path`.
+    lock_timeout : float
+        Seconds to wait for another process's write to finish before raising :class:`StoreError`.
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None, *, lock_timeout: float = 600.0):
+        self.path = Path(path) if path is not None else default_path()
+        self.lock_timeout = lock_timeout
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def dataset(self) -> ds.Dataset:
+        """The current data as a :class:`pyarrow.dataset.Dataset` (hive partitions, `_` dirs skipped)."""
+        if not self.path.exists():
+            return ds.dataset(SCHEMA.empty_table())
+        return ds.dataset(
+            self.path,
+            format="parquet",
+            schema=SCHEMA,
+            partitioning=ds.partitioning(PARTITION_SCHEMA, flavor="hive"),
+            ignore_prefixes=[".", "_"],
+        )
+
+    def read(
+        self,
+        *,
+        start: str | pd.Timestamp | None = None,
+        end: str | pd.Timestamp | None = None,
+        columns: Iterable[str] | None = None,
+        **filters: object,
+    ) -> pd.DataFrame:
+        """Read current data as a canonical frame, filtered in the scan.
+
+        ``filters`` are column=value or column=[values] (e.g. ``reporter="DE"``,
+        ``partner=["KZ", "RU"]``); partition columns (source, dataset, reporter) prune whole
+        directories, the others are pushed down to Parquet row-group statistics. ``start``/``end``
+        bound ``period`` (inclusive). ``columns`` selects columns (default: all, canonical order).
+        """
+        unknown = set(filters) - set(COLUMNS)
+        if unknown:
+            raise StoreError(f"unknown filter columns {sorted(unknown)}; columns are {list(COLUMNS)}")
+        expression = None
+        for column, value in filters.items():
+            if value is None:
+                term = ds.field(column).is_null()
+            elif isinstance(value, str | bytes) or not isinstance(value, Iterable):
+                term = ds.field(column) == value
+            else:
+                term = ds.field(column).isin(list(value))
+            expression = term if expression is None else expression & term
+        for bound, op in ((start, "ge"), (end, "le")):
+            if bound is not None:
+                stamp = pa.scalar(pd.Timestamp(bound).to_datetime64(), type=pa.timestamp("s"))
+                term = ds.field("period") >= stamp if op == "ge" else ds.field("period") <= stamp
+                expression = term if expression is None else expression & term
+        table = self.dataset().to_table(filter=expression)
+        frame = from_table(table)
+        if columns is not None:
+            frame = frame[list(columns)]
+        return frame.reset_index(drop=True)
+
+    def partitions(self) -> list[dict[str, str]]:
+        """The (source, dataset, reporter) partitions that hold current data."""
+        found = []
+        for file in sorted(self.path.glob("source=*/dataset=*/reporter=*/" + DATA_FILE)):
+            parts = dict(p.split("=", 1) for p in file.relative_to(self.path).parts[:-1])
+            found.append(parts)
+        return found
+
+    # -- writing ----------------------------------------------------------------------------------
+
+    def write(self, frame: pd.DataFrame) -> WriteSummary:
+        """Upsert a canonical frame; return what changed.
+
+        Rows are matched on the key without ``vintage``. For each observation the row of the latest
+        vintage is current (an equal vintage: the new row wins); superseded rows move to
+        ``_vintages``. Writing the same data twice changes nothing (no file is touched). Invalid
+        frames raise :class:`SchemaError` and leave the store as it was.
+        """
+        validate(frame)
+        table = to_table(frame)
+        incoming = from_table(table)
+        self.path.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.path / "_store.lock"), timeout=self.lock_timeout)
+        try:
+            lock.acquire()
+        except TimeoutError as exc:
+            raise StoreError(f"{self.path}: another process holds the write lock") from exc
+        try:
+            self._recover()
+            return self._write_locked(incoming)
+        finally:
+            lock.release()
+
+    def _write_locked(self, incoming: pd.DataFrame) -> WriteSummary:
+        txid = uuid.uuid4().hex[:12]
+        staging = self.path / "_staging" / txid
+        moves: list[tuple[Path, Path]] = []
+        counts = {"new": 0, "changed": 0, "unchanged": 0, "archived": 0}
+        try:
+            for values, part in incoming.groupby(list(PARTITIONS), sort=True, dropna=False):
+                rel = Path(*(f"{k}={v}" for k, v in zip(PARTITIONS, values, strict=True)))
+                target = self.path / rel / DATA_FILE
+                existing = _read_partition(target, dict(zip(PARTITIONS, values, strict=True)))
+                merged, superseded, stats = _merge(existing, part)
+                for k in ("new", "changed", "unchanged"):
+                    counts[k] += stats[k]
+                if len(superseded):
+                    counts["archived"] += len(superseded)
+                    archive = staging / "_vintages" / rel / f"{txid}.parquet"
+                    _write_file(superseded, archive)
+                    moves.append((archive, self.path / "_vintages" / rel / archive.name))
+                if stats["new"] or stats["changed"]:
+                    staged = staging / rel / DATA_FILE
+                    _write_file(merged, staged)
+                    moves.append((staged, target))
+            if moves:
+                self._commit(txid, moves)
+        except SchemaError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"{self.path}: write failed, store left as it was: {exc}") from exc
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return WriteSummary(
+            rows_in=len(incoming), rows_new=counts["new"], rows_changed=counts["changed"],
+            rows_unchanged=counts["unchanged"], rows_archived=counts["archived"],
+            partitions_changed=sum(1 for _, t in moves if t.name == DATA_FILE),
+        )
+
+    def _commit(self, txid: str, moves: list[tuple[Path, Path]]) -> None:
+        """Apply staged files: journal, then atomic renames; undo on an exception."""
+        journal = self.path / "_journal" / f"{txid}.json"
+        journal.parent.mkdir(parents=True, exist_ok=True)
+        backups: list[tuple[Path, Path | None]] = []
+        _write_json(journal, [[str(s), str(t)] for s, t in moves])
+        try:
+            for source, target in moves:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                backup = None
+                if target.exists():
+                    backup = source.with_name(source.name + ".previous")
+                    os.link(target, backup)  # keeps the old file reachable for an undo
+                backups.append((target, backup))
+                os.replace(source, target)
+        except BaseException:
+            for target, backup in reversed(backups):
+                if backup is not None:
+                    os.replace(backup, target)
+                else:
+                    target.unlink(missing_ok=True)
+            journal.unlink(missing_ok=True)
+            raise
+        journal.unlink()
+
+    def _recover(self) -> None:
+        """Complete a commit interrupted by a crash (its journal exists), then clear staging."""
+        journal_dir = self.path / "_journal"
+        for journal in sorted(journal_dir.glob("*.json")) if journal_dir.exists() else []:
+            for source, target in json.loads(journal.read_text()):
+                if Path(source).exists():
+                    Path(target).parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(source, target)
+            journal.unlink()
+        shutil.rmtree(self.path / "_staging", ignore_errors=True)
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+
+
+def _read_partition(path: Path, partition: dict[str, str]) -> pd.DataFrame | None:
+    if not path.exists():
+        return None
+    try:
+        table = pq.read_table(path, schema=FILE_SCHEMA)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise StoreError(f"{path}: unreadable partition file: {exc}") from exc
+    for name in PARTITIONS:
+        table = table.append_column(SCHEMA.field(name), pa.array([partition[name]] * len(table)))
+    return from_table(table)
+
+
+def _sort(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values(list(KEY), na_position="first", kind="stable").reset_index(drop=True)
+
+
+def _merge(
+    existing: pd.DataFrame | None, incoming: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    """Merge `incoming` into `existing`: (current rows, superseded rows, counts)."""
+    incoming = _sort(incoming)
+    if existing is None or existing.empty:
+        latest = _latest(incoming)
+        return latest, _superseded(incoming, latest), {
+            "new": len(latest), "changed": 0, "unchanged": 0}
+    existing = _sort(existing)
+    obs = list(OBSERVATION_KEY)
+    # Identical rows (all columns equal) change nothing.
+    identical = incoming.merge(existing, how="left", indicator=True, on=list(COLUMNS))
+    unchanged_mask = (identical["_merge"] == "both").to_numpy()
+    candidates = incoming.loc[~unchanged_mask]
+    if candidates.empty:
+        return existing, existing.iloc[0:0], {"new": 0, "changed": 0, "unchanged": len(incoming)}
+    # New rows win ties on the full key (same vintage, revised value): drop the old copy first.
+    keep_old = existing.merge(candidates[list(KEY)], how="left", on=list(KEY), indicator=True)
+    existing_kept = existing.loc[(keep_old["_merge"] == "left_only").to_numpy()]
+    combined = _sort(pd.concat([existing_kept, candidates], ignore_index=True))
+    latest = _latest(combined)
+    superseded = _superseded(combined, latest)
+    known = existing[obs].drop_duplicates()
+    seen = candidates[obs].merge(known, how="left", on=obs, indicator=True)["_merge"]
+    new = int((seen == "left_only").sum())
+    changed = len(candidates) - new
+    if _equal(latest, existing):
+        changed = 0
+    return latest, superseded, {"new": new, "changed": changed,
+                                "unchanged": int(unchanged_mask.sum())}
+
+
+def _latest(frame: pd.DataFrame) -> pd.DataFrame:
+    """For each observation, the row of the latest vintage (NaT counts as oldest)."""
+    ordered = frame.sort_values("vintage", na_position="first", kind="stable")
+    latest = ordered.drop_duplicates(list(OBSERVATION_KEY), keep="last")
+    return _sort(latest)
+
+
+def _superseded(frame: pd.DataFrame, latest: pd.DataFrame) -> pd.DataFrame:
+    marker = frame.merge(latest[list(KEY)], how="left", on=list(KEY), indicator=True)["_merge"]
+    return frame.loc[(marker == "left_only").to_numpy()].reset_index(drop=True)
+
+
+def _equal(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    if len(a) != len(b):
+        return False
+    return to_table(_sort(a)).equals(to_table(_sort(b)))
+
+
+def _write_file(frame: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = to_table(_sort(frame)).drop_columns(list(PARTITIONS))
+    with open(path, "wb") as handle:
+        pq.write_table(table, handle, **_PARQUET_OPTIONS)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _write_json(path: Path, payload: object) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
