@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .default import load_default
+from .default import default_provenance, load_default
 from .errors import (
     AnalysisError,
     FetchError,
@@ -13,6 +13,7 @@ from .errors import (
     UnknownDatasetError,
 )
 from .schema import KEY, SCHEMA
+from .refresh import refresh
 from .store import Store
 
 __version__ = "0.1.0"
@@ -29,5 +30,7 @@ __all__ = [
     "StoreError",
     "UnknownDatasetError",
     "__version__",
+    "default_provenance",
     "load_default",
+    "refresh",
 ]

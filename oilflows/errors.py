@@ -65,3 +65,7 @@ class AnalysisError(OilflowsError, ValueError):
 
 class QueryError(OilflowsError, ValueError):
     """A request cannot be built: an unknown filter dimension, a malformed period, ..."""
+
+
+class NetworkError(FetchError):
+    """The service could not be reached at all (no network, DNS failure, refused connection)."""

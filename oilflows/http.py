@@ -18,7 +18,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util import Retry
 
-from .errors import FetchError
+from .errors import FetchError, NetworkError
 
 USER_AGENT = "oilflows/0.1 (+https://github.com/oilflows/oilflows)"
 #: (connect, read) timeouts in seconds.
@@ -116,7 +116,8 @@ def request(
     except requests.exceptions.Timeout as exc:
         raise FetchError(url, f"timed out after {timeout[1]:.0f} s") from exc
     except requests.exceptions.ConnectionError as exc:
-        raise FetchError(url, f"no connection ({_reason(exc)})") from exc
+        host = requests.utils.urlparse(url).hostname
+        raise NetworkError(url, f"no network: cannot reach {host} ({_reason(exc)})") from exc
     except requests.exceptions.RequestException as exc:
         raise FetchError(url, str(exc)) from exc
     if response.status_code not in ok:

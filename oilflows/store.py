@@ -35,7 +35,8 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from filelock import FileLock
 
-from .errors import SchemaError, StoreError
+from . import filters as filters_module
+from .errors import QueryError, SchemaError, StoreError
 from .schema import COLUMNS, KEY, OBSERVATION_KEY, SCHEMA, from_table, to_table, validate
 
 PARTITIONS: tuple[str, ...] = ("source", "dataset", "reporter")
@@ -124,23 +125,10 @@ class Store:
         directories, the others are pushed down to Parquet row-group statistics. ``start``/``end``
         bound ``period`` (inclusive). ``columns`` selects columns (default: all, canonical order).
         """
-        unknown = set(filters) - set(COLUMNS)
-        if unknown:
-            raise StoreError(f"unknown filter columns {sorted(unknown)}; columns are {list(COLUMNS)}")
-        expression = None
-        for column, value in filters.items():
-            if value is None:
-                term = ds.field(column).is_null()
-            elif isinstance(value, str | bytes) or not isinstance(value, Iterable):
-                term = ds.field(column) == value
-            else:
-                term = ds.field(column).isin(list(value))
-            expression = term if expression is None else expression & term
-        for bound, op in ((start, "ge"), (end, "le")):
-            if bound is not None:
-                stamp = pa.scalar(pd.Timestamp(bound).to_datetime64(), type=pa.timestamp("s"))
-                term = ds.field("period") >= stamp if op == "ge" else ds.field("period") <= stamp
-                expression = term if expression is None else expression & term
+        try:
+            expression = filters_module.expression(start, end, **filters)
+        except QueryError as exc:
+            raise StoreError(str(exc)) from exc
         table = self.dataset().to_table(filter=expression)
         frame = from_table(table)
         if columns is not None:

@@ -1,0 +1,136 @@
+"""The command line: thin wrappers that parse arguments and call the library."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import OilflowsError
+
+DESCRIPTION = """oilflows: where a country's crude oil comes from.
+
+Commands:
+  report   how far one supplier replaced another (default: Kazakh for Russian crude in
+           Germany, 2021 vs 2023), offline on the embedded snapshot or on your store
+  refresh  fetch the configured datasets from the public APIs into the store
+  info     what the embedded snapshot and the store hold
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="oilflows", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"oilflows {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    report = commands.add_parser(
+        "report", help="substitution report (offline on the embedded default)",
+        description="How far did SUBSTITUTE replace DISPLACED in REPORTER's crude imports? "
+                    "Prints shortfall, gain, coverage, who replaced the displaced supplier, the "
+                    "undisclosed (confidential) share, and caveats.")
+    report.add_argument("--reporter", default="DE", help="importer, ISO alpha-2 (default DE)")
+    report.add_argument("--displaced", default="RU", help="supplier that was lost (default RU)")
+    report.add_argument("--substitute", default="KZ", help="supplier examined (default KZ)")
+    report.add_argument("--baseline", nargs=2, default=["2021-01", "2021-12"],
+                        metavar=("FIRST", "LAST"), help="baseline months (default 2021-01 2021-12)")
+    report.add_argument("--post", nargs=2, default=["2023-01", "2023-12"],
+                        metavar=("FIRST", "LAST"), help="post months (default 2023-01 2023-12)")
+    report.add_argument("--measure", default="volume_bbl", choices=["volume_bbl", "mass_t", "value"],
+                        help="quantity compared: barrels, tonnes or value (default volume_bbl)")
+    report.add_argument("--dataset", default=None,
+                        help="dataset to use when several cover the windows (e.g. nrg_ti_coifpm)")
+    report.add_argument("--store", default=None, metavar="PATH", nargs="?", const="",
+                        help="read the store (at PATH, or $OILFLOWS_HOME / the user data dir) "
+                             "instead of the embedded default")
+    report.add_argument("--output", default=None, metavar="DIR",
+                        help="also write report.md, report.html and PNG figures into DIR")
+
+    refresh = commands.add_parser(
+        "refresh", help="fetch configured datasets into the store",
+        description="Fetch the datasets listed in a TOML config (default: Eurostat nrg_ti_coifpm, "
+                    "nrg_ti_oilm and nrg_ti_oil for DE and neighbours) and upsert them into the "
+                    "store. Exits non-zero if any dataset failed; the store keeps what it had.")
+    refresh.add_argument("--config", default=None, help="TOML file of [[dataset]] tables")
+    refresh.add_argument("--store", default=None, metavar="PATH", help="store directory")
+    refresh.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    info = commands.add_parser("info", help="what the embedded snapshot and the store hold",
+                               description="Print the embedded snapshot's provenance and the "
+                                           "store's partitions.")
+    info.add_argument("--store", default=None, metavar="PATH", help="store directory")
+    return parser
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report import build_report
+
+    if args.store is not None:
+        from .store import Store
+
+        store = Store(args.store or None)
+        frame = store.read(reporter=args.reporter)
+        note = f"oilflows store at {store.path}"
+    else:
+        from .default import default_provenance, load_default
+
+        frame = load_default(reporter=args.reporter)
+        prov = default_provenance()
+        note = ("embedded default snapshot (" + ", ".join(
+            f"{k}: {v[0]}..{v[1]}" for k, v in prov["periods"].items())
+            + "); Eurostat nrg_ti_coifpm LAST UPDATE 2024-02-28. Eurostat data (c) European Union, "
+              "CC BY 4.0; EU crude oil import register (c) European Union.")
+    report = build_report(frame, args.reporter, args.displaced, args.substitute,
+                          tuple(args.baseline), tuple(args.post), args.measure, args.dataset, note)
+    print(report.text())
+    if args.output:
+        paths = report.write(args.output)
+        print("\nwrote " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
+def _refresh(args: argparse.Namespace) -> int:
+    from .refresh import refresh
+    from .store import Store
+
+    result = refresh(args.config, Store(args.store), progress=not args.no_progress)
+    print(result.summary())
+    return 0 if result.ok else 1
+
+
+def _info(args: argparse.Namespace) -> int:
+    from .default import default_provenance
+    from .store import Store
+
+    prov = default_provenance()
+    print(f"embedded default: {prov['rows']:,} rows")
+    for key, rows in prov["rows_by_dataset"].items():
+        first, last = prov["periods"][key]
+        print(f"  {key}: {rows:,} rows, {first}..{last}")
+    store = Store(args.store)
+    parts = store.partitions()
+    print(f"store {store.path}: {len(parts)} partitions")
+    for part in parts:
+        print(f"  {part['source']}/{part['dataset']}/{part['reporter']}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``oilflows`` command; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    handlers = {"report": _report, "refresh": _refresh, "info": _info}
+    try:
+        return handlers[args.command](args)
+    except OilflowsError as exc:
+        print(f"oilflows {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Row filters as pyarrow expressions, shared by the store and the embedded default."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from .errors import QueryError
+from .schema import COLUMNS
+
+
+def expression(
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+    **filters: object,
+) -> ds.Expression | None:
+    """A filter on canonical columns: ``column=value`` or ``column=[values]``; ``None`` matches null.
+
+    ``start``/``end`` bound ``period`` inclusively (``"2021-01"``, ``"2021"``, a Timestamp).
+    Raises :class:`QueryError` for a column that is not canonical.
+    """
+    unknown = set(filters) - set(COLUMNS)
+    if unknown:
+        raise QueryError(f"unknown filter columns {sorted(unknown)}; columns are {list(COLUMNS)}")
+    terms = []
+    for column, value in filters.items():
+        if value is None:
+            terms.append(ds.field(column).is_null())
+        elif isinstance(value, str | bytes) or not isinstance(value, Iterable):
+            terms.append(ds.field(column) == value)
+        else:
+            terms.append(ds.field(column).isin(list(value)))
+    for bound, lower in ((start, True), (end, False)):
+        if bound is None:
+            continue
+        stamp = pa.scalar(pd.Timestamp(bound).to_datetime64(), type=pa.timestamp("s"))
+        terms.append(ds.field("period") >= stamp if lower else ds.field("period") <= stamp)
+    result = None
+    for term in terms:
+        result = term if result is None else result & term
+    return result
