@@ -19,7 +19,8 @@ def expression(
 ) -> ds.Expression | None:
     """A filter on canonical columns: ``column=value`` or ``column=[values]``; ``None`` matches null.
 
-    ``start``/``end`` bound ``period`` inclusively (``"2021-01"``, ``"2021"``, a Timestamp).
+    ``start``/``end`` bound ``period`` inclusively (``"2021-01"``, ``"2021"``, a Timestamp); an
+    ``end`` given as a year includes every month of that year.
     Raises :class:`QueryError` for a column that is not canonical.
     """
     unknown = set(filters) - set(COLUMNS)
@@ -36,9 +37,20 @@ def expression(
     for bound, lower in ((start, True), (end, False)):
         if bound is None:
             continue
-        stamp = pa.scalar(pd.Timestamp(bound).to_datetime64(), type=pa.timestamp("s"))
+        stamp = pa.scalar(_bound(bound, lower).to_pydatetime(), type=pa.timestamp("s"))
         terms.append(ds.field("period") >= stamp if lower else ds.field("period") <= stamp)
     result = None
     for term in terms:
         result = term if result is None else result & term
     return result
+
+
+def _bound(value: str | pd.Timestamp, lower: bool) -> pd.Timestamp:
+    """A period bound: ``"2021"`` ends at 2021-12-01 when it is the upper bound."""
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise QueryError(f"period bound {value!r} is not a date like 2021 or 2021-06") from exc
+    if not lower and isinstance(value, str) and len(value.strip()) == 4:
+        stamp = stamp.replace(month=12)
+    return stamp

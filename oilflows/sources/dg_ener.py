@@ -477,6 +477,8 @@ def _header_key(value: Any) -> str | None:
 def _header_columns(row: tuple[Any, ...]) -> dict[str, int] | None:
     """Field -> column index if `row` is a header row (it names Reporting Country and Country of
     Origin), else None."""
+    if not any(isinstance(cell, str) and "reporting" in cell.casefold() for cell in row):
+        return None  # the cheap test first: most rows are data rows
     found: dict[str, int] = {}
     for index, cell in enumerate(row):
         field = _HEADER.get(_header_key(cell) or "")

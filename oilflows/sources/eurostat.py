@@ -76,11 +76,14 @@ OIL_UNITS: dict[str, tuple[str, float]] = {"THS_T": ("mass_t", 1000.0)}
 _DATAFLOW = re.compile(r"^(?:[A-Z0-9_]+:)?([A-Za-z0-9_]+)(?:\(.*\))?$")
 
 
-def dataset_info(dataset: str) -> Dataset:
-    """The :class:`Dataset` for a code (case-insensitive); :class:`UnknownDatasetError` otherwise."""
+def dataset_info(dataset: str, source: str = "eurostat") -> Dataset:
+    """The :class:`Dataset` for a code (case-insensitive); :class:`UnknownDatasetError` otherwise.
+
+    `source` names where the code came from in the error message (e.g. the file being read).
+    """
     info = DATASETS.get(dataset.lower())
     if info is None:
-        raise UnknownDatasetError(dataset, sorted(DATASETS), source="eurostat")
+        raise UnknownDatasetError(dataset, sorted(DATASETS), source=source)
     return info
 
 
@@ -121,7 +124,7 @@ def read(src: Source, *, dataset: str | None = None, name: str | None = None) ->
     code = found or (dataset.lower() if dataset else None)
     if code is None:
         raise SourceFormatError(name, "the file does not name its dataset; pass dataset=")
-    info = dataset_info(code)
+    info = dataset_info(code, source=name)
     missing = [d for d in info.dims if d not in long.columns]
     if missing:
         raise SourceFormatError(
@@ -268,8 +271,9 @@ def _canonical_coifpm(long: pd.DataFrame, vintage, name: str) -> pd.DataFrame:
     frame["partner"] = codes.coifpm_partner(frame["crudeoil"])
     frame["grade"] = frame["crudeoil"].astype(object).where(frame["crudeoil"] != "TOTAL", None)
     frame["product"] = "crude_oil"
-    frame["currency"] = np.where(frame.get("value", pd.Series(np.nan)).notna()
-                                 | frame.get("price_per_bbl", pd.Series(np.nan)).notna(), "USD", None)
+    nothing = pd.Series(np.nan, index=frame.index)  # an indicator absent from the file
+    frame["currency"] = np.where(frame.get("value", nothing).notna()
+                                 | frame.get("price_per_bbl", nothing).notna(), "USD", None)
     return _finish(frame, "nrg_ti_coifpm", vintage)
 
 
