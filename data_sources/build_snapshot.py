@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from oilflows import codes  # noqa: E402
-from oilflows.schema import KEY, COLUMNS, conform, to_table, validate  # noqa: E402
+from oilflows.schema import COLUMNS, KEY, conform, to_table, validate  # noqa: E402
 from oilflows.sources import dg_ener, eurostat  # noqa: E402
 
 WIDE_FILES = ("nrg_ti_oil_DE_by_partner_annual.csv", "nrg_ti_oil_KZ_RU_blocks_annual.csv")

@@ -12,8 +12,8 @@ from .errors import (
     StoreError,
     UnknownDatasetError,
 )
-from .schema import KEY, SCHEMA
 from .refresh import refresh
+from .schema import KEY, SCHEMA
 from .store import Store
 
 __version__ = "0.1.0"

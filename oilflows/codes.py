@@ -26,6 +26,7 @@ REGIONS: dict[str, str] = {
     "MIDEAST": "Middle East, origin not specified further (Eurostat crudeoil prefix ME; not Montenegro)",
     "NEUTRAL_ZONE": "Saudi-Kuwaiti Neutral (Partitioned) Zone (Eurostat prefix NZ; not New Zealand)",
     "LRS": "Eurostat crudeoil prefix LRS (grade LRS_MED), not explained in Eurostat's code list",
+    "FSU": "former Soviet Union, country not specified (register: 'Other FSU countries')",
     "UNKNOWN": "origin unknown (Eurostat crudeoil UNK; register 'Unknown' / 'Other')",
 }
 
@@ -62,6 +63,11 @@ def coifpm_partner(crudeoil: pd.Series) -> pd.Series:
     return map_codes(prefix, COIFPM_PREFIX)
 
 
+#: Two-letter codes that are not countries (ISO 3166-1 "exceptionally reserved" or aggregates).
+NOT_COUNTRIES = frozenset({"EU", "EA", "UN", "EZ"})
+
+
 def is_iso_country(code: str) -> bool:
-    """True for a two-letter upper-case code (ISO 3166-1 alpha-2 shape); False for WORLD and regions."""
-    return len(code) == 2 and code.isalpha() and code.isupper()
+    """True for a two-letter upper-case code (ISO 3166-1 alpha-2 shape) that is not an aggregate
+    (EU, EA, ...); False for WORLD and region codes."""
+    return len(code) == 2 and code.isalpha() and code.isupper() and code not in NOT_COUNTRIES

@@ -181,6 +181,11 @@ class Store:
                 merged, superseded, stats = _merge(existing, part)
                 for k in ("new", "changed", "unchanged"):
                     counts[k] += stats[k]
+                if len(superseded):  # rows archived by an earlier write are not archived again
+                    fresh = _not_archived(superseded, self.path / "_vintages" / rel,
+                                          dict(zip(PARTITIONS, values, strict=True)))
+                    counts["unchanged"] += len(superseded) - len(fresh)
+                    superseded = fresh
                 if len(superseded):
                     counts["archived"] += len(superseded)
                     archive = staging / "_vintages" / rel / f"{txid}.parquet"
@@ -233,7 +238,12 @@ class Store:
         """Complete a commit interrupted by a crash (its journal exists), then clear staging."""
         journal_dir = self.path / "_journal"
         for journal in sorted(journal_dir.glob("*.json")) if journal_dir.exists() else []:
-            for source, target in json.loads(journal.read_text()):
+            try:
+                moves = json.loads(journal.read_text())
+            except ValueError:  # torn while being written: no file had been moved yet
+                journal.unlink()
+                continue
+            for source, target in moves:
                 if Path(source).exists():
                     Path(target).parent.mkdir(parents=True, exist_ok=True)
                     os.replace(source, target)
@@ -283,12 +293,11 @@ def _merge(
     combined = _sort(pd.concat([existing_kept, candidates], ignore_index=True))
     latest = _latest(combined)
     superseded = _superseded(combined, latest)
-    known = existing[obs].drop_duplicates()
-    seen = candidates[obs].merge(known, how="left", on=obs, indicator=True)["_merge"]
-    new = int((seen == "left_only").sum())
-    changed = len(candidates) - new
-    if _equal(latest, existing):
-        changed = 0
+    # Observations whose current row now comes from `incoming`: new if the store did not know them.
+    won = latest.merge(candidates[list(KEY)], how="left", on=list(KEY), indicator=True)["_merge"]
+    known = latest[obs].merge(existing[obs], how="left", on=obs, indicator=True)["_merge"]
+    won, known = (won == "both").to_numpy(), (known == "both").to_numpy()
+    new, changed = int((won & ~known).sum()), int((won & known).sum())
     return latest, superseded, {"new": new, "changed": changed,
                                 "unchanged": int(unchanged_mask.sum())}
 
@@ -305,10 +314,14 @@ def _superseded(frame: pd.DataFrame, latest: pd.DataFrame) -> pd.DataFrame:
     return frame.loc[(marker == "left_only").to_numpy()].reset_index(drop=True)
 
 
-def _equal(a: pd.DataFrame, b: pd.DataFrame) -> bool:
-    if len(a) != len(b):
-        return False
-    return to_table(_sort(a)).equals(to_table(_sort(b)))
+def _not_archived(rows: pd.DataFrame, folder: Path, partition: dict[str, str]) -> pd.DataFrame:
+    """`rows` without those already in an archive file under `folder` (identical in every column)."""
+    files = sorted(folder.glob("*.parquet")) if folder.exists() else []
+    if not files:
+        return rows
+    archived = pd.concat([_read_partition(f, partition) for f in files], ignore_index=True)
+    hit = rows.merge(archived.drop_duplicates(), how="left", on=list(COLUMNS), indicator=True)
+    return rows.loc[(hit["_merge"] == "left_only").to_numpy()].reset_index(drop=True)
 
 
 def _write_file(frame: pd.DataFrame, path: Path) -> None:

@@ -8,10 +8,11 @@ import pandas as pd
 #: Cubic metres per US oil barrel (42 US gallons).
 M3_PER_BBL = 0.158987
 
-#: API gravity used when a grade's own gravity is unknown, degrees API. 33 degrees is the
-#: volume-weighted mean of Germany's disclosed imports in Eurostat nrg_ti_coifpm 2020-2023 and gives
-#: 7.33 bbl/t, the conventional average factor. It is wrong by up to 8 % for a light grade such as
-#: CPC Blend (45.9 degrees, 7.89 bbl/t): pass the grade's gravity wherever it is known.
+#: API gravity used when a grade's own gravity is unknown, degrees API. 33 degrees is a generic
+#: medium crude and gives 7.31 bbl/t, close to the flat 7.33 bbl/t often quoted. It is not Germany's
+#: mix: its disclosed imports in Eurostat nrg_ti_coifpm 2020-2023 average 36.2 degrees by volume
+#: (7.46 bbl/t). It is wrong by up to 8 % for a light grade such as CPC Blend (45.9 degrees,
+#: 7.89 bbl/t): pass the grade's gravity wherever it is known.
 DEFAULT_API_GRAVITY = 33.0
 
 ArrayLike = float | np.ndarray | pd.Series

@@ -89,10 +89,8 @@ def parse(data: bytes | dict, name: str) -> tuple[pd.DataFrame, dict]:
     status = status[status.notna() & (status != "")]
     cells = values.index.union(status.index).to_numpy(dtype=np.int64)
     frame = pd.DataFrame(index=range(len(cells)))
-    if len(cells):
-        coords = np.unravel_index(cells, sizes)
-    else:
-        coords = [np.empty(0, dtype=np.int64)] * len(ids)
+    empty = [np.empty(0, dtype=np.int64)] * len(ids)
+    coords = np.unravel_index(cells, sizes) if len(cells) else empty
     for dim, n, pos in zip(ids, sizes, coords, strict=True):
         frame[dim] = _categories(doc["dimension"], dim, n, name)[pos]
     frame["value"] = values.reindex(cells).to_numpy()

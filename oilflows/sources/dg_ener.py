@@ -25,16 +25,16 @@ Layout, as found in the 2013-2019 workbooks (all 91 sheets inspected)
 - A final ``World`` row is the total over all reporters in the sheet. Its volume equals the sum of
   the reporters' ``Sum:`` rows in all 91 sheets, and its value *exceeds* the sum of the disclosed
   reporter values by exactly the confidential ones, i.e. it is a real reporter total that also
-  carries the confidential values. It is therefore emitted as reporter ``EU``, partner ``WORLD``,
+  carries the confidential values. It is therefore emitted as reporter ``EU28``, partner ``WORLD``,
   grade null. It is the EU28 *as published*: the reporting member states present in that sheet
   (United Kingdom included; Czech Republic absent from its confidential periods - it appears only
   in 2013-2014 and Jan-Apr 2015, and not in the 2015 cumulative sheet). The reader checks the
   identity and raises if it ever fails.
 - Footnote text below the table is skipped. ``(3)`` ("données confidentielles / confidential data")
-  in a value or price cell means confidential: the value and price are null; volumes are always
-  given. The schema's ``flag="c"`` means "quantity suppressed", so rows whose value only is
-  confidential keep ``flag`` null; a confidential *volume* (never seen so far) would get
-  ``flag="c"`` and a null volume.
+  in a value or price cell means confidential: the value and price are null and ``flag`` is
+  ``(3)``, the register's own marker (volumes are always given). The schema's ``flag="c"`` means
+  "quantity suppressed", so it is used only for a confidential *volume* (never seen so far), with a
+  null volume.
 - Monthly sheets are monthly, not year-to-date: for every reporter/origin/grade and year, the sum
   of the 12 monthly sheets equals the cumulative sheet (2013-2019), except that Czech Republic's
   Jan-Apr 2015 rows are absent from the 2015 cumulative sheet, whose EU total is therefore
@@ -49,9 +49,8 @@ Codes
 -----
 Reporters are mapped to ISO 3166-1 alpha-2 through :data:`COIR_REPORTER`, origins through
 :data:`COIR_ORIGIN` (``Abu Dhabi`` -> ``AE``; regions and "other" groups -> the region codes of
-:data:`oilflows.codes.REGIONS`). ``Other FSU countries`` has no region code in oilflows and maps to
-``UNKNOWN``; its grade ``Other FSU Crude`` keeps the information. A name missing from these tables
-raises :class:`SourceFormatError` naming the file, the sheet and the name.
+:data:`oilflows.codes.REGIONS`). ``Other FSU countries`` maps to the region ``FSU``. A name
+missing from these tables raises :class:`SourceFormatError` naming the file, the sheet and the name.
 
 Vintage
 -------
@@ -89,7 +88,7 @@ __all__ = ["COIR_ORIGIN", "COIR_REPORTER", "read", "read_coir"]
 SOURCE = "dg_ener"
 DATASET = "coir"
 #: Reporter code of the register's final ``World`` row (the total over all reporting member states).
-EU_REPORTER = "EU"
+EU_REPORTER = "EU28"
 
 #: "Country of Origin" as written in the register -> oilflows partner code (ISO alpha-2 or a region
 #: code of :data:`oilflows.codes.REGIONS`). Matched case-insensitively after whitespace clean-up.
@@ -138,8 +137,7 @@ COIR_ORIGIN: dict[str, str] = {
     "Other Latin America countries": "LATAM",
     "Other Middle East Countries": "MIDEAST",
     # Former Soviet Union other than RU, KZ, AZ, UA: no oilflows region spans it; the grade
-    # ("Other FSU Crude") keeps the information.
-    "Other FSU countries": "UNKNOWN",
+    "Other FSU countries": "FSU",
     "Other Countries": "UNKNOWN",
     # not in 2013-2019, used by the register in other years
     "Dubai": "AE",
@@ -215,6 +213,8 @@ _MONTH_STAMP = re.compile(r"^([A-Za-z]{3,9})\s*-\s*((?:19|20)\d\d)$")
 _RANGE_STAMP = re.compile(r"^(\d{1,2})\s*-\s*(\d{1,2})\s*/\s*((?:19|20)\d\d)$")
 _FOOTNOTE_MARK = re.compile(r"\(\d\)")
 _CONFIDENTIAL = re.compile(r"^\(\d\)$")  # "(3)": confidential data
+#: The flag of a row whose value and price are confidential but whose volume is given.
+VALUE_CONFIDENTIAL = "(3)"
 _FILE_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
 
 # identity tolerances, in thousand barrels: absolute, and relative to the total
@@ -447,7 +447,7 @@ class _Table:
         partner: str,
         grade: str | None,
         cells: tuple[float, float, float],
-        confidential_volume: bool,
+        flag: str | None,
     ) -> None:
         self.reporter.append(reporter)
         self.partner.append(partner)
@@ -455,7 +455,7 @@ class _Table:
         self.volume.append(cells[0])
         self.value.append(cells[1])
         self.price.append(cells[2])
-        self.flag.append("c" if confidential_volume else None)
+        self.flag.append(flag)
 
 
 def _clean(value: Any) -> str | None:
@@ -541,7 +541,7 @@ def _parse_sheet(name: str, sheet: str, rows: list[tuple[Any, ...]], month: int 
             continue  # blank row, footnotes, disclaimer
         if eu_seen:
             raise SourceFormatError(name, "a table row follows the final 'World' row", where(index))
-        cells, confidential_volume = _numbers(name, where(index), raw)
+        cells, flag = _numbers(name, where(index), raw)
 
         if grade is not None and grade.rstrip(":").casefold() == "sum":  # a reporter's total
             if reporter is None:
@@ -557,7 +557,7 @@ def _parse_sheet(name: str, sheet: str, rows: list[tuple[Any, ...]], month: int 
                     name, where(index), f"{reporter} Sum:", cells[0], block_volume, block_rows
                 )
             table.add(
-                _reporter_code(name, sheet, reporter), WORLD, None, cells, confidential_volume
+                _reporter_code(name, sheet, reporter), WORLD, None, cells, flag
             )
             reporter_totals.append(cells[0])
             reporter = None
@@ -576,7 +576,7 @@ def _parse_sheet(name: str, sheet: str, rows: list[tuple[Any, ...]], month: int 
                 math.fsum(reporter_totals),
                 len(reporter_totals),
             )
-            table.add(EU_REPORTER, WORLD, None, cells, confidential_volume)
+            table.add(EU_REPORTER, WORLD, None, cells, flag)
             eu_seen = True
             continue
 
@@ -614,7 +614,7 @@ def _parse_sheet(name: str, sheet: str, rows: list[tuple[Any, ...]], month: int 
                 f"unknown Country of Origin {origin!r}; add it to dg_ener.COIR_ORIGIN",
                 where(index, "Country of Origin"),
             )
-        table.add(_reporter_code(name, sheet, reporter), partner, grade, cells, confidential_volume)
+        table.add(_reporter_code(name, sheet, reporter), partner, grade, cells, flag)
         if math.isnan(cells[0]):
             block_complete = False
         else:
@@ -657,11 +657,12 @@ def _read_stamp(name: str, table: _Table, row: Iterable[Any]) -> None:
 
 def _numbers(
     name: str, where: str, raw: tuple[Any, Any, Any]
-) -> tuple[tuple[float, float, float], bool]:
+) -> tuple[tuple[float, float, float], str | None]:
     """(volume kbbl, value kUSD, price USD/bbl) as floats, NaN for empty or confidential ``(3)``;
-    and whether the volume is confidential."""
+    and the row's flag: ``c`` if the volume is confidential, ``(3)`` if only value/price are."""
     out: list[float] = []
-    confidential_volume = False
+    volume_hidden = False
+    confidential_any = False
     for position, (label, cell) in enumerate(
         zip(("Volume", "Total Value", "CIF price"), raw, strict=True)
     ):
@@ -677,7 +678,8 @@ def _numbers(
                 out.append(math.nan)
             elif _CONFIDENTIAL.match(text):
                 out.append(math.nan)
-                confidential_volume = confidential_volume or position == 0
+                volume_hidden = volume_hidden or position == 0
+                confidential_any = True
             else:
                 try:
                     out.append(float(text.replace(",", "")))
@@ -685,7 +687,8 @@ def _numbers(
                     raise SourceFormatError(
                         name, f"{label} is {text!r}, not a number", where
                     ) from None
-    return (out[0], out[1], out[2]), confidential_volume
+    flag = "c" if volume_hidden else VALUE_CONFIDENTIAL if confidential_any else None
+    return (out[0], out[1], out[2]), flag
 
 
 def _check_total(name: str, where: str, label: str, total: float, parts: float, count: int) -> None:
@@ -789,6 +792,7 @@ def _sum_duplicates(frame: pd.DataFrame) -> pd.DataFrame:
             groups[column].sum(min_count=1).where(~groups[column].apply(lambda s: s.isna().any()))
         )
     first["price_per_bbl"] = first["value"] / first["volume_bbl"]
-    first["flag"] = groups["flag"].apply(lambda s: "c" if (s == "c").any() else None)
+    first["flag"] = groups["flag"].apply(
+        lambda s: "c" if (s == "c").any() else VALUE_CONFIDENTIAL if s.notna().any() else None)
     merged = first.reset_index()[list(frame.columns)]
     return pd.concat([frame[~duplicated], merged], ignore_index=True)
