@@ -102,11 +102,11 @@ class Report:
 
     def write(self, directory: str | Path) -> dict[str, Path]:
         """Write report.md, report.html, shares.png and replacement.png into `directory`."""
-        from .analytics.substitution import _pyplot
+        from .analytics._plot import pyplot
 
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
-        plt = _pyplot()
+        plt = pyplot()
         figures = {"shares over time": "shares.png", "replacement": "replacement.png"}
         ax = self.shares.plot(partners=[self.substitution.displaced, self.substitution.substitute,
                                         *self.substitution.top_replacements(4).index])

@@ -9,7 +9,7 @@ import pandas as pd
 from ..errors import AnalysisError
 from ..schema import WORLD
 from ._panel import UNDISCLOSED, Panel, build_panel, candidates, check_measure, display
-from .substitution import _pyplot
+from ._plot import pyplot
 
 
 @dataclass
@@ -63,7 +63,7 @@ class SharesResult:
         The undisclosed share is always drawn (dashed grey); periods without any disclosed
         partner are left out.
         """
-        plt = _pyplot()
+        plt = pyplot()
         wide = self.wide("share_of_world")
         # Periods with no disclosed partner at all (e.g. nrg_ti_coifpm before 2020: TOTAL only) say
         # nothing about shares; leave them out.

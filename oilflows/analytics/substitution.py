@@ -17,6 +17,7 @@ import pandas as pd
 from ..errors import AnalysisError
 from ..schema import WORLD
 from ._panel import UNDISCLOSED, Panel, build_panel, display, fmt, window
+from ._plot import pyplot
 
 
 @dataclass
@@ -105,7 +106,7 @@ class SubstitutionResult:
 
     def plot(self, ax=None, top: int = 10):
         """Horizontal bars of each partner's change (monthly mean), undisclosed and WORLD included."""
-        plt = _pyplot()
+        plt = pyplot()
         unit, div = display(self.measure)
         data = self.top_replacements(top)["change"] / div
         if ax is None:
@@ -254,13 +255,3 @@ def _format_table(table: pd.DataFrame, divisor: float) -> str:
                     f"{share_text:>9}{int(row['confidential_post']):>10}")
     return "\n".join(rows)
 
-
-def _pyplot():
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("plotting needs matplotlib: pip install 'oilflows[plot]'") from exc
-    return plt
