@@ -1,0 +1,51 @@
+"""Shared pytest fixtures: where the test data lives, and an offline HTTP layer."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+#: Small fixtures kept in the repository.
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+#: The shared real-data directory (``/work/shared/data``), overridable with ``OILFLOWS_SHARED_DATA``.
+SHARED_DATA = Path(
+    os.environ.get("OILFLOWS_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    """``tests/fixtures``."""
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared real-data directory; the test is skipped when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA} (set OILFLOWS_SHARED_DATA)")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def http_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No disk cache, no back-off sleeps, and a fresh :mod:`oilflows.http` session per test."""
+    from oilflows import http
+
+    monkeypatch.setenv("OILFLOWS_NO_CACHE", "1")
+    monkeypatch.setenv("OILFLOWS_HTTP_BACKOFF", "0")
+    http._sessions.clear()
+    yield
+    http._sessions.clear()
+
+
+@pytest.fixture
+def mocked_responses(http_env: None):
+    """A :class:`responses.RequestsMock` that intercepts every request (unmatched ones fail)."""
+    import responses
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield rsps
