@@ -13,6 +13,7 @@ Commands:
   report   how far one supplier replaced another (default: Kazakh for Russian crude in
            Germany, 2021 vs 2023), offline on the embedded snapshot or on your store
   refresh  fetch the configured datasets from the public APIs into the store
+  reconcile  one flow (e.g. DE imports from KZ) from every source side by side, in tonnes
   info     what the embedded snapshot and the store hold
 """
 
@@ -55,6 +56,24 @@ def _parser() -> argparse.ArgumentParser:
     refresh.add_argument("--config", default=None, help="TOML file of [[dataset]] tables")
     refresh.add_argument("--store", default=None, metavar="PATH", help="store directory")
     refresh.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    reconcile = commands.add_parser(
+        "reconcile", help="one flow from every source side by side",
+        description="Put REPORTER's imports from PARTNER from every source available (the embedded "
+                    "default and the store) side by side in tonnes and barrels, with the "
+                    "differences and their known causes (confidential cells, origin vs "
+                    "consignment, pipelines, units).")
+    reconcile.add_argument("--reporter", default="DE", help="importer, ISO alpha-2 (default DE)")
+    reconcile.add_argument("--partner", default="KZ", help="partner, ISO alpha-2 (default KZ)")
+    reconcile.add_argument("--freq", default="A", choices=["A", "M"], help="annual (default) or monthly")
+    reconcile.add_argument("--reference", default=None, help="source/dataset to compare against")
+    reconcile.add_argument("--published", default=None, metavar="CSV",
+                           help="published figures (period,reporter,partner,metric,value,unit,"
+                                "publisher) to show as further sources")
+    reconcile.add_argument("--store", default=None, metavar="PATH",
+                           help="store to include (default: $OILFLOWS_HOME or the user data dir, "
+                                "if it exists)")
+    reconcile.add_argument("--all", action="store_true", help="show periods with a single source too")
 
     info = commands.add_parser("info", help="what the embedded snapshot and the store hold",
                                description="Print the embedded snapshot's provenance and the "
@@ -99,6 +118,23 @@ def _refresh(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _reconcile(args: argparse.Namespace) -> int:
+    from .analytics.reconcile import read_published, reconcile
+    from .default import load_default
+    from .frames import combine
+    from .store import Store
+
+    reporters = [args.reporter, args.partner]
+    store = Store(args.store)
+    stored = store.read(reporter=reporters) if store.path.exists() else None
+    frame = combine(load_default(reporter=reporters), stored)
+    published = read_published(args.published) if args.published else None
+    result = reconcile(frame, args.reporter, args.partner, args.freq, reference=args.reference,
+                       published=published)
+    print(result.summary(all_periods=args.all))
+    return 0
+
+
 def _info(args: argparse.Namespace) -> int:
     from .default import default_provenance
     from .store import Store
@@ -123,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    handlers = {"report": _report, "refresh": _refresh, "info": _info}
+    handlers = {"report": _report, "refresh": _refresh, "reconcile": _reconcile, "info": _info}
     try:
         return handlers[args.command](args)
     except OilflowsError as exc:

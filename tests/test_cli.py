@@ -82,3 +82,12 @@ def test_info(capsys, tmp_path):
     assert cli.main(["info", "--store", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "eurostat/nrg_ti_coifpm" in out and "0 partitions" in out
+
+
+def test_reconcile_command(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("OILFLOWS_HOME", str(tmp_path / "none"))
+    assert cli.main(["reconcile", "--reporter", "DE", "--partner", "KZ"]) == 0
+    out = capsys.readouterr().out
+    # nrg_ti_oil DE<-KZ 2021 = 8,000 kt (reference) against the disclosed coifpm grades (5,839 kt).
+    assert "eurostat/nrg_ti_oil (ref)" in out and "8,000" in out and "5,839" in out
+    assert "KEBCO" in out and "pipeline" in out

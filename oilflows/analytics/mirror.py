@@ -1,0 +1,141 @@
+"""Mirror flows: what the importer reports against what the exporter reports for the same trade."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..errors import AnalysisError
+from ..schema import QUANTITIES
+from ._plot import pyplot
+
+
+@dataclass
+class MirrorResult:
+    """Importer-reported vs exporter-reported flows of one pair, per period.
+
+    ``table`` columns: ``importer_reported`` (M), ``exporter_reported`` (X, shifted by `lag`),
+    ``exporter_adjusted`` ((1 + cif_fob) * X for values, X for quantities), ``discrepancy``
+    (M - adjusted X) and ``relative`` (discrepancy / mean of M and adjusted X). Units: the
+    measure's base unit (tonnes, barrels, or currency units).
+    """
+
+    importer: str
+    exporter: str
+    measure: str
+    freq: str
+    importer_dataset: str
+    exporter_dataset: str
+    cif_fob: float
+    lag: int
+    window: int
+    table: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def summary(self) -> str:
+        t = self.table
+        lines = [f"Mirror flows {self.exporter} -> {self.importer} ({self.measure}, freq {self.freq})",
+                 f"importer side: {self.importer_dataset}; exporter side: {self.exporter_dataset}; "
+                 f"lag {self.lag}, window {self.window}, CIF/FOB margin {self.cif_fob:.0%}",
+                 f"{'period':<10}{'importer':>16}{'exporter':>16}{'discrepancy':>16}{'relative':>10}"]
+        for period, row in t.iterrows():
+            rel = "" if pd.isna(row["relative"]) else f"{row['relative']:.1%}"
+            lines.append(f"{period:%Y-%m}  {row['importer_reported']:>16,.0f}"
+                         f"{row['exporter_adjusted']:>16,.0f}{row['discrepancy']:>16,.0f}{rel:>10}")
+        lines += [f"- {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def plot(self, ax=None):
+        plt = pyplot()
+        if ax is None:
+            _, ax = plt.subplots(figsize=(8, 4))
+        t = self.table
+        ax.plot(t.index, t["importer_reported"], label=f"{self.importer} reports imports")
+        ax.plot(t.index, t["exporter_adjusted"], label=f"{self.exporter} reports exports", linestyle="--")
+        ax.set_ylabel(self.measure)
+        ax.set_title(f"Mirror flows {self.exporter} -> {self.importer}")
+        ax.legend()
+        return ax
+
+
+def _side(frame, reporter, partner, flow, measure, freq, dataset):
+    rows = frame[(frame["reporter"] == reporter) & (frame["partner"] == partner)
+                 & (frame["flow"] == flow) & (frame["freq"] == freq)
+                 & (frame["product"] == "crude_oil") & frame[measure].notna()]
+    options = sorted(set(zip(rows["source"], rows["dataset"], strict=True)))
+    if dataset is not None:
+        options = [o for o in options if dataset in (o[1], f"{o[0]}/{o[1]}")]
+    if not options:
+        raise AnalysisError(f"no {flow} of {measure} reported by {reporter} with partner {partner} "
+                            f"at freq {freq}" + (f" in {dataset}" if dataset else ""))
+    if len(options) > 1:
+        raise AnalysisError(f"several datasets report {reporter}'s {flow}s from/to {partner}: "
+                            f"{', '.join(f'{s}/{d}' for s, d in options)}; choose one")
+    source, chosen = options[0]
+    chosen_rows = rows[(rows["source"] == source) & (rows["dataset"] == chosen)]
+    return chosen_rows.groupby("period")[measure].sum(), f"{source}/{chosen}"
+
+
+def mirror(
+    frame: pd.DataFrame,
+    importer: str = "DE",
+    exporter: str = "KZ",
+    measure: str = "mass_t",
+    freq: str = "A",
+    cif_fob: float = 0.10,
+    lag: int = 0,
+    window: int = 1,
+    importer_dataset: str | None = None,
+    exporter_dataset: str | None = None,
+) -> MirrorResult:
+    """Compare `importer`'s reported imports from `exporter` with `exporter`'s reported exports.
+
+    Parameters
+    ----------
+    measure : {"mass_t", "volume_bbl", "value"}
+        Tonnes are the safest comparison (no CIF/FOB margin). For ``value`` the exporter's FOB value
+        is raised by `cif_fob` (default 10 %, the IMF convention; real crude freight differs).
+    lag : int
+        Periods by which exports precede imports (a tanker Novorossiysk -> Trieste takes 1-3 weeks;
+        try 0 or 1 month).
+    window : int
+        Rolling sum over this many periods on both sides before comparing (e.g. 3 months).
+    importer_dataset, exporter_dataset : str, optional
+        Choose a dataset when several report a side.
+
+    Notes
+    -----
+    Discrepancy = M - (1 + c) X; relative = discrepancy / ((M + (1 + c) X) / 2). Causes the table
+    cannot separate: origin vs consignment (Kazakh crude shipped to Italy and piped on to Germany),
+    timing and stocks, confidential cells on either side, unit conversions, revisions.
+    """
+    if measure not in QUANTITIES:
+        raise AnalysisError(f"measure must be one of {list(QUANTITIES)}, got {measure!r}")
+    if lag < 0 or window < 1:
+        raise AnalysisError("lag must be >= 0 and window >= 1")
+    imports, imp_name = _side(frame, importer, exporter, "import", measure, freq, importer_dataset)
+    exports, exp_name = _side(frame, exporter, importer, "export", measure, freq, exporter_dataset)
+    index = imports.index.union(exports.index).sort_values()
+    step = pd.DateOffset(months=lag) if freq == "M" else pd.DateOffset(years=lag)
+    shifted = exports.copy()
+    shifted.index = shifted.index + step
+    table = pd.DataFrame({"importer_reported": imports.reindex(index),
+                          "exporter_reported": shifted.reindex(index)})
+    if window > 1:
+        table = table.rolling(window, min_periods=window).sum()
+    margin = cif_fob if measure == "value" else 0.0
+    table["exporter_adjusted"] = table["exporter_reported"] * (1 + margin)
+    table["discrepancy"] = table["importer_reported"] - table["exporter_adjusted"]
+    mean = (table["importer_reported"] + table["exporter_adjusted"]) / 2
+    table["relative"] = table["discrepancy"] / mean.replace(0, np.nan)
+    table.index.name = "period"
+    notes = ["importers report CIF values, exporters FOB: compare tonnes first" if measure == "value"
+             else "quantities compared directly (no CIF/FOB margin)",
+             "a missing period on one side is missing, not zero"]
+    return MirrorResult(importer, exporter, measure, freq, imp_name, exp_name, margin, lag, window,
+                        table, notes)

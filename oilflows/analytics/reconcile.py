@@ -1,0 +1,211 @@
+"""Reconciliation: one bilateral flow from every source side by side, in tonnes and barrels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import AnalysisError, SourceFormatError
+from ..schema import CONFIDENTIAL
+from ._convert import partner_api, with_both_units
+from ._plot import pyplot
+
+#: Why sources disagree by construction, per (source, dataset).
+KNOWN_CAUSES: dict[tuple[str, str], str] = {
+    ("eurostat", "nrg_ti_coifpm"): "energy statistics by country of origin (company returns); grade cells "
+    "below the confidentiality threshold are excluded (e.g. KZ_MSC, where KEBCO lands); barrels",
+    ("eurostat", "nrg_ti_oil"): "energy statistics by country of origin; annual; tonnes",
+    ("eurostat", "nrg_ti_oilm"): "energy statistics by country of origin; monthly; tonnes",
+    ("dg_ener", "coir"): "register of company declarations by origin; Germany reports no pipeline "
+    "imports before 2020 (Druzhba crude missing); barrels",
+    ("comext", "ds-045409"): "customs: extra-EU imports by origin, intra-EU arrivals by member state of "
+    "consignment (Kazakh crude piped from Trieste can count as Italian); 100 kg",
+    ("comtrade", "hs"): "derived from the reporter's customs data (EU members: from Eurostat); kg",
+    ("destatis", "51000-0017"): "German customs trade by country of origin; provisional months revised",
+    ("published", "published"): "a published figure at its rounding (e.g. BAFA to 0.1 Mt: +/-0.05 Mt)",
+}
+
+_UNITS_TO_TONNES = {"t": 1.0, "kt": 1e3, "Mt": 1e6}
+
+
+@dataclass
+class ReconcileResult:
+    """One flow per source and period: ``table`` with tonnes, barrels, conversion notes,
+    confidential cells, difference to the reference source (tonnes and relative) and known causes."""
+
+    reporter: str
+    partner: str
+    flow: str
+    freq: str
+    reference: str
+    table: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def wide(self, column: str = "mass_t") -> pd.DataFrame:
+        """Periods x sources of one column."""
+        return self.table.pivot_table(index="period", columns="name", values=column, aggfunc="first")
+
+    def summary(self, all_periods: bool = False) -> str:
+        """Periods reported by two or more sources (or all with `all_periods`), in thousand tonnes,
+        with each source's difference to the reference and its known causes."""
+        label = {"A": "%Y", "M": "%Y-%m"}[self.freq]
+        t = self.table
+        counts = t.groupby("period")["name"].nunique()
+        shown = t if all_periods else t[t["period"].map(counts) >= 2]
+        lines = [f"{self.reporter} {self.flow}s from {self.partner}, every source (thousand tonnes; "
+                 f"differences against {self.reference})",
+                 f"{'period':<9}{'source':<44}{'kt':>10}{'vs ref':>9}{'conf.':>7}"]
+        for row in shown.itertuples(index=False):
+            rel = "" if pd.isna(row.relative) or row.name == self.reference else f"{row.relative:+.1%}"
+            mark = " (ref)" if row.name == self.reference else ""
+            lines.append(f"{row.period.strftime(label):<9}{(row.name + mark)[:43]:<44}"
+                         f"{row.mass_t / 1e3:>10,.0f}{rel:>9}{row.confidential_cells:>7}")
+        lines.append("")
+        for name, sub in t.groupby("name", sort=True):
+            first = sub.iloc[0]
+            lines.append(f"- {name}: {first['known_causes']}; {first['conversion']}")
+        lines += [f"- {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def plot(self, ax=None):
+        plt = pyplot()
+        if ax is None:
+            _, ax = plt.subplots(figsize=(8, 4))
+        wide = self.wide("mass_t") / 1e3
+        for name in wide.columns:
+            ax.plot(wide.index, wide[name], marker="o", label=name)
+        ax.set_ylabel("thousand tonnes")
+        ax.set_title(f"{self.reporter} {self.flow}s from {self.partner}, by source")
+        ax.legend(fontsize="small")
+        return ax
+
+
+def read_published(path: str | Path) -> pd.DataFrame:
+    """Read published reference figures (columns period, reporter, partner, metric, value, unit,
+    publisher): quantities in t/kt/Mt become tonnes; annual (YYYY) and monthly (YYYY-MM) periods
+    are kept, partial-year periods (``2022-H1``, ``2022-01..11``) are dropped."""
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    needed = {"period", "reporter", "partner", "metric", "value", "unit", "publisher"}
+    if not needed <= set(table.columns):
+        raise SourceFormatError(str(path), f"missing columns {sorted(needed - set(table.columns))}")
+    rows = table[(table["metric"] == "crude_import_quantity") & table["unit"].isin(_UNITS_TO_TONNES)]
+    rows = rows[rows["period"].str.fullmatch(r"\d{4}(-\d{2})?")]
+    out = pd.DataFrame({
+        "period": pd.to_datetime(rows["period"], format="mixed"),
+        "freq": np.where(rows["period"].str.len() == 4, "A", "M"),
+        "reporter": rows["reporter"],
+        "partner": rows["partner"].replace({"TOTAL": "WORLD"}),
+        "mass_t": rows["value"].astype(float) * rows["unit"].map(_UNITS_TO_TONNES),
+        "publisher": rows["publisher"],
+    })
+    return out.reset_index(drop=True)
+
+
+def reconcile(
+    frame: pd.DataFrame,
+    reporter: str = "DE",
+    partner: str = "KZ",
+    freq: str = "A",
+    flow: str = "import",
+    reference: str | None = None,
+    published: pd.DataFrame | None = None,
+) -> ReconcileResult:
+    """Put one flow from every source in `frame` side by side, in tonnes and barrels.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Canonical frame holding any number of sources (store and/or embedded default).
+    freq : {"A", "M"}
+        Annual sums of monthly data (with the count of months), or monthly.
+    reference : str, optional
+        ``source/dataset`` the differences are taken against (default: a source reporting tonnes
+        natively, the one with the most periods).
+    published : pandas.DataFrame, optional
+        Published figures from :func:`read_published`, shown as one more source per publisher.
+
+    Barrels are converted to tonnes at each grade's own API gravity where the source gives it,
+    else at the partner's volume-weighted API in `frame`, else the default (33 API); the
+    conversion used is stated per source. Confidential cells are counted, never filled.
+    """
+    if freq not in ("A", "M"):
+        raise AnalysisError(f"freq must be 'A' or 'M', got {freq!r}")
+    rows = frame[(frame["reporter"] == reporter) & (frame["partner"] == partner)
+                 & (frame["flow"] == flow) & (frame["product"] == "crude_oil")]
+    if rows.empty and (published is None or published.empty):
+        raise AnalysisError(f"no {flow}s of {reporter} from {partner} in any source")
+    api = partner_api(frame, reporter, partner)
+    parts = []
+    for (source, dataset), group in rows.groupby(["source", "dataset"], sort=True):
+        if freq == "M" and (group["freq"] == "A").all():
+            continue
+        group = group[group["freq"] == ("A" if (group["freq"] == "A").all() else "M")]
+        converted, note = with_both_units(group, api)
+        converted["confidential"] = converted["flag"].fillna("").str.contains(CONFIDENTIAL, regex=False)
+        converted["month"] = 1
+        native_freq = converted["freq"].iloc[0]
+        key = converted["period"]
+        if freq == "A" and native_freq == "M":
+            key = key.dt.to_period("Y").dt.to_timestamp()
+        agg = converted.groupby(key).agg(
+            mass_t=("mass_t_all", lambda s: s.sum(min_count=1)),
+            volume_bbl=("volume_bbl_all", lambda s: s.sum(min_count=1)),
+            confidential_cells=("confidential", "sum"),
+            months=("period", "nunique"),
+        )
+        if native_freq == "A":
+            agg["months"] = 12
+        agg["source"], agg["dataset"], agg["conversion"] = source, dataset, note
+        agg["native_unit"] = "tonnes" if group["mass_t"].notna().any() else "barrels"
+        parts.append(agg.rename_axis("period").reset_index())
+    if published is not None and not published.empty:
+        pub = published[(published["reporter"] == reporter) & (published["partner"] == partner)
+                        & (published["freq"] == freq)]
+        for publisher, group in pub.groupby("publisher"):
+            blank = group.assign(volume_bbl=np.nan, api_gravity=np.nan)
+            factor = np.asarray(with_both_units(blank, api)[0]["volume_bbl_all"])
+            parts.append(pd.DataFrame({
+                "period": group["period"].to_numpy(), "mass_t": group["mass_t"].to_numpy(),
+                "volume_bbl": factor, "confidential_cells": 0, "months": 12 if freq == "A" else 1,
+                "source": publisher, "dataset": "published", "native_unit": "tonnes",
+                "conversion": "published tonnes; barrels at the partner's API"}))
+    if not parts:
+        raise AnalysisError(f"no source reports {reporter}'s {flow}s from {partner} at freq {freq}")
+    table = pd.concat(parts, ignore_index=True)
+    table["name"] = table["source"] + "/" + table["dataset"]
+    table.loc[table["dataset"] == "published", "name"] = "published: " + table["source"]
+    table["known_causes"] = [KNOWN_CAUSES.get((s, d), KNOWN_CAUSES.get(("published", d), ""))
+                             for s, d in zip(table["source"], table["dataset"], strict=True)]
+    reference = reference or _default_reference(table)
+    if reference not in set(table["name"]):
+        raise AnalysisError(f"reference {reference!r} not among the sources: {sorted(set(table['name']))}")
+    ref = table[table["name"] == reference].set_index("period")["mass_t"]
+    table["difference_t"] = table["mass_t"] - table["period"].map(ref)
+    table["relative"] = table["difference_t"] / table["period"].map(ref)
+    notes = []
+    incomplete = table[(table["months"] < 12) & (freq == "A")]
+    if not incomplete.empty:
+        notes.append("some annual figures sum fewer than 12 months: "
+                     + ", ".join(f"{n} {p:%Y} ({m})" for n, p, m in
+                                 incomplete[["name", "period", "months"]].itertuples(index=False)))
+    if table["confidential_cells"].sum():
+        notes.append("confidential cells are excluded from a source's total, never filled: its figure "
+                     "is a lower bound where confidential_cells > 0")
+    columns = ["period", "name", "source", "dataset", "months", "mass_t", "volume_bbl", "native_unit",
+               "conversion", "confidential_cells", "difference_t", "relative", "known_causes"]
+    table = table[columns].sort_values(["period", "name"]).reset_index(drop=True)
+    return ReconcileResult(reporter, partner, flow, freq, reference, table, notes)
+
+
+def _default_reference(table: pd.DataFrame) -> str:
+    native = table[(table["native_unit"] == "tonnes") & (table["dataset"] != "published")]
+    pool = native if not native.empty else table
+    counts = pool.groupby("name")["period"].nunique()
+    return sorted(counts[counts == counts.max()].index)[0]
+
