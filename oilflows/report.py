@@ -10,20 +10,29 @@ import pandas as pd
 
 from .analytics import SharesResult, SubstitutionResult, substitution, supplier_shares
 from .analytics._panel import UNDISCLOSED, display
+from .analytics.concentration import effective_n, hhi
+from .analytics.quality import crude_slate
+from .errors import AnalysisError
 
 
 @dataclass
 class Report:
-    """A substitution result plus the reporter's supplier shares over time."""
+    """A substitution result, the reporter's supplier shares over time, and before/after context:
+    supplier concentration (HHI, effective number of suppliers) and the crude slate's quality
+    (volume-weighted API gravity, mass-weighted sulphur) in the baseline and post windows."""
 
     substitution: SubstitutionResult
     shares: SharesResult
     data_note: str
+    context: pd.DataFrame | None = None
 
     def text(self) -> str:
         """The console report."""
-        return "\n".join([self.substitution.summary(), "", self.shares.summary(), "",
-                          f"Data: {self.data_note}"])
+        parts = [self.substitution.summary(), ""]
+        if self.context is not None and not self.context.empty:
+            parts += ["Before and after (window totals):", _context_text(self.context), ""]
+        parts += [self.shares.summary(), "", f"Data: {self.data_note}"]
+        return "\n".join(parts)
 
     def _title(self) -> str:
         s = self.substitution
@@ -70,6 +79,11 @@ class Report:
                   "row's share is the part of the shortfall met by lower total imports.", "",
                   "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(r) + " |" for r in rows]
+        if self.context is not None and not self.context.empty:
+            lines += ["", "## Before and after", "", "| measure | baseline | post | note |",
+                      "|---|---|---|---|"]
+            lines += [f"| {r.measure} | {r.baseline} | {r.post} | {r.note} |"
+                      for r in self.context.itertuples(index=False)]
         for name, path in (figures or {}).items():
             lines += ["", f"![{name}]({path})"]
         lines += ["", "## Caveats", ""] + [f"- {c}" for c in s.caveats]
@@ -89,6 +103,14 @@ class Report:
         images = "".join(f'<figure><img src="{esc(p)}" alt="{esc(n)}"><figcaption>{esc(n)}'
                          f"</figcaption></figure>" for n, p in (figures or {}).items())
         caveats = "".join(f"<li>{esc(c)}</li>" for c in s.caveats)
+        context = ""
+        if self.context is not None and not self.context.empty:
+            context = ("<h2>Before and after</h2><table><thead><tr><th>measure</th><th>baseline</th>"
+                       "<th>post</th><th>note</th></tr></thead><tbody>"
+                       + "".join(f"<tr><td>{esc(r.measure)}</td><td>{esc(r.baseline)}</td><td>"
+                                 f"{esc(r.post)}</td><td>{esc(r.note)}</td></tr>"
+                                 for r in self.context.itertuples(index=False))
+                       + "</tbody></table>")
         style = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}"
                  "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
                  "padding:.25em .6em;text-align:right}th{background:#f4f4f4}img{max-width:100%}")
@@ -96,7 +118,7 @@ class Report:
                 f"<title>{esc(self._title())}</title><style>{style}</style></head><body>"
                 f"<h1>{esc(self._title())}</h1><table>{head}</table>"
                 f"<h2>Who replaced {esc(s.displaced)}</h2><p>Monthly means; <code>{UNDISCLOSED}</code> "
-                f"is WORLD minus the disclosed partners.</p>{table}{images}"
+                f"is WORLD minus the disclosed partners.</p>{table}{context}{images}"
                 f"<h2>Caveats</h2><ul>{caveats}</ul><h2>Data</h2><p>{esc(self.data_note)}</p>"
                 f"</body></html>\n")
 
@@ -137,4 +159,58 @@ def build_report(
     """Run :func:`~oilflows.analytics.substitution` and monthly supplier shares on the same dataset."""
     result = substitution(frame, reporter, displaced, substitute, baseline, post, measure, dataset)
     shares = supplier_shares(frame, reporter, measure, "M", f"{result.source}/{result.dataset}")
-    return Report(result, shares, data_note)
+    context = before_after(frame, result)
+    return Report(result, shares, data_note, context)
+
+
+def before_after(frame: pd.DataFrame, result: SubstitutionResult) -> pd.DataFrame:
+    """Concentration and slate quality over the baseline and post windows of `result`.
+
+    Concentration: HHI (0-10,000) and effective number of suppliers on window totals, on shares of
+    disclosed volume and, as a lower bound, of WORLD (undisclosed volume left out). Quality:
+    volume-weighted API gravity (degrees) and mass-weighted sulphur (% by weight) of the grades
+    with disclosed quality (coverage = their share of WORLD).
+    """
+    panel = result.panel
+    windows = {"baseline": result.baseline, "post": result.post}
+    rows: dict[str, dict[str, str]] = {}
+    for name, (lo, hi) in windows.items():
+        inside = (panel.values.index >= lo) & (panel.values.index <= hi)
+        totals = panel.values.loc[inside].sum()
+        world = panel.world.loc[inside].sum()
+        disclosed = totals.sum()
+        rows.setdefault("HHI, shares of disclosed volume", {})[name] = f"{hhi(totals / disclosed):,.0f}"
+        rows.setdefault("HHI, shares of WORLD (lower bound)", {})[name] = f"{hhi(totals / world):,.0f}"
+        rows.setdefault("effective number of suppliers (disclosed)", {})[name] = (
+            f"{effective_n(totals / disclosed):.1f}")
+    notes = {"HHI, shares of disclosed volume": "0-10,000; countries of origin",
+             "HHI, shares of WORLD (lower bound)": "undisclosed volume left out",
+             "effective number of suppliers (disclosed)": "1 / HHI"}
+    try:
+        slate = crude_slate(frame, result.reporter, dataset=f"{result.source}/{result.dataset}",
+                            freq="M").table
+    except AnalysisError:
+        slate = None
+    if slate is not None and slate["quality_bbl"].sum() > 0:
+        for name, (lo, hi) in windows.items():
+            w = slate[(slate.index >= lo) & (slate.index <= hi)].dropna(subset=["api_gravity"])
+            if w.empty:
+                continue
+            api = (w["api_gravity"] * w["quality_bbl"]).sum() / w["quality_bbl"].sum()
+            sulphur = (w["sulphur_pct_mass"] * w["quality_t"]).sum() / w["quality_t"].sum()
+            coverage = w["quality_bbl"].sum() / w["world_bbl"].sum()
+            rows.setdefault("slate API gravity, degrees (volume-weighted)", {})[name] = f"{api:.2f}"
+            rows.setdefault("slate sulphur, % (mass-weighted)", {})[name] = f"{sulphur:.2f}"
+            rows.setdefault("share of WORLD with disclosed quality", {})[name] = f"{coverage:.0%}"
+        notes.update({"slate API gravity, degrees (volume-weighted)": "higher = lighter",
+                      "slate sulphur, % (mass-weighted)": "below 1 % = sweet",
+                      "share of WORLD with disclosed quality": "confidential grades excluded"})
+    return pd.DataFrame([{"measure": m, "baseline": v.get("baseline", "n/a"), "post": v.get("post", "n/a"),
+                          "note": notes.get(m, "")} for m, v in rows.items()])
+
+
+def _context_text(context: pd.DataFrame) -> str:
+    lines = [f"{'':<46}{'baseline':>10}{'post':>10}"]
+    lines += [f"{r.measure:<46}{r.baseline:>10}{r.post:>10}  {r.note}"
+              for r in context.itertuples(index=False)]
+    return "\n".join(lines)
