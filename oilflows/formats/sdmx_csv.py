@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import io
+import re
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from ..errors import SourceFormatError
+from ..schema import CONFIDENTIAL
 
 #: Columns every SDMX-CSV 1.0 data file has besides its dimensions.
 REQUIRED = ("DATAFLOW", "TIME_PERIOD", "OBS_VALUE")
@@ -55,3 +59,29 @@ def parse(data: bytes, name: str) -> pa.Table:
         table.column_names.index("OBS_FLAG"), "OBS_FLAG", pc.if_else(pc.equal(flag, ""), None, flag)
     )
     return table
+
+
+def merge_conf_status(obs_flag: pa.ChunkedArray, conf_status: pa.ChunkedArray) -> pa.Array:
+    """Fold the post-2025 CONF_STATUS (C/N/P = not disclosed) into the flag as ``c``."""
+    obs = pd.Series(obs_flag.to_pandas(), dtype=object).fillna("")
+    conf = pd.Series(conf_status.to_pandas(), dtype=object).fillna("").str.strip()
+    undisclosed = conf.isin(["C", "N", "P"]) & ~obs.str.contains(CONFIDENTIAL, regex=False)
+    merged = obs.where(~undisclosed, obs + CONFIDENTIAL)
+    return pa.array(merged.where(merged != "", None), type=pa.string())
+
+
+def parse_periods(period: pd.Series, freq: pd.Series, name: str) -> pd.Series:
+    """Parse SDMX periods (``2023-07`` monthly, ``2021`` annual) to the first day, vectorized."""
+    uniques, inverse = np.unique(period.astype(str).to_numpy(), return_inverse=True)
+    parsed = pd.to_datetime(pd.Series(uniques), format="mixed", errors="coerce")
+    bad = [u for u, p in zip(uniques, parsed, strict=True) if pd.isna(p) or not re.fullmatch(
+        r"\d{4}(-\d{2})?", u)]
+    if bad:
+        raise SourceFormatError(name, f"unreadable periods {bad[:5]}; expected YYYY or YYYY-MM",
+                                "TIME_PERIOD")
+    out = pd.Series(parsed.to_numpy()[inverse], index=period.index).astype("datetime64[s]")
+    monthly_shape = pd.Series(uniques).str.len().to_numpy()[inverse] == 7
+    mismatch = (freq.to_numpy() == "M") != monthly_shape
+    if mismatch.any():
+        raise SourceFormatError(name, "period shape does not match freq (M needs YYYY-MM)", "freq")
+    return out

@@ -32,6 +32,7 @@ from .._io import Source, gunzip_if_needed, markup_title, read_bytes, sniff_text
 from ..errors import SourceFormatError, UnknownDatasetError
 from ..formats import jsonstat, sdmx_csv
 from ..schema import COLUMNS, CONFIDENTIAL, conform
+from ._eurostat_api import async_key, await_async
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,7 @@ def _long_from_sdmx_csv(data: bytes, name: str) -> tuple[pd.DataFrame, str | Non
     vintage = _vintage_from_last_update(table, name)
     flag = table["OBS_FLAG"]
     if "CONF_STATUS" in table.column_names:
-        flag = _merge_conf_status(flag, table["CONF_STATUS"])
+        flag = sdmx_csv.merge_conf_status(flag, table["CONF_STATUS"])
     frame = pd.DataFrame(
         {
             col.lower(): table[col].to_pandas()
@@ -162,15 +163,6 @@ def _long_from_sdmx_csv(data: bytes, name: str) -> tuple[pd.DataFrame, str | Non
     frame["value"] = table["OBS_VALUE"].to_numpy(zero_copy_only=False)
     frame["flag"] = flag.to_pandas()
     return frame, match.group(1).lower(), vintage
-
-
-def _merge_conf_status(obs_flag: pa.ChunkedArray, conf_status: pa.ChunkedArray) -> pa.Array:
-    """Fold the post-2025 CONF_STATUS (C/N/P = not disclosed) into the flag as ``c``."""
-    obs = pd.Series(obs_flag.to_pandas(), dtype=object).fillna("")
-    conf = pd.Series(conf_status.to_pandas(), dtype=object).fillna("").str.strip()
-    undisclosed = conf.isin(["C", "N", "P"]) & ~obs.str.contains(CONFIDENTIAL, regex=False)
-    merged = obs.where(~undisclosed, obs + CONFIDENTIAL)
-    return pa.array(merged.where(merged != "", None), type=pa.string())
 
 
 def _vintage_from_last_update(table: pa.Table, name: str) -> pd.Timestamp | None:
@@ -208,23 +200,6 @@ def _long_from_jsonstat(data: bytes, name: str) -> tuple[pd.DataFrame, str | Non
 
 
 # -- long frame -> canonical frame ----------------------------------------------------------------
-
-
-def _periods(period: pd.Series, freq: pd.Series, name: str) -> pd.Series:
-    """Parse SDMX periods (``2023-07`` monthly, ``2021`` annual) to the first day, vectorized."""
-    uniques, inverse = np.unique(period.astype(str).to_numpy(), return_inverse=True)
-    parsed = pd.to_datetime(pd.Series(uniques), format="mixed", errors="coerce")
-    bad = [u for u, p in zip(uniques, parsed, strict=True) if pd.isna(p) or not re.fullmatch(
-        r"\d{4}(-\d{2})?", u)]
-    if bad:
-        raise SourceFormatError(name, f"unreadable periods {bad[:5]}; expected YYYY or YYYY-MM",
-                                "TIME_PERIOD")
-    out = pd.Series(parsed.to_numpy()[inverse], index=period.index).astype("datetime64[s]")
-    monthly_shape = pd.Series(uniques).str.len().to_numpy()[inverse] == 7
-    mismatch = (freq.to_numpy() == "M") != monthly_shape
-    if mismatch.any():
-        raise SourceFormatError(name, "period shape does not match freq (M needs YYYY-MM)", "freq")
-    return out
 
 
 def _check_freq(long: pd.DataFrame, name: str) -> None:
@@ -266,7 +241,7 @@ def _canonical_coifpm(long: pd.DataFrame, vintage, name: str) -> pd.DataFrame:
     frame["flag"] = volume.reindex(keys).to_numpy()
     frame = frame.dropna(subset=[c for c, _ in COIFPM_INDICATORS.values() if c in frame] + ["flag"],
                          how="all")
-    frame["period"] = _periods(frame["period"], frame["freq"], name)
+    frame["period"] = sdmx_csv.parse_periods(frame["period"], frame["freq"], name)
     frame["reporter"] = codes.map_codes(frame["geo"], codes.EUROSTAT_COUNTRY)
     frame["partner"] = codes.coifpm_partner(frame["crudeoil"])
     frame["grade"] = frame["crudeoil"].astype(object).where(frame["crudeoil"] != "TOTAL", None)
@@ -288,7 +263,7 @@ def _canonical_oil(long: pd.DataFrame, info: Dataset, vintage, name: str) -> pd.
     frame = long.copy()
     for unit, (column, factor) in OIL_UNITS.items():
         frame[column] = np.where(frame["unit"] == unit, frame["value"] * factor, np.nan)
-    frame["period"] = _periods(frame["period"], frame["freq"], name)
+    frame["period"] = sdmx_csv.parse_periods(frame["period"], frame["freq"], name)
     frame["reporter"] = codes.map_codes(frame["geo"], codes.EUROSTAT_COUNTRY)
     frame["partner"] = codes.map_codes(frame["partner"], codes.EUROSTAT_COUNTRY)
     frame["product"] = codes.map_codes(
@@ -308,8 +283,6 @@ BASE_URL = "https://ec.europa.eu/eurostat/api/dissemination"
 ASYNC_POLL_SECONDS = 10.0
 ASYNC_MAX_WAIT_SECONDS = 1800.0
 
-_ASYNC_KEY = re.compile(r"<(?:\w+:)?id>\s*([^<\s]+)\s*</(?:\w+:)?id>", re.IGNORECASE)
-_ASYNC_STATUS = re.compile(r"<(?:\w+:)?status>\s*([A-Z_]+)\s*</(?:\w+:)?status>", re.IGNORECASE)
 _PERIOD = re.compile(r"^\d{4}(-\d{2})?$")
 
 
@@ -384,50 +357,12 @@ def fetch(
     if "EXTRACTION_TOO_BIG" in text_head:
         raise FetchError(response.url, "extraction too big for Eurostat (max 5,000,000 cells); "
                          "narrow the filters or the period", status=response.status_code)
-    key = _async_key(text_head)
+    key = async_key(text_head)
     if key is not None:
-        body = _await_async(key, poll_seconds, max_wait_seconds)
+        body = await_async(BASE_URL, key, poll_seconds, max_wait_seconds)
     elif response.status_code == 413:
         raise FetchError(response.url, " ".join(text_head.split())[:300], status=413)
     elif sniff_text_kind(body) == "markup":
         raise FetchError(response.url, f"the service sent an HTML/XML page instead of data: "
                          f"{markup_title(body)!r}", status=response.status_code)
     return read(body, dataset=dataset, name=response.url)
-
-
-def _async_key(text: str) -> str | None:
-    """The extraction key of a queued-request message, or None if `text` is not one."""
-    if not text.lstrip().startswith("<") and "ASYNCHRONOUS" not in text.upper():
-        return None
-    upper = text.upper()
-    if not any(word in upper for word in ("ASYNC", "QUEUED", "SUBMITTED", "PROCESSING")):
-        return None
-    match = _ASYNC_KEY.search(text)
-    return match.group(1) if match else None
-
-
-def _await_async(key: str, poll_seconds: float, max_wait_seconds: float) -> bytes:
-    """Poll an asynchronous extraction until AVAILABLE, then download it; FetchError otherwise."""
-    import time
-
-    from .. import http
-    from ..errors import FetchError
-
-    status_url = f"{BASE_URL}/1.0/async/status/{key}"
-    waited = 0.0
-    while True:
-        status_text = http.get(status_url, cache=False).text
-        match = _ASYNC_STATUS.search(status_text)
-        status = match.group(1).upper() if match else "UNREADABLE"
-        if status == "AVAILABLE":
-            break
-        if status not in ("SUBMITTED", "PROCESSING"):
-            raise FetchError(status_url, f"asynchronous extraction {key} ended with status {status}")
-        if waited >= max_wait_seconds:
-            raise FetchError(status_url, f"asynchronous extraction {key} still {status} after "
-                             f"{waited:.0f} s")
-        time.sleep(poll_seconds)
-        waited += poll_seconds
-    data_url = f"{BASE_URL}/1.0/async/data/{key}"
-    response = http.get(data_url, params={"format": "SDMX-CSV", "compressed": "true"}, cache=False)
-    return response.content
