@@ -26,6 +26,9 @@ TIMEOUT = (10.0, 120.0)
 #: How long a cached response stays fresh, seconds (Eurostat updates a dataset at most daily).
 CACHE_SECONDS = 6 * 3600
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+#: Header and parameter names that carry credentials: stripped from cached requests.
+SECRET_FIELDS = ("Authorization", "Ocp-Apim-Subscription-Key", "subscription-key", "username",
+                 "password", "token")
 
 _sessions: dict[tuple, requests.Session] = {}
 
@@ -80,6 +83,8 @@ def session(cache: bool = True) -> requests.Session:
             sess = requests_cache.CachedSession(
                 str(directory / "http"), backend="sqlite", expire_after=CACHE_SECONDS,
                 allowable_methods=("GET", "POST"), stale_if_error=False,
+                # Credentials never reach the cache file or its keys (Comtrade key, GENESIS token).
+                ignored_parameters=list(SECRET_FIELDS),
             )
     else:
         sess = requests.Session()

@@ -1,0 +1,1440 @@
+"""Destatis GENESIS-Online: ``parse_ffcsv`` flat files, ``read`` foreign-trade table 51000-0017, ``fetch``.
+
+GENESIS-Online is the database of the Federal Statistical Office (Destatis). Table **51000-0017** is the
+monthly foreign trade of Germany by country (``STLAH``) and 8-digit goods code (``WAM8``, ``WA`` + CN8);
+its contents are ``GEWE``/``WERTE``/``WERTES``/``BME`` (imports: weight, value in EUR, value in USD,
+supplementary unit) and ``GEWA``/``WERTA``/``WERTAS``/``BMA`` (exports). ``read`` returns the canonical
+frame (``source="destatis"``, ``dataset="51000-0017"``), ``parse_ffcsv`` any GENESIS flat file as a long
+frame, ``fetch`` downloads through the REST web service (sources.md section 4).
+
+The flat-file CSV ("ffcsv"), as found in the real samples
+-------------------------------------------------------
+- Delivered as a ZIP holding exactly one ``*_flat.csv`` (the plain CSV is read as well); UTF-8 with a
+  byte-order mark; ``;`` separator; one line per row, no quoting seen.
+- **New layout** (2024/25): fixed English headers ``statistics_code;statistics_label;time_code;
+  time_label;time``, then four columns per dimension ``<n>_variable_code;<n>_variable_label;
+  <n>_variable_attribute_code;<n>_variable_attribute_label`` (n = 1, 2, ...), then ``value;value_unit;
+  value_variable_code;value_variable_label`` and, in the German 2024 sample, ``value_q``. The two real
+  English recordings of 2025/2026 (restatis) have **no** ``value_q`` column; both variants are accepted.
+  One value per row; rows are unsorted. The dimension order is not fixed (in a monthly table ``MONAT``
+  may come first), so dimensions are always found by their variable **code**, never by position.
+- **Old layout** (before 2024): German headers ``Statistik_Code;...;Zeit;<n>_Merkmal_Code;
+  <n>_Merkmal_Label;<n>_Auspraegung_Code;<n>_Auspraegung_Label`` and then one column pair per
+  content, ``CODE__Label__unit`` + ``CODE__Label__q``; a derived content (``Label__CH0004``, the change
+  on the previous year) is ``Label__OPERATOR`` + ``Label__OPERATOR__q``. It is melted to the new long shape
+  (``value_operator`` keeps the operator code).
+- In the new layout two contents can share ``value_variable_code``: 61111-0001 gives both the index
+  (unit ``2020=100``) and its change (unit ``%``, label ``in``) as ``PREIS1``; the unit tells them apart.
+- Any other column set raises :class:`SourceFormatError` naming the unexpected or missing columns.
+- Decimal separator: comma for ``language=de``, point for ``en``. It is detected from the cells (see
+  :func:`parse_ffcsv`); a cell that parses under neither convention raises.
+- Special signs (Destatis "Zeichenerklärung"): ``-`` nichts vorhanden (nothing: **exactly zero**),
+  ``0`` less than half the last unit but more than nothing (a number), ``.`` unknown or secret,
+  ``x``/``X`` cell locked (not meaningful), ``/`` not reliable enough, ``...`` available later,
+  ``(n)`` limited reliability (the number is kept). See :data:`SPECIAL_VALUES`.
+- ``value_q`` (and the old ``__q`` columns) is a quality mark, e.g. ``e`` (final); kept verbatim.
+
+Decision on ``-`` (documented deviation from sources.md 4, "What a robust client must handle", item 3)
+-----------------------------------------------------------------------------------------------------
+sources.md lists ``-`` among the signs to map "to missing". The Destatis sign legend ("Zeichenerklärung",
+printed in every Destatis publication) defines ``-`` as "nichts vorhanden" (nothing there, *genau
+null*) and distinguishes it from ``0`` ("weniger als die Hälfte von 1 in der letzten besetzten Stelle,
+jedoch mehr als nichts") and from ``.`` ("Zahlenwert unbekannt oder geheim zu halten"). A ``-`` is
+therefore an observed zero, not a missing value: a month in which no crude came from a country must
+read as 0 t, not as "undisclosed" (which would inflate the undisclosed residual of the analytics).
+oilflows reads ``-`` as **0.0** and keeps the sign in ``special`` (long frame) and in the canonical
+``flag`` (``"-"``), so the choice is visible and reversible. ``.``, ``x``, ``/`` and ``...`` become
+null with a reason; ``.`` becomes the canonical confidential flag ``c`` (sources.md 7 lists ``.`` as
+GENESIS's confidentiality sign); the others keep their sign as flag.
+
+51000-0017 -> canonical frame (:func:`read`)
+--------------------------------------------
+- ``period``: year from ``time`` + month from the ``MONAT`` attribute code (``MONAT01`` .. ``MONAT12``).
+- ``partner``: from the country **label** through :data:`COUNTRY_NAMES` (German and English names ->
+  ISO 3166-1 alpha-2); the ``STLAH`` code is cross-checked against :data:`STLAH_ISO` where listed. An
+  unknown label, or a code whose listed country differs from its label's, raises
+  :class:`SourceFormatError` naming both. Two codes that map to one partner raise as well.
+- ``product``: ``crude_oil`` for CN 2709 (``WA27090010`` natural-gas condensates, ``WA27090090`` other
+  crude); each CN8 code is kept as ``grade`` (``CN27090010``, ``CN27090090``) and **not summed**: the
+  canonical frame has no commodity-code column and ``grade`` is the sub-division of a product whose
+  sum is the product (docs/schema.md), so the HS 2709 total is the sum over the two grades. Any other
+  CN8 code becomes product ``cn8_<code>`` with grade null.
+- ``flow``/measures (:data:`CONTENTS`): ``GEWE``/``GEWA`` -> ``mass_t`` (unit ``t``, checked),
+  ``WERTE``/``WERTA`` -> ``value`` in EUR (unit ``Tsd. EUR``, multiplied by 1000), ``WERTES``/``WERTAS`` ->
+  ``value`` in USD only when the file has no EUR value for that flow. ``BME``/``BMA`` (supplementary
+  units) are dropped. Units are read from ``value_unit`` and checked against :data:`UNITS`, never assumed.
+- ``flag``: the special-sign flag (:data:`CANONICAL_FLAG`) followed by ``value_q`` of the row's mass cell
+  (of the value cell when the file has no mass content), e.g. ``"e"``, ``"-e"``, ``"c"``.
+- ``vintage``: the flat file carries no release stamp, so it is null unless passed (``vintage=``).
+  GENESIS overwrites provisional months in place; a re-fetch with a null vintage replaces the stored
+  rows (the store's tie rule); pass a retrieval stamp to keep a revision history instead.
+
+Web service (:func:`fetch`)
+---------------------------
+POST (never GET) to ``.../genesisWS/rest/2020/data/tablefile`` with a form-encoded body; the API token
+goes in the ``username`` header with an empty ``password`` header, read from ``token=`` or the
+``GENESIS_TOKEN`` environment variable. The token is never logged and is scrubbed from every error
+message; responses are not cached (requests-cache would store the request headers, token included).
+The response is dispatched on its Content-Type: ``application/json`` is a status message even on
+HTTP 200 (0/22 success, 98 too big -> split and retry, 99 job created -> :class:`FetchError`, 104 no data
+-> empty frame); ``application/zip`` or ``text/csv`` is data. Requests are planned to stay under the
+40,000-value dialog limit and sent one after another (GENESIS allows at most 3 in parallel).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import unicodedata
+import zipfile
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from .._io import Source, gunzip_if_needed, markup_title, read_bytes, sniff_text_kind
+from ..errors import FetchError, QueryError, SourceFormatError, UnknownDatasetError
+from ..schema import COLUMNS, conform, empty_frame, validate
+
+SOURCE = "destatis"
+#: The tables :func:`read` and :func:`fetch` know.
+TABLES: tuple[str, ...] = ("51000-0017",)
+
+# -- flat-file layouts ------------------------------------------------------------------------------
+
+#: New layout (2024/25): fixed leading columns, four per dimension, then the value columns.
+NEW_PREFIX: tuple[str, ...] = ("statistics_code", "statistics_label", "time_code", "time_label", "time")
+NEW_GROUP: tuple[str, ...] = (
+    "{n}_variable_code", "{n}_variable_label", "{n}_variable_attribute_code",
+    "{n}_variable_attribute_label",
+)
+NEW_SUFFIX: tuple[str, ...] = ("value", "value_unit", "value_variable_code", "value_variable_label")
+NEW_QUALITY = "value_q"
+#: Old layout (before 2024): German leading columns and dimension groups -> their new-layout names.
+OLD_PREFIX: dict[str, str] = {
+    "Statistik_Code": "statistics_code", "Statistik_Label": "statistics_label",
+    "Zeit_Code": "time_code", "Zeit_Label": "time_label", "Zeit": "time",
+}
+OLD_GROUP: dict[str, str] = {
+    "{n}_Merkmal_Code": "{n}_variable_code", "{n}_Merkmal_Label": "{n}_variable_label",
+    "{n}_Auspraegung_Code": "{n}_variable_attribute_code",
+    "{n}_Auspraegung_Label": "{n}_variable_attribute_label",
+}
+_OLD_OPERATOR = re.compile(r"^CH\d{4}$")
+
+#: Special signs of German official statistics -> (number, reason). ``-`` is an observed zero
+#: ("nichts vorhanden"); the others are missing. See the module docstring for the decision on ``-``.
+SPECIAL_VALUES: dict[str, tuple[float, str]] = {
+    "-": (0.0, "nothing (exactly zero)"),
+    ".": (np.nan, "unknown or secret"),
+    "x": (np.nan, "not applicable (cell locked)"),
+    "X": (np.nan, "not applicable (cell locked)"),
+    "/": (np.nan, "not reliable enough"),
+    "...": (np.nan, "available later"),
+}
+#: The reason of a number in parentheses, ``(12,3)``: kept, flagged.
+LIMITED_RELIABILITY = "limited reliability"
+#: Special sign -> the canonical ``flag`` (``c`` = confidential, as in every oilflows source).
+CANONICAL_FLAG: dict[str, str] = {"-": "-", ".": "c", "x": "x", "X": "x", "/": "/", "...": "...", "()": "()"}
+
+#: Time labels that identify the language of a new-layout file (used only to break a decimal tie).
+TIME_LABELS: dict[str, str] = {
+    "Jahr": "de", "Monat": "de", "Quartal": "de", "Halbjahr": "de", "Stichtag": "de",
+    "Year": "en", "Month": "en", "Quarter": "en", "Half-year": "en", "Reference date": "en",
+}
+DECIMAL_OF_LANGUAGE: dict[str, str] = {"de": ",", "en": "."}
+
+# Numbers under either convention: optional sign, digits with optional thousands groups, decimals.
+_NUMBER = {
+    ",": re.compile(r"^[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?$"),
+    ".": re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$"),
+}
+_PARENTHESES = re.compile(r"^\((.+)\)$")
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+
+
+# -- parse_ffcsv: any GENESIS flat file -> long frame ----------------------------------------------
+
+
+def parse_ffcsv(
+    src: Source, *, name: str | None = None, decimal: str | None = None, language: str | None = None
+) -> pd.DataFrame:
+    """Parse a GENESIS flat-file CSV ("ffcsv", new or old layout) into a long frame, one row per value.
+
+    Parameters
+    ----------
+    src : path, bytes or binary file object
+        The ZIP as GENESIS serves it (exactly one ``*_flat.csv`` inside) or the CSV itself.
+    name : str, optional
+        Name used in error messages (defaults to the path).
+    decimal : {",", "."}, optional
+        Force the decimal separator. By default it is detected: the convention under which every
+        numeric cell parses (``1.234,5`` / ``1,234.5``; thousands groups allowed); when both fit and a
+        cell holds a separator (``1,000``), `language` decides, else the file's own time labels
+        (``Jahr`` -> de, ``Year`` -> en); still undecided raises :class:`SourceFormatError`.
+    language : {"de", "en"}, optional
+        The language the file was requested in (``de`` = decimal comma, ``en`` = decimal point). If
+        given, every number must follow that convention, else :class:`SourceFormatError`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``statistics_code, statistics_label, time_code, time_label, time``, four columns per
+        dimension (``<n>_variable_code``, ``<n>_variable_label``, ``<n>_variable_attribute_code``,
+        ``<n>_variable_attribute_label``; the old layout's German names are renamed to these), then
+        ``value`` (float64, in ``value_unit``; ``-`` -> 0.0; ``. x / ...`` -> NaN), ``value_unit``,
+        ``value_variable_code``, ``value_variable_label``, ``value_operator`` (old-layout derived
+        contents such as ``CH0004``, else None), ``value_q`` (quality mark or None), ``special`` (the
+        special sign, ``"()"`` for a number in parentheses, or None) and ``reason`` (its meaning, see
+        :data:`SPECIAL_VALUES`). ``attrs`` holds ``layout`` ("new"/"old"), ``decimal`` and ``name``.
+
+    Raises
+    ------
+    SourceFormatError
+        On a truncated or corrupt ZIP, a ZIP without exactly one CSV, a body that is JSON or HTML, a
+        changed column set, a row with the wrong number of fields, or a cell that is neither a number
+        nor a special sign.
+    """
+    if decimal not in (None, ",", "."):
+        raise ValueError(f"decimal must be ',' or '.', not {decimal!r}")
+    if language not in (None, *DECIMAL_OF_LANGUAGE):
+        raise ValueError(f"language must be 'de' or 'en', not {language!r}")
+    data, name = read_bytes(src, name)
+    header, rows = _csv_rows(_unpack(data, name), name)
+    if header[0] == NEW_PREFIX[0]:
+        layout, long = "new", _long_new(header, rows, name)
+    elif header[0] == next(iter(OLD_PREFIX)):
+        layout, long = "old", _long_old(header, rows, name)
+    else:
+        raise SourceFormatError(
+            name, f"unknown flat-file layout: the header starts with {header[:3]}; expected "
+            f"'statistics_code;...' (new) or 'Statistik_Code;...' (old)", header[0])
+    hint = _language_hint(long, layout)
+    value, special, reason, used = _parse_values(long["value"], name, decimal, language, hint)
+    long["value"] = value
+    long["value_q"] = _none_if_empty(long["value_q"])
+    long["special"] = special
+    long["reason"] = reason
+    long.attrs.update(layout=layout, decimal=used, name=name)
+    return long
+
+
+def dimensions(long: pd.DataFrame, name: str = "<ffcsv>") -> dict[str, int]:
+    """Map each dimension's variable code (``MONAT``, ``STLAH``, ...) to its position ``n`` in `long`.
+
+    Raises :class:`SourceFormatError` if one position holds several variables (never seen in GENESIS).
+    """
+    found: dict[str, int] = {}
+    n = 1
+    while f"{n}_variable_code" in long.columns:
+        codes = long[f"{n}_variable_code"].unique()
+        if len(codes) != 1:
+            raise SourceFormatError(name, f"dimension {n} holds several variables {sorted(codes)[:5]}",
+                                    f"{n}_variable_code")
+        found[str(codes[0])] = n
+        n += 1
+    return found
+
+
+def _unpack(data: bytes, name: str) -> str:
+    """The CSV text of `data` (ZIP or plain, gzip tolerated), without the byte-order mark."""
+    data = gunzip_if_needed(data, name)
+    if not data.strip():
+        raise SourceFormatError(name, "the file is empty")
+    if data.startswith(ZIP_MAGIC):
+        data = _csv_in_zip(data, name)
+    kind = sniff_text_kind(data)
+    if kind == "json":
+        raise SourceFormatError(name, f"expected a GENESIS flat file, found a JSON message"
+                                      f"{_status_summary(data)}")
+    if kind == "markup":
+        raise SourceFormatError(name, f"expected a GENESIS flat file, found an HTML/XML page: "
+                                      f"{markup_title(data)!r}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourceFormatError(name, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    return text.removeprefix("\ufeff")
+
+
+def _csv_in_zip(data: bytes, name: str) -> bytes:
+    """The bytes of the one CSV member of a ZIP archive."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = [info for info in archive.infolist() if not info.is_dir()]
+            tables = [info for info in members if info.filename.lower().endswith(".csv")]
+            if len(tables) != 1:
+                raise SourceFormatError(name, f"expected a ZIP with exactly one *_flat.csv, found "
+                                              f"{[info.filename for info in members]}")
+            return archive.read(tables[0])
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+        raise SourceFormatError(name, f"ZIP archive is truncated or corrupt ({exc})") from exc
+
+
+def _status_summary(data: bytes) -> str:
+    """`` (GENESIS status 98: ...)`` for a JSON status body, else an empty string."""
+    try:
+        status = json.loads(data.decode("utf-8-sig")).get("Status", {})
+        return f" (GENESIS status {status.get('Code')}: {' '.join(str(status.get('Content')).split())})"
+    except (ValueError, AttributeError):
+        return ""
+
+
+def _csv_rows(text: str, name: str) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of a ``;``-separated text; every row must have the header's number of fields."""
+    try:
+        rows = [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=";") if row]
+    except csv.Error as exc:
+        raise SourceFormatError(name, f"unreadable CSV ({exc})") from exc
+    if not rows:
+        raise SourceFormatError(name, "the file is empty")
+    header = [column.strip() for column in rows[0]]
+    duplicated = sorted({c for c in header if header.count(c) > 1})
+    if duplicated:
+        raise SourceFormatError(name, f"duplicated columns {duplicated}", duplicated[0])
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise SourceFormatError(name, f"line {line} has {len(row)} fields, the header has "
+                                          f"{len(header)}: the file is truncated or malformed",
+                                    f"line {line}")
+    return header, rows[1:]
+
+
+def _groups(header: Sequence[str], pattern: str) -> int:
+    """The highest dimension number among the header's dimension columns (0 if none)."""
+    numbers = [int(m.group(1)) for c in header if (m := re.match(pattern, c))]
+    return max(numbers, default=0)
+
+
+def _column_set_error(
+    name: str, found: Sequence[str], expected: Sequence[str], layout: str
+) -> SourceFormatError:
+    """The error for a header that differs from the `expected` columns of a layout."""
+    missing = [c for c in expected if c not in found]
+    unexpected = [c for c in found if c not in expected]
+    if missing or unexpected:
+        problem = f"unexpected columns {unexpected}, missing columns {missing}"
+        field = (unexpected or missing)[0]
+    else:
+        i = next(i for i, (a, b) in enumerate(zip(found, expected, strict=True)) if a != b)
+        problem, field = f"column {i + 1} is {found[i]!r}, expected {expected[i]!r}", found[i]
+    return SourceFormatError(name, f"changed column set for the {layout} GENESIS flat-file layout: "
+                                   f"{problem}", field)
+
+
+def _long_new(header: list[str], rows: list[list[str]], name: str) -> pd.DataFrame:
+    n = _groups(header, r"^(\d+)_variable_")
+    quality = (NEW_QUALITY,) if NEW_QUALITY in header else ()
+    expected = [*NEW_PREFIX, *(c.format(n=i) for i in range(1, n + 1) for c in NEW_GROUP),
+                *NEW_SUFFIX, *quality]
+    if header != expected:
+        raise _column_set_error(name, header, expected, "new")
+    long = pd.DataFrame(rows, columns=header, dtype=object)
+    if not quality:
+        long[NEW_QUALITY] = None
+    long.insert(len(long.columns) - 1, "value_operator", None)
+    return long
+
+
+def _long_old(header: list[str], rows: list[list[str]], name: str) -> pd.DataFrame:
+    n = _groups(header, r"^(\d+)_(?:Merkmal|Auspraegung)_")
+    renames = {**OLD_PREFIX, **{old.format(n=i): new.format(n=i) for i in range(1, n + 1)
+                                for old, new in OLD_GROUP.items()}}
+    fixed = list(renames)
+    if header[: len(fixed)] != fixed:
+        raise _column_set_error(name, header[: len(fixed)], fixed, "old")
+    value_columns = header[len(fixed):]
+    if not value_columns or len(value_columns) % 2:
+        raise SourceFormatError(name, f"old layout: the content columns must come in pairs <content>, "
+                                      f"<content>__q; found {value_columns}", (value_columns or [None])[-1])
+    pairs = list(zip(value_columns[0::2], value_columns[1::2], strict=True))
+    contents = [_old_content(value, quality, name) for value, quality in pairs]
+    code_of_label = {label: code for code, label, _, _ in contents if code}
+    frame = pd.DataFrame(rows, columns=header, dtype=object)
+    base = frame[fixed].rename(columns=renames)
+    parts = []
+    for (value, quality), (code, label, unit, operator) in zip(pairs, contents, strict=True):
+        parts.append(base.assign(
+            value=frame[value], value_unit=unit, value_variable_code=code or code_of_label.get(label),
+            value_variable_label=label, value_operator=operator, value_q=frame[quality]))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _old_content(value: str, quality: str, name: str) -> tuple[str | None, str, str | None, str | None]:
+    """(code, label, unit, operator) of an old-layout content column, checking its ``__q`` partner."""
+    parts = value.split("__")
+    if len(parts) == 3 and all(parts):
+        code, label, unit = parts
+        operator, expected_quality = None, f"{code}__{label}__q"
+    elif len(parts) == 2 and all(parts) and _OLD_OPERATOR.match(parts[1]):
+        code, label, unit, operator = None, parts[0], None, parts[1]
+        expected_quality = f"{value}__q"
+    else:
+        raise SourceFormatError(name, f"unreadable old-layout content column {value!r}; expected "
+                                      f"CODE__Label__unit or Label__CH0000", value)
+    if quality != expected_quality:
+        raise SourceFormatError(name, f"content column {value!r} must be followed by "
+                                      f"{expected_quality!r}, found {quality!r}", quality)
+    return code, label, unit, operator
+
+
+def _language_hint(long: pd.DataFrame, layout: str) -> str | None:
+    if layout == "old":
+        return "de"
+    languages = {TIME_LABELS.get(str(label)) for label in long["time_label"].unique()} - {None}
+    return languages.pop() if len(languages) == 1 else None
+
+
+def _parse_values(
+    raw: pd.Series, name: str, decimal: str | None, language: str | None, hint: str | None
+) -> tuple[np.ndarray, pd.Series, pd.Series, str | None]:
+    """Numbers, special signs and reasons of the value column, and the decimal separator used."""
+    cells = raw.fillna("").astype(str).str.strip()
+    uniques = pd.unique(cells.to_numpy())
+    numbers: dict[str, float] = {}
+    specials: dict[str, tuple[str | None, str | None]] = {}
+    tokens: dict[str, str] = {}  # cell -> the number text inside it
+    for cell in uniques:
+        if cell in SPECIAL_VALUES:
+            numbers[cell] = SPECIAL_VALUES[cell][0]
+            specials[cell] = (cell, SPECIAL_VALUES[cell][1])
+        elif cell == "":
+            numbers[cell] = np.nan
+            specials[cell] = (None, "empty cell")
+        elif match := _PARENTHESES.match(cell):
+            tokens[cell] = match.group(1).strip()
+            specials[cell] = ("()", LIMITED_RELIABILITY)
+        else:
+            tokens[cell] = cell
+            specials[cell] = (None, None)
+    used = _decimal_separator(sorted(set(tokens.values())), name, decimal, language, hint)
+    for cell, token in tokens.items():
+        text = token.replace(".", "").replace(",", ".") if used == "," else token.replace(",", "")
+        numbers[cell] = float(text)
+    value = cells.map(numbers).to_numpy(dtype=float)
+    special = pd.Series([specials[c][0] for c in cells], index=cells.index, dtype=object)
+    reason = pd.Series([specials[c][1] for c in cells], index=cells.index, dtype=object)
+    return value, special, reason, used
+
+
+def _none_if_empty(column: pd.Series) -> pd.Series:
+    """Strip the strings of `column`; empty strings and missing cells become None."""
+    return pd.Series([(str(v).strip() or None) if isinstance(v, str) else None for v in column],
+                     index=column.index, dtype=object)
+
+
+def _decimal_separator(
+    tokens: Sequence[str], name: str, decimal: str | None, language: str | None, hint: str | None
+) -> str | None:
+    """The decimal separator under which every token is a number (see :func:`parse_ffcsv`)."""
+    if not tokens:
+        return decimal or DECIMAL_OF_LANGUAGE.get(language or hint or "")
+    wanted = decimal or DECIMAL_OF_LANGUAGE.get(language or "")
+    if wanted:
+        bad = next((t for t in tokens if not _NUMBER[wanted].match(t)), None)
+        if bad is not None:
+            why = f"decimal={decimal!r}" if decimal else f"language={language!r} (decimal {wanted!r})"
+            raise SourceFormatError(name, f"cell {bad!r} is not a number with {why}", "value")
+        return wanted
+    fits = [sep for sep, pattern in _NUMBER.items() if all(pattern.match(t) for t in tokens)]
+    if len(fits) == 1:
+        return fits[0]
+    if not fits:
+        bad = next(t for t in tokens if not any(p.match(t) for p in _NUMBER.values()))
+        raise SourceFormatError(name, f"cell {bad!r} is neither a number nor a special sign "
+                                      f"({', '.join(SPECIAL_VALUES)})", "value")
+    if not any("," in t or "." in t for t in tokens) or hint:
+        return DECIMAL_OF_LANGUAGE.get(hint or "", ",")
+    raise SourceFormatError(name, f"cannot tell the decimal separator from cells such as {tokens[0]!r}; "
+                                  f"pass language= or decimal=", "value")
+
+
+# -- table 51000-0017: codes ------------------------------------------------------------------------
+
+#: Contents of 51000-0017 that oilflows reads -> (flow, measure). Codes from the official notebook
+#: ``python_tablefile_contents.ipynb`` (sources.md 4.2).
+CONTENTS: dict[str, tuple[str, str]] = {
+    "GEWE": ("import", "mass"),  # Einfuhr: Gewicht
+    "WERTE": ("import", "value_eur"),  # Einfuhr: Wert
+    "WERTES": ("import", "value_usd"),  # Einfuhr: Wert (US-Dollar)
+    "GEWA": ("export", "mass"),  # Ausfuhr: Gewicht
+    "WERTA": ("export", "value_eur"),  # Ausfuhr: Wert
+    "WERTAS": ("export", "value_usd"),  # Ausfuhr: Wert (US-Dollar)
+}
+#: Contents read but not kept: the supplementary unit ("Besondere Maßeinheit", e.g. pieces), which has
+#: no column in the canonical frame (crude oil has none).
+DROPPED_CONTENTS: dict[str, str] = {
+    "BME": "Einfuhr: Besondere Maßeinheit", "BMA": "Ausfuhr: Besondere Maßeinheit",
+}
+#: Measure -> accepted ``value_unit`` strings -> factor to the canonical unit (tonnes, EUR, USD). "Tsd.
+#: EUR" and "Tsd. US $" are in the notebook's output [V]; "t" is inferred [U] (sources.md 4.2; the
+#: notebook's weights, e.g. 1.5 for four horses, fit tonnes). Any other unit raises: never assumed.
+UNITS: dict[str, dict[str, float]] = {
+    "mass": {"t": 1.0},
+    "value_eur": {"Tsd. EUR": 1000.0},
+    "value_usd": {"Tsd. US $": 1000.0},
+}
+CURRENCY: dict[str, str] = {"value_eur": "EUR", "value_usd": "USD"}
+#: CN headings whose 8-digit codes are product ``crude_oil`` (HS 2709: crude petroleum oils, including
+#: natural-gas condensates 2709 00 10); the CN8 code becomes the ``grade``.
+CRUDE_HEADINGS: tuple[str, ...] = ("2709",)
+_WA8 = re.compile(r"^WA(\d{8})$")
+_MONTH = re.compile(r"^MONAT(0[1-9]|1[0-2])$")
+_STLAH = re.compile(r"^STLAH\d{3}$")
+
+#: STLAH code -> ISO alpha-2: the cross-check of the country labels and the request key of an ISO code.
+#: STLAH is "STLAH" + the 3-digit geonomenclature (GEONOM) number. Verified [V] in the official
+#: notebook's ``catalogue/values2variable`` output: STLAH003 Niederlande, STLAH478 Niederländische
+#: Antillen (bis 2012). All others are inferred from the GEONOM numbering [U] (sources.md 4.2 infers
+#: KZ 079 and RU 075). A wrong inference cannot pass silently: :func:`read` raises when a listed code
+#: carries another country's label. Check the list live with ``verify_stlah(stlah_catalogue())``.
+STLAH_ISO: dict[str, str] = {
+    "STLAH001": "FR", "STLAH003": "NL", "STLAH005": "IT", "STLAH006": "GB", "STLAH007": "IE",
+    "STLAH008": "DK", "STLAH009": "GR", "STLAH010": "PT", "STLAH011": "ES", "STLAH017": "BE",
+    "STLAH018": "LU", "STLAH028": "NO", "STLAH030": "SE", "STLAH032": "FI", "STLAH038": "AT",
+    "STLAH039": "CH", "STLAH052": "TR", "STLAH053": "EE", "STLAH054": "LV", "STLAH055": "LT",
+    "STLAH060": "PL", "STLAH061": "CZ", "STLAH063": "SK", "STLAH064": "HU", "STLAH066": "RO",
+    "STLAH068": "BG", "STLAH070": "AL", "STLAH072": "UA", "STLAH073": "BY", "STLAH074": "MD",
+    "STLAH075": "RU", "STLAH076": "GE", "STLAH077": "AM", "STLAH078": "AZ", "STLAH079": "KZ",
+    "STLAH080": "TM", "STLAH081": "UZ", "STLAH082": "TJ", "STLAH083": "KG", "STLAH091": "SI",
+    "STLAH092": "HR", "STLAH204": "MA", "STLAH208": "DZ", "STLAH212": "TN", "STLAH216": "LY",
+    "STLAH220": "EG", "STLAH224": "SD", "STLAH288": "NG", "STLAH302": "CM", "STLAH310": "GQ",
+    "STLAH314": "GA", "STLAH318": "CG", "STLAH322": "CD", "STLAH330": "AO", "STLAH400": "US",
+    "STLAH404": "CA", "STLAH412": "MX", "STLAH472": "TT", "STLAH478": "AN", "STLAH480": "CO",
+    "STLAH484": "VE", "STLAH488": "GY", "STLAH500": "EC", "STLAH508": "BR", "STLAH528": "AR",
+    "STLAH612": "IQ", "STLAH616": "IR", "STLAH632": "SA", "STLAH636": "KW", "STLAH644": "QA",
+    "STLAH647": "AE", "STLAH649": "OM", "STLAH700": "ID", "STLAH701": "MY", "STLAH703": "BN",
+    "STLAH720": "CN", "STLAH800": "AU",
+}
+#: The codes of :data:`STLAH_ISO` seen in an official GENESIS answer.
+STLAH_VERIFIED: frozenset[str] = frozenset({"STLAH003", "STLAH478"})
+#: ISO alpha-2 -> STLAH code (the reverse of :data:`STLAH_ISO`), for ``fetch(countries=["KZ"])``.
+ISO_STLAH: dict[str, str] = {iso: code for code, iso in STLAH_ISO.items()}
+
+#: ISO 3166-1 alpha-2 -> the country names GENESIS may print as a STLAH label: German and English
+#: (ISO 3166 names and their German translation from the iso-codes project, plus Destatis-style and
+#: common variants). Kosovo is XK; the Netherlands Antilles (dissolved 2010, STLAH478) keep AN.
+COUNTRY_NAMES_BY_ISO: dict[str, tuple[str, ...]] = {
+    "AD": ("Andorra",),
+    "AE": ("Vereinigte Arabische Emirate", "United Arab Emirates"),
+    "AF": ("Afghanistan",),
+    "AG": ("Antigua und Barbuda", "Antigua and Barbuda"),
+    "AI": ("Anguilla",),
+    "AL": ("Albanien", "Albania"),
+    "AM": ("Armenien", "Armenia"),
+    "AN": ("Niederländische Antillen", "Netherlands Antilles"),
+    "AO": ("Angola",),
+    "AQ": ("Antarktis", "Antarctica"),
+    "AR": ("Argentinien", "Argentina"),
+    "AS": ("Amerikanisch-Samoa", "American Samoa"),
+    "AT": ("Österreich", "Austria"),
+    "AU": ("Australien", "Australia"),
+    "AW": ("Aruba",),
+    "AX": ("Åland-Inseln", "Åland Islands"),
+    "AZ": ("Aserbaidschan", "Azerbaijan"),
+    "BA": ("Bosnien und Herzegowina", "Bosnia and Herzegovina", "Bosnien-Herzegowina"),
+    "BB": ("Barbados",),
+    "BD": ("Bangladesch", "Bangladesh"),
+    "BE": ("Belgien", "Belgium"),
+    "BF": ("Burkina Faso",),
+    "BG": ("Bulgarien", "Bulgaria"),
+    "BH": ("Bahrain",),
+    "BI": ("Burundi",),
+    "BJ": ("Benin",),
+    "BL": ("Saint-Barthélemy", "Saint Barthélemy"),
+    "BM": ("Bermuda",),
+    "BN": ("Brunei Darussalam", "Brunei"),
+    "BO": ("Bolivien, Plurinationaler Staat", "Bolivia, Plurinational State of", "Bolivia", "Bolivien"),
+    "BQ": ("Bonaire, Sint Eustatius und Saba", "Bonaire, Sint Eustatius and Saba"),
+    "BR": ("Brasilien", "Brazil"),
+    "BS": ("Bahamas",),
+    "BT": ("Bhutan",),
+    "BV": ("Bouvet-Insel", "Bouvet Island"),
+    "BW": ("Botsuana", "Botswana"),
+    "BY": ("Belarus", "Weißrussland"),
+    "BZ": ("Belize",),
+    "CA": ("Kanada", "Canada"),
+    "CC": ("Kokos-(Keeling-)Inseln", "Cocos (Keeling) Islands"),
+    "CD": ("Demokratische Republik Kongo", "Congo, The Democratic Republic of the",
+           "Kongo, Demokratische Republik", "Democratic Republic of the Congo"),
+    "CF": ("Zentralafrikanische Republik", "Central African Republic"),
+    "CG": ("Kongo", "Congo", "Kongo, Republik", "Republik Kongo"),
+    "CH": ("Schweiz", "Switzerland"),
+    "CI": ("Côte d'Ivoire", "Elfenbeinküste", "Ivory Coast"),
+    "CK": ("Cookinseln", "Cook Islands"),
+    "CL": ("Chile",),
+    "CM": ("Kamerun", "Cameroon"),
+    "CN": ("China",),
+    "CO": ("Kolumbien", "Colombia"),
+    "CR": ("Costa Rica",),
+    "CU": ("Kuba", "Cuba"),
+    "CV": ("Kap Verde", "Cabo Verde"),
+    "CW": ("Curaçao",),
+    "CX": ("Weihnachtsinseln", "Christmas Island"),
+    "CY": ("Zypern", "Cyprus"),
+    "CZ": ("Tschechien", "Czechia", "Tschechische Republik", "Czech Republic"),
+    "DE": ("Deutschland", "Germany"),
+    "DJ": ("Dschibuti", "Djibouti"),
+    "DK": ("Dänemark", "Denmark"),
+    "DM": ("Dominica",),
+    "DO": ("Dominikanische Republik", "Dominican Republic"),
+    "DZ": ("Algerien", "Algeria"),
+    "EC": ("Ecuador",),
+    "EE": ("Estland", "Estonia"),
+    "EG": ("Ägypten", "Egypt"),
+    "EH": ("Westsahara", "Western Sahara"),
+    "ER": ("Eritrea",),
+    "ES": ("Spanien", "Spain"),
+    "ET": ("Äthiopien", "Ethiopia"),
+    "FI": ("Finnland", "Finland"),
+    "FJ": ("Fidschi", "Fiji"),
+    "FK": ("Falklandinseln (Malwinen)", "Falkland Islands (Malvinas)"),
+    "FM": ("Mikronesien, Föderierte Staaten von", "Micronesia, Federated States of", "Mikronesien"),
+    "FO": ("Färöer-Inseln", "Faroe Islands"),
+    "FR": ("Frankreich", "France"),
+    "GA": ("Gabun", "Gabon"),
+    "GB": ("Vereinigtes Königreich", "United Kingdom", "Großbritannien"),
+    "GD": ("Grenada",),
+    "GE": ("Georgien", "Georgia"),
+    "GF": ("Französisch-Guyana", "French Guiana"),
+    "GG": ("Guernsey",),
+    "GH": ("Ghana",),
+    "GI": ("Gibraltar",),
+    "GL": ("Grönland", "Greenland"),
+    "GM": ("Gambia",),
+    "GN": ("Guinea",),
+    "GP": ("Guadeloupe",),
+    "GQ": ("Äquatorialguinea", "Equatorial Guinea"),
+    "GR": ("Griechenland", "Greece"),
+    "GS": ("South Georgia und die Südlichen Sandwichinseln",
+           "South Georgia and the South Sandwich Islands"),
+    "GT": ("Guatemala",),
+    "GU": ("Guam",),
+    "GW": ("Guinea-Bissau",),
+    "GY": ("Guyana",),
+    "HK": ("Hongkong", "Hong Kong"),
+    "HM": ("Heard und McDonaldinseln", "Heard Island and McDonald Islands"),
+    "HN": ("Honduras",),
+    "HR": ("Kroatien", "Croatia"),
+    "HT": ("Haiti",),
+    "HU": ("Ungarn", "Hungary"),
+    "ID": ("Indonesien", "Indonesia"),
+    "IE": ("Irland", "Ireland"),
+    "IL": ("Israel",),
+    "IM": ("Insel Man", "Isle of Man"),
+    "IN": ("Indien", "India"),
+    "IO": ("Britisches Territorium im Indischen Ozean", "British Indian Ocean Territory"),
+    "IQ": ("Irak", "Iraq"),
+    "IR": ("Iran, Islamische Republik", "Iran, Islamic Republic of", "Iran"),
+    "IS": ("Island", "Iceland"),
+    "IT": ("Italien", "Italy"),
+    "JE": ("Jersey",),
+    "JM": ("Jamaika", "Jamaica"),
+    "JO": ("Jordanien", "Jordan"),
+    "JP": ("Japan",),
+    "KE": ("Kenia", "Kenya"),
+    "KG": ("Kirgisistan", "Kyrgyzstan"),
+    "KH": ("Kambodscha", "Cambodia"),
+    "KI": ("Kiribati",),
+    "KM": ("Komoren", "Comoros"),
+    "KN": ("St. Kitts und Nevis", "Saint Kitts and Nevis"),
+    "KP": ("Korea, Demokratische Volksrepublik", "Korea, Democratic People's Republic of", "North Korea",
+           "Nordkorea"),
+    "KR": ("Korea, Republik", "Korea, Republic of", "South Korea", "Südkorea", "Republik Korea"),
+    "KW": ("Kuwait",),
+    "KY": ("Cayman-Inseln", "Cayman Islands"),
+    "KZ": ("Kasachstan", "Kazakhstan"),
+    "LA": ("Laos, Demokratische Volksrepublik", "Lao People's Democratic Republic", "Laos"),
+    "LB": ("Libanon", "Lebanon"),
+    "LC": ("St. Lucia", "Saint Lucia"),
+    "LI": ("Liechtenstein",),
+    "LK": ("Sri Lanka",),
+    "LR": ("Liberia",),
+    "LS": ("Lesotho",),
+    "LT": ("Litauen", "Lithuania"),
+    "LU": ("Luxemburg", "Luxembourg"),
+    "LV": ("Lettland", "Latvia"),
+    "LY": ("Libyen", "Libya"),
+    "MA": ("Marokko", "Morocco"),
+    "MC": ("Monaco",),
+    "MD": ("Moldau, Republik", "Moldova, Republic of", "Moldova", "Moldau", "Republik Moldau", "Moldawien"),
+    "ME": ("Montenegro",),
+    "MF": ("Saint Martin (Französischer Teil)", "Saint Martin (French part)"),
+    "MG": ("Madagaskar", "Madagascar"),
+    "MH": ("Marshallinseln", "Marshall Islands"),
+    "MK": ("Nordmazedonien", "North Macedonia", "Mazedonien"),
+    "ML": ("Mali",),
+    "MM": ("Myanmar", "Birma", "Burma"),
+    "MN": ("Mongolei", "Mongolia"),
+    "MO": ("Macao", "Macau"),
+    "MP": ("Nördliche Marianen", "Northern Mariana Islands"),
+    "MQ": ("Martinique",),
+    "MR": ("Mauretanien", "Mauritania"),
+    "MS": ("Montserrat",),
+    "MT": ("Malta",),
+    "MU": ("Mauritius",),
+    "MV": ("Malediven", "Maldives"),
+    "MW": ("Malawi",),
+    "MX": ("Mexiko", "Mexico"),
+    "MY": ("Malaysia",),
+    "MZ": ("Mosambik", "Mozambique"),
+    "NA": ("Namibia",),
+    "NC": ("Neukaledonien", "New Caledonia"),
+    "NE": ("Niger",),
+    "NF": ("Norfolkinsel", "Norfolk Island"),
+    "NG": ("Nigeria",),
+    "NI": ("Nicaragua",),
+    "NL": ("Niederlande", "Netherlands"),
+    "NO": ("Norwegen", "Norway"),
+    "NP": ("Nepal",),
+    "NR": ("Nauru",),
+    "NU": ("Niue",),
+    "NZ": ("Neuseeland", "New Zealand"),
+    "OM": ("Oman",),
+    "PA": ("Panama",),
+    "PE": ("Peru",),
+    "PF": ("Französisch-Polynesien", "French Polynesia"),
+    "PG": ("Papua-Neuguinea", "Papua New Guinea"),
+    "PH": ("Philippinen", "Philippines"),
+    "PK": ("Pakistan",),
+    "PL": ("Polen", "Poland"),
+    "PM": ("St. Pierre und Miquelon", "Saint Pierre and Miquelon"),
+    "PN": ("Pitcairn",),
+    "PR": ("Puerto Rico",),
+    "PS": ("Palästina, Staat", "Palestine, State of", "Palästinensische Gebiete",
+           "Palestinian Territories"),
+    "PT": ("Portugal",),
+    "PW": ("Palau",),
+    "PY": ("Paraguay",),
+    "QA": ("Katar", "Qatar"),
+    "RE": ("Réunion",),
+    "RO": ("Rumänien", "Romania"),
+    "RS": ("Serbien", "Serbia"),
+    "RU": ("Russische Föderation", "Russian Federation", "Russland", "Russia"),
+    "RW": ("Ruanda", "Rwanda"),
+    "SA": ("Saudi-Arabien", "Saudi Arabia"),
+    "SB": ("Salomoninseln", "Solomon Islands"),
+    "SC": ("Seychellen", "Seychelles"),
+    "SD": ("Sudan",),
+    "SE": ("Schweden", "Sweden"),
+    "SG": ("Singapur", "Singapore"),
+    "SH": ("St. Helena, Ascension und Tristan da Cunha", "Saint Helena, Ascension and Tristan da Cunha"),
+    "SI": ("Slowenien", "Slovenia"),
+    "SJ": ("Svalbard und Jan Mayen", "Svalbard and Jan Mayen"),
+    "SK": ("Slowakei", "Slovakia"),
+    "SL": ("Sierra Leone",),
+    "SM": ("San Marino",),
+    "SN": ("Senegal",),
+    "SO": ("Somalia",),
+    "SR": ("Suriname",),
+    "SS": ("Südsudan", "South Sudan"),
+    "ST": ("São Tomé und Príncipe", "Sao Tome and Principe"),
+    "SV": ("El Salvador",),
+    "SX": ("Saint-Martin (Niederländischer Teil)", "Sint Maarten (Dutch part)"),
+    "SY": ("Syrien, Arabische Republik", "Syrian Arab Republic", "Syria", "Syrien"),
+    "SZ": ("Eswatini", "Swasiland", "Swaziland"),
+    "TC": ("Turks- und Caicosinseln", "Turks and Caicos Islands"),
+    "TD": ("Tschad", "Chad"),
+    "TF": ("Französische Süd- und Antarktisgebiete", "French Southern Territories"),
+    "TG": ("Togo",),
+    "TH": ("Thailand",),
+    "TJ": ("Tadschikistan", "Tajikistan"),
+    "TK": ("Tokelau",),
+    "TL": ("Timor-Leste", "Osttimor", "East Timor"),
+    "TM": ("Turkmenistan",),
+    "TN": ("Tunesien", "Tunisia"),
+    "TO": ("Tonga",),
+    "TR": ("Türkei", "Türkiye"),
+    "TT": ("Trinidad und Tobago", "Trinidad and Tobago"),
+    "TV": ("Tuvalu",),
+    "TW": ("Taiwan, Chinesische Provinz", "Taiwan, Province of China", "Taiwan"),
+    "TZ": ("Tansania, Vereinigte Republik", "Tanzania, United Republic of", "Tanzania", "Tansania"),
+    "UA": ("Ukraine",),
+    "UG": ("Uganda",),
+    "UM": ("United States Minor Outlying Islands", "Amerikanisch-Ozeanien"),
+    "US": ("Vereinigte Staaten", "United States", "Vereinigte Staaten von Amerika", "USA",
+           "United States of America"),
+    "UY": ("Uruguay",),
+    "UZ": ("Usbekistan", "Uzbekistan"),
+    "VA": ("Heiliger Stuhl (Staat Vatikanstadt)", "Holy See (Vatican City State)", "Vatikanstadt",
+           "Heiliger Stuhl", "Vatican City"),
+    "VC": ("St. Vincent und die Grenadinen", "Saint Vincent and the Grenadines"),
+    "VE": ("Venezuela, Bolivarische Republik", "Venezuela, Bolivarian Republic of", "Venezuela"),
+    "VG": ("Britische Jungferninseln", "Virgin Islands, British"),
+    "VI": ("Amerikanische Jungferninseln", "Virgin Islands, U.S."),
+    "VN": ("Vietnam", "Viet Nam"),
+    "VU": ("Vanuatu",),
+    "WF": ("Wallis und Futuna", "Wallis and Futuna"),
+    "WS": ("Samoa",),
+    "XK": ("Kosovo",),
+    "YE": ("Jemen", "Yemen"),
+    "YT": ("Mayotte",),
+    "ZA": ("Südafrika", "South Africa"),
+    "ZM": ("Sambia", "Zambia"),
+    "ZW": ("Simbabwe", "Zimbabwe"),
+}
+
+
+def _name_key(label: str) -> str:
+    """A country label normalised for lookup: NFC, one space, straight apostrophe, case-folded."""
+    text = unicodedata.normalize("NFC", label).replace("\u2019", "'")
+    return " ".join(text.split()).casefold()
+
+
+def _name_table(by_iso: Mapping[str, Iterable[str]]) -> dict[str, str]:
+    table: dict[str, str] = {}
+    for iso, names in by_iso.items():
+        for label in names:
+            key = _name_key(label)
+            if table.setdefault(key, iso) != iso:
+                raise ValueError(f"country name {label!r} is listed for {table[key]} and {iso}")
+    return table
+
+
+#: Normalised country label (German or English) -> ISO alpha-2, built from :data:`COUNTRY_NAMES_BY_ISO`.
+COUNTRY_NAMES: dict[str, str] = _name_table(COUNTRY_NAMES_BY_ISO)
+#: A period annotation GENESIS appends to labels, e.g. "Niederländische Antillen (bis 2012)".
+_ANNOTATION = re.compile(r"\s*\((?:bis|ab|seit|until|from|since)\s+\d{4}\)\s*$", re.IGNORECASE)
+
+
+def country_iso(label: str) -> str | None:
+    """ISO alpha-2 code of a GENESIS country label (German or English), or None if unknown.
+
+    ``country_iso("Kasachstan")`` and ``country_iso("Kazakhstan")`` give ``"KZ"``; a trailing
+    ``(bis 2012)`` is ignored when the full label is not listed.
+    """
+    iso = COUNTRY_NAMES.get(_name_key(label))
+    if iso is None:
+        iso = COUNTRY_NAMES.get(_name_key(_ANNOTATION.sub("", label)))
+    return iso
+
+
+# -- table 51000-0017: read -------------------------------------------------------------------------
+
+
+def read(
+    src: Source,
+    *,
+    name: str | None = None,
+    vintage: pd.Timestamp | str | None = None,
+    decimal: str | None = None,
+    language: str | None = None,
+) -> pd.DataFrame:
+    """Read a GENESIS flat file of table 51000-0017 (foreign trade by country and CN8) as canonical.
+
+    Parameters
+    ----------
+    src : path, bytes or binary file object
+        The ``ffcsv`` ZIP or CSV (new or old layout), e.g. the body of a ``data/tablefile`` answer.
+    name : str, optional
+        Name used in error messages (defaults to the path).
+    vintage : timestamp or str, optional
+        Stamp for the ``vintage`` column; the flat file has none, so it is null by default.
+    decimal, language : optional
+        See :func:`parse_ffcsv`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The canonical frame: ``source="destatis"``, ``dataset="51000-0017"``, ``freq="M"``, reporter
+        ``DE``, partner ISO alpha-2, product ``crude_oil`` with the CN8 code as grade (``CN27090090``),
+        ``mass_t`` in tonnes, ``value`` in EUR (thousands multiplied out) or USD, ``flag`` as in the
+        module docstring. A file with a header and no rows gives an empty frame.
+
+    Raises
+    ------
+    SourceFormatError
+        Everything :func:`parse_ffcsv` raises, plus: not a foreign-trade (51000) table; no MONAT,
+        STLAH or WAM8 dimension; an unknown content, unit, goods code or country label; a STLAH code
+        whose label names another country than :data:`STLAH_ISO`; a cell given twice.
+    """
+    long = parse_ffcsv(src, name=name, decimal=decimal, language=language)
+    name = long.attrs["name"]
+    if long.empty:
+        return empty_frame()
+    _check_statistic(long, name)
+    dims = dimensions(long, name)
+    missing = [v for v in ("MONAT", "STLAH", "WAM8") if v not in dims]
+    if missing:
+        raise SourceFormatError(name, f"table 51000-0017 has the dimensions MONAT, STLAH and WAM8; "
+                                      f"this file has {sorted(dims)}", missing[0])
+    cells = _cells(long, dims, name)
+    return _canonical(cells, name, vintage)
+
+
+def _check_statistic(long: pd.DataFrame, name: str) -> None:
+    statistics = sorted(long["statistics_code"].unique())
+    if statistics != ["51000"]:
+        raise SourceFormatError(name, f"expected the foreign-trade statistic 51000, found {statistics}",
+                                "statistics_code")
+    times = sorted(long["time_code"].unique())
+    if times != ["JAHR"]:
+        raise SourceFormatError(name, f"expected time_code JAHR (years), found {times}", "time_code")
+
+
+def _attribute(long: pd.DataFrame, n: int) -> tuple[pd.Series, pd.Series]:
+    return long[f"{n}_variable_attribute_code"].astype(str), long[f"{n}_variable_attribute_label"].astype(str)
+
+
+def _cells(long: pd.DataFrame, dims: Mapping[str, int], name: str) -> pd.DataFrame:
+    """One row per kept value cell: flow, measure, partner, stlah, product, grade, period, v, flag."""
+    content = long["value_variable_code"].astype(str)
+    unknown = sorted(set(content.unique()) - set(CONTENTS) - set(DROPPED_CONTENTS))
+    if unknown:
+        raise SourceFormatError(name, f"unknown contents {unknown}; known: {sorted(CONTENTS)} "
+                                      f"(and {sorted(DROPPED_CONTENTS)}, dropped)", "value_variable_code")
+    long = long.loc[content.isin(list(CONTENTS)).to_numpy()]
+    content = long["value_variable_code"].astype(str)
+    cells = pd.DataFrame(index=long.index)
+    cells["flow"] = content.map(lambda c: CONTENTS[c][0])
+    cells["measure"] = content.map(lambda c: CONTENTS[c][1])
+    cells["v"] = long["value"] * _unit_factors(cells["measure"], long["value_unit"], name)
+    cells["period"] = _periods(long["time"], _attribute(long, dims["MONAT"])[0], name)
+    cells["partner"], cells["stlah"] = _partners(*_attribute(long, dims["STLAH"]), name)
+    cells["product"], cells["grade"] = _products(_attribute(long, dims["WAM8"])[0], name)
+    flag = long["special"].map(lambda s: CANONICAL_FLAG.get(s, "") if isinstance(s, str) else "")
+    cells["flag"] = flag + long["value_q"].fillna("")
+    return cells
+
+
+def _unit_factors(measure: pd.Series, unit: pd.Series, name: str) -> np.ndarray:
+    pairs = pd.DataFrame({"measure": measure, "unit": unit.fillna("").astype(str)})
+    factors = np.full(len(pairs), np.nan)
+    for (kind, text), index in pairs.groupby(["measure", "unit"], sort=True).indices.items():
+        if text not in UNITS[kind]:
+            raise SourceFormatError(name, f"unit {text!r} for {kind}: expected one of {sorted(UNITS[kind])}",
+                                    "value_unit")
+        factors[index] = UNITS[kind][text]
+    return factors
+
+
+def _periods(year: pd.Series, month: pd.Series, name: str) -> pd.Series:
+    """First day of the month from the year (``time``) and the ``MONATnn`` attribute code."""
+    bad_years = sorted({y for y in year.unique() if not re.fullmatch(r"\d{4}", str(y))})
+    if bad_years:
+        raise SourceFormatError(name, f"unreadable years {bad_years[:5]}; expected YYYY", "time")
+    bad_months = sorted({m for m in month.unique() if not _MONTH.match(m)})
+    if bad_months:
+        raise SourceFormatError(name, f"unreadable months {bad_months[:5]}; expected MONAT01..MONAT12",
+                                "MONAT")
+    text = year.astype(str) + "-" + month.str[5:7] + "-01"
+    return pd.to_datetime(text, format="%Y-%m-%d").astype("datetime64[s]")
+
+
+def _partners(code: pd.Series, label: pd.Series, name: str) -> tuple[pd.Series, pd.Series]:
+    """Partner ISO codes from the country labels, cross-checked against :data:`STLAH_ISO`."""
+    pairs = pd.DataFrame({"code": code, "label": label}).drop_duplicates()
+    iso_of: dict[tuple[str, str], str] = {}
+    unknown, conflicts = [], []
+    for stlah, text in pairs.itertuples(index=False):
+        iso = country_iso(text)
+        if iso is None:
+            unknown.append(f"{stlah} {text!r}")
+            continue
+        listed = STLAH_ISO.get(stlah)
+        if listed is not None and listed != iso:
+            conflicts.append(f"{stlah} is {listed} in STLAH_ISO but labelled {text!r} ({iso})")
+        iso_of[(stlah, text)] = iso
+    if unknown:
+        raise SourceFormatError(name, f"unknown country labels {unknown[:10]}; add them to "
+                                      f"COUNTRY_NAMES_BY_ISO", "STLAH")
+    if conflicts:
+        raise SourceFormatError(name, "; ".join(conflicts[:5]), "STLAH")
+    iso = pd.Series([iso_of[p] for p in zip(code, label, strict=True)], index=code.index, dtype=object)
+    shared = pd.DataFrame({"iso": iso, "code": code}).drop_duplicates().groupby("iso")["code"].unique()
+    shared = shared[shared.map(len) > 1]
+    if len(shared):
+        raise SourceFormatError(name, f"several STLAH codes map to one partner: "
+                                      f"{ {k: sorted(v) for k, v in shared.items()} }", "STLAH")
+    return iso, code.astype(object)
+
+
+def _products(goods: pd.Series, name: str) -> tuple[pd.Series, pd.Series]:
+    """(product, grade) of ``WA`` + CN8 codes: crude_oil with grade ``CN<code>`` for CN 2709."""
+    cn8 = goods.str.extract(_WA8, expand=False)
+    if cn8.isna().any():
+        bad = sorted(goods[cn8.isna()].unique())[:5]
+        raise SourceFormatError(name, f"unreadable goods codes {bad}; expected WA + 8 digits", "WAM8")
+    crude = cn8.str[:4].isin(list(CRUDE_HEADINGS))
+    product = ("cn8_" + cn8).where(~crude, "crude_oil").astype(object)
+    grade = ("CN" + cn8).where(crude, None).astype(object)
+    return product, grade
+
+
+def _canonical(cells: pd.DataFrame, name: str, vintage) -> pd.DataFrame:
+    """Pivot the cells to one row per (flow, partner, product, grade, period)."""
+    if cells.empty:
+        return empty_frame()
+    keys = ["flow", "partner", "product", "grade", "period"]
+    cells = cells.assign(grade=cells["grade"].fillna(""))
+    duplicated = cells.duplicated(keys + ["measure"], keep=False)
+    if duplicated.any():
+        example = cells.loc[duplicated, keys + ["measure"]].head(2).astype(str).to_dict("records")
+        raise SourceFormatError(name, f"{int(duplicated.sum())} cells occur twice, e.g. {example}", "value")
+    values = cells.pivot(index=keys, columns="measure", values="v")
+    flags = cells.pivot(index=keys, columns="measure", values="flag")  # NaN where no cell exists
+    frame = values.index.to_frame(index=False)
+    eur_flows = set(cells.loc[cells["measure"] == "value_eur", "flow"])
+    measure = np.where(frame["flow"].isin(eur_flows), "value_eur", "value_usd")
+
+    def column(table: pd.DataFrame, key: str) -> np.ndarray:
+        return table[key].to_numpy() if key in table else np.full(len(table), np.nan, dtype=object)
+
+    has_value = np.where(measure == "value_eur", pd.notna(column(flags, "value_eur")),
+                         pd.notna(column(flags, "value_usd")))
+    frame["value"] = np.where(measure == "value_eur", column(values, "value_eur"),
+                              column(values, "value_usd")).astype(float)
+    frame["mass_t"] = column(values, "mass").astype(float)
+    mass_flag = column(flags, "mass")
+    value_flag = np.where(measure == "value_eur", column(flags, "value_eur"), column(flags, "value_usd"))
+    has_mass = pd.notna(mass_flag)
+    flag = pd.Series(np.where(has_mass, mass_flag, value_flag), dtype=object).fillna("")
+    frame["flag"] = flag.where(flag != "", None)
+    frame["currency"] = np.where(pd.notna(frame["value"]), pd.Series(measure).map(CURRENCY), None)
+    frame = frame.loc[has_mass | has_value].reset_index(drop=True)
+    frame["grade"] = frame["grade"].where(frame["grade"] != "", None)
+    frame["source"] = SOURCE
+    frame["dataset"] = "51000-0017"
+    frame["vintage"] = pd.Timestamp(vintage) if vintage is not None else pd.NaT
+    frame["freq"] = "M"
+    frame["reporter"] = "DE"
+    for column_name in COLUMNS:
+        if column_name not in frame.columns:
+            frame[column_name] = None
+    return conform(frame[list(COLUMNS)])
+
+
+# -- fetch -------------------------------------------------------------------------------------------
+
+#: The GENESIS-Online REST web service (POST only since July 2025).
+BASE_URL = "https://www-genesis.destatis.de/genesisWS/rest/2020/"
+TABLEFILE = "data/tablefile"
+VALUES2VARIABLE = "catalogue/values2variable"
+#: Environment variable holding the API token.
+TOKEN_ENV = "GENESIS_TOKEN"
+#: Most values one dialog (``job=false``) request may return (as of 24 March 2025).
+MAX_VALUES = 40_000
+#: Most parallel requests GENESIS tolerates; oilflows sends its requests one after another.
+MAX_PARALLEL = 3
+#: Assumed number of STLAH values when all countries are requested (``pagelength=350`` lists them all).
+STLAH_VALUES_ESTIMATE = 350
+#: Most keys sent in one ``classifyingkey`` list (comma-separated; the exact length limit is unknown [U]).
+MAX_KEYS = 25
+DEFAULT_GOODS: tuple[str, ...] = ("WA27090010", "WA27090090")
+DEFAULT_CONTENTS: tuple[str, ...] = ("GEWE", "WERTE")
+#: GENESIS ``Status.Code`` values (sources.md 4.4; restatis and pystatis handling).
+STATUS_OK = (0, 22)  # 0 success; 22 success with adjusted parameters (a warning)
+STATUS_TOO_BIG = 98  # table too big for a dialog request: split and retry
+STATUS_JOB = 99  # a batch job was created: a token cannot run jobs
+STATUS_NO_DATA = 104  # no objects for the selection: an empty result
+DATA_TYPES = ("application/zip", "application/x-zip-compressed", "application/octet-stream", "text/csv")
+
+
+@dataclass(frozen=True)
+class Query:
+    """One ``data/tablefile`` request of a 51000-0017 extract (codes as GENESIS spells them)."""
+
+    table: str
+    start_year: int
+    end_year: int
+    months: tuple[int, ...] | None  # None: all months
+    countries: tuple[str, ...] | None  # STLAH codes; None: all countries
+    goods: tuple[str, ...]  # WA + CN8
+    contents: tuple[str, ...]
+    language: str = "de"
+
+    def values(self) -> int:
+        """Upper estimate of the number of values the request returns (years x months x ...)."""
+        return ((self.end_year - self.start_year + 1) * len(self.months or range(12))
+                * len(self.countries or range(STLAH_VALUES_ESTIMATE)) * len(self.goods) * len(self.contents))
+
+    def form(self) -> dict[str, str]:
+        """The form fields of the request, in the order of the documented example (sources.md 4.2)."""
+        return {
+            "name": self.table,
+            "startyear": str(self.start_year),
+            "endyear": str(self.end_year),
+            "format": "ffcsv",
+            "job": "false",
+            "compress": "false",
+            "classifyingvariable1": "MONAT",
+            "classifyingkey1": ",".join(f"MONAT{m:02d}" for m in self.months) if self.months else "*",
+            "classifyingvariable2": "STLAH",
+            "classifyingkey2": ",".join(self.countries) if self.countries else "*",
+            "classifyingvariable3": "WAM8",
+            "classifyingkey3": ",".join(self.goods),
+            "contents": ",".join(self.contents),
+            "language": self.language,
+        }
+
+    def describe(self) -> str:
+        """A short description for messages, e.g. ``51000-0017 2023 MONAT01-MONAT06 STLAH* ...``."""
+        years = f"{self.start_year}" + (f"-{self.end_year}" if self.end_year != self.start_year else "")
+        months = (f"MONAT{self.months[0]:02d}-MONAT{self.months[-1]:02d}" if self.months else "MONAT*")
+        countries = ",".join(self.countries) if self.countries else "STLAH*"
+        return f"{self.table} {years} {months} {countries} {','.join(self.goods)} {','.join(self.contents)}"
+
+
+def build_query(
+    table: str = "51000-0017",
+    start_year: int | str | None = None,
+    end_year: int | str | None = None,
+    months: Iterable[int | str] | None = None,
+    countries: str | Iterable[str] | None = None,
+    goods: str | Iterable[str] = DEFAULT_GOODS,
+    contents: str | Iterable[str] = DEFAULT_CONTENTS,
+    language: str = "de",
+) -> Query:
+    """Check and normalise a request; :class:`QueryError` on anything GENESIS would not understand.
+
+    `months` are 1..12 (or ``MONAT03``); `countries` are ISO alpha-2 codes (mapped through
+    :data:`ISO_STLAH`) or STLAH codes; `goods` are CN8 codes with or without the ``WA`` prefix;
+    `contents` are codes of :data:`CONTENTS`; `end_year` defaults to `start_year`.
+    """
+    if table not in TABLES:
+        raise UnknownDatasetError(table, TABLES, source=SOURCE)
+    start = _year(start_year, "start_year")
+    end = start if end_year is None else _year(end_year, "end_year")
+    if end < start:
+        raise QueryError(f"destatis: end_year {end} is before start_year {start}")
+    if language not in DECIMAL_OF_LANGUAGE:
+        raise QueryError(f"destatis: language must be 'de' or 'en', not {language!r}")
+    return Query(table, start, end, _months(months), _countries(countries), _goods(goods),
+                 _contents(contents), language)
+
+
+def _year(value: int | str | None, label: str) -> int:
+    if value is None:
+        raise QueryError(f"destatis: {label} is required (a year such as 2023)")
+    if not re.fullmatch(r"\d{4}", str(value).strip()):
+        raise QueryError(f"destatis: {label} {value!r} is not a year (YYYY)")
+    return int(str(value).strip())
+
+
+def _as_list(values: str | Iterable) -> list[str]:
+    return [values] if isinstance(values, str | int) else list(values)
+
+
+def _months(months: Iterable[int | str] | None) -> tuple[int, ...] | None:
+    if months is None:
+        return None
+    found = set()
+    for month in _as_list(months):
+        text = str(month).strip().upper().removeprefix("MONAT")
+        if not text.isdigit() or not 1 <= int(text) <= 12:
+            raise QueryError(f"destatis: month {month!r} is not 1..12 or MONAT01..MONAT12")
+        found.add(int(text))
+    if not found:
+        raise QueryError("destatis: months is empty; pass None for all months")
+    return tuple(sorted(found))
+
+
+def _countries(countries: str | Iterable[str] | None) -> tuple[str, ...] | None:
+    if countries is None:
+        return None
+    codes = []
+    for country in _as_list(countries):
+        text = str(country).strip().upper()
+        if _STLAH.match(text):
+            code = text
+        elif text in ISO_STLAH:
+            code = ISO_STLAH[text]
+        else:
+            raise QueryError(f"destatis: no STLAH code known for {country!r}; pass the STLAH code "
+                             f"(list them with stlah_catalogue())")
+        if code not in codes:
+            codes.append(code)
+    if not codes:
+        raise QueryError("destatis: countries is empty; pass None for all countries")
+    return tuple(codes)
+
+
+def _goods(goods: str | Iterable[str]) -> tuple[str, ...]:
+    codes = []
+    for item in _as_list(goods):
+        text = re.sub(r"\s", "", str(item)).upper()
+        match = re.fullmatch(r"(?:WA)?(\d{8})", text)
+        if not match:
+            raise QueryError(f"destatis: goods code {item!r} is not a CN8 code (WA27090090 or 27090090)")
+        if f"WA{match.group(1)}" not in codes:
+            codes.append(f"WA{match.group(1)}")
+    if not codes:
+        raise QueryError("destatis: goods is empty")
+    return tuple(codes)
+
+
+def _contents(contents: str | Iterable[str]) -> tuple[str, ...]:
+    codes = []
+    for item in _as_list(contents):
+        text = str(item).strip().upper()
+        if text not in CONTENTS:
+            raise QueryError(f"destatis: unknown content {item!r}; known: {', '.join(CONTENTS)}")
+        if text not in codes:
+            codes.append(text)
+    if not codes:
+        raise QueryError("destatis: contents is empty")
+    return tuple(codes)
+
+
+def _halves(values: tuple) -> tuple[tuple, tuple]:
+    middle = (len(values) + 1) // 2
+    return values[:middle], values[middle:]
+
+
+def split_query(query: Query) -> tuple[Query, Query] | None:
+    """Split a request in two: by years, then months, countries, goods, contents; None if it is one cell."""
+    if query.end_year > query.start_year:
+        middle = (query.start_year + query.end_year) // 2
+        return replace(query, end_year=middle), replace(query, start_year=middle + 1)
+    months = query.months or tuple(range(1, 13))
+    if len(months) > 1:
+        first, second = _halves(months)
+        return replace(query, months=first), replace(query, months=second)
+    for field in ("countries", "goods", "contents"):
+        values = getattr(query, field)
+        if values is not None and len(values) > 1:
+            first, second = _halves(values)
+            return replace(query, **{field: first}), replace(query, **{field: second})
+    return None
+
+
+def plan_requests(query: Query) -> list[Query]:
+    """Split `query` until every request has at most :data:`MAX_KEYS` keys per list and an estimated
+    :data:`MAX_VALUES` values (all countries count as :data:`STLAH_VALUES_ESTIMATE`)."""
+    for field in ("countries", "goods"):
+        values = getattr(query, field)
+        if values is not None and len(values) > MAX_KEYS:
+            first, second = _halves(values)
+            return [*plan_requests(replace(query, **{field: first})),
+                    *plan_requests(replace(query, **{field: second}))]
+    if query.values() > MAX_VALUES and (parts := split_query(query)) is not None:
+        return [*plan_requests(parts[0]), *plan_requests(parts[1])]
+    return [query]
+
+
+class _TooBig(Exception):
+    """Internal: GENESIS answered status 98 for a request."""
+
+
+def fetch(
+    table: str = "51000-0017",
+    start_year: int | str | None = None,
+    end_year: int | str | None = None,
+    months: Iterable[int | str] | None = None,
+    countries: str | Iterable[str] | None = None,
+    goods: str | Iterable[str] = DEFAULT_GOODS,
+    contents: str | Iterable[str] = DEFAULT_CONTENTS,
+    token: str | None = None,
+    language: str = "de",
+    *,
+    vintage: pd.Timestamp | str | None = None,
+    base_url: str = BASE_URL,
+) -> pd.DataFrame:
+    """Download 51000-0017 from GENESIS-Online (``data/tablefile``, ffcsv) and return the canonical frame.
+
+    Parameters
+    ----------
+    table : str
+        ``"51000-0017"`` (the only table :func:`read` knows).
+    start_year, end_year : int
+        Years to fetch (``end_year`` defaults to ``start_year``).
+    months : iterable of int, optional
+        Months 1..12; all by default.
+    countries : str or iterable of str, optional
+        ISO alpha-2 (through :data:`ISO_STLAH`) or STLAH codes; all countries by default.
+    goods : iterable of str
+        CN8 codes (``WA27090010``, ``WA27090090`` by default: HS 2709).
+    contents : iterable of str
+        Contents of :data:`CONTENTS` (``GEWE`` import weight and ``WERTE`` import value by default).
+    token : str, optional
+        The GENESIS API token; defaults to ``$GENESIS_TOKEN``. Sent in the ``username`` header only.
+    language : {"de", "en"}
+        Language of labels and numbers in the answer.
+    vintage : timestamp or str, optional
+        Stamp for the ``vintage`` column (null by default; see the module docstring).
+    base_url : str
+        Another GENESIS instance with the same API (e.g. the Bavarian one).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The canonical frame of all answers (see :func:`read`); empty if GENESIS has no data (104).
+
+    Raises
+    ------
+    QueryError
+        A malformed request or no token (before anything is sent).
+    FetchError
+        HTTP errors (429/5xx are retried by :mod:`oilflows.http` first), an HTML page, status 99 or any
+        other error status, a request still too big after splitting to one cell. Never contains the token.
+    SourceFormatError
+        A truncated ZIP, a ZIP without exactly one CSV, a changed column set (see :func:`read`).
+    """
+    query = build_query(table, start_year, end_year, months, countries, goods, contents, language)
+    secret = _token(token)
+    url = base_url.rstrip("/") + "/" + TABLEFILE
+    frames = []
+    for part in plan_requests(query):  # one after another: GENESIS tolerates at most 3 in parallel
+        for label, body in _download(part, url, secret):
+            frames.append(read(body, name=label, vintage=vintage, language=query.language))
+    frames = [frame for frame in frames if len(frame)]
+    if not frames:
+        return empty_frame()
+    return validate(conform(pd.concat(frames, ignore_index=True)))
+
+
+def _token(token: str | None) -> str:
+    value = (token if token is not None else os.environ.get(TOKEN_ENV, "")).strip()
+    if not value:
+        raise QueryError(f"destatis: GENESIS-Online needs an API token: set the environment variable "
+                         f"{TOKEN_ENV} or pass token=... (free registration at "
+                         f"https://www-genesis.destatis.de, menu 'Webservice-Schnittstelle (API)')")
+    return value
+
+
+def _download(query: Query, url: str, token: str) -> list[tuple[str, bytes]]:
+    """The data bodies answering `query` (none for status 104), splitting it on status 98."""
+    label = f"{url} [{query.describe()}]"
+    response = _post(url, query.form(), token)
+    try:
+        body = _data_or_status(response, label, token)
+    except _TooBig as exc:
+        parts = split_query(query)
+        if parts is None:
+            raise FetchError(label, f"GENESIS status 98 (too big for a dialog request: {exc}) even for "
+                                    f"one month, country, good and content", status=response.status_code
+                             ) from None
+        return [*_download(parts[0], url, token), *_download(parts[1], url, token)]
+    return [] if body is None else [(label, body)]
+
+
+def _post(url: str, form: Mapping[str, str], token: str):
+    """POST a form with the token in the ``username`` header; FetchError messages never hold the token."""
+    from .. import http
+
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "username": token, "password": ""}
+    try:
+        # Not cached: requests-cache would write the request headers, token included, to its database.
+        return http.post(url, data=dict(form), headers=headers, ok=(200,), cache=False)
+    except FetchError as exc:
+        if token in str(exc):
+            raise _scrubbed(exc, token) from None
+        raise
+
+
+def _scrub(text: str, token: str) -> str:
+    return text.replace(token, "***") if token else text
+
+
+def _scrubbed(exc: FetchError, token: str) -> FetchError:
+    """A copy of `exc` (same class, URL and status) with the token replaced by ``***``."""
+    prefix = (f"HTTP {exc.status} " if exc.status else "") + f"{exc.url}: "
+    message = str(exc)
+    problem = message[len(prefix):] if message.startswith(prefix) else message
+    return type(exc)(_scrub(exc.url, token), _scrub(problem, token), status=exc.status)
+
+
+def _data_or_status(response, label: str, token: str) -> bytes | None:
+    """The data body of a response, None for status 104; raise on errors, _TooBig on status 98."""
+    body = response.content
+    status = response.status_code
+    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if not body:
+        raise FetchError(label, f"empty response body (Content-Type {content_type!r})", status=status)
+    if body.startswith(ZIP_MAGIC):
+        return body
+    kind = sniff_text_kind(body)
+    if content_type == "application/json" or kind == "json":
+        return _status_body(_json(body, label, status), label, token, status)
+    if kind == "markup" or content_type in ("text/html", "application/xhtml+xml"):
+        raise FetchError(label, _scrub(f"the service sent an HTML/XML page instead of data: "
+                                       f"{markup_title(body)!r}", token), status=status)
+    if content_type in DATA_TYPES or content_type.startswith("text/"):
+        return body
+    raise FetchError(label, f"unexpected Content-Type {content_type!r}", status=status)
+
+
+def _json(body: bytes, label: str, status: int) -> dict:
+    try:
+        document = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise FetchError(label, f"unreadable JSON body ({exc})", status=status) from None
+    if not isinstance(document, dict):
+        raise FetchError(label, "JSON body is not an object", status=status)
+    return document
+
+
+def _status_code(document: dict, label: str, token: str, status: int) -> tuple[int, str]:
+    """``Status.Code`` and ``Status.Content`` (whitespace collapsed, token scrubbed)."""
+    block = document.get("Status")
+    code = block.get("Code") if isinstance(block, dict) else None
+    try:
+        number = int(code)
+    except (TypeError, ValueError):
+        excerpt = _scrub(" ".join(json.dumps(document, ensure_ascii=False).split())[:300], token)
+        raise FetchError(label, f"JSON without a GENESIS Status.Code: {excerpt}", status=status) from None
+    return number, _scrub(" ".join(str(block.get("Content", "")).split()), token)
+
+
+def _status_body(document: dict, label: str, token: str, status: int) -> bytes | None:
+    """Act on a GENESIS status message (sources.md 4.4)."""
+    code, content = _status_code(document, label, token, status)
+    if code in STATUS_OK:
+        table = document.get("Object")
+        text = table.get("Content") if isinstance(table, dict) else None
+        if isinstance(text, str) and text.strip():
+            return text.encode("utf-8")
+        raise FetchError(label, f"GENESIS status {code} ({content}) but no table in the answer",
+                         status=status)
+    if code == STATUS_TOO_BIG:
+        raise _TooBig(content)
+    if code == STATUS_NO_DATA:
+        return None
+    if code == STATUS_JOB:
+        raise FetchError(label, f"GENESIS created a batch job (status 99: {content}). An API token cannot "
+                                f"run jobs or fetch their results (job=true needs user name and password); "
+                                f"oilflows sends job=false and splits large requests, so request fewer "
+                                f"years, months, countries or goods", status=status)
+    raise FetchError(label, f"GENESIS status {code}: {content}", status=status)
+
+
+def stlah_catalogue(
+    token: str | None = None, language: str = "de", *, base_url: str = BASE_URL
+) -> dict[str, str]:
+    """All STLAH codes and their country labels (``catalogue/values2variable``, ``pagelength=350``).
+
+    Returns ``{"STLAH003": "Niederlande", ...}``; empty if GENESIS answers 104. Use it with
+    :func:`verify_stlah` to confirm :data:`STLAH_ISO`.
+    """
+    url = base_url.rstrip("/") + "/" + VALUES2VARIABLE
+    secret = _token(token)
+    response = _post(url, {"name": "STLAH", "pagelength": "350", "language": language}, secret)
+    document = _json(response.content, url, response.status_code)
+    code, content = _status_code(document, url, secret, response.status_code)
+    if code == STATUS_NO_DATA:
+        return {}
+    if code not in STATUS_OK:
+        raise FetchError(url, f"GENESIS status {code}: {content}", status=response.status_code)
+    entries = document.get("List") or []
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and "Code" in e for e in entries):
+        raise FetchError(url, "catalogue answer without a List of {Code, Content}",
+                         status=response.status_code)
+    return {str(e["Code"]): str(e.get("Content", "")) for e in entries}
+
+
+def verify_stlah(catalogue: Mapping[str, str]) -> list[str]:
+    """Problems of :data:`STLAH_ISO` against a STLAH catalogue (code -> label); empty if all agree."""
+    problems = []
+    for code, iso in STLAH_ISO.items():
+        label = catalogue.get(code)
+        if label is None:
+            problems.append(f"{code} ({iso}) is not in the catalogue")
+        elif country_iso(label) != iso:
+            problems.append(f"{code} is {iso} in STLAH_ISO but the catalogue says {label!r} "
+                            f"({country_iso(label)})")
+    return problems
