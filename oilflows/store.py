@@ -129,7 +129,10 @@ class Store:
             expression = filters_module.expression(start, end, **filters)
         except QueryError as exc:
             raise StoreError(str(exc)) from exc
-        table = self.dataset().to_table(filter=expression)
+        try:
+            table = self.dataset().to_table(filter=expression)
+        except (pa.ArrowInvalid, OSError) as exc:  # a damaged or foreign file in the store
+            raise StoreError(f"{self.path}: cannot read the store: {exc}") from exc
         frame = from_table(table)
         if columns is not None:
             frame = frame[list(columns)]
@@ -295,7 +298,8 @@ def _merge(
     superseded = _superseded(combined, latest)
     # Observations whose current row now comes from `incoming`: new if the store did not know them.
     won = latest.merge(candidates[list(KEY)], how="left", on=list(KEY), indicator=True)["_merge"]
-    known = latest[obs].merge(existing[obs], how="left", on=obs, indicator=True)["_merge"]
+    known = latest[obs].merge(existing[obs].drop_duplicates(), how="left", on=obs,
+                              indicator=True)["_merge"]
     won, known = (won == "both").to_numpy(), (known == "both").to_numpy()
     new, changed = int((won & ~known).sum()), int((won & known).sum())
     return latest, superseded, {"new": new, "changed": changed,
