@@ -8,6 +8,7 @@ source's code.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -59,8 +60,10 @@ def map_codes(codes: pd.Series, table: Mapping[str, str]) -> pd.Series:
 
 def coifpm_partner(crudeoil: pd.Series) -> pd.Series:
     """Partner code of each nrg_ti_coifpm `crudeoil` code (``KZ_CPC_BLN`` -> ``KZ``, ``TOTAL`` -> WORLD)."""
-    prefix = crudeoil.astype(str).str.split(r"[_-]", n=1, regex=True).str[0]
-    return map_codes(prefix, COIFPM_PREFIX)
+    uniques, inverse = np.unique(crudeoil.to_numpy(dtype=object).astype(str), return_inverse=True)
+    partners = np.array([COIFPM_PREFIX.get(p, p) for p in
+                         (re.split(r"[_-]", code, maxsplit=1)[0] for code in uniques)], dtype=object)
+    return pd.Series(partners[inverse], index=crudeoil.index, dtype=object)
 
 
 #: Two-letter codes that are not countries (ISO 3166-1 "exceptionally reserved" or aggregates).

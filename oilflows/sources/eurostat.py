@@ -226,19 +226,18 @@ def _canonical_coifpm(long: pd.DataFrame, vintage, name: str) -> pd.DataFrame:
         raise SourceFormatError(name, f"unknown indicators {sorted(unknown)}", "indic_nrg")
     long = long[long["indic_nrg"].isin(list(COIFPM_INDICATORS))]
     index = ["freq", "crudeoil", "geo", "period"]
-    scale = long["indic_nrg"].map({k: f for k, (_, f) in COIFPM_INDICATORS.items()})
-    wide = long.assign(value=long["value"] * scale).pivot_table(
-        index=index, columns="indic_nrg", values="value", aggfunc="first", dropna=False,
-        observed=True,
-    )
     dup = long.duplicated(index + ["indic_nrg"])
     if dup.any():
         raise SourceFormatError(name, f"{int(dup.sum())} duplicate observations", "OBS_VALUE")
+    scale = long["indic_nrg"].map({k: f for k, (_, f) in COIFPM_INDICATORS.items()})
+    # One row per observed (crudeoil, geo, period): unstack creates only the keys that occur, the
+    # indicator's value and the volume's flag side by side.
+    long = long.assign(value=long["value"] * scale).set_index(index + ["indic_nrg"])
+    wide = long["value"].unstack("indic_nrg")
     wide = wide.rename(columns={k: c for k, (c, _) in COIFPM_INDICATORS.items()})
-    volume = long[long["indic_nrg"] == "VOL_THS_BBL"].set_index(index)["flag"]
+    wide["flag"] = long["flag"].unstack("indic_nrg").get("VOL_THS_BBL")
     frame = wide.reset_index()
-    keys = pd.MultiIndex.from_frame(frame[index])
-    frame["flag"] = volume.reindex(keys).to_numpy()
+    frame.columns.name = None
     frame = frame.dropna(subset=[c for c, _ in COIFPM_INDICATORS.values() if c in frame] + ["flag"],
                          how="all")
     frame["period"] = sdmx_csv.parse_periods(frame["period"], frame["freq"], name)
@@ -366,3 +365,49 @@ def fetch(
         raise FetchError(response.url, f"the service sent an HTML/XML page instead of data: "
                          f"{markup_title(body)!r}", status=response.status_code)
     return read(body, dataset=dataset, name=response.url)
+
+
+# -- release metadata ---------------------------------------------------------------------------
+
+#: Eurostat's table of contents (tab-separated text; one row per dataset and table).
+TOC_URL = f"{BASE_URL}/catalogue/toc/txt"
+
+
+def read_toc(src: Source, name: str | None = None) -> pd.DataFrame:
+    """Parse Eurostat's TOC text file: columns ``code``, ``type``, ``last_update`` (Timestamp) ...
+
+    The file is tab-separated with quoted cells and the header ``"title" "code" "type" "last update
+    of data" "last table structure change" "data start" "data end" "values"``; dates are
+    ``DD.MM.YYYY``. Codes are lower-cased; titles keep their indentation stripped.
+    """
+    import io
+
+    data, name = read_bytes(src, name)
+    data = gunzip_if_needed(data, name)
+    if sniff_text_kind(data) == "markup":
+        raise SourceFormatError(name, f"expected the TOC text file, found a page: {markup_title(data)!r}")
+    try:
+        toc = pd.read_csv(io.BytesIO(data), sep="\t", dtype=str, keep_default_na=False)
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise SourceFormatError(name, f"unreadable TOC: {exc}") from exc
+    toc.columns = [c.strip().strip('"') for c in toc.columns]
+    for column in ("code", "last update of data"):
+        if column not in toc.columns:
+            raise SourceFormatError(name, f"TOC lacks the column {column!r}; found {list(toc.columns)}",
+                                    column)
+    toc["code"] = toc["code"].str.strip().str.lower()
+    toc["title"] = toc.get("title", pd.Series("", index=toc.index)).str.strip()
+    toc["last_update"] = pd.to_datetime(toc["last update of data"].str.strip(), format="%d.%m.%Y",
+                                        errors="coerce")
+    return toc
+
+
+def last_update(dataset: str) -> pd.Timestamp | None:
+    """The TOC's "last update of data" of `dataset` (a date), or None if the TOC does not list it."""
+    from .. import http
+
+    info = dataset_info(dataset)
+    response = http.get(TOC_URL, params={"lang": "en"})
+    toc = read_toc(response.content, name=response.url)
+    rows = toc[(toc["code"] == info.code) & toc["last_update"].notna()]
+    return None if rows.empty else rows["last_update"].max()
