@@ -37,6 +37,7 @@ from filelock import FileLock
 
 from . import filters as filters_module
 from .errors import QueryError, SchemaError, StoreError
+from .frames import latest as latest_vintages
 from .schema import COLUMNS, KEY, OBSERVATION_KEY, SCHEMA, from_table, to_table, validate
 
 PARTITIONS: tuple[str, ...] = ("source", "dataset", "reporter")
@@ -116,6 +117,7 @@ class Store:
         start: str | pd.Timestamp | None = None,
         end: str | pd.Timestamp | None = None,
         columns: Iterable[str] | None = None,
+        as_of: str | pd.Timestamp | None = None,
         **filters: object,
     ) -> pd.DataFrame:
         """Read current data as a canonical frame, filtered in the scan.
@@ -131,12 +133,32 @@ class Store:
             raise StoreError(str(exc)) from exc
         try:
             table = self.dataset().to_table(filter=expression)
+            if as_of is not None:
+                table = self._as_of(table, expression, pd.Timestamp(as_of))
         except (pa.ArrowInvalid, OSError) as exc:  # a damaged or foreign file in the store
             raise StoreError(f"{self.path}: cannot read the store: {exc}") from exc
         frame = from_table(table)
         if columns is not None:
             frame = frame[list(columns)]
         return frame.reset_index(drop=True)
+
+    def _as_of(self, current: pa.Table, expression, as_of: pd.Timestamp) -> pa.Table:
+        archive = self.path / "_vintages"
+        tables = [current]
+        if archive.exists():
+            archived = ds.dataset(archive, format="parquet", schema=SCHEMA,
+                                  partitioning=ds.partitioning(PARTITION_SCHEMA, flavor="hive"))
+            tables.append(archived.to_table(filter=expression))
+        known = from_table(pa.concat_tables(tables))
+        known = known[known["vintage"].isna() | (known["vintage"] <= as_of)]
+        return to_table(latest_vintages(known))
+
+    def latest_vintage(self, **filters: object) -> pd.Timestamp | None:
+        """The newest vintage among current rows matching `filters` (e.g. ``source="eurostat",
+        dataset="nrg_ti_coifpm"``), or None if there are none or all are null."""
+        frame = self.read(columns=["vintage"], **filters)
+        stamp = frame["vintage"].max() if len(frame) else pd.NaT
+        return None if pd.isna(stamp) else pd.Timestamp(stamp)
 
     def partitions(self) -> list[dict[str, str]]:
         """The (source, dataset, reporter) partitions that hold current data."""
@@ -279,14 +301,22 @@ def _merge(
     """Merge `incoming` into `existing`: (current rows, superseded rows, counts)."""
     incoming = _sort(incoming)
     if existing is None or existing.empty:
-        latest = _latest(incoming)
+        latest = latest_vintages(incoming)
         return latest, _superseded(incoming, latest), {
             "new": len(latest), "changed": 0, "unchanged": 0}
     existing = _sort(existing)
     obs = list(OBSERVATION_KEY)
-    # Identical rows (all columns equal) change nothing.
+    if len(incoming) == len(existing) and to_table(incoming).equals(to_table(existing)):
+        return existing, existing.iloc[0:0], {"new": 0, "changed": 0, "unchanged": len(incoming)}
+    # Identical rows (all columns equal) change nothing; nor does a newer release that repeats the
+    # current value: the observation keeps the vintage since which it has been known.
     identical = incoming.merge(existing, how="left", indicator=True, on=list(COLUMNS))
     unchanged_mask = (identical["_merge"] == "both").to_numpy()
+    same_values = [c for c in COLUMNS if c != "vintage"]
+    repeat = incoming.merge(existing, how="left", on=same_values, suffixes=("", "_stored"),
+                            indicator=True)
+    older = repeat["vintage"] < repeat["vintage_stored"]  # False where either is null
+    unchanged_mask = unchanged_mask | ((repeat["_merge"] == "both") & ~older).to_numpy()
     candidates = incoming.loc[~unchanged_mask]
     if candidates.empty:
         return existing, existing.iloc[0:0], {"new": 0, "changed": 0, "unchanged": len(incoming)}
@@ -294,7 +324,7 @@ def _merge(
     keep_old = existing.merge(candidates[list(KEY)], how="left", on=list(KEY), indicator=True)
     existing_kept = existing.loc[(keep_old["_merge"] == "left_only").to_numpy()]
     combined = _sort(pd.concat([existing_kept, candidates], ignore_index=True))
-    latest = _latest(combined)
+    latest = latest_vintages(combined)
     superseded = _superseded(combined, latest)
     # Observations whose current row now comes from `incoming`: new if the store did not know them.
     won = latest.merge(candidates[list(KEY)], how="left", on=list(KEY), indicator=True)["_merge"]
@@ -304,13 +334,6 @@ def _merge(
     new, changed = int((won & ~known).sum()), int((won & known).sum())
     return latest, superseded, {"new": new, "changed": changed,
                                 "unchanged": int(unchanged_mask.sum())}
-
-
-def _latest(frame: pd.DataFrame) -> pd.DataFrame:
-    """For each observation, the row of the latest vintage (NaT counts as oldest)."""
-    ordered = frame.sort_values("vintage", na_position="first", kind="stable")
-    latest = ordered.drop_duplicates(list(OBSERVATION_KEY), keep="last")
-    return _sort(latest)
 
 
 def _superseded(frame: pd.DataFrame, latest: pd.DataFrame) -> pd.DataFrame:

@@ -171,10 +171,12 @@ def read_vintages(root: Path) -> pd.DataFrame:
 
 
 def with_newer_vintage(frame: pd.DataFrame, mask: np.ndarray, vintage=V2) -> pd.DataFrame:
-    """The rows of `frame` selected by `mask`, re-released at `vintage` with +1 % volumes."""
+    """The rows of `frame` selected by `mask`, re-released at `vintage` with revised values (+1 %
+    volumes; sulphur +0.01 so that rows without a volume are revised too)."""
     newer = frame.loc[mask].copy()
     newer["vintage"] = vintage
     newer["volume_bbl"] = newer["volume_bbl"] * 1.01
+    newer["sulphur_pct"] = newer["sulphur_pct"].fillna(0.0) + 0.01
     return newer.reset_index(drop=True)
 
 
@@ -616,3 +618,32 @@ def test_corrupt_partition_file_is_named(tmp_path: Path, small: pd.DataFrame) ->
     fr = small[small["reporter"] == "FR"]
     assert store.write(with_newer_vintage(fr, np.ones(len(fr), dtype=bool))).rows_changed == len(fr)
     assert len(store.read(reporter="FR")) == len(fr)
+
+
+def test_newer_release_with_the_same_values_changes_nothing(tmp_path: Path, small: pd.DataFrame) -> None:
+    # A re-download stamped later (e.g. a source without release stamps) that repeats the stored
+    # values keeps the vintage since which the observation is known: no rewrite, no archive.
+    store = Store(tmp_path)
+    store.write(small)
+    before = snapshot(tmp_path)
+    summary = store.write(small.assign(vintage=V2))
+    assert not summary.changed and summary.rows_unchanged == len(small)
+    assert snapshot(tmp_path) == before
+
+
+def test_as_of_returns_what_was_known(tmp_path: Path, small: pd.DataFrame) -> None:
+    store = Store(tmp_path)
+    store.write(small)
+    mask = np.arange(len(small)) % 3 == 0
+    update = with_newer_vintage(small, mask)
+    newcomer = small[small["reporter"] == "IT"].assign(reporter="PL", vintage=V2)
+    store.write(pd.concat([update, newcomer], ignore_index=True))
+    # Before the second release: exactly the first write (PL did not exist yet).
+    assert_same_rows(store.read(as_of=V2 - pd.Timedelta(seconds=1)), small)
+    # At the second release and later: the current data.
+    assert_same_rows(store.read(as_of=V2), store.read())
+    # Filters and as_of combine; null vintages count as always known.
+    it_then = store.read(as_of=V2 - pd.Timedelta(days=1), reporter="IT")
+    assert_same_rows(it_then, small[small["reporter"] == "IT"])
+    assert store.latest_vintage(reporter="PL") == V2
+    assert store.latest_vintage(reporter="ZZ") is None
