@@ -1,14 +1,32 @@
-"""Keep the store current: fetch a declared list of datasets and upsert them.
+"""Keep the store current: fetch a declared list of datasets, incrementally, keeping every vintage.
 
 The list is a TOML file (``oilflows refresh --config FILE``) of ``[[dataset]]`` tables::
 
-    [[dataset]]
+    [[dataset]]                             # Eurostat: dataset code, period bounds, dimension filters
     source = "eurostat"
     dataset = "nrg_ti_coifpm"
-    start = "2020-01"                       # optional, YYYY or YYYY-MM
-    filters = { geo = ["DE", "FR"] }        # optional, dimension = code or [codes]
+    start = "2020-01"
+    filters = { geo = ["DE", "FR"] }
 
-Without a config file, :data:`DEFAULT_DATASETS` is used.
+    [[dataset]]                             # other sources: keyword arguments of their fetch()
+    source = "comext"
+    params = { reporter = "DE", partner = ["KZ", "RU"], start = "2020-01" }
+
+    [[dataset]]
+    source = "comtrade"                     # key from $COMTRADE_API_KEY, else the keyless preview
+    params = { reporter = "KZ", partner = "DE", period = ["2021", "2022"], flow = "X" }
+
+    [[dataset]]
+    source = "genesis"                      # token from $GENESIS_TOKEN
+    params = { start_year = 2023, end_year = 2023 }
+
+Without a config file, :data:`DEFAULT_DATASETS` is used (Eurostat only: no key needed).
+
+Incremental: for Eurostat datasets the table of contents' "last update of data" is compared with the
+latest vintage in the store, and an unchanged dataset is not downloaded. Other sources are fetched
+every time; the store's upsert makes an unchanged download a no-op. Sources without a release stamp
+(Comtrade, GENESIS, Comext bulk) are stamped with the time of the download, so that
+:meth:`Store.read(as_of=...) <oilflows.Store.read>` can tell what was known when.
 """
 
 from __future__ import annotations
@@ -23,15 +41,18 @@ import pandas as pd
 from .errors import NetworkError, OilflowsError, QueryError
 from .store import Store, WriteSummary
 
+_GEOS = ["DE", "FR", "IT", "ES", "NL", "PL", "AT", "CZ"]
+
 #: What `oilflows refresh` keeps current by default: Germany and its neighbours' crude imports.
 DEFAULT_DATASETS: list[dict] = [
-    {"source": "eurostat", "dataset": "nrg_ti_coifpm", "start": "2020-01",
-     "filters": {"geo": ["DE", "FR", "IT", "ES", "NL", "PL", "AT", "CZ"]}},
+    {"source": "eurostat", "dataset": "nrg_ti_coifpm", "start": "2020-01", "filters": {"geo": _GEOS}},
     {"source": "eurostat", "dataset": "nrg_ti_oilm", "start": "2015-01",
-     "filters": {"siec": "O4100_TOT", "geo": ["DE", "FR", "IT", "ES", "NL", "PL", "AT", "CZ"]}},
-    {"source": "eurostat", "dataset": "nrg_ti_oil",
-     "filters": {"siec": "O4100_TOT", "geo": ["DE", "FR", "IT", "ES", "NL", "PL", "AT", "CZ"]}},
+     "filters": {"siec": "O4100_TOT", "geo": _GEOS}},
+    {"source": "eurostat", "dataset": "nrg_ti_oil", "filters": {"siec": "O4100_TOT", "geo": _GEOS}},
 ]
+#: Sources whose downloads carry no release stamp: the download time becomes the vintage.
+UNSTAMPED = ("comtrade", "genesis")
+SOURCES = ("eurostat", "comext", "comtrade", "genesis")
 
 
 @dataclass
@@ -42,6 +63,7 @@ class RefreshItem:
     dataset: str
     rows: int = 0
     summary: WriteSummary | None = None
+    skipped: str | None = None
     error: str | None = None
 
 
@@ -61,6 +83,8 @@ class RefreshResult:
             name = f"{item.source}/{item.dataset}"
             if item.error:
                 lines.append(f"{name}: FAILED: {item.error}")
+            elif item.skipped:
+                lines.append(f"{name}: unchanged ({item.skipped})")
             elif item.summary is not None:
                 s = item.summary
                 lines.append(f"{name}: {item.rows:,} rows fetched; {s.rows_new:,} new, "
@@ -81,19 +105,57 @@ def load_config(path: str | Path | None) -> list[dict]:
     items = config.get("dataset")
     if not isinstance(items, list) or not items:
         raise QueryError(f"{path}: expected one or more [[dataset]] tables")
-    for i, item in enumerate(items):
-        missing = {"source", "dataset"} - set(item)
-        if missing:
-            raise QueryError(f"{path}: [[dataset]] number {i + 1} lacks {sorted(missing)}")
+    for i, item in enumerate(items, start=1):
+        if "source" not in item:
+            raise QueryError(f"{path}: [[dataset]] number {i} lacks 'source'")
+        if item["source"] not in SOURCES:
+            raise QueryError(f"{path}: [[dataset]] number {i}: unknown source {item['source']!r}; "
+                             f"known: {', '.join(SOURCES)}")
+        if item["source"] == "eurostat" and "dataset" not in item:
+            raise QueryError(f"{path}: [[dataset]] number {i} (eurostat) lacks 'dataset'")
     return items
 
 
-def _fetcher(source: str) -> Callable[..., pd.DataFrame]:
+def _label(spec: dict) -> str:
+    default = {"comext": "ds-045409", "comtrade": "hs", "genesis": "51000-0017"}
+    return spec.get("dataset") or spec.get("params", {}).get("table") or default.get(spec["source"], "?")
+
+
+def _fetch(spec: dict, stamp: pd.Timestamp) -> pd.DataFrame:
+    """Call the source's fetch() for one config entry."""
+    source = spec["source"]
     if source == "eurostat":
         from .sources import eurostat
 
-        return eurostat.fetch
-    raise QueryError(f"refresh cannot fetch source {source!r} yet; known: eurostat")
+        return eurostat.fetch(spec["dataset"], start=spec.get("start"), end=spec.get("end"),
+                              **spec.get("filters", {}))
+    params = dict(spec.get("params", {}))
+    fetchers: dict[str, Callable[[], Callable[..., pd.DataFrame]]] = {
+        "comext": lambda: __import__("oilflows.sources.comext", fromlist=["fetch"]).fetch,
+        "comtrade": lambda: __import__("oilflows.sources.comtrade", fromlist=["fetch"]).fetch,
+        "genesis": lambda: __import__("oilflows.sources.genesis", fromlist=["fetch"]).fetch,
+    }
+    if source in UNSTAMPED:
+        params.setdefault("vintage", stamp)
+    try:
+        return fetchers[source]()(**params)
+    except TypeError as exc:  # a misspelt parameter in the config
+        raise QueryError(f"{source}: bad params {sorted(params)}: {exc}") from exc
+
+
+def _unchanged(spec: dict, store: Store) -> str | None:
+    """For Eurostat: the reason to skip if the TOC shows no update since the store's latest vintage."""
+    if spec["source"] != "eurostat" or not spec.get("incremental", True):
+        return None
+    from .sources import eurostat
+
+    stored = store.latest_vintage(source="eurostat", dataset=spec["dataset"].lower())
+    if stored is None:
+        return None
+    updated = eurostat.last_update(spec["dataset"])
+    if updated is not None and updated.normalize() <= stored.normalize():
+        return f"Eurostat last update {updated:%Y-%m-%d}, store holds vintage {stored:%Y-%m-%d %H:%M}"
+    return None
 
 
 def refresh(
@@ -110,6 +172,7 @@ def refresh(
     """
     items = config if isinstance(config, list) else load_config(config)
     store = store or Store()
+    stamp = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
     result = RefreshResult()
     iterator = items
     if progress:
@@ -118,21 +181,22 @@ def refresh(
         iterator = tqdm(items, desc="refresh", unit="dataset")
     try:
         for spec in iterator:
-            _refresh_one(spec, store, result)
+            _refresh_one(spec, store, result, stamp)
     finally:
         if progress:
             iterator.close()
     return result
 
 
-def _refresh_one(spec: dict, store: Store, result: RefreshResult) -> None:
+def _refresh_one(spec: dict, store: Store, result: RefreshResult, stamp: pd.Timestamp) -> None:
     """Fetch and write one dataset; a NetworkError stops the whole refresh (nothing is reachable)."""
-    item = RefreshItem(spec["source"], spec["dataset"])
+    item = RefreshItem(spec["source"], _label(spec))
     result.items.append(item)
     try:
-        fetch = _fetcher(spec["source"])
-        frame = fetch(spec["dataset"], start=spec.get("start"), end=spec.get("end"),
-                      **spec.get("filters", {}))
+        item.skipped = _unchanged(spec, store)
+        if item.skipped:
+            return
+        frame = _fetch(spec, stamp)
         item.rows = len(frame)
         item.summary = store.write(frame)
     except NetworkError:

@@ -1,0 +1,126 @@
+"""`oilflows.refresh`: declared datasets, incremental by Eurostat's TOC, vintages kept, failures isolated."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from oilflows import cli
+from oilflows.errors import QueryError
+from oilflows.refresh import load_config, refresh
+from oilflows.sources import eurostat
+from oilflows.store import Store
+
+DATA_URL = ("https://ec.europa.eu/eurostat/api/dissemination/sdmx/2.1/data/nrg_ti_coifpm/"
+            "..VOL_THS_BBL.DE")
+COIFPM = [{"source": "eurostat", "dataset": "nrg_ti_coifpm", "start": "2020-01",
+           "filters": {"geo": "DE", "indic_nrg": "VOL_THS_BBL"}}]
+
+
+@pytest.fixture
+def gz(fixtures_dir):
+    return (fixtures_dir / "eurostat" / "nrg_ti_coifpm_DE_KZ_RU.csv.gz").read_bytes()
+
+
+@pytest.fixture
+def toc(fixtures_dir):
+    return (fixtures_dir / "eurostat" / "toc_txt_en.tsv").read_bytes()
+
+
+def _calls(mock, fragment):
+    return sum(fragment in call.request.url for call in mock.calls)
+
+
+def test_read_toc(toc):
+    table = eurostat.read_toc(toc)
+    row = table.set_index("code").loc["nrg_ti_coifpm"]
+    assert row["last_update"] == pd.Timestamp("2024-02-28")
+    assert row["title"].startswith("Crude oil imports")
+
+
+def test_incremental_refresh_skips_unchanged_dataset(mocked_responses, gz, toc, tmp_path):
+    mocked_responses.get(DATA_URL, body=gz, content_type="application/octet-stream")
+    mocked_responses.get(eurostat.TOC_URL, body=toc)
+    store = Store(tmp_path)
+    first = refresh(COIFPM, store, progress=False)
+    assert first.ok and first.items[0].summary.rows_new == first.items[0].rows > 0
+    # The TOC says 28.02.2024, the store holds vintage 2024-02-28 11:00: nothing to download.
+    second = refresh(COIFPM, store, progress=False)
+    assert second.items[0].skipped and "2024-02-28" in second.summary()
+    assert _calls(mocked_responses, "/sdmx/2.1/data/") == 1
+    assert _calls(mocked_responses, "/catalogue/toc/") == 1  # not asked while the store was empty
+
+
+def test_newer_toc_date_triggers_download(mocked_responses, gz, toc, tmp_path):
+    mocked_responses.get(DATA_URL, body=gz, content_type="application/octet-stream")
+    mocked_responses.get(eurostat.TOC_URL, body=toc.replace(b"28.02.2024", b"15.03.2024"))
+    store = Store(tmp_path)
+    refresh(COIFPM, store, progress=False)
+    again = refresh(COIFPM, store, progress=False)
+    assert again.items[0].skipped is None
+    assert _calls(mocked_responses, "/sdmx/2.1/data/") == 2
+    assert again.items[0].summary.rows_unchanged == again.items[0].rows  # same data: a no-op
+
+
+def test_one_failure_does_not_stop_the_rest(mocked_responses, gz, tmp_path, capsys):
+    mocked_responses.get(DATA_URL, body=gz, content_type="application/octet-stream")
+    broken = ("https://ec.europa.eu/eurostat/api/dissemination/sdmx/2.1/data/nrg_ti_oilm/"
+              ".O4100_TOT...DE")
+    mocked_responses.get(broken, status=500, body="<html><title>Service unavailable</title></html>")
+    config = tmp_path / "refresh.toml"
+    config.write_text(
+        '[[dataset]]\nsource = "eurostat"\ndataset = "nrg_ti_oilm"\n'
+        'filters = { siec = "O4100_TOT", geo = "DE" }\n\n'
+        '[[dataset]]\nsource = "eurostat"\ndataset = "nrg_ti_coifpm"\nstart = "2020-01"\n'
+        'filters = { geo = "DE", indic_nrg = "VOL_THS_BBL" }\n')
+    status = cli.main(["refresh", "--config", str(config), "--store", str(tmp_path / "s"),
+                       "--no-progress"])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "eurostat/nrg_ti_oilm: FAILED" in out and "HTTP 500" in out
+    assert "eurostat/nrg_ti_coifpm:" in out and "new" in out
+    # nrg_ti_oilm failed: the store holds coifpm only (the fixture has DE and some EU_V rows).
+    assert {p["dataset"] for p in Store(tmp_path / "s").partitions()} == {"nrg_ti_coifpm"}
+
+
+def test_unstamped_source_gets_download_time_as_vintage(mocked_responses, fixtures_dir, tmp_path):
+    body = (fixtures_dir / "comtrade" / "comtrade_data_v1_get_C_A_HS_china_annual.json").read_text()
+    mocked_responses.get("https://comtradeapi.un.org/public/v1/preview/C/A/HS", body=body,
+                         content_type="application/json")
+    spec = [{"source": "comtrade", "params": {"reporter": "CN", "partner": ["AR", "DE"],
+                                              "period": "2010", "cmd": "TOTAL", "min_interval": 0}}]
+    store = Store(tmp_path)
+    before = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
+    result = refresh(spec, store, progress=False)
+    assert result.ok, result.summary()
+    stored = store.read(source="comtrade")
+    assert len(stored) == result.items[0].rows > 0
+    assert (stored["vintage"] >= before).all()
+    # What was known before the download: nothing.
+    assert store.read(source="comtrade", as_of=before - pd.Timedelta(days=1)).empty
+
+
+def test_config_errors(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[dataset]]\nsource = "bafa"\n')
+    with pytest.raises(QueryError, match="unknown source 'bafa'"):
+        load_config(bad)
+    bad.write_text('[[dataset]]\nsource = "eurostat"\n')
+    with pytest.raises(QueryError, match="lacks 'dataset'"):
+        load_config(bad)
+    bad.write_text("this is not toml [")
+    with pytest.raises(QueryError, match="cannot read"):
+        load_config(bad)
+    bad.write_text("title = 'nothing to do'\n")
+    with pytest.raises(QueryError, match=r"\[\[dataset\]\]"):
+        load_config(bad)
+    assert [d["dataset"] for d in load_config(None)] == ["nrg_ti_coifpm", "nrg_ti_oilm", "nrg_ti_oil"]
+
+
+def test_bad_params_are_a_query_error(tmp_path, http_env):
+    result = refresh([{"source": "genesis", "params": {"no_such_argument": 1}}], Store(tmp_path),
+                     progress=False)
+    assert not result.ok and "bad params" in result.items[0].error
+    json.dumps(result.summary())  # one printable line per item
