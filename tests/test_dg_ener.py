@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import time
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -323,13 +322,6 @@ def test_2018_2019_title_block_layout(all_years):
     # the sheets' period stamps give the year even without a file name
     data = coir_path(2019).read_bytes()
     assert set(read_coir(data)["period"].dt.year) == {2019}
-
-
-def test_read_time_all_seven(all_years):
-    start = time.perf_counter()
-    for year in YEARS:
-        read_coir(coir_path(year))
-    assert time.perf_counter() - start < 30
 
 
 # --------------------------------------------------------------------------------------------------
