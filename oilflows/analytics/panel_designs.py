@@ -1,0 +1,1182 @@
+"""Panel designs across reporters: difference-in-differences, event study and exposure (dose) regression.
+
+All three compare importers (reporters) month by month on one outcome of one partner, built by
+:func:`reporter_panel` from :func:`oilflows.analytics._panel.build_panel` per reporter, so dataset
+selection and the undisclosed residual (WORLD minus disclosed partners) are handled as in every
+other analytic. Methods note sections 7 and 8.
+
+Estimation. Two-way fixed effects by OLS on reporter and month dummies, computed by Frisch-Waugh-Lovell:
+the dummies are projected out once (an orthonormal basis of their column space), then the coefficient
+of interest is regressed on its regressor's residual after also projecting out the other regressors
+(event-study dummies). Same numbers as OLS with all dummies; the panel may be unbalanced. Standard
+errors are clustered by reporter (CR1: sandwich times G/(G-1) * (N-1)/(N-K), K counting every dummy, as
+statsmodels' ``cov_type="cluster"``), with t(G-1) critical values.
+
+Few clusters. With about six reporters, CR1 intervals under-cover. The wild cluster bootstrap is
+therefore implemented here (numpy): restricted under the null (WCR), weights drawn per reporter (Webb's
+six-point distribution by default, Webb 2023, Canadian Journal of Economics; or Rademacher, enumerated
+exactly when 2**G <= n_boot), bootstrap t-statistics with the CR1 standard error recomputed in every
+draw, symmetric p-value P(|t*| >= |t|), and the confidence interval by test inversion: the set of beta0
+whose p-value is >= 1 - level, found by bisection on the closed-form p(beta0) with the same draws for
+every beta0 (Roodman, MacKinnon, Nielsen & Webb 2019, "Fast and wild", Stata Journal 19(1)). With one
+or two treated reporters the interval can be very wide or unbounded; that is the honest answer
+(MacKinnon & Webb 2017, J. Applied Econometrics 32(2)), not a bug.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..errors import AnalysisError
+from ..schema import CONFIDENTIAL, WORLD
+from ._panel import Panel, build_panel, check_measure, display, window
+from ._plot import pyplot
+
+#: Outcomes :func:`reporter_panel` can build.
+OUTCOMES = ("share", "volume", "log1p_volume")
+#: What a month in which the partner has a confidential cell counts as.
+CONFIDENTIAL_RULES = ("lower_bound", "drop")
+#: Wild-bootstrap weight distributions.
+WEIGHTS = ("webb", "rademacher")
+INFERENCE = ("wild", "cluster")
+#: Importers whose Russian crude came (partly) through the Druzhba pipeline: treated in a Druzhba design
+#: and never donors (methods note section 8; CZ through the southern branch).
+DRUZHBA_REPORTERS = ("DE", "PL", "CZ", "SK", "HU")
+_WEBB = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
+_FAR_PAST, _FAR_FUTURE = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01")
+
+
+# -- the reporter x month panel ---------------------------------------------------------------------
+
+
+@dataclass
+class ReporterPanel:
+    """A reporter x month panel of one partner's outcome, built per reporter by ``build_panel``.
+
+    ``data`` (long, one row per reporter and month): ``y`` (the outcome), ``quantity`` (the partner's
+    disclosed quantity, measure's base unit), ``world`` (WORLD total), ``undisclosed`` (WORLD minus
+    disclosed partners), ``undisclosed_share`` (of WORLD) and ``partner_confidential`` (confidential
+    cells of the partner that month). ``dropped``: requested reporters left out, with the reason.
+    ``dropped_months``: reporter -> months left out (no partner disclosed at all, or, with
+    ``confidential="drop"``, a confidential cell of the partner).
+    """
+
+    data: pd.DataFrame
+    outcome: str
+    partner: str
+    measure: str
+    freq: str
+    source: str
+    dataset: str
+    confidential: str
+    dropped: dict[str, str] = field(default_factory=dict)
+    dropped_months: dict[str, int] = field(default_factory=dict)
+    panels: dict[str, Panel] = field(default_factory=dict, repr=False)
+
+    @property
+    def reporters(self) -> list[str]:
+        """Reporters in the panel, in the order requested."""
+        return list(dict.fromkeys(self.data["reporter"]))
+
+    def wide(self, column: str = "y") -> pd.DataFrame:
+        """Periods x reporters of one column of :attr:`data` (NaN where a month is missing)."""
+        return self.data.pivot(index="period", columns="reporter", values=column)[self.reporters]
+
+    def outcome_label(self) -> str:
+        """The outcome in words, with its unit."""
+        unit, _ = display(self.measure)
+        return {"share": f"{self.partner} share of {WORLD} imports ({self.measure})",
+                "volume": f"{self.partner} imports ({self.measure}, base unit)",
+                "log1p_volume": f"log(1 + {self.partner} imports in {unit})"}[self.outcome]
+
+
+def is_aggregate(code: str) -> bool:
+    """True for reporter codes that are not ISO alpha-2 countries (``EU_V``, ``EU28``, ``EU27_2020``)."""
+    return not (len(code) == 2 and code.isalpha() and code.isupper())
+
+
+def reporter_panel(
+    frame: pd.DataFrame,
+    reporters: Sequence[str] | None = None,
+    outcome: str = "share",
+    partner: str = "KZ",
+    measure: str = "volume_bbl",
+    dataset: str | None = None,
+    periods: tuple[str, str] | None = None,
+    freq: str = "M",
+    confidential: str = "lower_bound",
+    on_missing: str = "raise",
+) -> ReporterPanel:
+    """Build a reporter x month panel of `partner`'s outcome.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A canonical frame.
+    reporters : sequence of str, optional
+        ISO alpha-2 importers; default: every non-aggregate reporter with a WORLD total of `measure` in
+        the window (in `dataset` if given).
+        Aggregates (``EU_V``, ``EU28``) are refused: they contain the countries.
+    outcome : {"share", "volume", "log1p_volume"}
+        ``share``: partner quantity / WORLD (the undisclosed volume stays in the denominator);
+        ``volume``: partner quantity in the measure's base unit (barrels, tonnes, currency);
+        ``log1p_volume``: log(1 + quantity in thousand units), e.g. thousand barrels.
+    partner : str
+        ISO alpha-2 origin.
+    measure : {"volume_bbl", "mass_t", "value"}
+    dataset : str, optional
+        ``"dataset"`` or ``"source/dataset"``; passed to ``build_panel`` for every reporter.
+    periods : tuple of str, optional
+        Inclusive window ``("YYYY-MM", "YYYY-MM")``; it also settles the dataset when several cover a
+        reporter (e.g. the register ends in 2019).
+    freq : {"M", "A"}
+    confidential : {"lower_bound", "drop"}
+        A month in which the partner has a confidential cell: keep the disclosed quantity (a lower
+        bound, default) or leave the reporter-month out.
+    on_missing : {"raise", "drop"}
+        A reporter present in `frame` but without a WORLD total of `measure` in the window (e.g. PL in
+        nrg_ti_coifpm from 2020, whose totals are confidential): raise, or leave it out and record why
+        in :attr:`ReporterPanel.dropped`.
+
+    Notes
+    -----
+    Months in which a reporter discloses no partner at all (only WORLD, e.g. nrg_ti_coifpm before 2020)
+    say nothing about a partner's share and are always left out (:attr:`ReporterPanel.dropped_months`).
+    Every reporter must come from the same source/dataset; otherwise :class:`AnalysisError` asks for
+    ``dataset=``.
+    """
+    windows = [window(periods)] if periods is not None else None
+    return _reporter_panel(frame, reporters, outcome, partner, measure, dataset, windows, freq,
+                           confidential, on_missing)
+
+
+def _reporter_panel(frame, reporters, outcome, partner, measure, dataset, windows, freq,
+                    confidential, on_missing) -> ReporterPanel:
+    check_measure(measure)
+    _check_choice("outcome", outcome, OUTCOMES)
+    _check_choice("confidential", confidential, CONFIDENTIAL_RULES)
+    _check_choice("on_missing", on_missing, ("raise", "drop"))
+    if freq not in ("M", "A"):
+        raise AnalysisError(f"freq must be 'M' or 'A', got {freq!r}")
+    if reporters is None:
+        reporters = available_reporters(frame, windows or [(_FAR_PAST, _FAR_FUTURE)], measure, freq, dataset)
+    reporters = list(dict.fromkeys(reporters))
+    aggregates = [r for r in reporters if is_aggregate(r)]
+    if aggregates:
+        raise AnalysisError(f"{', '.join(aggregates)}: aggregate reporter code(s), not importers (they "
+                            "contain the member countries); leave them out of the panel")
+    absent = sorted(set(reporters) - set(frame["reporter"].unique()))
+    if absent:
+        raise AnalysisError(f"reporter(s) {', '.join(absent)} not in the data")
+    windows = windows or [(_FAR_PAST, _FAR_FUTURE)]
+    rows, panels, dropped, dropped_months = [], {}, {}, {}
+    for reporter in reporters:
+        reason = _missing_reason(frame, reporter, measure, freq, dataset, windows)
+        if reason is None:
+            panel = build_panel(frame, reporter, measure, freq, dataset, windows)
+            long, n_left_out = _outcome_rows(panel, partner, outcome, confidential, windows)
+            if long.empty:
+                reason = f"no month with a disclosed partner in {_windows_text(windows)}"
+            else:
+                empty = [(lo, hi) for lo, hi in windows
+                         if not long["period"].between(lo, hi).any()]
+                if empty:
+                    reason = f"no month with a disclosed partner in {_windows_text(empty)}"
+        if reason is not None:
+            if on_missing == "raise":
+                raise AnalysisError(f"reporter {reporter}: {reason}")
+            dropped[reporter] = reason
+            continue
+        panels[reporter], dropped_months[reporter] = panel, n_left_out
+        rows.append(long.assign(reporter=reporter))
+    if not rows:
+        raise AnalysisError("no reporter has usable data: "
+                            + "; ".join(f"{r}: {why}" for r, why in dropped.items()))
+    origins = {(p.source, p.dataset) for p in panels.values()}
+    if len(origins) > 1:
+        raise AnalysisError("reporters come from different datasets "
+                            f"({', '.join(f'{r}: {p.source}/{p.dataset}' for r, p in panels.items())}); "
+                            "pass dataset= so that one source defines every reporter's outcome")
+    source, chosen = origins.pop()
+    data = pd.concat(rows, ignore_index=True)[
+        ["reporter", "period", "y", "quantity", "world", "undisclosed", "undisclosed_share",
+         "partner_confidential"]]
+    return ReporterPanel(data, outcome, partner, measure, freq, source, chosen, confidential, dropped,
+                         dropped_months, panels)
+
+
+def _all_reporters(frame: pd.DataFrame, dataset: str | None) -> list[str]:
+    rows = frame if dataset is None else frame[_dataset_mask(frame, dataset)]
+    return sorted(r for r in rows["reporter"].unique() if not is_aggregate(r))
+
+
+def available_reporters(frame: pd.DataFrame, windows, measure: str = "volume_bbl", freq: str = "M",
+                        dataset: str | None = None, exclude: Sequence[str] = ()) -> list[str]:
+    """Non-aggregate reporters (not in `exclude`) with a WORLD total of `measure` in every window."""
+    return [r for r in _all_reporters(frame, dataset)
+            if r not in exclude and _missing_reason(frame, r, measure, freq, dataset, windows) is None]
+
+
+def _dataset_mask(frame: pd.DataFrame, dataset: str) -> pd.Series:
+    return (frame["dataset"] == dataset) | ((frame["source"] + "/" + frame["dataset"]) == dataset)
+
+
+def _missing_reason(frame, reporter, measure, freq, dataset, windows) -> str | None:
+    """Why `reporter` has no WORLD total of `measure` in some window (None if it has one in each)."""
+    rows = frame[(frame["reporter"] == reporter) & (frame["partner"] == WORLD) & (frame["freq"] == freq)]
+    if dataset is not None:
+        rows = rows[_dataset_mask(rows, dataset)]
+    for lo, hi in windows:
+        inside = rows[(rows["period"] >= lo) & (rows["period"] <= hi)]
+        if inside[measure].notna().any():
+            continue
+        conf = inside["flag"].fillna("").str.contains(CONFIDENTIAL, regex=False).sum()
+        why = f" ({conf} confidential WORLD cells)" if conf else ""
+        return f"no WORLD total of {measure} in {_windows_text([(lo, hi)])}{why}"
+    return None
+
+
+def _outcome_rows(panel: Panel, partner: str, outcome: str, confidential: str, windows):
+    """Long rows of one reporter's outcome; months without disclosure (and, if asked, confidential) out."""
+    values = panel.values
+    quantity = values[partner] if partner in values.columns else pd.Series(0.0, index=values.index)
+    conf = (panel.confidential[partner] if partner in panel.confidential.columns
+            else pd.Series(0, index=values.index))
+    table = pd.DataFrame({"quantity": quantity, "world": panel.world, "undisclosed": panel.undisclosed,
+                          "partner_confidential": conf.astype(int)})
+    inside = np.zeros(len(table), dtype=bool)
+    for lo, hi in windows:
+        inside |= (table.index >= lo) & (table.index <= hi)
+    table = table.loc[inside & (table["world"] > 0).to_numpy()]
+    disclosed = values.reindex(table.index).sum(axis=1) > 0
+    keep = disclosed & (table["partner_confidential"] == 0) if confidential == "drop" else disclosed
+    # An open-ended window counts only from the first / to the last disclosed month: before it the source
+    # has no partner detail at all (nrg_ti_coifpm: TOTAL only before 2020).
+    span = disclosed.index[disclosed.to_numpy()]
+    counted = np.zeros(len(table), dtype=bool)
+    for lo, hi in windows:
+        lo = max(lo, span.min()) if lo <= _FAR_PAST and len(span) else lo
+        hi = min(hi, span.max()) if hi >= _FAR_FUTURE and len(span) else hi
+        counted |= (table.index >= lo) & (table.index <= hi)
+    n_left_out = int((~keep & counted).sum())
+    table = table.loc[keep]
+    table["undisclosed_share"] = table["undisclosed"] / table["world"]
+    _, divisor = display(panel.measure)
+    table["y"] = {"share": table["quantity"] / table["world"], "volume": table["quantity"],
+                  "log1p_volume": np.log1p(table["quantity"].clip(lower=0) / divisor)}[outcome]
+    table.index.name = "period"
+    return table.reset_index(), n_left_out
+
+
+def _windows_text(windows) -> str:
+    def one(lo, hi):
+        lo_t = "start" if lo <= _FAR_PAST else f"{lo:%Y-%m}"
+        hi_t = "end" if hi >= _FAR_FUTURE else f"{hi:%Y-%m}"
+        return f"{lo_t}..{hi_t}"
+    return " and ".join(one(lo, hi) for lo, hi in windows)
+
+
+def _check_choice(name: str, value, options) -> None:
+    if value not in options:
+        raise AnalysisError(f"{name} must be one of {list(options)}, got {value!r}")
+
+
+# -- OLS with fixed effects, cluster-robust SE, wild cluster bootstrap ----------------------------
+
+
+def _dummies(codes: np.ndarray, drop_first: bool) -> np.ndarray:
+    levels, index = np.unique(codes, return_inverse=True)
+    matrix = np.zeros((len(codes), len(levels)))
+    matrix[np.arange(len(codes)), index] = 1.0
+    return matrix[:, 1:] if drop_first else matrix
+
+
+def _basis(matrix: np.ndarray) -> np.ndarray:
+    """Orthonormal basis of the column space of `matrix`; rank-deficient directions dropped.
+
+    From the eigen-decomposition of the (small) Gram matrix rather than a QR of the tall matrix: the
+    columns here are dummies and 0/1 event indicators, well conditioned, and this keeps every LAPACK
+    call small.
+    """
+    if matrix.shape[1] == 0:
+        return np.zeros((matrix.shape[0], 0))
+    values, vectors = np.linalg.eigh(matrix.T @ matrix)
+    keep = values > values.max() * 1e-10
+    return matrix @ (vectors[:, keep] / np.sqrt(values[keep]))
+
+
+@dataclass(frozen=True)
+class _CoefficientFit:
+    """One coefficient of an OLS fit, with what the CR1 variance and the wild bootstrap need."""
+
+    estimate: float
+    se: float
+    x: np.ndarray  # the regressor after projecting out every other column
+    ya: np.ndarray  # the outcome after the same projection
+    basis: np.ndarray  # orthonormal basis of the other columns
+    clusters: np.ndarray  # cluster index per row, 0..G-1
+    n_clusters: int
+    scale: float  # CR1 factor G/(G-1) * (N-1)/(N-K)
+
+    def score_sums(self, residuals: np.ndarray) -> np.ndarray:
+        """Per-cluster sums of x * residual (G, or G x B for a matrix of residuals)."""
+        indicator = np.zeros((self.n_clusters, len(self.clusters)))
+        indicator[self.clusters, np.arange(len(self.clusters))] = 1.0
+        weighted = self.x[:, None] * residuals if residuals.ndim == 2 else self.x * residuals
+        return indicator @ weighted
+
+
+class _TwoWay:
+    """OLS of y on [regressors, fixed effects]: the fixed effects are projected out once (FWL)."""
+
+    def __init__(self, y: np.ndarray, regressors: np.ndarray, fixed: np.ndarray, clusters: np.ndarray):
+        self.fe = _basis(fixed)
+        self.y = y - self.fe @ (self.fe.T @ y)
+        self.z = regressors - self.fe @ (self.fe.T @ regressors)
+        self.raw = regressors
+        self.clusters = np.unique(clusters, return_inverse=True)[1]
+        self.n_clusters = int(self.clusters.max()) + 1
+
+    def coefficient(self, j: int) -> _CoefficientFit:
+        """Coefficient `j` with its CR1 standard error (clustered as given)."""
+        others = _basis(np.delete(self.z, j, axis=1))  # orthogonal to the fixed effects already
+        target = self.raw[:, j]
+        x = self.z[:, j] - others @ (others.T @ self.z[:, j])
+        xx = float(x @ x)
+        if xx <= 1e-10 * max(float(target @ target), 1e-300):
+            raise AnalysisError("the treatment regressor is collinear with the fixed effects (no treated "
+                                "reporter-month varies independently); the effect is not identified")
+        ya = self.y - others @ (others.T @ self.y)
+        estimate = float(x @ ya) / xx
+        n, k = len(self.y), self.fe.shape[1] + others.shape[1] + 1
+        if n <= k or self.n_clusters < 2:
+            raise AnalysisError(f"{n} observations and {self.n_clusters} clusters cannot identify "
+                                f"{k} parameters")
+        scale = self.n_clusters / (self.n_clusters - 1) * (n - 1) / (n - k)
+        basis = np.hstack([self.fe, others])
+        fit = _CoefficientFit(estimate, 0.0, x, ya, basis, self.clusters, self.n_clusters, scale)
+        se = float(np.sqrt(scale * np.sum(fit.score_sums(ya - x * estimate) ** 2)) / xx)
+        return _CoefficientFit(estimate, se, x, ya, basis, self.clusters, self.n_clusters, scale)
+
+
+def _cluster_inference(fit: _CoefficientFit, level: float) -> tuple[float, float, float]:
+    """(ci_low, ci_high, p-value) from the CR1 standard error and t(G-1)."""
+    dof = fit.n_clusters - 1
+    crit = stats.t.ppf(0.5 + level / 2, dof)
+    if fit.se == 0:
+        return fit.estimate, fit.estimate, (0.0 if fit.estimate else 1.0)
+    p = float(2 * stats.t.sf(abs(fit.estimate / fit.se), dof))
+    return fit.estimate - crit * fit.se, fit.estimate + crit * fit.se, p
+
+
+def _draw_weights(n_clusters: int, weights: str, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """G x B cluster weights; Rademacher is enumerated exactly when 2**G <= n_boot."""
+    if weights == "rademacher":
+        if 2 ** n_clusters <= n_boot:
+            grid = np.arange(2 ** n_clusters)[None, :] >> np.arange(n_clusters)[:, None] & 1
+            return 2.0 * grid - 1.0
+        return rng.choice([-1.0, 1.0], size=(n_clusters, n_boot))
+    return rng.choice(_WEBB, size=(n_clusters, n_boot))
+
+
+class _WildBootstrap:
+    """Restricted wild cluster bootstrap-t for one coefficient; p(beta0) in closed form for any beta0.
+
+    Under H0: beta = beta0 the restricted residual is ``u(beta0) = ya - beta0 * x``; the bootstrap
+    outcome's estimate minus beta0, its residuals and its cluster scores are all linear in beta0, so
+    the bootstrap t-statistics of every beta0 come from six B-vectors computed once.
+    """
+
+    def __init__(self, fit: _CoefficientFit, weights: str, n_boot: int, rng: np.random.Generator):
+        self.fit = fit
+        draws = _draw_weights(fit.n_clusters, weights, n_boot, rng)  # G x B
+        self.n_boot = draws.shape[1]
+        xx = float(fit.x @ fit.x)
+        members = np.zeros((len(fit.clusters), fit.n_clusters))  # N x G cluster indicator E
+        members[np.arange(len(fit.clusters)), fit.clusters] = 1.0
+        # With u* = (base * E) v for a draw v (G-vector), the estimate's deviation x'u*/xx, the
+        # residuals M u* - x x'u*/xx and their cluster scores E'(x * resid) are all (G x G) @ v.
+        maps = []
+        for base in (fit.ya, fit.x):
+            spread = base[:, None] * members
+            projected = spread - fit.basis @ (fit.basis.T @ spread)
+            numerator = fit.x @ spread
+            scores = (members.T @ (fit.x[:, None] * projected)
+                      - np.outer(members.T @ fit.x ** 2, numerator) / xx)
+            maps.append((numerator @ draws / xx, scores @ draws))
+        (self.da, sa), (self.db, sb) = maps
+        self.paa, self.pab, self.pbb = (sa * sa).sum(0), (sa * sb).sum(0), (sb * sb).sum(0)
+        self.xx = xx
+
+    def pvalue(self, beta0: float = 0.0) -> float:
+        """Share of draws with |t*| >= |t| under H0: beta = beta0 (symmetric, null imposed)."""
+        fit = self.fit
+        t = (fit.estimate - beta0) / fit.se if fit.se > 0 else np.inf * np.sign(fit.estimate - beta0)
+        delta = self.da - beta0 * self.db
+        var = fit.scale * (self.paa - 2 * beta0 * self.pab + beta0 ** 2 * self.pbb) / self.xx ** 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tstar = np.where(var > 0, delta / np.sqrt(np.clip(var, 0, None)),
+                             np.where(delta == 0, 0.0, np.inf))
+        return float(np.mean(np.abs(tstar) >= abs(t) * (1 - 1e-9)))
+
+    def interval(self, level: float) -> tuple[float, float]:
+        """The set of beta0 not rejected at 1 - level, by bisection from the estimate outwards."""
+        alpha = 1 - level
+        est, step = self.fit.estimate, self.fit.se if self.fit.se > 0 else max(abs(self.fit.estimate), 1.0)
+        bounds = []
+        for sign in (-1.0, 1.0):
+            inner, outer = est, None
+            for power in range(40):
+                trial = est + sign * step * 2.0 ** power
+                if self.pvalue(trial) < alpha:
+                    outer = trial
+                    break
+                inner = trial
+            if outer is None:
+                bounds.append(sign * np.inf)
+                continue
+            for _ in range(60):
+                mid = 0.5 * (inner + outer)
+                if self.pvalue(mid) < alpha:
+                    outer = mid
+                else:
+                    inner = mid
+            bounds.append(0.5 * (inner + outer))
+        return bounds[0], bounds[1]
+
+
+@dataclass(frozen=True)
+class _Inference:
+    estimate: float
+    se: float
+    ci_cluster: tuple[float, float]
+    p_cluster: float
+    ci_wild: tuple[float, float] | None
+    p_wild: float | None
+    n_boot_used: int | None
+
+
+def _infer(fit: _CoefficientFit, inference: str, weights: str, n_boot: int, seed: int,
+           level: float) -> _Inference:
+    lo, hi, p = _cluster_inference(fit, level)
+    if inference != "wild":
+        return _Inference(fit.estimate, fit.se, (lo, hi), p, None, None, None)
+    boot = _WildBootstrap(fit, weights, n_boot, np.random.default_rng(seed))
+    return _Inference(fit.estimate, fit.se, (lo, hi), p, boot.interval(level), boot.pvalue(0.0),
+                      boot.n_boot)
+
+
+# -- difference-in-differences ----------------------------------------------------------------------
+
+
+@dataclass
+class DiDResult:
+    """The result of :func:`did`: beta of ``y_ct = a_c + l_t + beta * D_c * Post_t + e_ct``.
+
+    Attributes
+    ----------
+    estimate : float
+        beta, in the outcome's unit (a share: fraction of WORLD, so 0.01 = 1 percentage point).
+    se : float
+        CR1 cluster-robust standard error (clusters = reporters).
+    ci, pvalue : the interval and p-value (H0: beta = 0) of the chosen `inference`.
+    ci_cluster, p_cluster : CR1 with t(G-1).
+    ci_wild, p_wild : wild cluster restricted bootstrap (None with ``inference="cluster"``).
+    means : pandas.DataFrame
+        Mean outcome per month of treated and control reporters (for the plot).
+    exposure_table : pandas.DataFrame
+        Per reporter: group, months pre/post, mean outcome pre/post, undisclosed share pre/post,
+        confidential cells of the partner pre/post.
+    """
+
+    treated: list[str]
+    controls: list[str]
+    dropped: dict[str, str]
+    partner: str
+    outcome: str
+    measure: str
+    source: str
+    dataset: str
+    post_start: pd.Timestamp
+    pre: tuple[pd.Timestamp, pd.Timestamp]
+    post: tuple[pd.Timestamp, pd.Timestamp]
+    estimate: float
+    se: float
+    ci: tuple[float, float]
+    pvalue: float
+    ci_cluster: tuple[float, float]
+    p_cluster: float
+    ci_wild: tuple[float, float] | None
+    p_wild: float | None
+    inference: str
+    weights: str
+    n_boot: int | None
+    level: float
+    n_obs: int
+    n_clusters: int
+    means: pd.DataFrame
+    exposure_table: pd.DataFrame
+    caveats: list[str] = field(default_factory=list)
+    panel: ReporterPanel | None = field(default=None, repr=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per inference method: estimate, se, ci_low, ci_high, pvalue."""
+        rows = [{"term": "D x Post", "inference": "cluster (CR1, t(G-1))", "estimate": self.estimate,
+                 "se": self.se, "ci_low": self.ci_cluster[0], "ci_high": self.ci_cluster[1],
+                 "pvalue": self.p_cluster}]
+        if self.ci_wild is not None:
+            rows.append({"term": "D x Post", "inference": f"wild cluster bootstrap ({self.weights}, WCR)",
+                         "estimate": self.estimate, "se": self.se, "ci_low": self.ci_wild[0],
+                         "ci_high": self.ci_wild[1], "pvalue": self.p_wild})
+        return pd.DataFrame(rows)
+
+    def summary(self) -> str:
+        """Plain-text report: design, windows, estimate with both inferences, per-reporter table, caveats."""
+        label = self.panel.outcome_label() if self.panel else self.outcome
+        lines = [
+            f"Difference-in-differences: {label}",
+            f"data: {self.source}/{self.dataset}; treated: {', '.join(self.treated)}; controls: "
+            f"{', '.join(self.controls)}",
+            f"pre {_span(self.pre)}, post {_span(self.post)}; Post_t = 1 from {self.post_start:%Y-%m}",
+            f"model: y_ct = a_c + l_t + beta D_c Post_t + e_ct, OLS with reporter and month dummies "
+            f"({self.n_obs} reporter-months, {self.n_clusters} reporter clusters)",
+            "",
+            f"beta = {_num(self.estimate, self.outcome)}  "
+            f"(CR1 s.e. {_num(self.se, self.outcome, sign=False)})",
+            f"  cluster-robust CR1, t({self.n_clusters - 1}): {self.level:.0%} CI "
+            f"{_ci(self.ci_cluster, self.outcome)}, p = {self.p_cluster:.3f}",
+        ]
+        if self.ci_wild is not None:
+            lines.append(f"  wild cluster bootstrap (restricted, {self.weights} weights, {self.n_boot} "
+                         f"draws, CI by test inversion): {self.level:.0%} CI "
+                         f"{_ci(self.ci_wild, self.outcome)}, p = {self.p_wild:.3f}")
+        lines += ["", "Per reporter (mean outcome, undisclosed share of WORLD, partner's confidential "
+                  "cells):", _reporter_table(self.exposure_table, self.outcome)]
+        if self.caveats:
+            lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
+        return "\n".join(lines)
+
+    def plot(self, ax=None):
+        """Mean outcome of treated and control reporters per month, with the treatment date."""
+        plt = pyplot()
+        if ax is None:
+            _, ax = plt.subplots(figsize=(8, 4))
+        factor = 100 if self.outcome == "share" else 1
+        for column, style in (("treated", {"color": "#b2182b"}), ("controls", {"color": "#2166ac"})):
+            ax.plot(self.means.index, factor * self.means[column], label=f"{column} (mean)", **style)
+        ax.axvline(self.post_start, color="black", linestyle=":", linewidth=1)
+        ax.set_ylabel(_axis_label(self))
+        ax.set_title(f"DiD: {', '.join(self.treated)} vs {', '.join(self.controls)}; "
+                     f"beta = {_num(self.estimate, self.outcome)}")
+        ax.legend(loc="upper left", fontsize="small")
+        return ax
+
+
+def did(
+    frame: pd.DataFrame,
+    treated: str | Sequence[str] = ("DE", "PL"),
+    controls: Sequence[str] | None = None,
+    partner: str = "KZ",
+    outcome: str = "share",
+    post_start: str = "2023-01",
+    pre: tuple[str, str] | None = None,
+    post: tuple[str, str] | None = None,
+    cluster: str = "reporter",
+    inference: str = "wild",
+    n_boot: int = 999,
+    seed: int = 0,
+    dataset: str | None = None,
+    *,
+    measure: str = "volume_bbl",
+    weights: str = "webb",
+    level: float = 0.95,
+    confidential: str = "lower_bound",
+) -> DiDResult:
+    """Difference-in-differences of `partner`'s outcome, treated vs control reporters, month panel.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A canonical frame.
+    treated : str or sequence of str
+        Treated importers (default DE and PL, the Druzhba-dependent ones). A treated reporter present in
+        the data but without a usable WORLD total in the windows (PL in nrg_ti_coifpm from 2020) is left
+        out and listed in :attr:`DiDResult.dropped` and the caveats; one absent from `frame` is an error.
+    controls : sequence of str, optional
+        Control importers; default every non-aggregate reporter in the data that is neither treated nor
+        Druzhba-exposed (:data:`DRUZHBA_REPORTERS`). At least two must have data.
+    partner : str
+        Origin whose outcome is compared (ISO alpha-2).
+    outcome : {"share", "volume", "log1p_volume"}
+        See :func:`reporter_panel`; ``share`` is of WORLD.
+    post_start : str
+        First treated month ("YYYY-MM"); Post_t = 1 from it.
+    pre, post : tuple of str, optional
+        Inclusive windows; default every month before `post_start` / from it. Months between the two
+        windows are left out (e.g. ``pre=("2020-01", "2021-12")`` drops 2022 as anticipation).
+    cluster : {"reporter"}
+        Clustering unit (only reporters: months are few and common shocks are absorbed by month dummies).
+    inference : {"wild", "cluster"}
+        Which interval and p-value :attr:`DiDResult.ci` / ``pvalue`` report (both are computed with
+        "wild").
+    n_boot : int
+        Bootstrap draws (Rademacher: all 2**G sign vectors when that is fewer).
+    seed : int
+        Seed of the bootstrap draws.
+    dataset : str, optional
+        Passed to ``build_panel`` for every reporter.
+    measure : {"volume_bbl", "mass_t", "value"}
+    weights : {"webb", "rademacher"}
+        Wild-bootstrap weights per cluster; Webb's six-point distribution suits fewer than ~12 clusters.
+    level : float
+        Confidence level of the intervals.
+    confidential : {"lower_bound", "drop"}
+        See :func:`reporter_panel`.
+    """
+    setup = _setup(frame, treated, controls, partner, outcome, post_start, pre, post, cluster, inference,
+                   n_boot, weights, level, measure, dataset, confidential)
+    data, treated_used, controls_used = setup["data"], setup["treated"], setup["controls"]
+    d_post = (data["treated"] & data["post"]).to_numpy(float)[:, None]
+    model = _TwoWay(data["y"].to_numpy(float), d_post, setup["fixed"], data["reporter"].to_numpy())
+    fit = model.coefficient(0)
+    inf = _infer(fit, inference, weights, n_boot, seed, level)
+    means = (data.assign(group=np.where(data["treated"], "treated", "controls"))
+             .pivot_table(index="period", columns="group", values="y", aggfunc="mean"))
+    result = DiDResult(
+        treated=treated_used, controls=controls_used, dropped=setup["panel"].dropped, partner=partner,
+        outcome=outcome, measure=measure, source=setup["panel"].source, dataset=setup["panel"].dataset,
+        post_start=setup["t0"], pre=setup["pre"], post=setup["post"], estimate=inf.estimate, se=inf.se,
+        ci=inf.ci_wild if inference == "wild" else inf.ci_cluster,
+        pvalue=inf.p_wild if inference == "wild" else inf.p_cluster,
+        ci_cluster=inf.ci_cluster, p_cluster=inf.p_cluster, ci_wild=inf.ci_wild, p_wild=inf.p_wild,
+        inference=inference, weights=weights, n_boot=inf.n_boot_used, level=level, n_obs=len(data),
+        n_clusters=fit.n_clusters, means=means.reindex(columns=["treated", "controls"]),
+        exposure_table=setup["table"], panel=setup["panel"])
+    result.caveats = _caveats(setup, partner)
+    return result
+
+
+def _setup(frame, treated, controls, partner, outcome, post_start, pre, post, cluster, inference, n_boot,
+           weights, level, measure, dataset, confidential) -> dict:
+    """Validate the design, build the reporter panel and the fixed-effect matrix (shared by DiD and ES)."""
+    _check_choice("cluster", cluster, ("reporter",))
+    _check_choice("inference", inference, INFERENCE)
+    _check_choice("weights", weights, WEIGHTS)
+    if not 0 < level < 1:
+        raise AnalysisError(f"level must be between 0 and 1, got {level}")
+    if inference == "wild" and n_boot < 99:
+        raise AnalysisError(f"n_boot must be at least 99 for a wild bootstrap, got {n_boot}")
+    treated = [treated] if isinstance(treated, str) else list(dict.fromkeys(treated))
+    if not treated:
+        raise AnalysisError("no treated reporter given")
+    t0 = window((post_start, post_start))[0].to_period("M").to_timestamp()
+    pre_w = window(pre) if pre is not None else (_FAR_PAST, t0 - pd.offsets.MonthBegin(1))
+    post_w = window(post) if post is not None else (t0, _FAR_FUTURE)
+    if pre_w[1] >= t0:
+        raise AnalysisError(f"the pre-period {_span(pre_w)} must end before post_start {t0:%Y-%m}")
+    if post_w[0] < t0:
+        raise AnalysisError(f"the post window {_span(post_w)} starts before post_start {t0:%Y-%m}")
+    if controls is None:
+        controls = available_reporters(frame, [pre_w, post_w], measure, "M", dataset,
+                                       exclude=[*treated, *DRUZHBA_REPORTERS])
+    controls = list(dict.fromkeys(controls))
+    both = sorted(set(treated) & set(controls))
+    if both:
+        raise AnalysisError(f"{', '.join(both)} cannot be both treated and control")
+    panel = _reporter_panel(frame, treated + controls, outcome, partner, measure, dataset, [pre_w, post_w],
+                            "M", confidential, "drop")
+    present = panel.reporters
+    treated_used = [r for r in treated if r in present]
+    controls_used = [r for r in controls if r in present]
+    if not treated_used:
+        raise AnalysisError("no treated reporter has data in both windows: "
+                            + "; ".join(f"{r}: {panel.dropped[r]}" for r in treated))
+    if len(controls_used) < 2:
+        dropped = "; ".join(f"{r}: {why}" for r, why in panel.dropped.items() if r in controls)
+        raise AnalysisError(f"fewer than 2 control reporters with data ({', '.join(controls_used) or 'none'})"
+                            + (f"; dropped {dropped}" if dropped else "")
+                            + ": a difference-in-differences needs several controls")
+    data = panel.data.copy()
+    data["treated"] = data["reporter"].isin(treated_used)
+    data["post"] = data["period"] >= t0
+    if not (~data["post"]).any():
+        raise AnalysisError(f"no pre-period month with data before {t0:%Y-%m}")
+    if not data["post"].any():
+        raise AnalysisError(f"no post-period month with data from {t0:%Y-%m}")
+    fixed = np.hstack([_dummies(data["reporter"].to_numpy(), False),
+                       _dummies(data["period"].to_numpy(), True)])
+    pre_used = (data.loc[~data["post"], "period"].min(), data.loc[~data["post"], "period"].max())
+    post_used = (data.loc[data["post"], "period"].min(), data.loc[data["post"], "period"].max())
+    return {"data": data, "panel": panel, "treated": treated_used, "controls": controls_used, "t0": t0,
+            "pre": pre_used, "post": post_used, "fixed": fixed, "table": _by_reporter(data)}
+
+
+def _by_reporter(data: pd.DataFrame) -> pd.DataFrame:
+    """Per reporter and window: months, mean outcome, undisclosed share, partner confidential cells."""
+    window_name = np.where(data["post"], "post", "pre")
+    grouped = data.assign(window=window_name).groupby(["reporter", "window"], sort=False)
+    table = grouped.agg(months=("y", "size"), mean_y=("y", "mean"),
+                        undisclosed=("undisclosed", "sum"), world=("world", "sum"),
+                        confidential=("partner_confidential", "sum")).reset_index()
+    table["undisclosed_share"] = table["undisclosed"] / table["world"]
+    wide = table.pivot(index="reporter", columns="window",
+                       values=["months", "mean_y", "undisclosed_share", "confidential"])
+    wide.columns = [f"{a}_{b}" for a, b in wide.columns]
+    wide = wide.reindex(list(dict.fromkeys(data["reporter"])))
+    wide.insert(0, "group", np.where(data.groupby("reporter", sort=False)["treated"].first()
+                                     .reindex(wide.index), "treated", "control"))
+    for column in ("months_pre", "months_post", "confidential_pre", "confidential_post"):
+        wide[column] = wide[column].fillna(0).astype(int)
+    wide.index.name = "reporter"
+    return wide
+
+
+def _caveats(setup: dict, partner: str) -> list[str]:
+    panel, table = setup["panel"], setup["table"]
+    notes = []
+    for reporter, why in panel.dropped.items():
+        notes.append(f"{reporter} left out: {why}.")
+    left = {r: n for r, n in panel.dropped_months.items() if n}
+    if left:
+        notes.append("months left out because the reporter disclosed no partner at all"
+                     + (f" or {partner} was confidential" if panel.confidential == "drop" else "")
+                     + ": " + ", ".join(f"{r} {n}" for r, n in left.items()) + " (unbalanced panel).")
+    high = table[table[["undisclosed_share_pre", "undisclosed_share_post"]].max(axis=1) > 0.25]
+    if not high.empty:
+        notes.append("a large part of WORLD is undisclosed for "
+                     + ", ".join(f"{r} ({row.undisclosed_share_pre:.0%} pre / "
+                                 f"{row.undisclosed_share_post:.0%} post)" for r, row in high.iterrows())
+                     + f": the disclosed {partner} figure is a lower bound and moves with disclosure.")
+    conf = table[(table["confidential_pre"] + table["confidential_post"]) > 0]
+    if not conf.empty and panel.confidential == "lower_bound":
+        notes.append(f"{partner} has confidential cells (pre/post) in "
+                     + ", ".join(f"{r} {row.confidential_pre}/{row.confidential_post}"
+                                 for r, row in conf.iterrows())
+                     + "; those months count only the disclosed grades.")
+    notes.append(f"SUTVA: {partner} supply is capacity-constrained (CPC about 1.3-1.6 mb/d), so a treated "
+                 "reporter's gain can be a control's loss; beta then adds the controls' loss to the treated "
+                 "gain and overstates it. Check the controls' own change.")
+    notes.append("Every EU importer was hit by the embargo; beta is a differential (Druzhba-exposure) "
+                 "effect, not the total effect of the embargo.")
+    if setup["pre"][1] >= pd.Timestamp("2022-03-01"):
+        notes.append("the pre-period includes 2022 (self-sanctioning from March 2022, embargo from Dec "
+                     "2022): anticipation biases beta towards zero; see the event study or "
+                     "pre=(..., '2021-12').")
+    n_treated, n_clusters = len(setup["treated"]), len(setup["treated"]) + len(setup["controls"])
+    notes.append(f"{n_clusters} clusters, {n_treated} treated: CR1 intervals under-cover with so few "
+                 "clusters; with one or two treated clusters even the wild bootstrap is unreliable "
+                 "(MacKinnon & Webb 2017), typically conservative or unbounded.")
+    return notes
+
+
+# -- event study ------------------------------------------------------------------------------------
+
+
+@dataclass
+class EventStudyResult:
+    """The result of :func:`event_study`: beta_k for months relative to `post_start` (k = 0 first month).
+
+    ``table``: one row per k (the reference month included with estimate 0): estimate, se (CR1),
+    ci_low/ci_high and pvalue of the chosen inference, ci/p of both inferences, ``binned`` (endpoint
+    bins collect all months beyond), ``treated_obs`` (treated reporter-months in the bin).
+    """
+
+    treated: list[str]
+    controls: list[str]
+    dropped: dict[str, str]
+    partner: str
+    outcome: str
+    measure: str
+    source: str
+    dataset: str
+    post_start: pd.Timestamp
+    pre: tuple[pd.Timestamp, pd.Timestamp]
+    post: tuple[pd.Timestamp, pd.Timestamp]
+    ref: int
+    leads: int
+    lags: int
+    inference: str
+    weights: str
+    n_boot: int | None
+    level: float
+    n_obs: int
+    n_clusters: int
+    table: pd.DataFrame
+    caveats: list[str] = field(default_factory=list)
+    panel: ReporterPanel | None = field(default=None, repr=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The coefficient table (one row per relative month k)."""
+        return self.table.reset_index()
+
+    def summary(self) -> str:
+        """Plain-text table of beta_k with intervals, the average post effect and caveats."""
+        label = self.panel.outcome_label() if self.panel else self.outcome
+        post = self.table[self.table.index >= 0]
+        pre = self.table[(self.table.index < 0) & (self.table.index != self.ref)]
+        lines = [f"Event study: {label}",
+                 f"data: {self.source}/{self.dataset}; treated: {', '.join(self.treated)}; controls: "
+                 f"{', '.join(self.controls)}",
+                 f"k = months since {self.post_start:%Y-%m}; reference k = {self.ref}; endpoints binned at "
+                 f"k <= {-self.leads} and k >= {self.lags}; {self.n_obs} reporter-months, {self.n_clusters} "
+                 f"clusters; intervals: {self._method()}",
+                 f"mean beta_k, k >= 0: {_num(post['estimate'].mean(), self.outcome)}; mean |beta_k|, "
+                 f"k < 0 (pre-trend check): {_num(pre['estimate'].abs().mean(), self.outcome)}; "
+                 f"pre-period k with CI excluding 0: {_excluding_zero(pre)} of {len(pre)}",
+                 "",
+                 f"{'k':>5}{'estimate':>12}{'ci_low':>12}{'ci_high':>12}{'p':>8}{'bin':>5}"]
+        for k, row in self.table.iterrows():
+            p = "" if pd.isna(row["pvalue"]) else f"{row['pvalue']:.3f}"
+            lines.append(f"{k:>5}{_num(row['estimate'], self.outcome):>12}"
+                         f"{_num(row['ci_low'], self.outcome):>12}{_num(row['ci_high'], self.outcome):>12}"
+                         f"{p:>8}{'yes' if row['binned'] else '':>5}")
+        if self.caveats:
+            lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
+        return "\n".join(lines)
+
+    def _method(self) -> str:
+        if self.inference == "wild":
+            return f"wild cluster bootstrap (restricted, {self.weights}, {self.n_boot} draws)"
+        return "CR1 with t(G-1)"
+
+    def plot(self, ax=None):
+        """beta_k with intervals against k, the reference month at 0 and the treatment line."""
+        plt = pyplot()
+        if ax is None:
+            _, ax = plt.subplots(figsize=(8, 4))
+        factor = 100 if self.outcome == "share" else 1
+        t = self.table
+        low = np.clip(factor * (t["estimate"] - t["ci_low"]).to_numpy(float), 0, None)
+        high = np.clip(factor * (t["ci_high"] - t["estimate"]).to_numpy(float), 0, None)
+        finite = np.isfinite(low) & np.isfinite(high)
+        ax.errorbar(t.index[finite], factor * t["estimate"][finite], yerr=[low[finite], high[finite]],
+                    fmt="o", color="#2166ac", capsize=2, markersize=4)
+        ax.plot(t.index[~finite], factor * t["estimate"][~finite], "o", color="#999999")
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.axvline(-0.5, color="black", linestyle=":", linewidth=1)
+        ax.set_xlabel(f"months relative to {self.post_start:%Y-%m} (reference {self.ref})")
+        ax.set_ylabel(_axis_label(self, prefix="effect on "))
+        ax.set_title(f"Event study: {', '.join(self.treated)} vs {', '.join(self.controls)}")
+        return ax
+
+
+def event_study(
+    frame: pd.DataFrame,
+    treated: str | Sequence[str] = ("DE", "PL"),
+    controls: Sequence[str] | None = None,
+    partner: str = "KZ",
+    outcome: str = "share",
+    post_start: str = "2023-01",
+    pre: tuple[str, str] | None = None,
+    post: tuple[str, str] | None = None,
+    leads: int = 12,
+    lags: int = 12,
+    ref: int = -1,
+    cluster: str = "reporter",
+    inference: str = "wild",
+    n_boot: int = 999,
+    seed: int = 0,
+    dataset: str | None = None,
+    *,
+    measure: str = "volume_bbl",
+    weights: str = "webb",
+    level: float = 0.95,
+    confidential: str = "lower_bound",
+) -> EventStudyResult:
+    """Event study ``y_ct = a_c + l_t + sum_{k != ref} beta_k D_c 1[t - T0 = k] + e_ct``.
+
+    Parameters are those of :func:`did`, plus:
+
+    leads, lags : int
+        Endpoint bins: months with k <= -`leads` share one coefficient, so do months with k >= `lags`
+        (k = months since `post_start`, 0 = the first treated month).
+    ref : int
+        The omitted relative month (default -1, the month before treatment).
+
+    Each beta_k gets a CR1 standard error and, with ``inference="wild"``, its own wild-bootstrap
+    interval (same draws for every k, the other event dummies and fixed effects left free under the
+    null). No joint pre-trend Wald test is reported: with G clusters the cluster covariance of more
+    than G - 1 coefficients is singular.
+    """
+    if leads < 1 or lags < 1:
+        raise AnalysisError(f"leads and lags must be at least 1, got {leads} and {lags}")
+    if not -leads <= ref < 0:
+        raise AnalysisError(f"ref must be a pre-period month between {-leads} and -1, got {ref}")
+    setup = _setup(frame, treated, controls, partner, outcome, post_start, pre, post, cluster, inference,
+                   n_boot, weights, level, measure, dataset, confidential)
+    data, t0 = setup["data"], setup["t0"]
+    periods = data["period"].dt.to_period("M")
+    rel = (periods.dt.year - t0.year) * 12 + (periods.dt.month - t0.month)
+    binned = rel.clip(lower=-leads, upper=lags).to_numpy()
+    is_treated = data["treated"].to_numpy()
+    ks = sorted(set(binned[is_treated]))
+    if ref not in ks:
+        raise AnalysisError(f"no treated reporter-month at the reference k = {ref} "
+                            f"({(t0 + pd.DateOffset(months=ref)):%Y-%m})")
+    ks = [k for k in ks if k != ref]
+    regressors = np.column_stack([(is_treated & (binned == k)).astype(float) for k in ks])
+    model = _TwoWay(data["y"].to_numpy(float), regressors, setup["fixed"], data["reporter"].to_numpy())
+    rows = []
+    for j, k in enumerate(ks):
+        fit = model.coefficient(j)
+        inf = _infer(fit, inference, weights, n_boot, seed, level)
+        ci, p = (inf.ci_wild, inf.p_wild) if inference == "wild" else (inf.ci_cluster, inf.p_cluster)
+        rows.append({"k": k, "estimate": inf.estimate, "se": inf.se, "ci_low": ci[0], "ci_high": ci[1],
+                     "pvalue": p, "ci_low_cluster": inf.ci_cluster[0], "ci_high_cluster": inf.ci_cluster[1],
+                     "p_cluster": inf.p_cluster, "treated_obs": int(regressors[:, j].sum())})
+    rows.append({"k": ref, "estimate": 0.0, "se": 0.0, "ci_low": 0.0, "ci_high": 0.0, "pvalue": np.nan,
+                 "ci_low_cluster": 0.0, "ci_high_cluster": 0.0, "p_cluster": np.nan,
+                 "treated_obs": int((is_treated & (binned == ref)).sum())})
+    table = pd.DataFrame(rows).set_index("k").sort_index()
+    table["binned"] = [(k == -leads and (rel[is_treated] < -leads).any())
+                       or (k == lags and (rel[is_treated] > lags).any()) for k in table.index]
+    result = EventStudyResult(
+        treated=setup["treated"], controls=setup["controls"], dropped=setup["panel"].dropped,
+        partner=partner, outcome=outcome, measure=measure, source=setup["panel"].source,
+        dataset=setup["panel"].dataset, post_start=t0, pre=setup["pre"], post=setup["post"], ref=ref,
+        leads=leads, lags=lags, inference=inference, weights=weights,
+        n_boot=None if inference != "wild" else _n_boot_used(fit.n_clusters, weights, n_boot),
+        level=level, n_obs=len(data), n_clusters=fit.n_clusters, table=table, panel=setup["panel"])
+    result.caveats = _caveats(setup, partner)
+    return result
+
+
+def _n_boot_used(n_clusters: int, weights: str, n_boot: int) -> int:
+    return 2 ** n_clusters if weights == "rademacher" and 2 ** n_clusters <= n_boot else n_boot
+
+
+# -- exposure (continuous dose) ---------------------------------------------------------------------
+
+
+@dataclass
+class ExposureResult:
+    """The result of :func:`exposure`: ``ds_c = a + b * dose_c (+ controls)`` across reporters, OLS.
+
+    ``b`` is the change in `partner`'s share per unit of the pre-period share of `dose_partner`: with
+    b = 0.2, a reporter that took 30 % from the dose partner gained 6 points more of `partner` than one
+    that took none. ``table``: per reporter dose, base and post shares, their change, undisclosed shares.
+    """
+
+    partner: str
+    dose_partner: str
+    measure: str
+    source: str
+    dataset: str
+    base: tuple[pd.Timestamp, pd.Timestamp]
+    post: tuple[pd.Timestamp, pd.Timestamp]
+    b: float
+    se: float
+    ci: tuple[float, float]
+    pvalue: float
+    a: float
+    cov_type: str
+    level: float
+    n: int
+    table: pd.DataFrame
+    params: pd.DataFrame
+    dropped: dict[str, str] = field(default_factory=dict)
+    caveats: list[str] = field(default_factory=list)
+    model: object = field(default=None, repr=False)  # the statsmodels results
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-reporter table (dose, shares, change, fitted value, residual)."""
+        return self.table.copy()
+
+    def summary(self) -> str:
+        """Plain-text report of b with its robust interval, the reporter table and caveats."""
+        lines = [f"Exposure design: change in {self.partner} share of {WORLD} ({_span(self.post)} vs "
+                 f"{_span(self.base)}) on the base-window {self.dose_partner} share",
+                 f"data: {self.source}/{self.dataset}, {self.measure}; OLS across {self.n} reporters, "
+                 f"{self.cov_type} standard errors",
+                 f"b = {self.b:.4f} (s.e. {self.se:.4f}), {self.level:.0%} CI [{self.ci[0]:.4f}, "
+                 f"{self.ci[1]:.4f}], p = {self.pvalue:.3f}; a = {self.a:.4f}",
+                 "",
+                 f"{'reporter':<9}{'dose':>8}{'base':>8}{'post':>8}{'change':>9}{'undiscl. base/post':>20}"]
+        for reporter, row in self.table.iterrows():
+            lines.append(f"{reporter:<9}{row['dose']:>8.1%}{row['share_base']:>8.1%}"
+                         f"{row['share_post']:>8.1%}{row['change']:>+9.1%}"
+                         f"{row['undisclosed_base']:>11.0%} /{row['undisclosed_post']:>5.0%}")
+        if self.caveats:
+            lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
+        return "\n".join(lines)
+
+    def plot(self, ax=None):
+        """Scatter of the change against the dose, reporters labelled, with the fitted line."""
+        plt = pyplot()
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 4))
+        t = self.table
+        ax.scatter(100 * t["dose"], 100 * t["change"], color="#2166ac")
+        for reporter, row in t.iterrows():
+            ax.annotate(reporter, (100 * row["dose"], 100 * row["change"]), fontsize="small",
+                        xytext=(3, 3), textcoords="offset points")
+        grid = np.linspace(0, t["dose"].max() * 1.05, 20)
+        others = t["fitted"] - self.a - self.b * t["dose"]
+        ax.plot(100 * grid, 100 * (self.a + self.b * grid + others.mean()), color="#b2182b",
+                label=f"b = {self.b:.3f}")
+        ax.set_xlabel(f"{self.dose_partner} share of {WORLD}, {_span(self.base)}, %")
+        ax.set_ylabel(f"change in {self.partner} share, points")
+        ax.legend(loc="best", fontsize="small")
+        return ax
+
+
+def exposure(
+    frame: pd.DataFrame,
+    reporters: Sequence[str] | None = None,
+    partner: str = "KZ",
+    dose_partner: str = "RU",
+    base: tuple[str, str] = ("2021-01", "2021-12"),
+    post: tuple[str, str] = ("2023-01", "2023-12"),
+    controls: pd.DataFrame | None = None,
+    *,
+    measure: str = "volume_bbl",
+    dataset: str | None = None,
+    freq: str = "M",
+    cov_type: str = "HC3",
+    level: float = 0.95,
+    confidential: str = "lower_bound",
+) -> ExposureResult:
+    """Continuous-treatment (exposure) design: ``ds^partner_c = a + b * s^dose_partner_{c,base} + controls``.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A canonical frame.
+    reporters : sequence of str, optional
+        Importers; default every non-aggregate reporter in the data. Reporters without a WORLD total in
+        both windows are left out (listed in :attr:`ExposureResult.dropped`).
+    partner, dose_partner : str
+        The partner whose share change is explained, and the one whose base share is the dose.
+    base, post : tuple of str
+        Inclusive windows. Shares are ratios of window sums (volume-weighted over months).
+    controls : pandas.DataFrame, optional
+        Reporter-level covariates indexed by reporter code (numeric columns).
+    measure : {"volume_bbl", "mass_t", "value"}
+    dataset : str, optional
+    freq : {"M", "A"}
+        Frequency of the data used (windows are then years, e.g. ``("2021", "2021")``).
+    cov_type : str
+        statsmodels robust covariance; HC3 (default) suits few observations (Long & Ervin 2000).
+    level : float
+    confidential : {"lower_bound", "drop"}
+        Applied to `partner`; the dose is always the disclosed share (a lower bound).
+    """
+    lo_b, hi_b = window(base)
+    lo_p, hi_p = window(post)
+    if lo_p <= hi_b:
+        raise AnalysisError(f"post window {post} must start after the base window {base} ends")
+    windows = [(lo_b, hi_b), (lo_p, hi_p)]
+    if reporters is None:
+        reporters = available_reporters(frame, windows, measure, freq, dataset)
+    panel = _reporter_panel(frame, reporters, "share", partner, measure, dataset, windows, freq,
+                            confidential, "drop")
+    rows = []
+    for reporter, reporter_panel_ in panel.panels.items():
+        data = panel.data[panel.data["reporter"] == reporter]
+        in_b = (data["period"] >= lo_b) & (data["period"] <= hi_b)
+        in_p = (data["period"] >= lo_p) & (data["period"] <= hi_p)
+        base_periods = data.loc[in_b, "period"]
+        dose_q = (reporter_panel_.values[dose_partner] if dose_partner in reporter_panel_.values.columns
+                  else pd.Series(0.0, index=reporter_panel_.values.index)).reindex(base_periods)
+        rows.append({"reporter": reporter, "dose": dose_q.sum() / data.loc[in_b, "world"].sum(),
+                     "share_base": data.loc[in_b, "quantity"].sum() / data.loc[in_b, "world"].sum(),
+                     "share_post": data.loc[in_p, "quantity"].sum() / data.loc[in_p, "world"].sum(),
+                     "undisclosed_base": data.loc[in_b, "undisclosed"].sum() / data.loc[in_b, "world"].sum(),
+                     "undisclosed_post": data.loc[in_p, "undisclosed"].sum() / data.loc[in_p, "world"].sum(),
+                     "months_base": int(in_b.sum()), "months_post": int(in_p.sum())})
+    table = pd.DataFrame(rows).set_index("reporter")
+    table.insert(3, "change", table["share_post"] - table["share_base"])
+    design = pd.DataFrame({"const": 1.0, "dose": table["dose"]}, index=table.index)
+    if controls is not None:
+        missing = sorted(set(table.index) - set(controls.index))
+        if missing:
+            raise AnalysisError(f"controls have no row for reporter(s) {', '.join(missing)}")
+        design = design.join(controls.loc[table.index].astype(float))
+    if len(table) <= design.shape[1]:
+        raise AnalysisError(f"{len(table)} reporters with data ({', '.join(table.index)}) cannot identify "
+                            f"{design.shape[1]} coefficients; dropped: "
+                            + ("; ".join(f"{r}: {w}" for r, w in panel.dropped.items()) or "none"))
+    if np.ptp(table["dose"].to_numpy()) == 0:
+        raise AnalysisError(f"the dose ({dose_partner} share) is the same for every reporter")
+    import statsmodels.api as sm
+
+    model = sm.OLS(table["change"], design).fit(cov_type=cov_type)
+    table["fitted"], table["residual"] = model.fittedvalues, model.resid
+    ci = model.conf_int(alpha=1 - level).loc["dose"]
+    params = pd.DataFrame({"estimate": model.params, "se": model.bse, "pvalue": model.pvalues})
+    result = ExposureResult(
+        partner=partner, dose_partner=dose_partner, measure=measure, source=panel.source,
+        dataset=panel.dataset, base=(lo_b, hi_b), post=(lo_p, hi_p), b=float(model.params["dose"]),
+        se=float(model.bse["dose"]), ci=(float(ci.iloc[0]), float(ci.iloc[1])),
+        pvalue=float(model.pvalues["dose"]), a=float(model.params["const"]), cov_type=cov_type,
+        level=level, n=len(table), table=table, params=params, dropped=panel.dropped, model=model)
+    result.caveats = _exposure_caveats(result, model)
+    return result
+
+
+def _exposure_caveats(result: ExposureResult, model) -> list[str]:
+    notes = [f"{r} left out: {why}." for r, why in result.dropped.items()]
+    if result.n < 10:
+        notes.append(f"only {result.n} reporters: robust standard errors rest on asymptotics that do "
+                     "not hold; read b as descriptive.")
+    leverage = model.get_influence().hat_matrix_diag
+    if np.max(leverage) > 0.99:
+        notes.append("a reporter has leverage ~1 (it alone pins the slope): HC3 is undefined for it.")
+    heavy = result.table[result.table[["undisclosed_base", "undisclosed_post"]].max(axis=1) > 0.25]
+    if not heavy.empty:
+        notes.append("large undisclosed shares (" + ", ".join(heavy.index)
+                     + f"): their {result.partner} change and {result.dose_partner} dose are lower bounds.")
+    notes.append(f"SUTVA: {result.partner} supply is capacity-constrained, so one reporter's gain can be "
+                 "another's loss; b mixes substitution with reallocation between importers.")
+    return notes
+
+
+# -- formatting -------------------------------------------------------------------------------------
+
+
+def _excluding_zero(table: pd.DataFrame) -> int:
+    return int(((table["ci_low"] > 0) | (table["ci_high"] < 0)).sum())
+
+
+def _span(bounds) -> str:
+    return f"{bounds[0]:%Y-%m}..{bounds[1]:%Y-%m}"
+
+
+def _num(x: float, outcome: str, sign: bool = True) -> str:
+    if x is None or not np.isfinite(x):
+        return "n/a" if x is None or np.isnan(x) else ("+inf" if x > 0 else "-inf")
+    if outcome == "share":
+        return f"{100 * x:+.2f} pp" if sign else f"{100 * x:.2f} pp"
+    return f"{x:+.4g}" if sign else f"{x:.4g}"
+
+
+def _ci(ci: tuple[float, float], outcome: str) -> str:
+    return f"[{_num(ci[0], outcome)}, {_num(ci[1], outcome)}]"
+
+
+def _axis_label(result, prefix: str = "") -> str:
+    if result.outcome == "share":
+        return f"{prefix}{result.partner} share of {WORLD}, %"
+    return f"{prefix}{result.panel.outcome_label() if result.panel else result.outcome}"
+
+
+def _reporter_table(table: pd.DataFrame, outcome: str) -> str:
+    lines = [f"{'reporter':<9}{'group':<9}{'months':>9}{'mean pre':>12}{'mean post':>12}"
+             f"{'undiscl.':>14}{'conf.':>8}"]
+    for reporter, row in table.iterrows():
+        lines.append(f"{reporter:<9}{row['group']:<9}{row['months_pre']:>4}/{row['months_post']:<4}"
+                     f"{_level(row['mean_y_pre'], outcome):>12}{_level(row['mean_y_post'], outcome):>12}"
+                     f"{row['undisclosed_share_pre']:>7.0%}/{row['undisclosed_share_post']:<5.0%}"
+                     f"{row['confidential_pre']:>4}/{row['confidential_post']:<3}")
+    return "\n".join(lines)
+
+
+def _level(x: float, outcome: str) -> str:
+    if pd.isna(x):
+        return "n/a"
+    return f"{100 * x:.2f}%" if outcome == "share" else f"{x:.4g}"

@@ -1,0 +1,376 @@
+"""Panel designs (DiD, event study, exposure): reference figures, identities, simulations, error paths."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import oilflows
+from oilflows.analytics import panel_designs
+from oilflows.analytics.panel_designs import did, event_study, exposure, reporter_panel
+from oilflows.errors import AnalysisError
+
+KBBL = 1e3
+DONORS = ("FR", "IT", "ES", "NL")
+
+
+def _load_simulation():
+    """The data-generating process of ``benchmarks/panel_simulation.py`` (one DGP for tests and benchmark)."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "panel_simulation.py"
+    spec = importlib.util.spec_from_file_location("panel_simulation", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+sim = _load_simulation()
+
+
+@pytest.fixture(scope="module")
+def default():
+    return oilflows.load_default()
+
+
+@pytest.fixture(scope="module")
+def real_did(default):
+    return did(default, treated=("DE", "PL"), controls=DONORS, n_boot=999)
+
+
+@pytest.fixture(scope="module")
+def simulated():
+    return sim.simulate_frame(1)
+
+
+# -- reporter_panel against the methods note (table R3, computed from nrg_ti_coifpm, kbbl) -------------
+
+
+def test_reporter_panel_reproduces_reference_shares(default):
+    panel = reporter_panel(default, ["DE"], periods=("2020-01", "2023-12"))
+    assert (panel.source, panel.dataset) == ("eurostat", "nrg_ti_coifpm")
+    data = panel.data
+    yearly = data.groupby(data["period"].dt.year)[["quantity", "world", "undisclosed"]].sum() / KBBL
+    # R3: KZ disclosed, TOTAL and the confidential gap per year.
+    assert yearly.loc[2021, "quantity"] == pytest.approx(45_806, abs=0.5)
+    assert yearly.loc[2023, "quantity"] == pytest.approx(49_550, abs=0.5)
+    assert yearly.loc[2023, "world"] == pytest.approx(546_621, abs=0.5)
+    assert yearly.loc[2022, "undisclosed"] == pytest.approx(223_962, abs=0.5)
+    assert yearly.loc[2023, "quantity"] / yearly.loc[2023, "world"] == pytest.approx(0.0906, abs=5e-5)
+    # Share of WORLD month by month is quantity / world, with the undisclosed part in the denominator.
+    assert np.allclose(data["y"], data["quantity"] / data["world"])
+    assert np.allclose(data["undisclosed_share"], data["undisclosed"] / data["world"])
+
+
+def test_reporter_panel_outcomes_and_disclosure_months(default):
+    share = reporter_panel(default, ["FR"], periods=("2020-01", "2023-12"))
+    volume = reporter_panel(default, ["FR"], outcome="volume", periods=("2020-01", "2023-12"))
+    logs = reporter_panel(default, ["FR"], outcome="log1p_volume", periods=("2020-01", "2023-12"))
+    assert np.allclose(volume.data["y"], share.data["quantity"])
+    assert np.allclose(logs.data["y"], np.log1p(share.data["quantity"] / KBBL))
+    # Independent count from the raw rows: months in which FR discloses any partner volume > 0.
+    rows = default[(default["dataset"] == "nrg_ti_coifpm") & (default["reporter"] == "FR")
+                   & (default["partner"] != "WORLD") & (default["period"] >= "2020-01")
+                   & (default["period"] <= "2023-12") & (default["volume_bbl"] > 0)]
+    assert len(share.data) == rows["period"].nunique() == 27
+    assert share.dropped_months["FR"] == 48 - 27
+
+
+def test_reporter_panel_confidential_drop_rule(default):
+    lower = reporter_panel(default, ["DE"], periods=("2022-01", "2023-12"))
+    dropped = reporter_panel(default, ["DE"], periods=("2022-01", "2023-12"), confidential="drop")
+    conf_months = int((lower.data["partner_confidential"] > 0).sum())
+    assert conf_months > 0
+    assert len(dropped.data) == len(lower.data) - conf_months
+    assert (dropped.data["partner_confidential"] == 0).all()
+
+
+def test_reporter_panel_refuses_aggregates_and_unknown_reporters(default):
+    with pytest.raises(AnalysisError, match="EU_V.*aggregate"):
+        reporter_panel(default, ["DE", "EU_V"], periods=("2020-01", "2023-12"))
+    with pytest.raises(AnalysisError, match="XX not in the data"):
+        reporter_panel(default, ["DE", "XX"], periods=("2020-01", "2023-12"))
+    with pytest.raises(AnalysisError, match="outcome must be one of"):
+        reporter_panel(default, ["DE"], outcome="ratio", periods=("2020-01", "2023-12"))
+
+
+def test_reporter_panel_missing_world_total(default):
+    # PL's WORLD totals are confidential in nrg_ti_coifpm from 2020.
+    with pytest.raises(AnalysisError, match=r"PL: no WORLD total .*confidential"):
+        reporter_panel(default, ["DE", "PL"], periods=("2020-01", "2023-12"))
+    panel = reporter_panel(default, ["DE", "PL"], periods=("2020-01", "2023-12"), on_missing="drop")
+    assert panel.reporters == ["DE"]
+    assert "confidential WORLD cells" in panel.dropped["PL"]
+    # Default: every country reporter with a WORLD total in the window (no PL, no EU_V aggregate).
+    assert reporter_panel(default, periods=("2020-01", "2023-12")).reporters == ["DE", "ES", "FR", "IT", "NL"]
+
+
+def test_reporter_panel_leaves_dataset_choice_to_build_panel(default):
+    # Without a window both the register (2013-2019) and nrg_ti_coifpm cover DE: build_panel refuses to mix.
+    with pytest.raises(AnalysisError, match="several datasets qualify"):
+        reporter_panel(default, ["DE"])
+    register = reporter_panel(default, ["DE"], dataset="coir")
+    assert register.dataset == "coir" and register.data["period"].max() < pd.Timestamp("2020-01-01")
+
+
+# -- DiD: identities and an independent statsmodels fit ----------------------------------------------
+
+
+def test_did_equals_two_by_two_difference_of_means(simulated):
+    frame, truth = simulated
+    result = did(frame, treated=truth.treated, controls=truth.controls, inference="cluster")
+    data = result.panel.data.assign(treated=lambda d: d["reporter"].isin(truth.treated),
+                                    post=lambda d: d["period"] >= "2023-01")
+    means = data.groupby(["treated", "post"])["y"].mean()
+    by_hand = (means[True, True] - means[True, False]) - (means[False, True] - means[False, False])
+    assert result.estimate == pytest.approx(by_hand, abs=1e-12)
+    assert result.n_obs == 6 * 48 and result.n_clusters == 6
+    assert result.ci_wild is None and result.ci == result.ci_cluster
+
+
+def test_did_matches_statsmodels_dummies_with_cluster_se(real_did):
+    import statsmodels.api as sm
+
+    data = real_did.panel.data.copy()
+    data["d_post"] = (data["reporter"].isin(real_did.treated) & (data["period"] >= "2023-01")).astype(float)
+    design = pd.concat([data[["d_post"]], pd.get_dummies(data["reporter"], dtype=float),
+                        pd.get_dummies(data["period"], drop_first=True, dtype=float)], axis=1)
+    fit = sm.OLS(data["y"], design).fit(cov_type="cluster", cov_kwds={"groups": data["reporter"]})
+    assert real_did.estimate == pytest.approx(fit.params["d_post"], rel=1e-9)
+    assert real_did.se == pytest.approx(fit.bse["d_post"], rel=1e-9)
+    # Unbalanced: FR and ES lose the months in which they disclose no partner.
+    assert real_did.n_obs == len(data) < 5 * 48
+
+
+def _brute_force_wild_p(y, d, fixed, clusters, draws, beta0):
+    """Restricted wild cluster bootstrap by re-estimating statsmodels OLS in every draw (the slow way)."""
+    import statsmodels.api as sm
+
+    x_full = np.column_stack([d, fixed])
+    groups = np.unique(clusters, return_inverse=True)[1]
+
+    def t_stat(outcome, null):
+        fit = sm.OLS(outcome, x_full).fit(cov_type="cluster", cov_kwds={"groups": groups})
+        return (fit.params[0] - null) / fit.bse[0]
+
+    restricted = sm.OLS(y - beta0 * d, fixed).fit()
+    t_obs = t_stat(y, beta0)
+    t_boot = [t_stat(restricted.fittedvalues + beta0 * d + restricted.resid * v[groups], beta0)
+              for v in draws.T]
+    return float(np.mean(np.abs(t_boot) >= abs(t_obs) * (1 - 1e-9)))
+
+
+def test_wild_bootstrap_closed_form_matches_brute_force():
+    frame, truth = sim.simulate_frame(1, start="2022-01")  # 24 months keep the slow way quick
+    setup = panel_designs._setup(frame, truth.treated, truth.controls, "KZ", "share", "2023-01", None, None,
+                                 "reporter", "wild", 99, "webb", 0.95, "volume_bbl", None, "lower_bound")
+    data = setup["data"]
+    y, d = data["y"].to_numpy(), (data["treated"] & data["post"]).to_numpy(float)
+    clusters = data["reporter"].to_numpy()
+    fit = panel_designs._TwoWay(y, d[:, None], setup["fixed"], clusters).coefficient(0)
+    boot = panel_designs._WildBootstrap(fit, "webb", 39, np.random.default_rng(3))
+    draws = panel_designs._draw_weights(6, "webb", 39, np.random.default_rng(3))
+    for beta0 in (0.0, fit.estimate + 1.5 * fit.se):
+        expected = _brute_force_wild_p(y, d, setup["fixed"], clusters, draws, beta0)
+        assert boot.pvalue(beta0) == pytest.approx(expected, abs=1e-12)
+
+
+def test_wild_interval_is_the_inverted_test(simulated):
+    frame, truth = simulated
+    result = did(frame, treated=truth.treated, controls=truth.controls, n_boot=199, seed=5)
+    setup = panel_designs._setup(frame, truth.treated, truth.controls, "KZ", "share", "2023-01", None, None,
+                                 "reporter", "wild", 199, "webb", 0.95, "volume_bbl", None, "lower_bound")
+    data = setup["data"]
+    d_post = (data["treated"] & data["post"]).to_numpy(float)[:, None]
+    fit = panel_designs._TwoWay(data["y"].to_numpy(), d_post, setup["fixed"],
+                                data["reporter"].to_numpy()).coefficient(0)
+    boot = panel_designs._WildBootstrap(fit, "webb", 199, np.random.default_rng(5))
+    low, high = result.ci_wild
+    assert low < result.estimate < high
+    step = 1e-6 * (high - low)
+    assert boot.pvalue(low + step) >= 0.05 > boot.pvalue(low - step)
+    assert boot.pvalue(high - step) >= 0.05 > boot.pvalue(high + step)
+    assert boot.pvalue(result.estimate) == 1.0
+
+
+def test_rademacher_is_enumerated_with_few_clusters(simulated):
+    frame, truth = simulated
+    result = did(frame, treated=truth.treated, controls=truth.controls, weights="rademacher", n_boot=999)
+    assert result.n_boot == 2 ** 6
+    assert (result.p_wild * 64) == pytest.approx(round(result.p_wild * 64))
+
+
+# -- DiD: Monte Carlo with known truth (more seeds in benchmarks/panel_simulation.py) ---------------------
+
+
+def test_did_simulation_bias_and_coverage():
+    rows = []
+    for seed in range(40):
+        frame, truth = sim.simulate_frame(seed)
+        r = did(frame, treated=truth.treated, controls=truth.controls, n_boot=199, seed=seed)
+        rows.append((r.estimate - truth.beta, r.se, r.ci_wild[0] <= truth.beta <= r.ci_wild[1]))
+    errors, ses, covered = (np.array(c) for c in zip(*rows, strict=True))
+    assert abs(errors.mean()) < 3 * errors.std() / np.sqrt(len(errors))  # no bias beyond MC noise
+    assert abs(errors.mean()) < 0.5 * ses.mean()  # bias small relative to the standard error
+    assert covered.mean() >= 0.875  # 95 % nominal; benchmark: ~0.95 over 400 seeds
+    # With 6 clusters CR1 understates the spread of the estimates (hence its under-coverage).
+    assert ses.mean() < errors.std()
+
+
+def test_did_detects_sutva_spillover_bias():
+    frame, truth = sim.simulate_frame(2, spillover=1.0)
+    r = did(frame, treated=truth.treated, controls=truth.controls, inference="cluster")
+    # Controls lose the treated gain between them: beta -> beta * (1 + n_treated / n_controls).
+    assert r.estimate == pytest.approx(truth.beta * 1.5, abs=0.015)
+
+
+# -- DiD on the real data ------------------------------------------------------------------------------
+
+
+def test_did_real_data_drops_pl_and_reports(real_did):
+    assert real_did.treated == ["DE"] and real_did.controls == list(DONORS)
+    assert "PL" in real_did.dropped
+    assert real_did.pre == (pd.Timestamp("2020-01-01"), pd.Timestamp("2022-12-01"))
+    assert real_did.post == (pd.Timestamp("2023-01-01"), pd.Timestamp("2023-12-01"))
+    table = real_did.exposure_table
+    # DE's mean monthly KZ share of WORLD in 2023 (R3 annual ratio is 9.06 %; monthly mean close to it).
+    assert table.loc["DE", "mean_y_post"] == pytest.approx(0.0906, abs=0.003)
+    assert table.loc["DE", "undisclosed_share_post"] == pytest.approx(198_280 / 546_621, abs=1e-4)
+    text = real_did.summary()
+    for needle in ("PL left out", "SUTVA", "wild cluster bootstrap", "undisclosed", "5 reporter clusters"):
+        assert needle in text
+    frame = real_did.to_frame()
+    assert list(frame["inference"].str.split().str[0]) == ["cluster", "wild"]
+    assert np.isfinite(real_did.ci_cluster).all()
+
+
+def test_did_default_controls_exclude_druzhba_and_aggregates(default):
+    result = did(default, treated="DE", inference="cluster")
+    assert set(result.controls) == set(DONORS)  # PL (Druzhba) and EU_V (aggregate) are not controls
+
+
+def test_did_plot(real_did):
+    ax = real_did.plot()
+    assert len(ax.lines) >= 2 and len(ax.lines[0].get_xdata()) > 0
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"treated": "DE", "controls": ("IT",)}, "fewer than 2 control"),
+    ({"treated": "DE", "controls": ("IT", "PL")}, "fewer than 2 control.*PL"),
+    ({"treated": "XX", "controls": DONORS}, "XX not in the data"),
+    ({"treated": "PL", "controls": DONORS}, "no treated reporter has data.*PL"),
+    ({"treated": "DE", "controls": ("DE", "IT", "NL")}, "both treated and control"),
+    ({"treated": "DE", "controls": DONORS, "post_start": "2020-01"}, "no month with a disclosed partner in "
+                                                                        "start..2019-12"),
+    ({"treated": "DE", "controls": DONORS, "pre": ("2020-01", "2023-06")}, "must end before post_start"),
+    ({"treated": "DE", "controls": DONORS, "post": ("2022-06", "2023-12")}, "starts before post_start"),
+    ({"treated": "DE", "controls": DONORS, "cluster": "month"}, "cluster must be one of"),
+    ({"treated": "DE", "controls": DONORS, "n_boot": 10}, "n_boot must be at least 99"),
+    ({"treated": "DE", "controls": DONORS, "weights": "mammen"}, "weights must be one of"),
+    ({"treated": ("DE", "EU_V"), "controls": DONORS}, "aggregate"),
+])
+def test_did_error_paths(default, kwargs, message):
+    with pytest.raises(AnalysisError, match=message):
+        did(default, **kwargs)
+
+
+# -- event study --------------------------------------------------------------------------------------
+
+
+def test_event_study_coefficients_are_differences_of_means(simulated):
+    frame, truth = simulated
+    result = event_study(frame, treated=truth.treated, controls=truth.controls, leads=36, lags=11,
+                         inference="cluster")
+    data = result.panel.data.assign(treated=lambda d: d["reporter"].isin(truth.treated))
+    gap = data.groupby(["period", "treated"])["y"].mean().unstack()
+    gap = gap[True] - gap[False]
+    reference = gap[pd.Timestamp("2022-12-01")]
+    for k, month in ((-30, "2020-07-01"), (-2, "2022-11-01"), (0, "2023-01-01"), (11, "2023-12-01")):
+        expected = gap[pd.Timestamp(month)] - reference
+        assert result.table.loc[k, "estimate"] == pytest.approx(expected, abs=1e-12)
+    assert result.table.loc[-1, "estimate"] == 0 and not result.table["binned"].any()
+
+
+def test_event_study_bins_and_recovers_effect(simulated):
+    frame, truth = simulated
+    result = event_study(frame, treated=truth.treated, controls=truth.controls, leads=6, lags=6, n_boot=199)
+    table = result.table
+    assert list(table.index) == list(range(-6, 7))
+    assert table.loc[-6, "binned"] and table.loc[6, "binned"] and not table.loc[0, "binned"]
+    assert table.loc[-6, "treated_obs"] == 2 * (36 - 5)  # k <= -6: 2020-01..2022-07 for 2 treated
+    assert table.loc[6, "treated_obs"] == 2 * 6  # k >= 6: 2023-07..2023-12
+    post = table.loc[table.index >= 0, "estimate"]
+    assert post.mean() == pytest.approx(truth.beta, abs=0.01)
+    pre = table.loc[(table.index < 0) & (table.index != -1), "estimate"]
+    assert pre.abs().max() < 0.03
+    assert (table["ci_low"] <= table["estimate"]).all() and (table["estimate"] <= table["ci_high"]).all()
+
+
+def test_event_study_real_data_summary_and_plot(default):
+    result = event_study(default, treated=("DE", "PL"), controls=DONORS, leads=12, lags=12, n_boot=199)
+    assert result.treated == ["DE"] and result.table.loc[-1, "estimate"] == 0
+    assert result.table.index.min() == -12 and result.table.loc[-12, "binned"]
+    assert "Event study" in result.summary() and "reference k = -1" in result.summary()
+    ax = result.plot()
+    assert ax.lines or ax.collections
+    assert len(result.to_frame()) == len(result.table)
+
+
+def test_event_study_error_paths(default):
+    with pytest.raises(AnalysisError, match="ref must be"):
+        event_study(default, treated="DE", controls=DONORS, ref=0)
+    with pytest.raises(AnalysisError, match="leads and lags"):
+        event_study(default, treated="DE", controls=DONORS, leads=0)
+    with pytest.raises(AnalysisError, match="no treated reporter-month at the reference"):
+        event_study(default, treated="DE", controls=DONORS, pre=("2020-01", "2022-06"), ref=-1,
+                    inference="cluster")
+
+
+# -- exposure -----------------------------------------------------------------------------------------
+
+
+def test_exposure_real_data_matches_reference_and_hand_ols(default):
+    result = exposure(default)
+    table = result.table
+    assert list(table.index) == ["DE", "ES", "FR", "IT", "NL"]  # PL's totals are confidential
+    assert "PL" in exposure(default, reporters=["DE", "ES", "FR", "IT", "NL", "PL"]).dropped
+    # R3 (kbbl): DE 2021 RU 186,493 and KZ 45,806 of 567,881; 2023 KZ 49,550 of 546,621.
+    assert table.loc["DE", "dose"] == pytest.approx(186_493 / 567_881, abs=1e-6)
+    assert table.loc["DE", "share_base"] == pytest.approx(45_806 / 567_881, abs=1e-6)
+    assert table.loc["DE", "share_post"] == pytest.approx(49_550 / 546_621, abs=1e-6)
+    x = np.column_stack([np.ones(len(table)), table["dose"]])
+    coef = np.linalg.lstsq(x, table["change"].to_numpy(), rcond=None)[0]
+    assert result.b == pytest.approx(coef[1], rel=1e-9) and result.a == pytest.approx(coef[0], rel=1e-9)
+    assert result.ci[0] < result.b < result.ci[1]
+    assert "only 5 reporters" in result.summary()
+    ax = result.plot()
+    assert len(ax.collections[0].get_offsets()) == 5
+
+
+def test_exposure_simulation_recovers_slope():
+    slopes, covered = [], []
+    for seed in range(6):
+        frame, truth = sim.simulate_frame(seed, n_units=12, design="exposure")
+        r = exposure(frame)
+        slopes.append(r.b)
+        covered.append(r.ci[0] <= truth.theta <= r.ci[1])
+    assert np.mean(slopes) == pytest.approx(0.3, abs=0.03)
+    assert np.mean(covered) >= 4 / 6
+
+
+def test_exposure_controls_and_errors(default):
+    controls = pd.DataFrame({"base_kz": [0.08, 0.0, 0.05, 0.02, 0.0]}, index=["DE", "ES", "FR", "IT", "NL"])
+    result = exposure(default, controls=controls)
+    assert "base_kz" in result.params.index and result.n == 5
+    with pytest.raises(AnalysisError, match="controls have no row for reporter"):
+        exposure(default, controls=controls.drop(index="NL"))
+    with pytest.raises(AnalysisError, match="cannot identify"):
+        exposure(default, reporters=["DE", "IT"])
+    with pytest.raises(AnalysisError, match="must start after the base window"):
+        exposure(default, base=("2021-01", "2021-12"), post=("2021-06", "2021-12"))
+    with pytest.raises(AnalysisError, match="same for every reporter"):
+        exposure(default, reporters=["DE", "ES", "FR", "IT", "NL"], dose_partner="XX")
