@@ -13,14 +13,14 @@ errors are clustered by reporter (CR1: sandwich times G/(G-1) * (N-1)/(N-K), K c
 statsmodels' ``cov_type="cluster"``), with t(G-1) critical values.
 
 Few clusters. With about six reporters, CR1 intervals under-cover. The wild cluster bootstrap is
-therefore implemented here (numpy): restricted under the null (WCR), weights drawn per reporter (Webb's
-six-point distribution by default, Webb 2023, Canadian Journal of Economics; or Rademacher, enumerated
-exactly when 2**G <= n_boot), bootstrap t-statistics with the CR1 standard error recomputed in every
-draw, symmetric p-value P(|t*| >= |t|), and the confidence interval by test inversion: the set of beta0
-whose p-value is >= 1 - level, found by bisection on the closed-form p(beta0) with the same draws for
-every beta0 (Roodman, MacKinnon, Nielsen & Webb 2019, "Fast and wild", Stata Journal 19(1)). With one
-or two treated reporters the interval can be very wide or unbounded; that is the honest answer
-(MacKinnon & Webb 2017, J. Applied Econometrics 32(2)), not a bug.
+therefore implemented in :mod:`._two_way` (numpy): restricted under the null (WCR), weights drawn per
+reporter (Webb's six-point distribution by default, Webb 2023, Canadian Journal of Economics; or
+Rademacher, enumerated exactly when 2**G <= n_boot), bootstrap t-statistics with the CR1 standard error
+recomputed in every draw, symmetric p-value P(|t*| >= |t|), and the confidence interval by test
+inversion: the set of beta0 whose p-value is >= 1 - level, found by bisection on the closed-form
+p(beta0) with the same draws for every beta0 (Roodman, MacKinnon, Nielsen & Webb 2019, "Fast and wild",
+Stata Journal 19(1)). With one or two treated reporters the interval can be very wide or unbounded; that
+is the honest answer (MacKinnon & Webb 2017, J. Applied Econometrics 32(2)), not a bug.
 """
 
 from __future__ import annotations
@@ -30,445 +30,36 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..errors import AnalysisError
-from ..schema import CONFIDENTIAL, WORLD
-from ._panel import Panel, build_panel, check_measure, display, window
+from ..schema import WORLD
+from ._panel import window
 from ._plot import pyplot
+from ._two_way import WEIGHTS, _dummies, _infer, _n_boot_used, _TwoWay
+from ._two_way import _draw_weights as _draw_weights  # kept as panel_designs._draw_weights (tests)
+from ._two_way import _WildBootstrap as _WildBootstrap  # likewise
+from .reporter_panel import (
+    _FAR_FUTURE,
+    _FAR_PAST,
+    CONFIDENTIAL_RULES,
+    DRUZHBA_REPORTERS,
+    OUTCOMES,
+    ReporterPanel,
+    _check_choice,
+    available_reporters,
+    is_aggregate,
+    reporter_panel,
+    reporter_panel_in_windows,
+)
 
-#: Outcomes :func:`reporter_panel` can build.
-OUTCOMES = ("share", "volume", "log1p_volume")
-#: What a month in which the partner has a confidential cell counts as.
-CONFIDENTIAL_RULES = ("lower_bound", "drop")
-#: Wild-bootstrap weight distributions.
-WEIGHTS = ("webb", "rademacher")
+__all__ = [
+    "CONFIDENTIAL_RULES", "DRUZHBA_REPORTERS", "INFERENCE", "OUTCOMES", "WEIGHTS",
+    "DiDResult", "EventStudyResult", "ExposureResult", "ReporterPanel",
+    "available_reporters", "did", "event_study", "exposure", "is_aggregate", "reporter_panel",
+]
+
+#: What the ``ci`` and ``pvalue`` of :func:`did` and :func:`event_study` come from.
 INFERENCE = ("wild", "cluster")
-#: Importers whose Russian crude came (partly) through the Druzhba pipeline: treated in a Druzhba design
-#: and never donors (methods note section 8; CZ through the southern branch).
-DRUZHBA_REPORTERS = ("DE", "PL", "CZ", "SK", "HU")
-_WEBB = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
-_FAR_PAST, _FAR_FUTURE = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01")
-
-
-# -- the reporter x month panel ---------------------------------------------------------------------
-
-
-@dataclass
-class ReporterPanel:
-    """A reporter x month panel of one partner's outcome, built per reporter by ``build_panel``.
-
-    ``data`` (long, one row per reporter and month): ``y`` (the outcome), ``quantity`` (the partner's
-    disclosed quantity, measure's base unit), ``world`` (WORLD total), ``undisclosed`` (WORLD minus
-    disclosed partners), ``undisclosed_share`` (of WORLD) and ``partner_confidential`` (confidential
-    cells of the partner that month). ``dropped``: requested reporters left out, with the reason.
-    ``dropped_months``: reporter -> months left out (no partner disclosed at all, or, with
-    ``confidential="drop"``, a confidential cell of the partner).
-    """
-
-    data: pd.DataFrame
-    outcome: str
-    partner: str
-    measure: str
-    freq: str
-    source: str
-    dataset: str
-    confidential: str
-    dropped: dict[str, str] = field(default_factory=dict)
-    dropped_months: dict[str, int] = field(default_factory=dict)
-    panels: dict[str, Panel] = field(default_factory=dict, repr=False)
-
-    @property
-    def reporters(self) -> list[str]:
-        """Reporters in the panel, in the order requested."""
-        return list(dict.fromkeys(self.data["reporter"]))
-
-    def wide(self, column: str = "y") -> pd.DataFrame:
-        """Periods x reporters of one column of :attr:`data` (NaN where a month is missing)."""
-        return self.data.pivot(index="period", columns="reporter", values=column)[self.reporters]
-
-    def outcome_label(self) -> str:
-        """The outcome in words, with its unit."""
-        unit, _ = display(self.measure)
-        return {"share": f"{self.partner} share of {WORLD} imports ({self.measure})",
-                "volume": f"{self.partner} imports ({self.measure}, base unit)",
-                "log1p_volume": f"log(1 + {self.partner} imports in {unit})"}[self.outcome]
-
-
-def is_aggregate(code: str) -> bool:
-    """True for reporter codes that are not ISO alpha-2 countries (``EU_V``, ``EU28``, ``EU27_2020``)."""
-    return not (len(code) == 2 and code.isalpha() and code.isupper())
-
-
-def reporter_panel(
-    frame: pd.DataFrame,
-    reporters: Sequence[str] | None = None,
-    outcome: str = "share",
-    partner: str = "KZ",
-    measure: str = "volume_bbl",
-    dataset: str | None = None,
-    periods: tuple[str, str] | None = None,
-    freq: str = "M",
-    confidential: str = "lower_bound",
-    on_missing: str = "raise",
-) -> ReporterPanel:
-    """Build a reporter x month panel of `partner`'s outcome.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-        A canonical frame.
-    reporters : sequence of str, optional
-        ISO alpha-2 importers; default: every non-aggregate reporter with a WORLD total of `measure` in
-        the window (in `dataset` if given).
-        Aggregates (``EU_V``, ``EU28``) are refused: they contain the countries.
-    outcome : {"share", "volume", "log1p_volume"}
-        ``share``: partner quantity / WORLD (the undisclosed volume stays in the denominator);
-        ``volume``: partner quantity in the measure's base unit (barrels, tonnes, currency);
-        ``log1p_volume``: log(1 + quantity in thousand units), e.g. thousand barrels.
-    partner : str
-        ISO alpha-2 origin.
-    measure : {"volume_bbl", "mass_t", "value"}
-    dataset : str, optional
-        ``"dataset"`` or ``"source/dataset"``; passed to ``build_panel`` for every reporter.
-    periods : tuple of str, optional
-        Inclusive window ``("YYYY-MM", "YYYY-MM")``; it also settles the dataset when several cover a
-        reporter (e.g. the register ends in 2019).
-    freq : {"M", "A"}
-    confidential : {"lower_bound", "drop"}
-        A month in which the partner has a confidential cell: keep the disclosed quantity (a lower
-        bound, default) or leave the reporter-month out.
-    on_missing : {"raise", "drop"}
-        A reporter present in `frame` but without a WORLD total of `measure` in the window (e.g. PL in
-        nrg_ti_coifpm from 2020, whose totals are confidential): raise, or leave it out and record why
-        in :attr:`ReporterPanel.dropped`.
-
-    Notes
-    -----
-    Months in which a reporter discloses no partner at all (only WORLD, e.g. nrg_ti_coifpm before 2020)
-    say nothing about a partner's share and are always left out (:attr:`ReporterPanel.dropped_months`).
-    Every reporter must come from the same source/dataset; otherwise :class:`AnalysisError` asks for
-    ``dataset=``.
-    """
-    windows = [window(periods)] if periods is not None else None
-    return _reporter_panel(frame, reporters, outcome, partner, measure, dataset, windows, freq,
-                           confidential, on_missing)
-
-
-def _reporter_panel(frame, reporters, outcome, partner, measure, dataset, windows, freq,
-                    confidential, on_missing) -> ReporterPanel:
-    check_measure(measure)
-    _check_choice("outcome", outcome, OUTCOMES)
-    _check_choice("confidential", confidential, CONFIDENTIAL_RULES)
-    _check_choice("on_missing", on_missing, ("raise", "drop"))
-    if freq not in ("M", "A"):
-        raise AnalysisError(f"freq must be 'M' or 'A', got {freq!r}")
-    if reporters is None:
-        reporters = available_reporters(frame, windows or [(_FAR_PAST, _FAR_FUTURE)], measure, freq, dataset)
-    reporters = list(dict.fromkeys(reporters))
-    aggregates = [r for r in reporters if is_aggregate(r)]
-    if aggregates:
-        raise AnalysisError(f"{', '.join(aggregates)}: aggregate reporter code(s), not importers (they "
-                            "contain the member countries); leave them out of the panel")
-    absent = sorted(set(reporters) - set(frame["reporter"].unique()))
-    if absent:
-        raise AnalysisError(f"reporter(s) {', '.join(absent)} not in the data")
-    windows = windows or [(_FAR_PAST, _FAR_FUTURE)]
-    rows, panels, dropped, dropped_months = [], {}, {}, {}
-    for reporter in reporters:
-        reason = _missing_reason(frame, reporter, measure, freq, dataset, windows)
-        if reason is None:
-            panel = build_panel(frame, reporter, measure, freq, dataset, windows)
-            long, n_left_out = _outcome_rows(panel, partner, outcome, confidential, windows)
-            if long.empty:
-                reason = f"no month with a disclosed partner in {_windows_text(windows)}"
-            else:
-                empty = [(lo, hi) for lo, hi in windows
-                         if not long["period"].between(lo, hi).any()]
-                if empty:
-                    reason = f"no month with a disclosed partner in {_windows_text(empty)}"
-        if reason is not None:
-            if on_missing == "raise":
-                raise AnalysisError(f"reporter {reporter}: {reason}")
-            dropped[reporter] = reason
-            continue
-        panels[reporter], dropped_months[reporter] = panel, n_left_out
-        rows.append(long.assign(reporter=reporter))
-    if not rows:
-        raise AnalysisError("no reporter has usable data: "
-                            + "; ".join(f"{r}: {why}" for r, why in dropped.items()))
-    origins = {(p.source, p.dataset) for p in panels.values()}
-    if len(origins) > 1:
-        raise AnalysisError("reporters come from different datasets "
-                            f"({', '.join(f'{r}: {p.source}/{p.dataset}' for r, p in panels.items())}); "
-                            "pass dataset= so that one source defines every reporter's outcome")
-    source, chosen = origins.pop()
-    data = pd.concat(rows, ignore_index=True)[
-        ["reporter", "period", "y", "quantity", "world", "undisclosed", "undisclosed_share",
-         "partner_confidential"]]
-    return ReporterPanel(data, outcome, partner, measure, freq, source, chosen, confidential, dropped,
-                         dropped_months, panels)
-
-
-def _all_reporters(frame: pd.DataFrame, dataset: str | None) -> list[str]:
-    rows = frame if dataset is None else frame[_dataset_mask(frame, dataset)]
-    return sorted(r for r in rows["reporter"].unique() if not is_aggregate(r))
-
-
-def available_reporters(frame: pd.DataFrame, windows, measure: str = "volume_bbl", freq: str = "M",
-                        dataset: str | None = None, exclude: Sequence[str] = ()) -> list[str]:
-    """Non-aggregate reporters (not in `exclude`) with a WORLD total of `measure` in every window."""
-    return [r for r in _all_reporters(frame, dataset)
-            if r not in exclude and _missing_reason(frame, r, measure, freq, dataset, windows) is None]
-
-
-def _dataset_mask(frame: pd.DataFrame, dataset: str) -> pd.Series:
-    return (frame["dataset"] == dataset) | ((frame["source"] + "/" + frame["dataset"]) == dataset)
-
-
-def _missing_reason(frame, reporter, measure, freq, dataset, windows) -> str | None:
-    """Why `reporter` has no WORLD total of `measure` in some window (None if it has one in each)."""
-    rows = frame[(frame["reporter"] == reporter) & (frame["partner"] == WORLD) & (frame["freq"] == freq)]
-    if dataset is not None:
-        rows = rows[_dataset_mask(rows, dataset)]
-    for lo, hi in windows:
-        inside = rows[(rows["period"] >= lo) & (rows["period"] <= hi)]
-        if inside[measure].notna().any():
-            continue
-        conf = inside["flag"].fillna("").str.contains(CONFIDENTIAL, regex=False).sum()
-        why = f" ({conf} confidential WORLD cells)" if conf else ""
-        return f"no WORLD total of {measure} in {_windows_text([(lo, hi)])}{why}"
-    return None
-
-
-def _outcome_rows(panel: Panel, partner: str, outcome: str, confidential: str, windows):
-    """Long rows of one reporter's outcome; months without disclosure (and, if asked, confidential) out."""
-    values = panel.values
-    quantity = values[partner] if partner in values.columns else pd.Series(0.0, index=values.index)
-    conf = (panel.confidential[partner] if partner in panel.confidential.columns
-            else pd.Series(0, index=values.index))
-    table = pd.DataFrame({"quantity": quantity, "world": panel.world, "undisclosed": panel.undisclosed,
-                          "partner_confidential": conf.astype(int)})
-    inside = np.zeros(len(table), dtype=bool)
-    for lo, hi in windows:
-        inside |= (table.index >= lo) & (table.index <= hi)
-    table = table.loc[inside & (table["world"] > 0).to_numpy()]
-    disclosed = values.reindex(table.index).sum(axis=1) > 0
-    keep = disclosed & (table["partner_confidential"] == 0) if confidential == "drop" else disclosed
-    # An open-ended window counts only from the first / to the last disclosed month: before it the source
-    # has no partner detail at all (nrg_ti_coifpm: TOTAL only before 2020).
-    span = disclosed.index[disclosed.to_numpy()]
-    counted = np.zeros(len(table), dtype=bool)
-    for lo, hi in windows:
-        lo = max(lo, span.min()) if lo <= _FAR_PAST and len(span) else lo
-        hi = min(hi, span.max()) if hi >= _FAR_FUTURE and len(span) else hi
-        counted |= (table.index >= lo) & (table.index <= hi)
-    n_left_out = int((~keep & counted).sum())
-    table = table.loc[keep]
-    table["undisclosed_share"] = table["undisclosed"] / table["world"]
-    _, divisor = display(panel.measure)
-    table["y"] = {"share": table["quantity"] / table["world"], "volume": table["quantity"],
-                  "log1p_volume": np.log1p(table["quantity"].clip(lower=0) / divisor)}[outcome]
-    table.index.name = "period"
-    return table.reset_index(), n_left_out
-
-
-def _windows_text(windows) -> str:
-    def one(lo, hi):
-        lo_t = "start" if lo <= _FAR_PAST else f"{lo:%Y-%m}"
-        hi_t = "end" if hi >= _FAR_FUTURE else f"{hi:%Y-%m}"
-        return f"{lo_t}..{hi_t}"
-    return " and ".join(one(lo, hi) for lo, hi in windows)
-
-
-def _check_choice(name: str, value, options) -> None:
-    if value not in options:
-        raise AnalysisError(f"{name} must be one of {list(options)}, got {value!r}")
-
-
-# -- OLS with fixed effects, cluster-robust SE, wild cluster bootstrap ----------------------------
-
-
-def _dummies(codes: np.ndarray, drop_first: bool) -> np.ndarray:
-    levels, index = np.unique(codes, return_inverse=True)
-    matrix = np.zeros((len(codes), len(levels)))
-    matrix[np.arange(len(codes)), index] = 1.0
-    return matrix[:, 1:] if drop_first else matrix
-
-
-def _basis(matrix: np.ndarray) -> np.ndarray:
-    """Orthonormal basis of the column space of `matrix`; rank-deficient directions dropped.
-
-    From the eigen-decomposition of the (small) Gram matrix rather than a QR of the tall matrix: the
-    columns here are dummies and 0/1 event indicators, well conditioned, and this keeps every LAPACK
-    call small.
-    """
-    if matrix.shape[1] == 0:
-        return np.zeros((matrix.shape[0], 0))
-    values, vectors = np.linalg.eigh(matrix.T @ matrix)
-    keep = values > values.max() * 1e-10
-    return matrix @ (vectors[:, keep] / np.sqrt(values[keep]))
-
-
-@dataclass(frozen=True)
-class _CoefficientFit:
-    """One coefficient of an OLS fit, with what the CR1 variance and the wild bootstrap need."""
-
-    estimate: float
-    se: float
-    x: np.ndarray  # the regressor after projecting out every other column
-    ya: np.ndarray  # the outcome after the same projection
-    basis: np.ndarray  # orthonormal basis of the other columns
-    clusters: np.ndarray  # cluster index per row, 0..G-1
-    n_clusters: int
-    scale: float  # CR1 factor G/(G-1) * (N-1)/(N-K)
-
-    def score_sums(self, residuals: np.ndarray) -> np.ndarray:
-        """Per-cluster sums of x * residual (G, or G x B for a matrix of residuals)."""
-        indicator = np.zeros((self.n_clusters, len(self.clusters)))
-        indicator[self.clusters, np.arange(len(self.clusters))] = 1.0
-        weighted = self.x[:, None] * residuals if residuals.ndim == 2 else self.x * residuals
-        return indicator @ weighted
-
-
-class _TwoWay:
-    """OLS of y on [regressors, fixed effects]: the fixed effects are projected out once (FWL)."""
-
-    def __init__(self, y: np.ndarray, regressors: np.ndarray, fixed: np.ndarray, clusters: np.ndarray):
-        self.fe = _basis(fixed)
-        self.y = y - self.fe @ (self.fe.T @ y)
-        self.z = regressors - self.fe @ (self.fe.T @ regressors)
-        self.raw = regressors
-        self.clusters = np.unique(clusters, return_inverse=True)[1]
-        self.n_clusters = int(self.clusters.max()) + 1
-
-    def coefficient(self, j: int) -> _CoefficientFit:
-        """Coefficient `j` with its CR1 standard error (clustered as given)."""
-        others = _basis(np.delete(self.z, j, axis=1))  # orthogonal to the fixed effects already
-        target = self.raw[:, j]
-        x = self.z[:, j] - others @ (others.T @ self.z[:, j])
-        xx = float(x @ x)
-        if xx <= 1e-10 * max(float(target @ target), 1e-300):
-            raise AnalysisError("the treatment regressor is collinear with the fixed effects (no treated "
-                                "reporter-month varies independently); the effect is not identified")
-        ya = self.y - others @ (others.T @ self.y)
-        estimate = float(x @ ya) / xx
-        n, k = len(self.y), self.fe.shape[1] + others.shape[1] + 1
-        if n <= k or self.n_clusters < 2:
-            raise AnalysisError(f"{n} observations and {self.n_clusters} clusters cannot identify "
-                                f"{k} parameters")
-        scale = self.n_clusters / (self.n_clusters - 1) * (n - 1) / (n - k)
-        basis = np.hstack([self.fe, others])
-        fit = _CoefficientFit(estimate, 0.0, x, ya, basis, self.clusters, self.n_clusters, scale)
-        se = float(np.sqrt(scale * np.sum(fit.score_sums(ya - x * estimate) ** 2)) / xx)
-        return _CoefficientFit(estimate, se, x, ya, basis, self.clusters, self.n_clusters, scale)
-
-
-def _cluster_inference(fit: _CoefficientFit, level: float) -> tuple[float, float, float]:
-    """(ci_low, ci_high, p-value) from the CR1 standard error and t(G-1)."""
-    dof = fit.n_clusters - 1
-    crit = stats.t.ppf(0.5 + level / 2, dof)
-    if fit.se == 0:
-        return fit.estimate, fit.estimate, (0.0 if fit.estimate else 1.0)
-    p = float(2 * stats.t.sf(abs(fit.estimate / fit.se), dof))
-    return fit.estimate - crit * fit.se, fit.estimate + crit * fit.se, p
-
-
-def _draw_weights(n_clusters: int, weights: str, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """G x B cluster weights; Rademacher is enumerated exactly when 2**G <= n_boot."""
-    if weights == "rademacher":
-        if 2 ** n_clusters <= n_boot:
-            grid = np.arange(2 ** n_clusters)[None, :] >> np.arange(n_clusters)[:, None] & 1
-            return 2.0 * grid - 1.0
-        return rng.choice([-1.0, 1.0], size=(n_clusters, n_boot))
-    return rng.choice(_WEBB, size=(n_clusters, n_boot))
-
-
-class _WildBootstrap:
-    """Restricted wild cluster bootstrap-t for one coefficient; p(beta0) in closed form for any beta0.
-
-    Under H0: beta = beta0 the restricted residual is ``u(beta0) = ya - beta0 * x``; the bootstrap
-    outcome's estimate minus beta0, its residuals and its cluster scores are all linear in beta0, so
-    the bootstrap t-statistics of every beta0 come from six B-vectors computed once.
-    """
-
-    def __init__(self, fit: _CoefficientFit, weights: str, n_boot: int, rng: np.random.Generator):
-        self.fit = fit
-        draws = _draw_weights(fit.n_clusters, weights, n_boot, rng)  # G x B
-        self.n_boot = draws.shape[1]
-        xx = float(fit.x @ fit.x)
-        members = np.zeros((len(fit.clusters), fit.n_clusters))  # N x G cluster indicator E
-        members[np.arange(len(fit.clusters)), fit.clusters] = 1.0
-        # With u* = (base * E) v for a draw v (G-vector), the estimate's deviation x'u*/xx, the
-        # residuals M u* - x x'u*/xx and their cluster scores E'(x * resid) are all (G x G) @ v.
-        maps = []
-        for base in (fit.ya, fit.x):
-            spread = base[:, None] * members
-            projected = spread - fit.basis @ (fit.basis.T @ spread)
-            numerator = fit.x @ spread
-            scores = (members.T @ (fit.x[:, None] * projected)
-                      - np.outer(members.T @ fit.x ** 2, numerator) / xx)
-            maps.append((numerator @ draws / xx, scores @ draws))
-        (self.da, sa), (self.db, sb) = maps
-        self.paa, self.pab, self.pbb = (sa * sa).sum(0), (sa * sb).sum(0), (sb * sb).sum(0)
-        self.xx = xx
-
-    def pvalue(self, beta0: float = 0.0) -> float:
-        """Share of draws with |t*| >= |t| under H0: beta = beta0 (symmetric, null imposed)."""
-        fit = self.fit
-        t = (fit.estimate - beta0) / fit.se if fit.se > 0 else np.inf * np.sign(fit.estimate - beta0)
-        delta = self.da - beta0 * self.db
-        var = fit.scale * (self.paa - 2 * beta0 * self.pab + beta0 ** 2 * self.pbb) / self.xx ** 2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            tstar = np.where(var > 0, delta / np.sqrt(np.clip(var, 0, None)),
-                             np.where(delta == 0, 0.0, np.inf))
-        return float(np.mean(np.abs(tstar) >= abs(t) * (1 - 1e-9)))
-
-    def interval(self, level: float) -> tuple[float, float]:
-        """The set of beta0 not rejected at 1 - level, by bisection from the estimate outwards."""
-        alpha = 1 - level
-        est, step = self.fit.estimate, self.fit.se if self.fit.se > 0 else max(abs(self.fit.estimate), 1.0)
-        bounds = []
-        for sign in (-1.0, 1.0):
-            inner, outer = est, None
-            for power in range(40):
-                trial = est + sign * step * 2.0 ** power
-                if self.pvalue(trial) < alpha:
-                    outer = trial
-                    break
-                inner = trial
-            if outer is None:
-                bounds.append(sign * np.inf)
-                continue
-            for _ in range(60):
-                mid = 0.5 * (inner + outer)
-                if self.pvalue(mid) < alpha:
-                    outer = mid
-                else:
-                    inner = mid
-            bounds.append(0.5 * (inner + outer))
-        return bounds[0], bounds[1]
-
-
-@dataclass(frozen=True)
-class _Inference:
-    estimate: float
-    se: float
-    ci_cluster: tuple[float, float]
-    p_cluster: float
-    ci_wild: tuple[float, float] | None
-    p_wild: float | None
-    n_boot_used: int | None
-
-
-def _infer(fit: _CoefficientFit, inference: str, weights: str, n_boot: int, seed: int,
-           level: float) -> _Inference:
-    lo, hi, p = _cluster_inference(fit, level)
-    if inference != "wild":
-        return _Inference(fit.estimate, fit.se, (lo, hi), p, None, None, None)
-    boot = _WildBootstrap(fit, weights, n_boot, np.random.default_rng(seed))
-    return _Inference(fit.estimate, fit.se, (lo, hi), p, boot.interval(level), boot.pvalue(0.0),
-                      boot.n_boot)
 
 
 # -- difference-in-differences ----------------------------------------------------------------------
@@ -688,8 +279,8 @@ def _setup(frame, treated, controls, partner, outcome, post_start, pre, post, cl
     both = sorted(set(treated) & set(controls))
     if both:
         raise AnalysisError(f"{', '.join(both)} cannot be both treated and control")
-    panel = _reporter_panel(frame, treated + controls, outcome, partner, measure, dataset, [pre_w, post_w],
-                            "M", confidential, "drop")
+    panel = reporter_panel_in_windows(frame, treated + controls, outcome, partner, measure, dataset,
+                                      [pre_w, post_w], "M", confidential, "drop")
     present = panel.reporters
     treated_used = [r for r in treated if r in present]
     controls_used = [r for r in controls if r in present]
@@ -946,10 +537,6 @@ def event_study(
     return result
 
 
-def _n_boot_used(n_clusters: int, weights: str, n_boot: int) -> int:
-    return 2 ** n_clusters if weights == "rademacher" and 2 ** n_clusters <= n_boot else n_boot
-
-
 # -- exposure (continuous dose) ---------------------------------------------------------------------
 
 
@@ -1073,8 +660,8 @@ def exposure(
     windows = [(lo_b, hi_b), (lo_p, hi_p)]
     if reporters is None:
         reporters = available_reporters(frame, windows, measure, freq, dataset)
-    panel = _reporter_panel(frame, reporters, "share", partner, measure, dataset, windows, freq,
-                            confidential, "drop")
+    panel = reporter_panel_in_windows(frame, reporters, "share", partner, measure, dataset, windows, freq,
+                                      confidential, "drop")
     rows = []
     for reporter, reporter_panel_ in panel.panels.items():
         data = panel.data[panel.data["reporter"] == reporter]

@@ -26,11 +26,11 @@ from ..errors import AnalysisError
 from ..schema import WORLD
 from ._panel import window
 from ._plot import pyplot
-from .panel_designs import (
+from .reporter_panel import (
     DRUZHBA_REPORTERS,
     ReporterPanel,
-    _reporter_panel,
     available_reporters,
+    reporter_panel_in_windows,
 )
 
 
@@ -236,8 +236,8 @@ def synthetic_control(
         donors = available_reporters(frame, windows, measure, "M", dataset,
                                      exclude=[treated, *DRUZHBA_REPORTERS])
     donors = [d for d in dict.fromkeys(donors) if d != treated]
-    panel = _reporter_panel(frame, [treated, *donors], outcome, partner, measure, dataset, windows, "M",
-                            confidential, "drop")
+    panel = reporter_panel_in_windows(frame, [treated, *donors], outcome, partner, measure, dataset, windows,
+                                      "M", confidential, "drop")
     if treated in panel.dropped:
         raise AnalysisError(f"treated reporter {treated}: {panel.dropped[treated]}")
     wide = panel.wide("y")

@@ -1,0 +1,265 @@
+"""The reporter x month panel of one partner's outcome, built per reporter by ``build_panel``.
+
+:func:`reporter_panel` (one window) and :func:`reporter_panel_in_windows` (several) call
+:func:`oilflows.analytics._panel.build_panel` for each reporter, so dataset selection and the undisclosed
+residual (WORLD minus disclosed partners) are handled as in every other analytic; the panel designs
+(:mod:`oilflows.analytics.panel_designs`) and the synthetic control are built on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..errors import AnalysisError
+from ..schema import CONFIDENTIAL, WORLD
+from ._panel import Panel, build_panel, check_measure, display, window
+
+#: Outcomes :func:`reporter_panel` can build.
+OUTCOMES = ("share", "volume", "log1p_volume")
+#: What a month in which the partner has a confidential cell counts as.
+CONFIDENTIAL_RULES = ("lower_bound", "drop")
+#: Importers whose Russian crude came (partly) through the Druzhba pipeline: treated in a Druzhba design
+#: and never donors (methods note section 8; CZ through the southern branch).
+DRUZHBA_REPORTERS = ("DE", "PL", "CZ", "SK", "HU")
+_FAR_PAST, _FAR_FUTURE = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01")
+
+
+@dataclass
+class ReporterPanel:
+    """A reporter x month panel of one partner's outcome, built per reporter by ``build_panel``.
+
+    ``data`` (long, one row per reporter and month): ``y`` (the outcome), ``quantity`` (the partner's
+    disclosed quantity, measure's base unit), ``world`` (WORLD total), ``undisclosed`` (WORLD minus
+    disclosed partners), ``undisclosed_share`` (of WORLD) and ``partner_confidential`` (confidential
+    cells of the partner that month). ``dropped``: requested reporters left out, with the reason.
+    ``dropped_months``: reporter -> months left out (no partner disclosed at all, or, with
+    ``confidential="drop"``, a confidential cell of the partner).
+    """
+
+    data: pd.DataFrame
+    outcome: str
+    partner: str
+    measure: str
+    freq: str
+    source: str
+    dataset: str
+    confidential: str
+    dropped: dict[str, str] = field(default_factory=dict)
+    dropped_months: dict[str, int] = field(default_factory=dict)
+    panels: dict[str, Panel] = field(default_factory=dict, repr=False)
+
+    @property
+    def reporters(self) -> list[str]:
+        """Reporters in the panel, in the order requested."""
+        return list(dict.fromkeys(self.data["reporter"]))
+
+    def wide(self, column: str = "y") -> pd.DataFrame:
+        """Periods x reporters of one column of :attr:`data` (NaN where a month is missing)."""
+        return self.data.pivot(index="period", columns="reporter", values=column)[self.reporters]
+
+    def outcome_label(self) -> str:
+        """The outcome in words, with its unit."""
+        unit, _ = display(self.measure)
+        return {"share": f"{self.partner} share of {WORLD} imports ({self.measure})",
+                "volume": f"{self.partner} imports ({self.measure}, base unit)",
+                "log1p_volume": f"log(1 + {self.partner} imports in {unit})"}[self.outcome]
+
+
+def is_aggregate(code: str) -> bool:
+    """True for reporter codes that are not ISO alpha-2 countries (``EU_V``, ``EU28``, ``EU27_2020``)."""
+    return not (len(code) == 2 and code.isalpha() and code.isupper())
+
+
+def reporter_panel(
+    frame: pd.DataFrame,
+    reporters: Sequence[str] | None = None,
+    outcome: str = "share",
+    partner: str = "KZ",
+    measure: str = "volume_bbl",
+    dataset: str | None = None,
+    periods: tuple[str, str] | None = None,
+    freq: str = "M",
+    confidential: str = "lower_bound",
+    on_missing: str = "raise",
+) -> ReporterPanel:
+    """Build a reporter x month panel of `partner`'s outcome.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A canonical frame.
+    reporters : sequence of str, optional
+        ISO alpha-2 importers; default: every non-aggregate reporter with a WORLD total of `measure` in
+        the window (in `dataset` if given).
+        Aggregates (``EU_V``, ``EU28``) are refused: they contain the countries.
+    outcome : {"share", "volume", "log1p_volume"}
+        ``share``: partner quantity / WORLD (the undisclosed volume stays in the denominator);
+        ``volume``: partner quantity in the measure's base unit (barrels, tonnes, currency);
+        ``log1p_volume``: log(1 + quantity in thousand units), e.g. thousand barrels.
+    partner : str
+        ISO alpha-2 origin.
+    measure : {"volume_bbl", "mass_t", "value"}
+    dataset : str, optional
+        ``"dataset"`` or ``"source/dataset"``; passed to ``build_panel`` for every reporter.
+    periods : tuple of str, optional
+        Inclusive window ``("YYYY-MM", "YYYY-MM")``; it also settles the dataset when several cover a
+        reporter (e.g. the register ends in 2019).
+    freq : {"M", "A"}
+    confidential : {"lower_bound", "drop"}
+        A month in which the partner has a confidential cell: keep the disclosed quantity (a lower
+        bound, default) or leave the reporter-month out.
+    on_missing : {"raise", "drop"}
+        A reporter present in `frame` but without a WORLD total of `measure` in the window (e.g. PL in
+        nrg_ti_coifpm from 2020, whose totals are confidential): raise, or leave it out and record why
+        in :attr:`ReporterPanel.dropped`.
+
+    Notes
+    -----
+    Months in which a reporter discloses no partner at all (only WORLD, e.g. nrg_ti_coifpm before 2020)
+    say nothing about a partner's share and are always left out (:attr:`ReporterPanel.dropped_months`).
+    Every reporter must come from the same source/dataset; otherwise :class:`AnalysisError` asks for
+    ``dataset=``.
+    """
+    windows = [window(periods)] if periods is not None else None
+    return reporter_panel_in_windows(frame, reporters, outcome, partner, measure, dataset, windows, freq,
+                                     confidential, on_missing)
+
+
+def reporter_panel_in_windows(frame, reporters, outcome, partner, measure, dataset, windows, freq,
+                              confidential, on_missing) -> ReporterPanel:
+    """:func:`reporter_panel` over several windows: inclusive ``(lo, hi)`` timestamp pairs, None for all.
+
+    The other arguments are those of :func:`reporter_panel`. Each reporter needs a WORLD total of
+    `measure` and a month with a disclosed partner in every window; otherwise `on_missing` applies.
+    """
+    check_measure(measure)
+    _check_choice("outcome", outcome, OUTCOMES)
+    _check_choice("confidential", confidential, CONFIDENTIAL_RULES)
+    _check_choice("on_missing", on_missing, ("raise", "drop"))
+    if freq not in ("M", "A"):
+        raise AnalysisError(f"freq must be 'M' or 'A', got {freq!r}")
+    if reporters is None:
+        reporters = available_reporters(frame, windows or [(_FAR_PAST, _FAR_FUTURE)], measure, freq, dataset)
+    reporters = list(dict.fromkeys(reporters))
+    aggregates = [r for r in reporters if is_aggregate(r)]
+    if aggregates:
+        raise AnalysisError(f"{', '.join(aggregates)}: aggregate reporter code(s), not importers (they "
+                            "contain the member countries); leave them out of the panel")
+    absent = sorted(set(reporters) - set(frame["reporter"].unique()))
+    if absent:
+        raise AnalysisError(f"reporter(s) {', '.join(absent)} not in the data")
+    windows = windows or [(_FAR_PAST, _FAR_FUTURE)]
+    rows, panels, dropped, dropped_months = [], {}, {}, {}
+    for reporter in reporters:
+        reason = _missing_reason(frame, reporter, measure, freq, dataset, windows)
+        if reason is None:
+            panel = build_panel(frame, reporter, measure, freq, dataset, windows)
+            long, n_left_out = _outcome_rows(panel, partner, outcome, confidential, windows)
+            if long.empty:
+                reason = f"no month with a disclosed partner in {_windows_text(windows)}"
+            else:
+                empty = [(lo, hi) for lo, hi in windows
+                         if not long["period"].between(lo, hi).any()]
+                if empty:
+                    reason = f"no month with a disclosed partner in {_windows_text(empty)}"
+        if reason is not None:
+            if on_missing == "raise":
+                raise AnalysisError(f"reporter {reporter}: {reason}")
+            dropped[reporter] = reason
+            continue
+        panels[reporter], dropped_months[reporter] = panel, n_left_out
+        rows.append(long.assign(reporter=reporter))
+    if not rows:
+        raise AnalysisError("no reporter has usable data: "
+                            + "; ".join(f"{r}: {why}" for r, why in dropped.items()))
+    origins = {(p.source, p.dataset) for p in panels.values()}
+    if len(origins) > 1:
+        raise AnalysisError("reporters come from different datasets "
+                            f"({', '.join(f'{r}: {p.source}/{p.dataset}' for r, p in panels.items())}); "
+                            "pass dataset= so that one source defines every reporter's outcome")
+    source, chosen = origins.pop()
+    data = pd.concat(rows, ignore_index=True)[
+        ["reporter", "period", "y", "quantity", "world", "undisclosed", "undisclosed_share",
+         "partner_confidential"]]
+    return ReporterPanel(data, outcome, partner, measure, freq, source, chosen, confidential, dropped,
+                         dropped_months, panels)
+
+
+def _all_reporters(frame: pd.DataFrame, dataset: str | None) -> list[str]:
+    rows = frame if dataset is None else frame[_dataset_mask(frame, dataset)]
+    return sorted(r for r in rows["reporter"].unique() if not is_aggregate(r))
+
+
+def available_reporters(frame: pd.DataFrame, windows, measure: str = "volume_bbl", freq: str = "M",
+                        dataset: str | None = None, exclude: Sequence[str] = ()) -> list[str]:
+    """Non-aggregate reporters (not in `exclude`) with a WORLD total of `measure` in every window."""
+    return [r for r in _all_reporters(frame, dataset)
+            if r not in exclude and _missing_reason(frame, r, measure, freq, dataset, windows) is None]
+
+
+def _dataset_mask(frame: pd.DataFrame, dataset: str) -> pd.Series:
+    return (frame["dataset"] == dataset) | ((frame["source"] + "/" + frame["dataset"]) == dataset)
+
+
+def _missing_reason(frame, reporter, measure, freq, dataset, windows) -> str | None:
+    """Why `reporter` has no WORLD total of `measure` in some window (None if it has one in each)."""
+    rows = frame[(frame["reporter"] == reporter) & (frame["partner"] == WORLD) & (frame["freq"] == freq)]
+    if dataset is not None:
+        rows = rows[_dataset_mask(rows, dataset)]
+    for lo, hi in windows:
+        inside = rows[(rows["period"] >= lo) & (rows["period"] <= hi)]
+        if inside[measure].notna().any():
+            continue
+        conf = inside["flag"].fillna("").str.contains(CONFIDENTIAL, regex=False).sum()
+        why = f" ({conf} confidential WORLD cells)" if conf else ""
+        return f"no WORLD total of {measure} in {_windows_text([(lo, hi)])}{why}"
+    return None
+
+
+def _outcome_rows(panel: Panel, partner: str, outcome: str, confidential: str, windows):
+    """Long rows of one reporter's outcome; months without disclosure (and, if asked, confidential) out."""
+    values = panel.values
+    quantity = values[partner] if partner in values.columns else pd.Series(0.0, index=values.index)
+    conf = (panel.confidential[partner] if partner in panel.confidential.columns
+            else pd.Series(0, index=values.index))
+    table = pd.DataFrame({"quantity": quantity, "world": panel.world, "undisclosed": panel.undisclosed,
+                          "partner_confidential": conf.astype(int)})
+    inside = np.zeros(len(table), dtype=bool)
+    for lo, hi in windows:
+        inside |= (table.index >= lo) & (table.index <= hi)
+    table = table.loc[inside & (table["world"] > 0).to_numpy()]
+    disclosed = values.reindex(table.index).sum(axis=1) > 0
+    keep = disclosed & (table["partner_confidential"] == 0) if confidential == "drop" else disclosed
+    # An open-ended window counts only from the first / to the last disclosed month: before it the source
+    # has no partner detail at all (nrg_ti_coifpm: TOTAL only before 2020).
+    span = disclosed.index[disclosed.to_numpy()]
+    counted = np.zeros(len(table), dtype=bool)
+    for lo, hi in windows:
+        lo = max(lo, span.min()) if lo <= _FAR_PAST and len(span) else lo
+        hi = min(hi, span.max()) if hi >= _FAR_FUTURE and len(span) else hi
+        counted |= (table.index >= lo) & (table.index <= hi)
+    n_left_out = int((~keep & counted).sum())
+    table = table.loc[keep]
+    table["undisclosed_share"] = table["undisclosed"] / table["world"]
+    _, divisor = display(panel.measure)
+    table["y"] = {"share": table["quantity"] / table["world"], "volume": table["quantity"],
+                  "log1p_volume": np.log1p(table["quantity"].clip(lower=0) / divisor)}[outcome]
+    table.index.name = "period"
+    return table.reset_index(), n_left_out
+
+
+def _windows_text(windows) -> str:
+    def one(lo, hi):
+        lo_t = "start" if lo <= _FAR_PAST else f"{lo:%Y-%m}"
+        hi_t = "end" if hi >= _FAR_FUTURE else f"{hi:%Y-%m}"
+        return f"{lo_t}..{hi_t}"
+    return " and ".join(one(lo, hi) for lo, hi in windows)
+
+
+def _check_choice(name: str, value, options) -> None:
+    if value not in options:
+        raise AnalysisError(f"{name} must be one of {list(options)}, got {value!r}")
