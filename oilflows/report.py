@@ -11,6 +11,7 @@ import pandas as pd
 from .analytics import SharesResult, SubstitutionResult, substitution, supplier_shares
 from .analytics._panel import UNDISCLOSED, display
 from .analytics.concentration import effective_n, hhi
+from .analytics.counterfactual import CounterfactualResult, counterfactual
 from .analytics.quality import crude_slate
 from .errors import AnalysisError
 
@@ -25,10 +26,31 @@ class Report:
     shares: SharesResult
     data_note: str
     context: pd.DataFrame | None = None
+    counterfactual: CounterfactualResult | None = None
+    counterfactual_error: str | None = None
+
+    def counterfactual_lines(self) -> list[str]:
+        """The counterfactual in three lines (or why it could not be computed)."""
+        s = self.substitution
+        if self.counterfactual is None:
+            return [f"Counterfactual: not available ({self.counterfactual_error})"]
+        c = self.counterfactual
+        unit, div = display(s.measure)
+        lo, hi = c.cumulative_interval
+        clo, chi = c.coverage_interval
+        level = f"{1 - c.alpha:.0%}"
+        return [
+            f"Counterfactual ({c.spec}, fitted {c.pre[0]:%Y-%m}..{c.pre[1]:%Y-%m}): {s.substitute}'s "
+            f"imports over {c.post[0]:%Y-%m}..{c.post[1]:%Y-%m} exceed its forecast by "
+            f"{c.cumulative_excess / div:,.0f} {unit} ({level} interval {lo / div:,.0f} .. {hi / div:,.0f})",
+            f"coverage of {s.displaced}'s shortfall against its own counterfactual: "
+            f"{c.coverage:.1%} ({level} interval {clo:.1%} .. {chi:.1%})",
+        ]
 
     def text(self) -> str:
         """The console report."""
         parts = [self.substitution.summary(), ""]
+        parts += self.counterfactual_lines() + [""]
         if self.context is not None and not self.context.empty:
             parts += ["Before and after (window totals):", _context_text(self.context), ""]
         parts += [self.shares.summary(), "", f"Data: {self.data_note}"]
@@ -79,6 +101,7 @@ class Report:
                   "row's share is the part of the shortfall met by lower total imports.", "",
                   "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(r) + " |" for r in rows]
+        lines += ["", "## Counterfactual", ""] + [f"- {line}" for line in self.counterfactual_lines()]
         if self.context is not None and not self.context.empty:
             lines += ["", "## Before and after", "", "| measure | baseline | post | note |",
                       "|---|---|---|---|"]
@@ -103,9 +126,10 @@ class Report:
         images = "".join(f'<figure><img src="{esc(p)}" alt="{esc(n)}"><figcaption>{esc(n)}'
                          f"</figcaption></figure>" for n, p in (figures or {}).items())
         caveats = "".join(f"<li>{esc(c)}</li>" for c in s.caveats)
-        context = ""
+        context = ("<h2>Counterfactual</h2><ul>"
+                   + "".join(f"<li>{esc(line)}</li>" for line in self.counterfactual_lines()) + "</ul>")
         if self.context is not None and not self.context.empty:
-            context = ("<h2>Before and after</h2><table><thead><tr><th>measure</th><th>baseline</th>"
+            context += ("<h2>Before and after</h2><table><thead><tr><th>measure</th><th>baseline</th>"
                        "<th>post</th><th>note</th></tr></thead><tbody>"
                        + "".join(f"<tr><td>{esc(r.measure)}</td><td>{esc(r.baseline)}</td><td>"
                                  f"{esc(r.post)}</td><td>{esc(r.note)}</td></tr>"
@@ -160,7 +184,13 @@ def build_report(
     result = substitution(frame, reporter, displaced, substitute, baseline, post, measure, dataset)
     shares = supplier_shares(frame, reporter, measure, "M", f"{result.source}/{result.dataset}")
     context = before_after(frame, result)
-    return Report(result, shares, data_note, context)
+    fitted, error = None, None
+    try:
+        fitted = counterfactual(frame, reporter, substitute, shock=post[0], post=post, measure=measure,
+                                displaced=displaced, dataset=f"{result.source}/{result.dataset}")
+    except AnalysisError as exc:
+        error = str(exc)
+    return Report(result, shares, data_note, context, fitted, error)
 
 
 def before_after(frame: pd.DataFrame, result: SubstitutionResult) -> pd.DataFrame:

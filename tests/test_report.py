@@ -41,3 +41,17 @@ def test_context_in_every_format(report):
     assert "Before and after" in report.text()
     assert "## Before and after" in report.markdown()
     assert "<h2>Before and after</h2>" in report.html()
+
+
+def test_counterfactual_in_the_report(report):
+    c = report.counterfactual
+    assert c is not None, report.counterfactual_error
+    post = c.table[c.table["window"] == "post"]
+    # The actuals are the disclosed Kazakh barrels of 2023 (methods note R3: 49,550 kbbl).
+    assert post["actual"].sum() / 1e3 == pytest.approx(49_550, abs=0.5)
+    assert c.cumulative_excess == pytest.approx((post["actual"] - post["counterfactual"]).sum())
+    assert c.coverage == pytest.approx(c.cumulative_excess / c.shortfall)
+    assert c.coverage_interval[0] < c.coverage < c.coverage_interval[1]
+    text = "\n".join(report.counterfactual_lines())
+    assert f"{c.coverage:.1%}" in text and "interval" in text
+    assert "## Counterfactual" in report.markdown() and "<h2>Counterfactual</h2>" in report.html()
