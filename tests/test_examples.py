@@ -21,3 +21,16 @@ def test_kazakh_for_russian_example(tmp_path):
     # = 5.85 %.
     assert "coverage with published KEBCO added: 5.8%" in out
     assert (tmp_path / "report.html").exists()
+
+
+def test_full_analysis_example():
+    run = subprocess.run([sys.executable, str(EXAMPLES / "full_analysis.py")], capture_output=True,
+                         text=True, check=True)
+    out = run.stdout
+    # Published or computed references (methods note): Feenstra sigma for Germany by origin 18.80 with
+    # n = 132 and 27 varieties; the slate's API 38.48 in 2023; CPC over Russian Export Blend +17.70
+    # USD/bbl in 2022-03; 2023 Russian prices confidential (NaN, not zero).
+    assert "sigma = 18.80" in out and "n = 132, 27 varieties" in out
+    assert "38.48" in out
+    assert "2022-03-01    17.70" in out and "2023-06-01      NaN" in out
+    assert "coverage of the Russian shortfall:" in out and "wild-bootstrap 95% CI" in out
