@@ -4,20 +4,28 @@ Every result has ``summary()`` (text), ``to_frame()`` (a tidy DataFrame) and ``p
 needs the ``plot`` extra), and keeps its inputs and assumptions as attributes. See docs/analytics.md.
 """
 
+from .breaks import chow_test, cusum_test, multiple_breaks, sup_f_test
 from .concentration import ConcentrationResult, concentration, cr_k, effective_n, hhi, shannon
+from .counterfactual import CounterfactualResult, counterfactual, partner_series
 from .elasticity import FeenstraResult, FeenstraWarning, feenstra
 from .mirror import MirrorResult, mirror
+from .panel_designs import DiDResult, EventStudyResult, ExposureResult, did, event_study, exposure
 from .prices import PriceSpreadResult, UnitValuesResult, price_spread, unit_values
 from .quality import RankingResult, SlateResult, classify_oil_type, crude_slate, substitute_ranking
 from .reconcile import ReconcileResult, read_published, reconcile
+from .reporter_panel import reporter_panel
 from .shares import SharesResult, supplier_shares
 from .shift_share import ShiftShareResult, shift_share
 from .substitution import SubstitutionResult, substitution
+from .synthetic_control import SyntheticControlResult, synthetic_control
 
 __all__ = [
-    "ConcentrationResult", "FeenstraResult", "FeenstraWarning", "MirrorResult", "PriceSpreadResult",
+    "ConcentrationResult", "CounterfactualResult", "DiDResult", "EventStudyResult", "ExposureResult",
+    "SyntheticControlResult", "FeenstraResult", "FeenstraWarning", "MirrorResult", "PriceSpreadResult",
     "RankingResult", "ReconcileResult", "SharesResult", "ShiftShareResult", "SlateResult",
     "SubstitutionResult", "UnitValuesResult",
+    "chow_test", "counterfactual", "cusum_test", "did", "event_study", "exposure", "multiple_breaks",
+    "partner_series", "reporter_panel", "sup_f_test", "synthetic_control",
     "classify_oil_type", "concentration", "cr_k", "crude_slate", "effective_n", "feenstra", "hhi",
     "mirror", "price_spread", "read_published", "reconcile", "shannon", "shift_share",
     "substitute_ranking", "substitution", "supplier_shares", "unit_values",
