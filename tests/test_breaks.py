@@ -126,6 +126,17 @@ def test_sup_f_size_without_a_break(method, n_boot, seeds):
     assert 1 <= rejections <= 20
 
 
+def test_sup_f_with_the_lagged_series_as_regressor():
+    y = shifted(3, at=30, shift=1.0)
+    result = sup_f_test(y, exog=y.shift(1), pvalue="asymptotic")
+    assert (result.k, result.n, result.dropped) == (2, 47, 1)
+    assert list(result.chow.coefficients.columns) == ["const", "y"]
+    direct = [chow_test(y, d, exog=y.shift(1)).f_stat for d in result.path.index]
+    assert result.path.to_numpy() == pytest.approx(direct)
+    # k=2: the simulated limit distribution's 5 % critical value, Andrews/Stock-Watson 5.86.
+    assert result.critical_values[0.05] == pytest.approx(5.86, rel=0.025)
+
+
 def test_sup_f_bootstrap_is_reproducible_and_summarises():
     y = shifted(5, at=30, shift=2.0)
     a, b = sup_f_test(y, n_boot=199, seed=3), sup_f_test(y, n_boot=199, seed=3)
