@@ -4,7 +4,16 @@ Every result has ``summary()`` (text), ``to_frame()`` (a tidy DataFrame) and ``p
 needs the ``plot`` extra), and keeps its inputs and assumptions as attributes. See docs/analytics.md.
 """
 
-from .breaks import chow_test, cusum_test, multiple_breaks, sup_f_test
+from .breaks import (
+    BreaksResult,
+    ChowResult,
+    CusumResult,
+    SupFResult,
+    chow_test,
+    cusum_test,
+    multiple_breaks,
+    sup_f_test,
+)
 from .concentration import ConcentrationResult, concentration, cr_k, effective_n, hhi, shannon
 from .counterfactual import CounterfactualResult, counterfactual, partner_series
 from .elasticity import FeenstraResult, FeenstraWarning, feenstra
@@ -20,7 +29,8 @@ from .substitution import SubstitutionResult, substitution
 from .synthetic_control import SyntheticControlResult, synthetic_control
 
 __all__ = [
-    "ConcentrationResult", "CounterfactualResult", "DiDResult", "EventStudyResult", "ExposureResult",
+    "BreaksResult", "ChowResult", "CusumResult", "SupFResult", "ConcentrationResult",
+    "CounterfactualResult", "DiDResult", "EventStudyResult", "ExposureResult",
     "SyntheticControlResult", "FeenstraResult", "FeenstraWarning", "MirrorResult", "PriceSpreadResult",
     "RankingResult", "ReconcileResult", "SharesResult", "ShiftShareResult", "SlateResult",
     "SubstitutionResult", "UnitValuesResult",
