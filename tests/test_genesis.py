@@ -896,6 +896,104 @@ def test_stlah_catalogue_errors(rsps):
         genesis.stlah_catalogue(token=TOKEN)
 
 
+# == catalogue/modifieddata: last_update ====================================================================
+
+MODIFIED_URL = "https://www-genesis.destatis.de/genesisWS/rest/2020/catalogue/modifieddata"
+MODIFIED = FIX / "modifieddata_51000-0017.json"  # hand-written, shape [U] (see the README)
+
+
+def add_modified(rsps, form: dict | None = None, **kwargs) -> None:
+    if "json" not in kwargs:
+        kwargs.setdefault("body", MODIFIED.read_bytes())
+        kwargs.setdefault("content_type", "application/json")
+    match = [matchers.urlencoded_params_matcher(form)] if form is not None else []
+    rsps.add(responses.POST, MODIFIED_URL, match=match, **kwargs)
+
+
+def test_last_update_is_the_latest_date_of_the_table(rsps):
+    add_modified(rsps)
+    # 51000-0013 (20.04.2024) is ignored; the three 51000-0017 dates are out of order.
+    assert genesis.last_update(token=TOKEN) == pd.Timestamp("2024-03-15 08:00:12")
+    assert genesis.last_update(token=TOKEN).tz is None
+
+
+def test_last_update_sends_the_form_with_the_token_in_headers(rsps):
+    add_modified(rsps, {"selection": "51000-0017", "type": "Tabellen", "date": "01.01.2024",
+                        "pagelength": "100", "language": "de"})
+    genesis.last_update("51000-0017", token=TOKEN, since="2024-01-01")
+    request = rsps.calls[0].request
+    assert request.method == "POST" and request.url == MODIFIED_URL
+    assert request.headers["username"] == TOKEN and request.headers["password"] == ""
+    assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert TOKEN not in request.body
+
+
+def test_last_update_without_since_sends_no_date(rsps):
+    add_modified(rsps, {"selection": "51000-0017", "type": "Tabellen", "pagelength": "100", "language": "de"})
+    genesis.last_update(token=TOKEN)
+    assert "date" not in parse_qs(rsps.calls[0].request.body)
+
+
+def test_last_update_other_codes_only(rsps):
+    # Hand-written body: only other tables listed.
+    entry = {"Code": "51000-0013", "Content": "x", "Date": "01.02.2024", "Added": "", "Type": "Tabelle"}
+    add_modified(rsps, json={"Ident": {"Service": "catalogue", "Method": "modifieddata"},
+                             "Status": {"Code": 0, "Content": "erfolgreich"}, "List": [entry]})
+    assert genesis.last_update(token=TOKEN) is None
+
+
+@pytest.mark.parametrize("date, expected", [
+    ("15.03.2024", "2024-03-15"), ("15.03.2024 08:05", "2024-03-15 08:05"),
+    ("15.03.2024 08:05:09", "2024-03-15 08:05:09")])
+def test_last_update_date_forms(rsps, date, expected):
+    add_modified(rsps, json={"Status": {"Code": 22, "Content": "Warnung"},
+                             "List": [{"Code": "51000-0017", "Date": date}]})
+    assert genesis.last_update(token=TOKEN) == pd.Timestamp(expected)
+
+
+def test_last_update_status_104_is_none(rsps):
+    add_modified(rsps, body=(FIX / "status_104_no_data.json").read_bytes())
+    assert genesis.last_update(token=TOKEN, since=pd.Timestamp("2024-01-01")) is None
+
+
+@pytest.mark.parametrize("document, error, fragment", [
+    ({"Ident": {"Service": "catalogue"}}, SourceFormatError, "Status"),
+    ({"Status": {"Code": 0, "Content": "erfolgreich"}}, SourceFormatError, "List"),
+    ({"Status": {"Code": 0}, "List": [{"Code": "51000-0017", "Date": "2024-03-15"}]}, SourceFormatError,
+     "DD.MM.YYYY"),
+    ({"Status": {"Code": 15, "Content": "Fehler"}}, FetchError, "status 15"),
+])
+def test_last_update_bad_answers(rsps, document, error, fragment):
+    add_modified(rsps, json=document)
+    with pytest.raises(error, match=fragment):
+        genesis.last_update(token=TOKEN)
+
+
+def test_last_update_missing_token(rsps, monkeypatch):
+    monkeypatch.delenv("GENESIS_TOKEN", raising=False)
+    with pytest.raises(QueryError, match="GENESIS_TOKEN"):
+        genesis.last_update()
+    assert len(rsps.calls) == 0
+    monkeypatch.setenv("GENESIS_TOKEN", TOKEN)
+    add_modified(rsps)
+    genesis.last_update()
+    assert rsps.calls[0].request.headers["username"] == TOKEN
+
+
+def test_last_update_never_shows_the_token(rsps):
+    # Hand-written: a 401 page and a status message that both echo the token.
+    add_modified(rsps, status=401, body=f"<html><title>401</title>User {TOKEN} unknown</html>",
+                 content_type="text/html")
+    with pytest.raises(FetchError) as info:
+        genesis.last_update(token=TOKEN)
+    assert TOKEN not in str(info.value)
+    rsps.reset()
+    add_modified(rsps, json={"Status": {"Code": 15, "Content": f"Benutzer {TOKEN} unbekannt"}})
+    with pytest.raises(FetchError) as info:
+        genesis.last_update(token=TOKEN)
+    assert TOKEN not in str(info.value) and "***" in str(info.value)
+
+
 # == live (opt-in: pytest -m live, with GENESIS_TOKEN set) ===================================================
 
 

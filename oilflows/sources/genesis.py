@@ -79,6 +79,8 @@ The response is dispatched on its Content-Type: ``application/json`` is a status
 HTTP 200 (0/22 success, 98 too big -> split and retry, 99 job created -> :class:`FetchError`, 104 no data
 -> empty frame); ``application/zip`` or ``text/csv`` is data. Requests are planned to stay under the
 40,000-value dialog limit and sent one after another (GENESIS allows at most 3 in parallel).
+:func:`last_update` asks ``catalogue/modifieddata`` when a table was last changed (sources.md 4, item 6),
+with the same POST, token and status handling.
 """
 
 from __future__ import annotations
@@ -1015,6 +1017,7 @@ def _canonical(cells: pd.DataFrame, name: str, vintage) -> pd.DataFrame:
 BASE_URL = "https://www-genesis.destatis.de/genesisWS/rest/2020/"
 TABLEFILE = "data/tablefile"
 VALUES2VARIABLE = "catalogue/values2variable"
+MODIFIEDDATA = "catalogue/modifieddata"
 #: Environment variable holding the API token.
 TOKEN_ENV = "GENESIS_TOKEN"
 #: Most values one dialog (``job=false``) request may return (as of 24 March 2025).
@@ -1438,3 +1441,70 @@ def verify_stlah(catalogue: Mapping[str, str]) -> list[str]:
             problems.append(f"{code} is {iso} in STLAH_ISO but the catalogue says {label!r} "
                             f"({country_iso(label)})")
     return problems
+
+
+_GENESIS_DATE = re.compile(r"^(\d{2})\.(\d{2})\.(\d{4})(?:[ T]+(\d{2}):(\d{2})(?::(\d{2}))?)?$")
+
+
+def last_update(
+    table: str = "51000-0017", *, token: str | None = None, since=None, base_url: str = BASE_URL
+) -> pd.Timestamp | None:
+    """The latest modification date GENESIS reports for `table` (``catalogue/modifieddata``).
+
+    POSTs ``selection=<table>``, ``type=Tabellen``, ``date=<since as DD.MM.YYYY>`` (only when `since` is
+    given), ``pagelength=100`` and ``language=de``, with the token in the ``username`` header (from
+    `token` or ``GENESIS_TOKEN``); not cached. The answer's shape (``List`` of ``{Code, Content, Date,
+    Added, Type, Version}`` under the usual ``Ident``/``Status`` envelope) is [U]: taken from the restatis
+    client's handling, not from a recording.
+
+    Returns
+    -------
+    pandas.Timestamp or None
+        The latest ``Date`` (``DD.MM.YYYY``, optionally ``HH:MM[:SS]``) among the ``List`` entries whose
+        ``Code`` equals `table`, as a naive timestamp; None if GENESIS answers status 104 (nothing
+        modified / no objects) or no entry is for `table`.
+
+    Raises
+    ------
+    QueryError
+        Without a token.
+    SourceFormatError
+        On a body without ``Status`` or ``List``, or an unreadable ``Date``.
+    FetchError
+        On HTTP or network errors and on GENESIS status codes other than 0, 22 and 104.
+    """
+    url = base_url.rstrip("/") + "/" + MODIFIEDDATA
+    table = str(table).strip()
+    form = {"selection": table, "type": "Tabellen"}
+    if since is not None:
+        form["date"] = pd.Timestamp(since).strftime("%d.%m.%Y")
+    form.update(pagelength="100", language="de")
+    secret = _token(token)
+    response = _post(url, form, secret)
+    document = _json(response.content, url, response.status_code)
+    if not isinstance(document.get("Status"), dict):
+        raise SourceFormatError(url, "catalogue/modifieddata answer without a GENESIS Status block", "Status")
+    code, content = _status_code(document, url, secret, response.status_code)
+    if code == STATUS_NO_DATA:
+        return None
+    if code not in STATUS_OK:
+        raise FetchError(url, f"GENESIS status {code}: {content}", status=response.status_code)
+    if "List" not in document:
+        raise SourceFormatError(url, "catalogue/modifieddata answer without a List", "List")
+    entries = document["List"] or []
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise SourceFormatError(url, "List is not a list of objects", "List")
+    dates = [_genesis_date(e.get("Date"), url) for e in entries if str(e.get("Code", "")).strip() == table]
+    return max(dates) if dates else None
+
+
+def _genesis_date(value, label: str) -> pd.Timestamp:
+    """``DD.MM.YYYY`` with an optional ``HH:MM`` or ``HH:MM:SS`` -> naive Timestamp."""
+    match = _GENESIS_DATE.match(str(value).strip()) if value is not None else None
+    if match is None:
+        raise SourceFormatError(label, f"date {value!r} is not DD.MM.YYYY [HH:MM[:SS]]", "Date")
+    day, month, year, hour, minute, second = (int(g) if g else 0 for g in match.groups())
+    try:
+        return pd.Timestamp(year=year, month=month, day=day, hour=hour, minute=minute, second=second)
+    except ValueError:
+        raise SourceFormatError(label, f"date {value!r} is not a valid date", "Date") from None
