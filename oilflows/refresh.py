@@ -22,9 +22,11 @@ The list is a TOML file (``oilflows refresh --config FILE``) of ``[[dataset]]`` 
 
 Without a config file, :data:`DEFAULT_DATASETS` is used (Eurostat only: no key needed).
 
-Incremental: for Eurostat datasets the table of contents' "last update of data" is compared with the
-latest vintage in the store, and an unchanged dataset is not downloaded. Other sources are fetched
-every time; the store's upsert makes an unchanged download a no-op. Sources without a release stamp
+Incremental: before downloading, each source's release metadata is compared with the latest vintage
+in the store (Eurostat: the table of contents' "last update of data"; Comtrade: the release dates of
+its data-availability endpoint; GENESIS: the modified-data catalogue), and an unchanged dataset is not
+downloaded (``incremental = false`` in an entry forces the download). Comext is fetched every time;
+the store's upsert makes an unchanged download a no-op. Sources without a release stamp
 (Comtrade, GENESIS, Comext bulk) are stamped with the time of the download, so that
 :meth:`Store.read(as_of=...) <oilflows.Store.read>` can tell what was known when.
 """
@@ -143,18 +145,51 @@ def _fetch(spec: dict, stamp: pd.Timestamp) -> pd.DataFrame:
         raise QueryError(f"{source}: bad params {sorted(params)}: {exc}") from exc
 
 
-def _unchanged(spec: dict, store: Store) -> str | None:
-    """For Eurostat: the reason to skip if the TOC shows no update since the store's latest vintage."""
-    if spec["source"] != "eurostat" or not spec.get("incremental", True):
-        return None
-    from .sources import eurostat
+def _stored_vintage(store: Store, source: str, **filters: object) -> pd.Timestamp | None:
+    """The oldest of the latest vintages per reporter (so one stale reporter forces a download)."""
+    reporters = filters.pop("reporter", None)
+    if reporters is None:
+        return store.latest_vintage(source=source, **filters)
+    stamps = [store.latest_vintage(source=source, reporter=r, **filters)
+              for r in ([reporters] if isinstance(reporters, str) else list(reporters))]
+    return None if not stamps or any(s is None for s in stamps) else min(stamps)
 
-    stored = store.latest_vintage(source="eurostat", dataset=spec["dataset"].lower())
-    if stored is None:
+
+def _unchanged(spec: dict, store: Store) -> str | None:
+    """The reason to skip a dataset whose source shows no release since the store's latest vintage:
+    Eurostat's table of contents, Comtrade's data availability, GENESIS's modified-data catalogue."""
+    if not spec.get("incremental", True):
         return None
-    updated = eurostat.last_update(spec["dataset"])
-    if updated is not None and updated.normalize() <= stored.normalize():
-        return f"Eurostat last update {updated:%Y-%m-%d}, store holds vintage {stored:%Y-%m-%d %H:%M}"
+    source, params = spec["source"], spec.get("params", {})
+    if source == "eurostat":
+        from .sources import eurostat
+
+        stored = _stored_vintage(store, "eurostat", dataset=spec["dataset"].lower())
+        if stored is None:
+            return None
+        released, where = eurostat.last_update(spec["dataset"]), "Eurostat last update"
+    elif source == "comtrade" and params.get("reporter") and params.get("period"):
+        from .sources import comtrade
+
+        stored = _stored_vintage(store, "comtrade", reporter=params["reporter"])
+        if stored is None:
+            return None
+        released = comtrade.last_update(params["reporter"], params["period"],
+                                        freq=params.get("freq", "A"), api_key=params.get("api_key"))
+        where = "Comtrade last release"
+    elif source == "genesis":
+        from .sources import genesis
+
+        table = params.get("table", "51000-0017")
+        stored = _stored_vintage(store, "destatis", dataset=table)
+        if stored is None:
+            return None
+        released = genesis.last_update(table, token=params.get("token"))
+        where = "GENESIS last modification"
+    else:
+        return None
+    if released is not None and released <= stored:
+        return f"{where} {released:%Y-%m-%d}, store holds vintage {stored:%Y-%m-%d %H:%M}"
     return None
 
 

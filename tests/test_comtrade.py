@@ -709,3 +709,76 @@ def test_live_preview_de_crude_imports():
     schema.validate(got)
     assert set(got["partner"]) <= {"KZ", "RU"}
     assert (got["mass_t"] > 1e6).all()  # millions of tonnes a year from each
+
+
+# -- last_update (getDa) ----------------------------------------------------------------------------
+
+GETDA = FIX / "getda_availability.json"
+GETDA_PUBLIC = "https://comtradeapi.un.org/public/v1/getDa/C/A/HS"
+GETDA_DATA = "https://comtradeapi.un.org/data/v1/getDa/C/A/HS"
+
+
+def test_last_update_returns_the_latest_release(rsps):
+    rsps.get(GETDA_PUBLIC, body=GETDA.read_bytes(), content_type=JSON, match=[
+        matchers.query_param_matcher({"reporterCode": "251,276,842", "period": "2022,2023"})])
+    got = comtrade.last_update(["DE", "US", "FR"], [2022, 2023])
+    assert got == pd.Timestamp("2025-03-01 00:00:00")  # US 2023 lastReleased
+    assert got.tzinfo is None
+    assert "Ocp-Apim-Subscription-Key" not in rsps.calls[0].request.headers
+
+
+@pytest.mark.parametrize(("reporter", "period", "expected"), [
+    ("DE", "2023", "2025-01-20 13:03:07"),  # lastReleased, +01:00 -> UTC, floored to the second
+    ("DE", "2022", "2024-11-05 16:45:59"),  # .999 floored, not rounded
+    ("FR", "2023", "2024-07-15 12:00:00"),  # only publicationDate
+    (["DE", "FR"], "2023", "2025-01-20 13:03:07"),  # US 2023 (later) filtered out
+])
+def test_last_update_filters_by_reporter_and_period(rsps, reporter, period, expected):
+    rsps.get(GETDA_PUBLIC, body=GETDA.read_bytes(), content_type=JSON)
+    assert comtrade.last_update(reporter, period) == pd.Timestamp(expected)
+
+
+def test_last_update_empty_is_none(rsps):
+    rsps.get(GETDA_PUBLIC, body=EMPTY.read_bytes(), content_type=JSON)
+    assert comtrade.last_update("DE", 2023) is None
+    rsps.replace(responses.GET, GETDA_PUBLIC, body=GETDA.read_bytes(), content_type=JSON)
+    assert comtrade.last_update("CN", 2023) is None  # records, none of them requested
+
+
+def test_last_update_error_string_is_fetcherror(rsps):
+    rsps.get(GETDA_PUBLIC, body=(FIX / "error_in_body.json").read_bytes(), content_type=JSON)
+    with pytest.raises(FetchError, match="Invalid reporterCode"):
+        comtrade.last_update("DE", 2023)
+
+
+def test_last_update_body_without_data_is_sourceformaterror(rsps):
+    rsps.get(GETDA_PUBLIC, json={"elapsedTime": "0.01 secs", "count": 0, "error": ""})
+    with pytest.raises(SourceFormatError):
+        comtrade.last_update("DE", 2023)
+
+
+def test_last_update_bad_query_before_any_call(rsps):
+    for kwargs in ({"freq": "Q"}, {"cmd_type": "X"}, {"classification": "HS6"}):
+        with pytest.raises(QueryError):
+            comtrade.last_update("DE", 2023, **kwargs)
+    with pytest.raises(QueryError):
+        comtrade.last_update("XX", 2023)
+    assert not rsps.calls
+
+
+def test_last_update_keyed_sends_header_uncached_and_masks_key(rsps, monkeypatch):
+    monkeypatch.setenv("COMTRADE_API_KEY", KEY)
+    seen = []
+    real_get = http.get
+    monkeypatch.setattr(http, "get", lambda url, **kw: seen.append(kw["cache"]) or real_get(url, **kw))
+    rsps.get(GETDA_DATA, body=GETDA.read_bytes(), content_type=JSON,
+             match=[matchers.header_matcher({"Ocp-Apim-Subscription-Key": KEY})])
+    assert comtrade.last_update("DE", 2023) == pd.Timestamp("2025-01-20 13:03:07")
+    assert KEY not in rsps.calls[0].request.url
+    rsps.replace(responses.GET, GETDA_DATA, status=401,
+                 json={"statusCode": 401, "message": f"Invalid subscription key {KEY}."})
+    with pytest.raises(FetchError) as info:
+        comtrade.last_update("DE", 2023)
+    assert KEY not in str(info.value) and KEY not in info.value.url
+    assert "***" in str(info.value)
+    assert seen == [False, False]

@@ -124,3 +124,44 @@ def test_bad_params_are_a_query_error(tmp_path, http_env):
                      progress=False)
     assert not result.ok and "bad params" in result.items[0].error
     json.dumps(result.summary())  # one printable line per item
+
+
+def test_comtrade_skipped_when_no_release_since_the_stored_vintage(mocked_responses, fixtures_dir,
+                                                                    tmp_path):
+    body = (fixtures_dir / "comtrade" / "comtrade_data_v1_get_C_A_HS_china_annual.json").read_text()
+    data = mocked_responses.get("https://comtradeapi.un.org/public/v1/preview/C/A/HS", body=body,
+                                content_type="application/json")
+    # Availability: China 2010 last released long before the download stamp (hand-written, per
+    # the envelope of the real bulk listing).
+    availability = ('{"elapsedTime":"0.1 secs","count":1,"data":[{"typeCode":"C","freqCode":"A",'
+                    '"reporterCode":156,"period":2010,"classificationCode":"H3",'
+                    '"publicationDate":"2011-06-30T00:00:00"}],"error":""}')
+    mocked_responses.get("https://comtradeapi.un.org/public/v1/getDa/C/A/HS", body=availability,
+                         content_type="application/json")
+    spec = [{"source": "comtrade", "params": {"reporter": "CN", "partner": ["AR", "DE"],
+                                              "period": "2010", "cmd": "TOTAL", "min_interval": 0}}]
+    store = Store(tmp_path)
+    assert refresh(spec, store, progress=False).ok
+    again = refresh(spec, store, progress=False)
+    assert again.items[0].skipped and "Comtrade last release 2011-06-30" in again.summary()
+    assert data.call_count == 1
+
+
+def test_genesis_incremental_check_compares_the_modification_date(mocked_responses, fixtures_dir,
+                                                                 tmp_path, monkeypatch):
+    from oilflows.refresh import _unchanged
+
+    monkeypatch.setenv("GENESIS_TOKEN", "secret-token")
+    body = (fixtures_dir / "genesis" / "modifieddata_51000-0017.json").read_text()
+    mocked_responses.post("https://www-genesis.destatis.de/genesisWS/rest/2020/catalogue/modifieddata",
+                          body=body, content_type="application/json")
+    store = Store(tmp_path)
+    spec = {"source": "genesis", "params": {"start_year": 2023, "end_year": 2023}}
+    assert _unchanged(spec, store) is None  # nothing stored yet: download
+    frame = (__import__("oilflows").load_default(dataset="nrg_ti_oil", reporter="DE").head(3)
+             .assign(source="destatis", dataset="51000-0017", vintage=pd.Timestamp("2024-04-01")))
+    store.write(frame)
+    # The fixture's latest modification is 15.03.2024 08:00:12, before the stored vintage: skip.
+    assert "GENESIS last modification 2024-03-15" in _unchanged(spec, store)
+    store.write(frame.assign(vintage=pd.Timestamp("2024-03-01"), mass_t=frame["mass_t"] + 1))
+    assert _unchanged(spec, store) is not None  # the older write is archived, current stays 04-01

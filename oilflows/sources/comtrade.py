@@ -646,11 +646,117 @@ def fetch(
     return _canonical(records, _vintage(stamp, name), name)
 
 
+# -- data availability ----------------------------------------------------------------------------
+
+#: Data-availability endpoint: ``public`` keyless, ``data`` keyed (sources.md 3.1).
+AVAILABILITY_URL = "https://comtradeapi.un.org/{api}/v1/getDa/{type}/{freq}/{cl}"
+#: Release-date fields of an availability record; :func:`last_update` takes the latest present.
+#: ``publicationDate`` is in the real bulk listing; ``lastReleased``/``firstReleased`` are
+#: documented by third parties for getDa only [U].
+RELEASE_FIELDS: tuple[str, ...] = ("lastReleased", "publicationDate", "firstReleased")
+
+
+def last_update(
+    reporter: Any,
+    period: Any,
+    *,
+    freq: str = "A",
+    cmd_type: str = "C",
+    classification: str = "HS",
+    api_key: str | None = None,
+) -> pd.Timestamp | None:
+    """The latest release date Comtrade publishes for `reporter` and `period` (``getDa``).
+
+    Parameters
+    ----------
+    reporter, period, freq
+        As in :func:`build_query` (ISO alpha-2 codes; ``YYYY`` or ``YYYY-MM``).
+    cmd_type : str
+        ``C`` (goods) or ``S`` (services).
+    classification : str
+        Classification code of the path (``HS``, ``H6``, ``S4``, ``EB``, ...).
+    api_key : str, optional
+        Defaults to ``$COMTRADE_API_KEY``; with a key the ``data`` endpoint is used (key in the
+        ``Ocp-Apim-Subscription-Key`` header), without one the ``public`` endpoint. Never cached.
+
+    Returns
+    -------
+    pandas.Timestamp or None
+        The maximum of :data:`RELEASE_FIELDS` over the records of the requested reporters and
+        periods, naive UTC floored to the second; None when no such record exists.
+
+    Raises
+    ------
+    QueryError
+        A bad code, period, frequency, type or classification (before any network traffic).
+    FetchError
+        As in :func:`fetch` (including a non-empty ``error``); the key never appears in a message.
+    SourceFormatError
+        A body without ``count``/``data``, or a matching record without a readable release date.
+    """
+    freq = str(freq).strip().upper()
+    if freq not in ("A", "M"):
+        raise QueryError(f"comtrade: freq {freq!r} is not A or M")
+    cmd_type = str(cmd_type).strip().upper()
+    if cmd_type not in ("C", "S"):
+        raise QueryError(f"comtrade: cmd_type {cmd_type!r} is not C or S")
+    classification = str(classification).strip().upper()
+    if not re.fullmatch(r"[A-Z0-9]{2}", classification):
+        raise QueryError(f"comtrade: classification {classification!r} is not a two-character code")
+    reporters = _area_codes(reporter, "reporter")
+    periods = _period_codes(period, freq)
+    key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+    key = key.strip() if key else None
+    url = AVAILABILITY_URL.format(api="data" if key else "public", type=cmd_type, freq=freq,
+                                  cl=classification)
+    params = {"reporterCode": _join(reporters), "period": ",".join(periods)}
+    full = requests.Request("GET", url, params=params).prepare().url or ""
+    if len(full) > MAX_URL_CHARS:
+        raise QueryError(f"comtrade: request URL of {len(full)} characters exceeds Comtrade's "
+                         f"{MAX_URL_CHARS}; ask for fewer codes")
+    document, where = _Caller(key, 0.0, cache=False).call(url, params)
+    wanted_reporters, wanted_periods = set(reporters), set(periods)
+    latest: pd.Timestamp | None = None
+    for rec in document["data"]:
+        for field in ("reporterCode", "period"):
+            if rec.get(field) is None:
+                raise SourceFormatError(where, f"an availability record lacks {field!r}", field)
+        try:
+            code = int(rec["reporterCode"])
+        except (TypeError, ValueError) as exc:
+            raise SourceFormatError(where, f"unreadable reporterCode {rec['reporterCode']!r}",
+                                    "reporterCode") from exc
+        if code not in wanted_reporters or str(rec["period"]).strip() not in wanted_periods:
+            continue
+        stamps = [_release_stamp(rec[f], f, where) for f in RELEASE_FIELDS if rec.get(f) not in (None, "")]
+        if not stamps:
+            raise SourceFormatError(where, f"availability record for reporter {code}, period "
+                                    f"{rec['period']} has none of {list(RELEASE_FIELDS)}",
+                                    RELEASE_FIELDS[0])
+        best = max(stamps)
+        latest = best if latest is None else max(latest, best)
+    return latest
+
+
+def _release_stamp(value: Any, field: str, where: str) -> pd.Timestamp:
+    """An ISO timestamp -> naive UTC floored to the second (a naive value is taken as UTC)."""
+    try:
+        stamp = pd.Timestamp(str(value))
+    except (TypeError, ValueError) as exc:
+        raise SourceFormatError(where, f"unreadable {field} {value!r}", field) from exc
+    if stamp is pd.NaT:
+        raise SourceFormatError(where, f"unreadable {field} {value!r}", field)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return stamp.floor("s")
+
+
 class _Caller:
     """Sends calls through :mod:`oilflows.http`, spaced by `min_interval`, and checks each answer."""
 
-    def __init__(self, key: str | None, min_interval: float):
+    def __init__(self, key: str | None, min_interval: float, *, cache: bool = True):
         self.key = key
+        self.cache = cache
         self.min_interval = min_interval
         self.calls = 0
         self.first_date: pd.Timestamp | None = None
@@ -666,7 +772,7 @@ class _Caller:
         try:
             # A keyed call is never cached: requests-cache would store the key header on disk.
             response = http.get(url, params=params, headers=headers, ok=HANDLED_STATUSES,
-                                cache=self.key is None)
+                                cache=self.cache and self.key is None)
         except FetchError as exc:
             if self.key is None:
                 raise
