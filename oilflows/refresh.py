@@ -33,8 +33,8 @@ the store's upsert makes an unchanged download a no-op. Sources without a releas
 
 from __future__ import annotations
 
+import importlib
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,15 +132,11 @@ def _fetch(spec: dict, stamp: pd.Timestamp) -> pd.DataFrame:
         return eurostat.fetch(spec["dataset"], start=spec.get("start"), end=spec.get("end"),
                               **spec.get("filters", {}))
     params = dict(spec.get("params", {}))
-    fetchers: dict[str, Callable[[], Callable[..., pd.DataFrame]]] = {
-        "comext": lambda: __import__("oilflows.sources.comext", fromlist=["fetch"]).fetch,
-        "comtrade": lambda: __import__("oilflows.sources.comtrade", fromlist=["fetch"]).fetch,
-        "genesis": lambda: __import__("oilflows.sources.genesis", fromlist=["fetch"]).fetch,
-    }
+    fetch = importlib.import_module(f"oilflows.sources.{source}").fetch
     if source in UNSTAMPED:
         params.setdefault("vintage", stamp)
     try:
-        return fetchers[source]()(**params)
+        return fetch(**params)
     except TypeError as exc:  # a misspelt parameter in the config
         raise QueryError(f"{source}: bad params {sorted(params)}: {exc}") from exc
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import pytest
 
@@ -123,7 +121,6 @@ def test_bad_params_are_a_query_error(tmp_path, http_env):
     result = refresh([{"source": "genesis", "params": {"no_such_argument": 1}}], Store(tmp_path),
                      progress=False)
     assert not result.ok and "bad params" in result.items[0].error
-    json.dumps(result.summary())  # one printable line per item
 
 
 def test_comtrade_skipped_when_no_release_since_the_stored_vintage(mocked_responses, fixtures_dir,

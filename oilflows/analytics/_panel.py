@@ -46,6 +46,23 @@ def check_measure(measure: str) -> None:
         raise AnalysisError(f"measure must be one of {list(QUANTITIES)}, got {measure!r}")
 
 
+def matching(options: list[tuple[str, str]], dataset: str | None) -> list[tuple[str, str]]:
+    """The (source, dataset) pairs that `dataset` names (``"dataset"`` or ``"source/dataset"``);
+    all of them when `dataset` is None."""
+    if dataset is None:
+        return options
+    return [o for o in options if dataset in (o[1], f"{o[0]}/{o[1]}")]
+
+
+def native_freq(frame: pd.DataFrame, reporter: str, measure: str, freq: str,
+                dataset: str | None = None) -> str:
+    """The frequency to build a panel at for results at `freq`: annual data where a dataset has
+    annual WORLD totals, else monthly data (to be summed per year)."""
+    if freq == "A" and not matching(candidates(frame, reporter, measure, "A"), dataset):
+        return "M"
+    return freq
+
+
 def candidates(frame: pd.DataFrame, reporter: str, measure: str, freq: str) -> list[tuple[str, str]]:
     """(source, dataset) pairs with a WORLD total of `measure` for `reporter` at `freq`."""
     rows = frame[(frame["reporter"] == reporter) & (frame["partner"] == WORLD)
@@ -70,9 +87,7 @@ def build_panel(
     the same barrels twice.
     """
     check_measure(measure)
-    options = candidates(frame, reporter, measure, freq)
-    if dataset is not None:
-        options = [o for o in options if dataset in (o[1], f"{o[0]}/{o[1]}")]
+    options = matching(candidates(frame, reporter, measure, freq), dataset)
     if periods:
         options = [o for o in options if all(
             _has_world(frame, o, reporter, measure, freq, lo, hi) for lo, hi in periods)]

@@ -27,7 +27,7 @@ import pandas as pd
 from ..codes import REGIONS
 from ..errors import AnalysisError
 from ..schema import WORLD
-from ._panel import Panel, build_panel, candidates, check_measure, display
+from ._panel import Panel, build_panel, check_measure, display, native_freq
 from ._plot import pyplot
 
 #: HHI points per unit of the 0-1 scale.
@@ -300,13 +300,7 @@ def concentration(
             raise AnalysisError("rolling sums need freq='M' (monthly data)")
         if int(rolling) != rolling or rolling < 2:
             raise AnalysisError(f"rolling must be an integer number of months >= 2, got {rolling!r}")
-    native = freq
-    if freq == "A":
-        annual = candidates(frame, reporter, measure, "A")
-        if dataset is not None:
-            annual = [o for o in annual if dataset in (o[1], f"{o[0]}/{o[1]}")]
-        if not annual:
-            native = "M"
+    native = native_freq(frame, reporter, measure, freq, dataset)
     panel = build_panel(frame, reporter, measure, native, dataset)
     values, world, months = _aggregate(panel, freq, native, rolling)
     table = _indices(values, world, int(k))

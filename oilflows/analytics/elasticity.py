@@ -46,7 +46,7 @@ import pandas as pd
 
 from ..errors import AnalysisError
 from ..schema import WORLD
-from ._panel import build_panel, candidates
+from ._panel import build_panel, candidates, matching
 from ._plot import pyplot
 
 __all__ = [
@@ -643,9 +643,7 @@ def _select(frame, reporter, dataset, freq, lo, hi):
     """Pick one dataset (via build_panel) and return its partner rows and WORLD volume in the window."""
     native = "M"
     if freq == "A":
-        monthly = candidates(frame, reporter, "volume_bbl", "M")
-        if dataset is not None:
-            monthly = [o for o in monthly if dataset in (o[1], f"{o[0]}/{o[1]}")]
+        monthly = matching(candidates(frame, reporter, "volume_bbl", "M"), dataset)
         if not monthly and candidates(frame, reporter, "volume_bbl", "A"):
             native = "A"
     window = [(lo or pd.Timestamp("1800-01-01"), hi or pd.Timestamp("2200-01-01"))] if (lo or hi) else None

@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..errors import AnalysisError
 from ..schema import QUANTITIES
+from ._panel import matching
 from ._plot import pyplot
 
 
@@ -68,8 +69,7 @@ def _side(frame, reporter, partner, flow, measure, freq, dataset):
                  & (frame["flow"] == flow) & (frame["freq"] == freq)
                  & (frame["product"] == "crude_oil") & frame[measure].notna()]
     options = sorted(set(zip(rows["source"], rows["dataset"], strict=True)))
-    if dataset is not None:
-        options = [o for o in options if dataset in (o[1], f"{o[0]}/{o[1]}")]
+    options = matching(options, dataset)
     if not options:
         raise AnalysisError(f"no {flow} of {measure} reported by {reporter} with partner {partner} "
                             f"at freq {freq}" + (f" in {dataset}" if dataset else ""))

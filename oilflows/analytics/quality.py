@@ -22,7 +22,7 @@ import pandas as pd
 from ..errors import AnalysisError
 from ..schema import WORLD
 from ..units import barrels_to_tonnes
-from ._panel import Panel, build_panel
+from ._panel import Panel, build_panel, matching
 from ._plot import pyplot
 
 #: API gravity above which a crude is light (degrees; Güntner et al. 2024 / methods note section 9).
@@ -94,8 +94,7 @@ def _quality_datasets(frame: pd.DataFrame, dataset: str | None) -> pd.DataFrame:
     """`frame` restricted to the one source/dataset that carries API gravity (refuses to mix)."""
     has_api = frame[frame["api_gravity"].notna() & (frame["api_gravity"] > 0)]
     options = sorted(set(zip(has_api["source"], has_api["dataset"], strict=True)))
-    if dataset is not None:
-        options = [o for o in options if dataset in (o[1], f"{o[0]}/{o[1]}")]
+    options = matching(options, dataset)
     if not options:
         wanted = f" in dataset {dataset!r}" if dataset else ""
         raise AnalysisError(f"no API gravity / sulphur data{wanted}: quality needs e.g. Eurostat "

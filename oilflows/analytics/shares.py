@@ -8,7 +8,7 @@ import pandas as pd
 
 from ..errors import AnalysisError
 from ..schema import WORLD
-from ._panel import UNDISCLOSED, Panel, build_panel, candidates, check_measure, display
+from ._panel import UNDISCLOSED, Panel, build_panel, check_measure, display, native_freq
 from ._plot import pyplot
 
 
@@ -116,13 +116,7 @@ def supplier_shares(
     check_measure(measure)
     if freq not in ("M", "A"):
         raise AnalysisError(f"freq must be 'M' or 'A', got {freq!r}")
-    native = freq
-    if freq == "A":
-        native_options = candidates(frame, reporter, measure, "A")
-        if dataset is not None:
-            native_options = [o for o in native_options if dataset in (o[1], f"{o[0]}/{o[1]}")]
-        if not native_options:
-            native = "M"
+    native = native_freq(frame, reporter, measure, freq, dataset)
     panel = build_panel(frame, reporter, measure, native, dataset)
     values = panel.values.copy()
     values[UNDISCLOSED] = panel.undisclosed
