@@ -1,31 +1,41 @@
-"""The Parquet store: a hive-partitioned dataset any engine reads, plus oilflows' commit protocol.
+"""The Parquet store: a hive-partitioned dataset any engine reads, with atomic, durable commits.
 
 Layout under the store root::
 
-    source=<source>/dataset=<dataset>/reporter=<reporter>/part-0.parquet   current data
-    _vintages/source=.../dataset=.../reporter=.../<stamp>-<id>.parquet      superseded rows
-    _staging/<txid>/...                                                     a write in progress
-    _journal/<txid>.json                                                    a commit being applied
-    _store.lock                                                             the writers' lock
+    source=<s>/dataset=<d>/reporter=<r>/part-0.parquet    current data: the public view
+    _manifest.json                                         the committed state (see store_manifest)
+    _data/source=.../dataset=.../reporter=.../<v>-<tx>.parquet   immutable data files
+    _vintages/source=.../dataset=.../reporter=.../<tx>.parquet    superseded rows (immutable)
+    _quarantine/                                           foreign files a repair moved aside
+    _store.lock                                            the writers' lock
 
 The current data hold, for each observation (the key without ``vintage``), the row of the latest
-vintage; rows a newer vintage replaces move to ``_vintages``. pyarrow, DuckDB, Polars and Spark
-read the current data directly (they skip names starting with ``_``; with a glob, use
-``source=*/dataset=*/reporter=*/*.parquet``).
+vintage; rows a newer vintage replaces move to ``_vintages``.
 
-A write is all-or-nothing: new partition files are staged under ``_staging``; the journal naming
-them is written; then each file is moved into place with an atomic rename. An exception while
-moving restores the replaced files; a crash after the journal was written is completed the next
-time the store is opened for writing. Readers never see a half-written file.
+Commit protocol. A write (under a file lock, so writers are serialized; a writer that waits longer
+than ``lock_timeout`` gets a :class:`StoreError`) writes new immutable files under ``_data`` and
+``_vintages`` and fsyncs them and their directories; then it replaces ``_manifest.json`` with an
+atomic rename and fsyncs the root. That rename is the commit: a crash before it leaves the old state
+(plus unreferenced files, which the next write or :meth:`Store.repair` deletes), a crash after it
+the new state. :meth:`Store.read` takes no lock: it reads the manifest and exactly the files it
+names, so it sees the old or the new state, never a mix.
+
+The public view (``source=*/dataset=*/reporter=*/part-0.parquet``) is for other engines: pyarrow,
+DuckDB, Polars, Dask and Spark read it directly (they skip names starting with ``_``). After a
+commit each changed partition's ``part-0.parquet`` is replaced, by an atomic rename, with a hard
+link to its new data file, so an external reader sees each partition whole, old or new; a reader
+that scans many partitions while a commit is being published may see some partitions old and some
+new. If a writer dies between the commit and the end of publishing, the view lags the manifest
+until the next write or ``repair`` (``verify`` reports it).
 """
 
 from __future__ import annotations
 
-import json
+import logging
 import os
-import shutil
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,16 +45,27 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from filelock import FileLock
 
+from . import _durable
 from . import filters as filters_module
+from . import store_manifest as manifests
 from .errors import QueryError, SchemaError, StoreError
 from .frames import latest as latest_vintages
 from .schema import COLUMNS, KEY, OBSERVATION_KEY, SCHEMA, from_table, to_table, validate
+from .store_manifest import FileEntry, Manifest
+
+log = logging.getLogger(__name__)
 
 PARTITIONS: tuple[str, ...] = ("source", "dataset", "reporter")
 PARTITION_SCHEMA = pa.schema([SCHEMA.field(name) for name in PARTITIONS])
 FILE_SCHEMA = pa.schema([f for f in SCHEMA if f.name not in PARTITIONS])
 DATA_FILE = "part-0.parquet"
-_PARQUET_OPTIONS = {"compression": "zstd", "write_statistics": True}
+DATA_DIR = "_data"
+VINTAGE_DIR = "_vintages"
+LOCK_FILE = "_store.lock"
+#: Rows per Parquet row group: small enough that a filter on partner/product skips most of a file.
+ROW_GROUP_ROWS = 64 * 1024
+_PARQUET_OPTIONS = {"compression": "zstd", "write_statistics": True, "row_group_size": ROW_GROUP_ROWS}
+_READ_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -53,7 +74,8 @@ class WriteSummary:
 
     Attributes: ``rows_in`` rows offered; ``rows_new`` observations not in the store before;
     ``rows_changed`` observations whose values or vintage changed; ``rows_unchanged`` identical
-    rows; ``rows_archived`` rows moved to ``_vintages``; ``partitions_changed`` files rewritten.
+    rows; ``rows_archived`` rows moved to ``_vintages``; ``partitions_changed`` files rewritten;
+    ``version`` the manifest version after the write.
     """
 
     rows_in: int
@@ -62,6 +84,7 @@ class WriteSummary:
     rows_unchanged: int
     rows_archived: int
     partitions_changed: int
+    version: int = 0
 
     @property
     def changed(self) -> bool:
@@ -79,8 +102,18 @@ def default_path() -> Path:
     return Path(platformdirs.user_data_dir("oilflows"))
 
 
+def partition_key(values: Iterable[str]) -> str:
+    """``source=S/dataset=D/reporter=R`` for the partition values in :data:`PARTITIONS` order."""
+    return "/".join(f"{k}={v}" for k, v in zip(PARTITIONS, values, strict=True))
+
+
+def partition_values(key: str) -> dict[str, str]:
+    """The inverse of :func:`partition_key`."""
+    return dict(part.split("=", 1) for part in key.split("/"))
+
+
 class Store:
-    """A hive-partitioned Parquet store of canonical frames.
+    """A hive-partitioned Parquet store of canonical frames with atomic commits.
 
     Parameters
     ----------
@@ -99,17 +132,32 @@ class Store:
 
     # -- reading ----------------------------------------------------------------------------------
 
-    def dataset(self) -> ds.Dataset:
-        """The current data as a :class:`pyarrow.dataset.Dataset` (hive partitions, `_` dirs skipped)."""
-        if not self.path.exists():
+    def manifest(self) -> Manifest | None:
+        """The committed manifest, or None for an empty store (or one written by oilflows 0.1)."""
+        return manifests.load(self.path)
+
+    def dataset(self, **filters: object) -> ds.Dataset:
+        """The current data as a :class:`pyarrow.dataset.Dataset` over the files the manifest names.
+
+        Partition filters (``source=``, ``dataset=``, ``reporter=``) select files before any is opened.
+        """
+        manifest = self.manifest()
+        if manifest is None:
+            return self._legacy_dataset()
+        keys = _select(manifest.partitions, filters)
+        files = [str(self.path / manifest.partitions[k].file) for k in keys]
+        if not files:
             return ds.dataset(SCHEMA.empty_table())
-        return ds.dataset(
-            self.path,
-            format="parquet",
-            schema=SCHEMA,
-            partitioning=ds.partitioning(PARTITION_SCHEMA, flavor="hive"),
-            ignore_prefixes=[".", "_"],
-        )
+        return ds.dataset(files, format="parquet", schema=SCHEMA,
+                          partitioning=ds.partitioning(PARTITION_SCHEMA, flavor="hive"),
+                          partition_base_dir=str(self.path / DATA_DIR))
+
+    def _legacy_dataset(self) -> ds.Dataset:
+        if not any(self.path.glob(f"source=*/dataset=*/reporter=*/{DATA_FILE}")):
+            return ds.dataset(SCHEMA.empty_table())
+        return ds.dataset(self.path, format="parquet", schema=SCHEMA,
+                          partitioning=ds.partitioning(PARTITION_SCHEMA, flavor="hive"),
+                          ignore_prefixes=[".", "_"])
 
     def read(
         self,
@@ -120,34 +168,61 @@ class Store:
         as_of: str | pd.Timestamp | None = None,
         **filters: object,
     ) -> pd.DataFrame:
-        """Read current data as a canonical frame, filtered in the scan.
+        """Read current data as a canonical frame, filtered in the scan; takes no lock.
 
         ``filters`` are column=value or column=[values] (e.g. ``reporter="DE"``,
-        ``partner=["KZ", "RU"]``); partition columns (source, dataset, reporter) prune whole
-        directories, the others are pushed down to Parquet row-group statistics. ``start``/``end``
+        ``partner=["KZ", "RU"]``); partition columns (source, dataset, reporter) select files from
+        the manifest, the others are pushed down to Parquet row-group statistics. ``start``/``end``
         bound ``period`` (inclusive). ``columns`` selects columns (default: all, canonical order).
+        ``as_of`` returns what the store knew at that time (rows of vintages up to ``as_of``).
+        The result is one committed state: if a writer commits and removes files while this read
+        runs, the read starts again on the new state.
         """
         try:
             expression = filters_module.expression(start, end, **filters)
         except QueryError as exc:
             raise StoreError(str(exc)) from exc
-        try:
-            table = self.dataset().to_table(filter=expression)
-            if as_of is not None:
-                table = self._as_of(table, expression, pd.Timestamp(as_of))
-        except (pa.ArrowInvalid, OSError) as exc:  # a damaged or foreign file in the store
-            raise StoreError(f"{self.path}: cannot read the store: {exc}") from exc
+        for attempt in range(_READ_ATTEMPTS):
+            version = self._version()
+            try:
+                table = self.dataset(**filters).to_table(filter=expression)
+                if as_of is not None:
+                    table = self._as_of(table, expression, pd.Timestamp(as_of), filters)
+                break
+            except FileNotFoundError as exc:  # a writer garbage-collected a file of an old state
+                if attempt + 1 < _READ_ATTEMPTS and self._version() != version:
+                    continue
+                raise StoreError(f"{self.path}: a file named by the manifest is missing: {exc}; "
+                                 "run `oilflows store verify`") from exc
+            except (pa.ArrowInvalid, OSError) as exc:  # a damaged or foreign file in the store
+                raise StoreError(f"{self.path}: cannot read the store: {exc}") from exc
         frame = from_table(table)
         if columns is not None:
             frame = frame[list(columns)]
         return frame.reset_index(drop=True)
 
-    def _as_of(self, current: pa.Table, expression, as_of: pd.Timestamp) -> pa.Table:
-        archive = self.path / "_vintages"
+    def _version(self) -> int:
+        try:
+            manifest = self.manifest()
+        except StoreError:
+            return -1
+        return manifest.version if manifest is not None else 0
+
+    def _vintage_files(self, filters: dict) -> list[str]:
+        manifest = self.manifest()
+        if manifest is None:
+            archive = self.path / VINTAGE_DIR
+            return [str(p) for p in sorted(archive.rglob("*.parquet"))] if archive.exists() else []
+        wanted = set(_select({_parent_key(e.file): None for e in manifest.vintages}, filters))
+        return [str(self.path / e.file) for e in manifest.vintages if _parent_key(e.file) in wanted]
+
+    def _as_of(self, current: pa.Table, expression, as_of: pd.Timestamp, filters: dict) -> pa.Table:
         tables = [current]
-        if archive.exists():
-            archived = ds.dataset(archive, format="parquet", schema=SCHEMA,
-                                  partitioning=ds.partitioning(PARTITION_SCHEMA, flavor="hive"))
+        files = self._vintage_files(filters)
+        if files:
+            archived = ds.dataset(files, format="parquet", schema=SCHEMA,
+                                  partitioning=ds.partitioning(PARTITION_SCHEMA, flavor="hive"),
+                                  partition_base_dir=str(self.path / VINTAGE_DIR))
             tables.append(archived.to_table(filter=expression))
         known = from_table(pa.concat_tables(tables))
         known = known[known["vintage"].isna() | (known["vintage"] <= as_of)]
@@ -162,118 +237,187 @@ class Store:
 
     def partitions(self) -> list[dict[str, str]]:
         """The (source, dataset, reporter) partitions that hold current data."""
-        found = []
-        for file in sorted(self.path.glob("source=*/dataset=*/reporter=*/" + DATA_FILE)):
-            parts = dict(p.split("=", 1) for p in file.relative_to(self.path).parts[:-1])
-            found.append(parts)
-        return found
+        manifest = self.manifest()
+        if manifest is None:
+            files = sorted(self.path.glob(f"source=*/dataset=*/reporter=*/{DATA_FILE}"))
+            return [partition_values(f.parent.relative_to(self.path).as_posix()) for f in files]
+        return [partition_values(k) for k in sorted(manifest.partitions)]
+
+    # -- checking ---------------------------------------------------------------------------------
+
+    def verify(self, *, deep: bool = True):
+        """Check every file against the manifest (size, sha256, rows) and the schema.
+
+        Returns a :class:`~oilflows.store_check.VerifyReport`; ``report.ok`` is False if data are
+        damaged or missing. Leftovers of an interrupted write are warnings (``repair`` clears them).
+        ``deep=False`` skips hashing and the schema check (sizes and presence only). Takes no lock.
+        """
+        from .store_check import verify
+
+        return verify(self, deep=deep)
+
+    def repair(self):
+        """Roll back an incomplete commit and bring the public view in line with the manifest.
+
+        Under the write lock: deletes temporary manifests and files no manifest names, completes a
+        0.1-format journal, adopts a 0.1 store (no manifest) by writing one, re-links stale
+        partition files, and moves foreign files out of the public view into ``_quarantine``.
+        Returns a :class:`~oilflows.store_check.RepairReport` listing what it did.
+        """
+        from .store_check import repair
+
+        with self._locked():
+            return repair(self)
 
     # -- writing ----------------------------------------------------------------------------------
 
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the writers' lock; a :class:`StoreError` after ``lock_timeout`` seconds of waiting."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.path / LOCK_FILE), timeout=self.lock_timeout)
+        try:
+            lock.acquire()
+        except TimeoutError as exc:
+            raise StoreError(f"{self.path}: another process holds the write lock "
+                             f"({self.path / LOCK_FILE}) for more than {self.lock_timeout:g} s; "
+                             "retry later or raise lock_timeout") from exc
+        try:
+            yield
+        finally:
+            lock.release()
+
     def write(self, frame: pd.DataFrame) -> WriteSummary:
-        """Upsert a canonical frame; return what changed.
+        """Upsert a canonical frame atomically; return what changed.
 
         Rows are matched on the key without ``vintage``. For each observation the row of the latest
         vintage is current (an equal vintage: the new row wins); superseded rows move to
         ``_vintages``. Writing the same data twice changes nothing (no file is touched). Invalid
-        frames raise :class:`SchemaError` and leave the store as it was.
+        frames raise :class:`SchemaError` and a failed write :class:`StoreError`; either way the store
+        is left as it was.
         """
         validate(frame)
-        table = to_table(frame)
-        incoming = from_table(table)
-        self.path.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(self.path / "_store.lock"), timeout=self.lock_timeout)
-        try:
-            lock.acquire()
-        except TimeoutError as exc:
-            raise StoreError(f"{self.path}: another process holds the write lock") from exc
-        try:
-            self._recover()
+        incoming = from_table(to_table(frame))
+        with self._locked():
+            from .store_check import recover
+
+            recover(self)
             return self._write_locked(incoming)
-        finally:
-            lock.release()
 
     def _write_locked(self, incoming: pd.DataFrame) -> WriteSummary:
-        txid = uuid.uuid4().hex[:12]
-        staging = self.path / "_staging" / txid
-        moves: list[tuple[Path, Path]] = []
+        old = self.manifest() or Manifest()
+        new = Manifest(version=old.version + 1, txid=uuid.uuid4().hex[:12],
+                       committed=pd.Timestamp.now(tz="UTC").isoformat(),
+                       partitions=dict(old.partitions), vintages=list(old.vintages))
+        created: list[Path] = []
+        changed: list[str] = []
         counts = {"new": 0, "changed": 0, "unchanged": 0, "archived": 0}
         try:
             for values, part in incoming.groupby(list(PARTITIONS), sort=True, dropna=False):
-                rel = Path(*(f"{k}={v}" for k, v in zip(PARTITIONS, values, strict=True)))
-                target = self.path / rel / DATA_FILE
-                existing = _read_partition(target, dict(zip(PARTITIONS, values, strict=True)))
+                key = partition_key(values)
+                partition = partition_values(key)
+                entry = old.partitions.get(key)
+                existing = _read_partition(self.path / entry.file, partition) if entry else None
                 merged, superseded, stats = _merge(existing, part)
                 for k in ("new", "changed", "unchanged"):
                     counts[k] += stats[k]
                 if len(superseded):  # rows archived by an earlier write are not archived again
-                    fresh = _not_archived(superseded, self.path / "_vintages" / rel,
-                                          dict(zip(PARTITIONS, values, strict=True)))
+                    archived = [self.path / e.file for e in old.vintages if _parent_key(e.file) == key]
+                    fresh = _not_archived(superseded, archived, partition)
                     counts["unchanged"] += len(superseded) - len(fresh)
                     superseded = fresh
                 if len(superseded):
                     counts["archived"] += len(superseded)
-                    archive = staging / "_vintages" / rel / f"{txid}.parquet"
-                    _write_file(superseded, archive)
-                    moves.append((archive, self.path / "_vintages" / rel / archive.name))
+                    path = self.path / VINTAGE_DIR / key / f"{new.txid}.parquet"
+                    created.append(path)
+                    _write_file(superseded, path)
+                    new.vintages.append(FileEntry.of(self.path, path, len(superseded)))
                 if stats["new"] or stats["changed"]:
-                    staged = staging / rel / DATA_FILE
-                    _write_file(merged, staged)
-                    moves.append((staged, target))
-            if moves:
-                self._commit(txid, moves)
-        except SchemaError:
-            raise
-        except Exception as exc:
+                    path = self.path / DATA_DIR / key / f"{new.version:06d}-{new.txid}.parquet"
+                    created.append(path)
+                    _write_file(merged, path)
+                    new.partitions[key] = FileEntry.of(self.path, path, len(merged))
+                    if entry is not None:
+                        new.retired.append(entry.file)
+                    changed.append(key)
+            if created:
+                for folder in sorted({p.parent for p in created}):
+                    _durable.fsync_dir(folder)
+                manifests.commit(self.path, new)
+        except BaseException as exc:
+            for path in created:  # not committed: nothing may remain of this write
+                path.unlink(missing_ok=True)
+            if isinstance(exc, SchemaError | StoreError) or not isinstance(exc, Exception):
+                raise
             raise StoreError(f"{self.path}: write failed, store left as it was: {exc}") from exc
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        if created:
+            self._publish(new, changed)
+            self._collect(old)
         return WriteSummary(
             rows_in=len(incoming), rows_new=counts["new"], rows_changed=counts["changed"],
             rows_unchanged=counts["unchanged"], rows_archived=counts["archived"],
-            partitions_changed=sum(1 for _, t in moves if t.name == DATA_FILE),
+            partitions_changed=len(changed), version=new.version if created else old.version,
         )
 
-    def _commit(self, txid: str, moves: list[tuple[Path, Path]]) -> None:
-        """Apply staged files: journal, then atomic renames; undo on an exception."""
-        journal = self.path / "_journal" / f"{txid}.json"
-        journal.parent.mkdir(parents=True, exist_ok=True)
-        backups: list[tuple[Path, Path | None]] = []
-        _write_json(journal, [[str(s), str(t)] for s, t in moves])
-        try:
-            for source, target in moves:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                backup = None
-                if target.exists():
-                    backup = source.with_name(source.name + ".previous")
-                    os.link(target, backup)  # keeps the old file reachable for an undo
-                backups.append((target, backup))
-                os.replace(source, target)
-        except BaseException:
-            for target, backup in reversed(backups):
-                if backup is not None:
-                    os.replace(backup, target)
-                else:
-                    target.unlink(missing_ok=True)
-            journal.unlink(missing_ok=True)
-            raise
-        journal.unlink()
+    def _publish(self, manifest: Manifest, keys: Iterable[str]) -> None:
+        """Point each partition's public ``part-0.parquet`` at its committed data file.
 
-    def _recover(self) -> None:
-        """Complete a commit interrupted by a crash (its journal exists), then clear staging."""
-        journal_dir = self.path / "_journal"
-        for journal in sorted(journal_dir.glob("*.json")) if journal_dir.exists() else []:
+        After the commit, so a failure here loses nothing: it is logged, and the next write or
+        :meth:`repair` publishes again (``verify`` reports the lag meanwhile).
+        """
+        try:
+            for key in keys:
+                publish_partition(self.path, key, manifest.partitions[key])
+        except Exception as exc:  # noqa: BLE001 - the commit stands; the view is re-derivable
+            log.warning("%s: committed version %d, but the public view is not up to date (%s); "
+                        "`oilflows store repair` fixes it", self.path, manifest.version, exc)
+
+    def _collect(self, old: Manifest) -> None:
+        """Delete the files the previous commit retired (no current reader can still need them)."""
+        for rel in old.retired:
             try:
-                moves = json.loads(journal.read_text())
-            except ValueError:  # torn while being written: no file had been moved yet
-                journal.unlink()
-                continue
-            for source, target in moves:
-                if Path(source).exists():
-                    Path(target).parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(source, target)
-            journal.unlink()
-        shutil.rmtree(self.path / "_staging", ignore_errors=True)
+                (self.path / rel).unlink(missing_ok=True)
+            except OSError as exc:
+                log.warning("%s: cannot delete retired file %s (%s)", self.path, rel, exc)
+
+
+def publish_partition(root: Path, key: str, entry: FileEntry) -> None:
+    """Atomically replace ``<key>/part-0.parquet`` in the public view with a link to `entry`'s file."""
+    target = root / key / DATA_FILE
+    if _durable.same_file(target, root / entry.file):
+        return
+    tmp = target.with_name(f".{DATA_FILE}.{uuid.uuid4().hex[:8]}.tmp")
+    _durable.link_or_copy(root / entry.file, tmp)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _durable.fsync_dir(target.parent)
+
+
+def _parent_key(rel: str) -> str:
+    """``source=S/dataset=D/reporter=R`` of a root-relative file path under ``_data``/``_vintages``."""
+    return "/".join(rel.split("/")[1:-1])
+
+
+def _select(keys: Iterable[str], filters: dict) -> list[str]:
+    """The partition keys that match the partition-column `filters` (others are ignored here)."""
+    wanted = {}
+    for name in PARTITIONS:
+        if name not in filters:
+            continue
+        value = filters[name]
+        if value is None:
+            return []
+        wanted[name] = {value} if isinstance(value, str) or not isinstance(value, Iterable) \
+            else {str(v) for v in value}
+    selected = []
+    for key in sorted(keys):
+        parts = partition_values(key)
+        if all(parts[name] in values for name, values in wanted.items()):
+            selected.append(key)
+    return selected
 
 
 # -- helpers ----------------------------------------------------------------------------------------
@@ -341,9 +485,8 @@ def _superseded(frame: pd.DataFrame, latest: pd.DataFrame) -> pd.DataFrame:
     return frame.loc[(marker == "left_only").to_numpy()].reset_index(drop=True)
 
 
-def _not_archived(rows: pd.DataFrame, folder: Path, partition: dict[str, str]) -> pd.DataFrame:
-    """`rows` without those already in an archive file under `folder` (identical in every column)."""
-    files = sorted(folder.glob("*.parquet")) if folder.exists() else []
+def _not_archived(rows: pd.DataFrame, files: list[Path], partition: dict[str, str]) -> pd.DataFrame:
+    """`rows` without those already in one of the archive `files` (identical in every column)."""
     if not files:
         return rows
     archived = pd.concat([_read_partition(f, partition) for f in files], ignore_index=True)
@@ -356,12 +499,5 @@ def _write_file(frame: pd.DataFrame, path: Path) -> None:
     table = to_table(_sort(frame)).drop_columns(list(PARTITIONS))
     with open(path, "wb") as handle:
         pq.write_table(table, handle, **_PARQUET_OPTIONS)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _write_json(path: Path, payload: object) -> None:
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(payload, handle)
         handle.flush()
         os.fsync(handle.fileno())

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -23,6 +23,7 @@ import pytest
 from filelock import FileLock
 
 import oilflows.store as store_module
+import oilflows.store_manifest as manifest_module
 from oilflows.errors import SchemaError, StoreError
 from oilflows.schema import COLUMNS, KEY, OBSERVATION_KEY, SCHEMA, conform, from_table, to_table
 from oilflows.store import DATA_FILE, PARTITIONS, Store, default_path
@@ -319,22 +320,27 @@ def test_newer_vintage_replaces_and_archives(tmp_path: Path, small: pd.DataFrame
     # Only the one partition file was rewritten.
     changed = {k for k, v in snapshot(tmp_path).items() if untouched.get(k) != v}
     rel = partition_file(tmp_path, old["reporter"].iloc[0]).relative_to(tmp_path).as_posix()
-    assert {c for c in changed if not c.startswith("_vintages/")} == {rel}
+    internal = ("_vintages/", "_data/", "_manifest.json")
+    assert {c for c in changed if not c.startswith(internal)} == {rel}
+    # ...plus one new immutable data file for that partition, and the new manifest.
+    added = {c for c in changed if c.startswith("_data/")}
+    assert len(added) == 1 and added.pop().startswith("_data/" + rel.rsplit("/", 1)[0] + "/")
+    assert "_manifest.json" in changed
 
 
 def test_older_vintage_does_not_replace_and_is_archived(tmp_path: Path, small: pd.DataFrame) -> None:
     store = Store(tmp_path)
     newer = with_newer_vintage(small, np.ones(len(small), dtype=bool))
     store.write(newer)
-    data_before = {k: v for k, v in snapshot(tmp_path).items() if not k.startswith("_vintages/")}
+    skip = ("_vintages/", "_manifest.json")  # the archive grows; the manifest lists it
+    data_before = {k: v for k, v in snapshot(tmp_path).items() if not k.startswith(skip)}
     older = small.iloc[[5, 6]]
     summary = store.write(older)
     assert summary.changed
     assert (summary.rows_new, summary.rows_changed, summary.rows_archived) == (0, 0, 2)
     assert summary.partitions_changed == 0
     assert_same_rows(store.read(), newer)
-    assert {k: v for k, v in snapshot(tmp_path).items() if not k.startswith("_vintages/")} == \
-        data_before
+    assert {k: v for k, v in snapshot(tmp_path).items() if not k.startswith(skip)} == data_before
     assert_same_rows(read_vintages(tmp_path), older)
 
 
@@ -404,9 +410,9 @@ def test_partition_filter_prunes_directories(tmp_path: Path, small: pd.DataFrame
     store = Store(tmp_path)
     store.write(small)
     broken = partition_file(tmp_path, "FR")
-    broken.write_bytes(b"not parquet at all")
+    broken.write_bytes(b"not parquet at all")  # a hard link: the committed data file is damaged too
     assert_same_rows(store.read(reporter="DE"), small[small["reporter"] == "DE"])
-    with pytest.raises(StoreError, match=re.escape(str(broken))):
+    with pytest.raises(StoreError, match="reporter=FR"):
         store.read()
 
 
@@ -457,8 +463,8 @@ def test_invalid_frame_leaves_store_as_it_was(tmp_path: Path, small: pd.DataFram
 
 
 class _FailingOs:
-    """Stands in for the ``os`` module inside oilflows.store; ``replace`` fails on call number
-    `fail_at` with `error` and works otherwise (so an undo can use it)."""
+    """Stands in for the ``os`` module of an oilflows module; ``replace`` fails on call number
+    `fail_at` with `error` and works otherwise."""
 
     def __init__(self, fail_at: int, error: BaseException):
         self.fail_at = fail_at
@@ -476,60 +482,152 @@ class _FailingOs:
 
 
 def _multi_partition_update(small: pd.DataFrame) -> pd.DataFrame:
-    """A newer release for every reporter plus a brand-new partition: 2 moves per old partition."""
+    """A newer release for every reporter plus a brand-new partition."""
     update = with_newer_vintage(small, np.ones(len(small), dtype=bool))
     new_partition = small[small["reporter"] == "IT"].assign(reporter="PL")
     return pd.concat([update, new_partition], ignore_index=True)
 
 
-@pytest.mark.parametrize("fail_at", [1, 2, 3, 9])
-def test_failed_rename_restores_the_store(tmp_path: Path, small: pd.DataFrame,
-                                          monkeypatch: pytest.MonkeyPatch, fail_at: int) -> None:
+@pytest.mark.parametrize("error", [OSError("disk on fire"), KeyboardInterrupt()])
+def test_failed_commit_leaves_the_store_as_it_was(tmp_path: Path, small: pd.DataFrame,
+                                                   monkeypatch: pytest.MonkeyPatch, error) -> None:
+    """The manifest rename is the commit: if it fails, no trace of the write remains."""
     store = Store(tmp_path)
     store.write(small)
     before = snapshot(tmp_path)
     update = _multi_partition_update(small)
-    failing = _FailingOs(fail_at, OSError("disk on fire"))
-    monkeypatch.setattr(store_module, "os", failing)
-    with pytest.raises(StoreError, match="disk on fire"):
+    failing = _FailingOs(1, error)
+    monkeypatch.setattr(manifest_module, "os", failing)
+    with pytest.raises(StoreError if isinstance(error, OSError) else KeyboardInterrupt,
+                       match="disk on fire" if isinstance(error, OSError) else None):
         store.write(update)
-    assert failing.calls >= fail_at
+    assert failing.calls == 1
     monkeypatch.undo()
-    assert_same_rows(store.read(), small)
     assert snapshot(tmp_path) == before
-    assert not list((tmp_path / "_journal").glob("*"))
-    assert not (tmp_path / "_staging").exists() or not list((tmp_path / "_staging").rglob("*"))
+    assert_same_rows(store.read(), small)
+    assert store.verify().clean
     # The store still works: the same write now succeeds.
-    summary = store.write(update)
-    assert summary.rows_archived == len(small)
+    assert store.write(update).rows_archived == len(small)
     assert_same_rows(store.read(), replace_observations(small, update))
 
 
-def test_interrupt_during_commit_is_undone_and_propagates(
-    tmp_path: Path, small: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("fail_at", [1, 3, 4])
+@pytest.mark.parametrize("error", [OSError("disk on fire"), KeyboardInterrupt()])
+def test_failed_publish_keeps_the_commit_and_repair_relinks(
+    tmp_path: Path, small: pd.DataFrame, monkeypatch: pytest.MonkeyPatch, fail_at: int, error
 ) -> None:
+    """After the commit only the public view lags: oilflows reads the new state, verify warns,
+    repair (or the next write) brings the view in line; DuckDB then reads the new state too."""
+    store = Store(tmp_path)
+    store.write(small)
+    update = _multi_partition_update(small)
+    expected = replace_observations(small, update)
+    monkeypatch.setattr(store_module, "os", _FailingOs(fail_at, error))
+    if isinstance(error, KeyboardInterrupt):
+        with pytest.raises(KeyboardInterrupt):
+            store.write(update)
+    else:
+        assert store.write(update).rows_archived == len(small)  # committed; a warning is logged
+    monkeypatch.undo()
+    assert_same_rows(store.read(), expected)
+    report = store.verify()
+    assert report.ok and not report.clean
+    assert all(p.severity == "warning" and "public view" in p.problem for p in report.problems)
+    with pytest.raises(AssertionError):  # other engines still see (part of) the old state
+        assert_same_values(duckdb_table(tmp_path), expected)
+    actions = store.repair().actions
+    assert actions and all(a.startswith("re-linked") for a in actions)
+    assert store.verify().clean
+    assert_same_values(duckdb_table(tmp_path), expected)
+
+
+def test_uncommitted_files_are_deleted_by_repair(tmp_path: Path, small: pd.DataFrame) -> None:
+    """State of a writer killed before its commit: new files and a temporary manifest on disk."""
     store = Store(tmp_path)
     store.write(small)
     before = snapshot(tmp_path)
-    monkeypatch.setattr(store_module, "os", _FailingOs(4, KeyboardInterrupt()))
-    with pytest.raises(KeyboardInterrupt):
-        store.write(_multi_partition_update(small))
-    monkeypatch.undo()
+    orphan = tmp_path / "_data" / "source=eurostat" / "dataset=nrg_ti_coifpm" / "reporter=DE" / "x.parquet"
+    orphan.write_bytes(b"half a parquet file")
+    (tmp_path / "_vintages" / "source=eurostat").mkdir(parents=True)
+    (tmp_path / "_vintages" / "source=eurostat" / "y.parquet").write_bytes(b"PAR1")
+    (tmp_path / "_manifest.json.deadbeef.tmp").write_text("{")
+    assert_same_rows(store.read(), small)  # readers never look at uncommitted files
+    report = store.verify()
+    assert report.ok and len(report.problems) == 3
+    assert {p.severity for p in report.problems} == {"warning"}
+    assert len(store.repair().actions) == 3
+    assert store.verify().clean
     assert snapshot(tmp_path) == before
+
+
+def test_foreign_file_in_public_view_is_an_error_and_quarantined(tmp_path: Path, small) -> None:
+    store = Store(tmp_path)
+    store.write(small)
+    foreign = partition_file(tmp_path, "DE").with_name("part-1.parquet")
+    foreign.write_bytes(partition_file(tmp_path, "DE").read_bytes())
+    report = store.verify()
+    assert not report.ok
+    assert [p.path for p in report.problems] == [foreign.relative_to(tmp_path).as_posix()]
+    store.repair()
+    assert not foreign.exists()
+    assert (tmp_path / "_quarantine" / foreign.relative_to(tmp_path)).exists()
+    assert store.verify().clean
+    assert_same_values(duckdb_table(tmp_path), small)
+
+
+def test_verify_finds_damaged_missing_and_resized_files(tmp_path: Path, small: pd.DataFrame) -> None:
+    store = Store(tmp_path)
+    store.write(small)
+    store.write(with_newer_vintage(small, np.arange(len(small)) % 2 == 0))
+    manifest = store.manifest()
+    prefix = "source=eurostat/dataset=nrg_ti_coifpm/reporter="
+    de, fr = (manifest.partitions[prefix + r] for r in ["DE", "FR"])
+    archive = manifest.vintages[0]
+    assert store.verify().clean and store.verify().files_checked == len(manifest.partitions) + len(
+        manifest.vintages)
+    data = bytearray((tmp_path / de.file).read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped bit: same size, different hash
+    (tmp_path / de.file).unlink()  # break the hard link so the view keeps the good bytes
+    (tmp_path / de.file).write_bytes(bytes(data))
+    (tmp_path / fr.file).unlink()
+    with open(tmp_path / archive.file, "ab") as handle:
+        handle.write(b"x")
+    problems = {p.path: p.problem for p in store.verify().problems if p.severity == "error"}
+    assert set(problems) == {de.file, fr.file, archive.file}
+    assert "sha256" in problems[de.file] and problems[fr.file] == "missing"
+    assert "size" in problems[archive.file]
+    shallow = {p.path for p in store.verify(deep=False).problems if p.severity == "error"}
+    assert shallow == {fr.file, archive.file}  # a same-size flip needs the hash
+
+
+def test_store_of_version_0_1_is_adopted(tmp_path: Path, small: pd.DataFrame) -> None:
+    """A store written by oilflows 0.1 has no manifest and no _data: reads work, a write adopts it."""
+    store = Store(tmp_path)
+    store.write(small)
+    (tmp_path / "_manifest.json").unlink()
+    shutil.rmtree(tmp_path / "_data")
     assert_same_rows(store.read(), small)
+    assert [p.severity for p in store.verify().problems] == ["warning"]
+    extra = make_frame([canonical_row(reporter="PL")])
+    assert store.write(extra).rows_new == 1
+    assert_same_rows(store.read(), pd.concat([small, extra], ignore_index=True))
+    assert store.verify().clean
 
 
 def _stage(frame: pd.DataFrame, path: Path) -> None:
-    """Write a partition file the way the store does (no partition columns, key order)."""
+    """Write a partition file the way oilflows 0.1 did (no partition columns, key order)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     table = to_table(by_key(frame)).drop_columns(list(PARTITIONS))
     pq.write_table(table, path)
 
 
-def test_crash_after_journal_is_completed_by_next_write(tmp_path: Path, small: pd.DataFrame) -> None:
-    """Hand-made state of a process killed mid-commit: journal written, DE moved, FR still staged."""
+def test_crash_after_0_1_journal_is_completed_by_next_write(tmp_path: Path, small: pd.DataFrame) -> None:
+    """Hand-made state of an oilflows 0.1 process killed mid-commit: journal written, DE moved,
+    FR still staged. The next write completes that commit, adopts the store, then writes."""
     store = Store(tmp_path)
     store.write(small)
+    (tmp_path / "_manifest.json").unlink()
+    shutil.rmtree(tmp_path / "_data")
     in_moved = small["reporter"].isin(["DE", "FR"]) & (small["source"] == "eurostat")
     update = with_newer_vintage(small, in_moved.to_numpy())
     merged = replace_observations(small, update)
@@ -545,8 +643,6 @@ def test_crash_after_journal_is_completed_by_next_write(tmp_path: Path, small: p
     journal.parent.mkdir(exist_ok=True)
     journal.write_text(json.dumps([[str(s), str(t)] for s, t in moves]))
     os.replace(*moves[0])  # the crash came after the first rename
-    # Readers see the half-applied commit until a writer recovers it.
-    assert not by_key(store.read()).equals(by_key(merged))
 
     extra = make_frame([canonical_row(reporter="PL")])
     summary = store.write(extra)
@@ -554,19 +650,7 @@ def test_crash_after_journal_is_completed_by_next_write(tmp_path: Path, small: p
     assert_same_rows(store.read(), pd.concat([merged, extra], ignore_index=True))
     assert not journal.exists()
     assert not staging.exists()
-
-
-def test_torn_journal_is_discarded(tmp_path: Path, small: pd.DataFrame) -> None:
-    """A crash while the journal itself was being written: no rename has happened yet."""
-    store = Store(tmp_path)
-    store.write(small)
-    journal = tmp_path / "_journal" / "deadbeef0002.json"
-    journal.parent.mkdir(exist_ok=True)
-    journal.write_text('[["/tmp/x/_staging/deadbeef0002/source=eurostat/dataset=nrg_ti_co')
-    extra = make_frame([canonical_row(reporter="PL")])
-    assert store.write(extra).rows_new == 1
-    assert_same_rows(store.read(), pd.concat([small, extra], ignore_index=True))
-    assert not journal.exists()
+    assert store.verify().clean
 
 
 def test_concurrent_writer_times_out(tmp_path: Path, small: pd.DataFrame) -> None:
@@ -607,12 +691,15 @@ def test_corrupt_partition_file_is_named(tmp_path: Path, small: pd.DataFrame) ->
     store = Store(tmp_path)
     store.write(small)
     broken = partition_file(tmp_path, "DE")
-    broken.write_bytes(b"\x00garbage" * 64)
+    broken.write_bytes(b"\x00garbage" * 64)  # a hard link: damages the committed data file too
     before = snapshot(tmp_path)
-    with pytest.raises(StoreError, match=re.escape(str(broken))):
+    with pytest.raises(StoreError, match="reporter=DE.*unreadable partition file"):
         store.write(with_newer_vintage(small, np.ones(len(small), dtype=bool)))
     assert snapshot(tmp_path) == before
-    with pytest.raises(StoreError, match=re.escape(str(broken))):
+    report = store.verify()
+    assert not report.ok
+    assert [p.path.split("/")[3] for p in report.problems if p.severity == "error"] == ["reporter=DE"]
+    with pytest.raises(StoreError, match="reporter=DE"):
         store.read(reporter="DE")
     # Other partitions stay writable and readable.
     fr = small[small["reporter"] == "FR"]
