@@ -15,6 +15,7 @@ Commands:
   refresh  fetch the configured datasets from the public APIs into the store
   reconcile  one flow (e.g. DE imports from KZ) from every source side by side, in tonnes
   info     what the embedded snapshot and the store hold
+  store    verify the store's files against its manifest, or repair an interrupted write
 """
 
 
@@ -74,6 +75,21 @@ def _parser() -> argparse.ArgumentParser:
                            help="store to include (default: $OILFLOWS_HOME or the user data dir, "
                                 "if it exists)")
     reconcile.add_argument("--all", action="store_true", help="show periods with a single source too")
+
+    store = commands.add_parser(
+        "store", help="verify or repair the store",
+        description="verify: check every file against the manifest (size, sha256, rows) and the "
+                    "schema, and the public view against the manifest; exit 1 if data are damaged. "
+                    "repair: roll back an interrupted write (delete files no manifest names), "
+                    "re-link the public view, move foreign files to _quarantine.")
+    store_commands = store.add_subparsers(dest="store_command", metavar="ACTION", required=True)
+    for action in ("verify", "repair"):
+        sub = store_commands.add_parser(action, help=f"{action} the store")
+        sub.add_argument("--store", default=None, metavar="PATH",
+                         help="store directory (default: $OILFLOWS_HOME or the user data dir)")
+        if action == "verify":
+            sub.add_argument("--quick", action="store_true",
+                             help="check presence and sizes only (no hashing, no schema check)")
 
     info = commands.add_parser("info", help="what the embedded snapshot and the store hold",
                                description="Print the embedded snapshot's provenance and the "
@@ -152,6 +168,18 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _store(args: argparse.Namespace) -> int:
+    from .store import Store
+
+    store = Store(args.store)
+    if args.store_command == "verify":
+        report = store.verify(deep=not args.quick)
+        print(report.summary())
+        return 0 if report.ok else 1
+    print(store.repair().summary())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``oilflows`` command; returns the exit status."""
     parser = _parser()
@@ -159,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    handlers = {"report": _report, "refresh": _refresh, "reconcile": _reconcile, "info": _info}
+    handlers = {"report": _report, "refresh": _refresh, "reconcile": _reconcile, "info": _info,
+                "store": _store}
     try:
         return handlers[args.command](args)
     except OilflowsError as exc:

@@ -70,9 +70,9 @@ def test_refresh_without_network_fails_with_one_line(no_network, capsys, tmp_pat
 def test_help_documents_every_command():
     result = subprocess.run([sys.executable, "-m", "oilflows", "--help"], capture_output=True,
                             text=True, check=True)
-    for command in ("report", "refresh", "info"):
+    for command in ("report", "refresh", "info", "store"):
         assert command in result.stdout
-    for command in ("report", "refresh", "info"):
+    for command in ("report", "refresh", "info", "store"):
         sub = subprocess.run([sys.executable, "-m", "oilflows", command, "--help"],
                              capture_output=True, text=True, check=True)
         assert "usage: oilflows " + command in sub.stdout
@@ -91,3 +91,27 @@ def test_reconcile_command(capsys, tmp_path, monkeypatch):
     # nrg_ti_oil DE<-KZ 2021 = 8,000 kt (reference) against the disclosed coifpm grades (5,839 kt).
     assert "eurostat/nrg_ti_oil (ref)" in out and "8,000" in out and "5,839" in out
     assert "KEBCO" in out and "pipeline" in out
+
+
+def test_store_verify_and_repair(capsys, tmp_path):
+    """`oilflows store verify` exits 1 on a damaged file and names it; `repair` clears leftovers."""
+    from oilflows import load_default
+    from oilflows.store import Store
+
+    store = Store(tmp_path)
+    store.write(load_default(dataset="nrg_ti_oil"))
+    assert cli.main(["store", "verify", "--store", str(tmp_path)]) == 0
+    assert "6,270 rows checked: OK" in capsys.readouterr().out
+    leftover = tmp_path / "_manifest.json.0123abcd.tmp"
+    leftover.write_text("{")
+    assert cli.main(["store", "verify", "--store", str(tmp_path)]) == 0
+    assert "OK with warnings" in capsys.readouterr().out
+    assert cli.main(["store", "repair", "--store", str(tmp_path)]) == 0
+    assert "deleted _manifest.json.0123abcd.tmp" in capsys.readouterr().out
+    assert not leftover.exists()
+    entry = next(iter(store.manifest().partitions.values()))
+    (tmp_path / entry.file).write_bytes(b"PAR1 not really")
+    assert cli.main(["store", "verify", "--store", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "DAMAGED" in out and entry.file in out
+    assert cli.main(["store", "verify", "--quick", "--store", str(tmp_path)]) == 1
