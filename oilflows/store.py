@@ -444,12 +444,14 @@ def _merge(
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
     """Merge `incoming` into `existing`: (current rows, superseded rows, counts)."""
     incoming = _sort(incoming)
+    obs = list(OBSERVATION_KEY)
     if existing is None or existing.empty:
+        if not incoming.duplicated(obs).any():  # one vintage per observation: all current
+            return incoming, incoming.iloc[0:0], {"new": len(incoming), "changed": 0, "unchanged": 0}
         latest = latest_vintages(incoming)
         return latest, _superseded(incoming, latest), {
             "new": len(latest), "changed": 0, "unchanged": 0}
     existing = _sort(existing)
-    obs = list(OBSERVATION_KEY)
     if len(incoming) == len(existing) and to_table(incoming).equals(to_table(existing)):
         return existing, existing.iloc[0:0], {"new": 0, "changed": 0, "unchanged": len(incoming)}
     # Identical rows (all columns equal) change nothing; nor does a newer release that repeats the
