@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -31,6 +30,9 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from _measure import peak_rss_mb  # noqa: E402
 
 from oilflows.schema import COLUMNS, conform  # noqa: E402
 from oilflows.store import Store  # noqa: E402
@@ -155,8 +157,7 @@ def run_contender(name: str, root: Path, repeat: int) -> dict:
         start = time.perf_counter()
         assert func(root) == rows
         times.append(time.perf_counter() - start)
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"name": name, "seconds": min(times), "rows": rows, "peak_mb": peak_kib / 1024}
+    return {"name": name, "seconds": min(times), "rows": rows, "peak_mb": peak_rss_mb()}
 
 
 def machine() -> str:

@@ -53,10 +53,14 @@ def _parser() -> argparse.ArgumentParser:
         "refresh", help="fetch configured datasets into the store",
         description="Fetch the datasets listed in a TOML config (default: Eurostat nrg_ti_coifpm, "
                     "nrg_ti_oilm and nrg_ti_oil for DE and neighbours) and upsert them into the "
-                    "store. Exits non-zero if any dataset failed; the store keeps what it had.")
+                    "store in one atomic write. Exits non-zero if any dataset failed; then nothing "
+                    "is written (with --keep-going, the datasets that succeeded are).")
     refresh.add_argument("--config", default=None, help="TOML file of [[dataset]] tables")
     refresh.add_argument("--store", default=None, metavar="PATH", help="store directory")
     refresh.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    refresh.add_argument("--keep-going", action="store_true",
+                         help="write each dataset as soon as it is fetched and carry on past a failed "
+                              "one (default: fetch all, then write all at once or nothing)")
 
     reconcile = commands.add_parser(
         "reconcile", help="one flow from every source side by side",
@@ -129,7 +133,8 @@ def _refresh(args: argparse.Namespace) -> int:
     from .refresh import refresh
     from .store import Store
 
-    result = refresh(args.config, Store(args.store), progress=not args.no_progress)
+    result = refresh(args.config, Store(args.store), progress=not args.no_progress,
+                     keep_going=True if args.keep_going else None)
     print(result.summary())
     return 0 if result.ok else 1
 

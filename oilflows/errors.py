@@ -69,3 +69,38 @@ class QueryError(OilflowsError, ValueError):
 
 class NetworkError(FetchError):
     """The service could not be reached at all (no network, DNS failure, refused connection)."""
+
+
+class AccessDeniedError(FetchError):
+    """HTTP 401, or 403 with neither ``Retry-After`` nor a quota message: a missing, wrong or insufficient
+    credential. Not retried."""
+
+
+class RateLimitedError(FetchError):
+    """HTTP 429, or a quota 403, still refused after the retries or asking for a wait longer than
+    :data:`MAX_RETRY_AFTER`. ``retry_after`` is the wait the server asked for, seconds (or None)."""
+
+    retry_after: float | None = None
+
+    def __init__(self, url: str, problem: str, status: int | None = None, retry_after: float | None = None):
+        super().__init__(url, problem, status=status)
+        self.retry_after = retry_after
+
+
+class BodyTooLargeError(FetchError):
+    """The body is larger than the limit (``limit``, bytes)."""
+
+    limit: int | None = None
+
+    def __init__(self, url: str, problem: str, status: int | None = None, limit: int | None = None):
+        super().__init__(url, problem, status=status)
+        self.limit = limit
+
+
+class TruncatedBodyError(FetchError):
+    """The connection ended before the whole body arrived (shorter than Content-Length, or a chunked
+    body without its last chunk)."""
+
+
+class FetchTimeoutError(FetchError):
+    """No answer within the read timeout (after the retries), or the body not complete by the deadline."""

@@ -28,6 +28,8 @@ def expression(
         raise QueryError(f"unknown filter columns {sorted(unknown)}; columns are {list(COLUMNS)}")
     terms = []
     for column, value in filters.items():
+        if column in _TIMESTAMPS and value is not None:
+            value = _stamps(column, value)
         if value is None:
             terms.append(ds.field(column).is_null())
         elif isinstance(value, str | bytes) or not isinstance(value, Iterable):
@@ -43,6 +45,24 @@ def expression(
     for term in terms:
         result = term if result is None else result & term
     return result
+
+
+_TIMESTAMPS = ("period", "vintage")
+
+
+def _stamps(column: str, value: object) -> pa.Scalar | list[pa.Scalar]:
+    """`value` (one or many dates: strings, Timestamps) as timestamp scalars of the schema's type."""
+    many = not isinstance(value, str | bytes | pd.Timestamp) and isinstance(value, Iterable)
+    out = []
+    for item in (value if many else [value]):
+        try:
+            stamp = pd.Timestamp(item)
+        except (TypeError, ValueError) as exc:
+            raise QueryError(f"filter {column}={item!r} is not a date like 2021-06-01") from exc
+        if pd.isna(stamp):
+            raise QueryError(f"filter {column}={item!r} is not a date like 2021-06-01")
+        out.append(pa.scalar(stamp.to_pydatetime(), type=pa.timestamp("s")))
+    return out if many else out[0]
 
 
 def _bound(value: str | pd.Timestamp, lower: bool) -> pd.Timestamp:

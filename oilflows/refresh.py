@@ -28,7 +28,19 @@ its data-availability endpoint; GENESIS: the modified-data catalogue), and an un
 downloaded (``incremental = false`` in an entry forces the download). Comext is fetched every time;
 the store's upsert makes an unchanged download a no-op. Sources without a release stamp
 (Comtrade, GENESIS, Comext bulk) are stamped with the time of the download, so that
-:meth:`Store.read(as_of=...) <oilflows.Store.read>` can tell what was known when.
+:meth:`Store.read(as_of=...) <oilflows.Store.read>` can tell what was known when. When a release is
+newer than the store, the HTTP cache entries of that dataset made before the release are dropped
+(:func:`oilflows.http.invalidate`), so the download cannot be served a pre-release answer.
+
+All or nothing: by default every dataset is fetched and parsed first and then written in ONE
+:meth:`Store.write` (atomic), so a refresh either completes or fails with nothing written. With
+``keep_going=True`` (or ``keep_going = true`` at the top of the config file) each dataset is written on
+its own as soon as it is fetched, and a failed one does not stop the others; each write is still
+atomic. A :class:`~oilflows.errors.NetworkError` (the host cannot be reached) always stops the refresh.
+
+Credentials never come from the config: ``api_key``/``token`` entries are refused; the Comtrade key
+and the GENESIS token are read from ``$COMTRADE_API_KEY`` / ``$GENESIS_TOKEN`` or the OS keyring
+(:func:`oilflows.http.credential`).
 """
 
 from __future__ import annotations
@@ -40,7 +52,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import http
 from .errors import NetworkError, OilflowsError, QueryError
+from .schema import KEY
 from .store import Store, WriteSummary
 
 _GEOS = ["DE", "FR", "IT", "ES", "NL", "PL", "AT", "CZ"]
@@ -57,9 +71,19 @@ UNSTAMPED = ("comtrade", "genesis")
 SOURCES = ("eurostat", "comext", "comtrade", "genesis")
 
 
+#: Config keys that would hold a credential: refused (keys come from the environment or the keyring).
+SECRET_PARAMS = ("api_key", "token", "password", "username")
+
+
 @dataclass
 class RefreshItem:
-    """One dataset of a refresh: what was asked and what the store did with it."""
+    """One dataset of a refresh: what was asked and what happened to it.
+
+    ``rows`` rows fetched; ``skipped`` why it was not downloaded (unchanged at the source);
+    ``error``/``exception`` the typed error that failed it; ``attempted`` False if the refresh stopped
+    before it; ``written`` True once its rows are in the store; ``summary`` its own store write
+    (``keep_going`` mode only; an all-or-nothing refresh has one write, :attr:`RefreshResult.write`).
+    """
 
     source: str
     dataset: str
@@ -67,17 +91,31 @@ class RefreshItem:
     summary: WriteSummary | None = None
     skipped: str | None = None
     error: str | None = None
+    exception: OilflowsError | None = None
+    attempted: bool = True
+    written: bool = False
 
 
 @dataclass
 class RefreshResult:
-    """All items of a refresh; ``ok`` is False if any failed."""
+    """All items of a refresh; ``ok`` is False if any failed.
+
+    ``keep_going`` records the mode; ``write`` is the one store write of an all-or-nothing refresh
+    (None if nothing was written).
+    """
 
     items: list[RefreshItem] = field(default_factory=list)
+    keep_going: bool = False
+    write: WriteSummary | None = None
 
     @property
     def ok(self) -> bool:
         return all(item.error is None for item in self.items)
+
+    @property
+    def errors(self) -> list[OilflowsError]:
+        """The typed errors of the failed items, in order."""
+        return [item.exception for item in self.items if item.exception is not None]
 
     def summary(self) -> str:
         lines = []
@@ -87,18 +125,36 @@ class RefreshResult:
                 lines.append(f"{name}: FAILED: {item.error}")
             elif item.skipped:
                 lines.append(f"{name}: unchanged ({item.skipped})")
+            elif not item.attempted:
+                lines.append(f"{name}: not fetched (the refresh stopped at the first failure)")
             elif item.summary is not None:
-                s = item.summary
-                lines.append(f"{name}: {item.rows:,} rows fetched; {s.rows_new:,} new, "
-                             f"{s.rows_changed:,} changed, {s.rows_unchanged:,} unchanged, "
-                             f"{s.rows_archived:,} archived as older vintages")
+                lines.append(f"{name}: {item.rows:,} rows fetched; {_counts(item.summary)}")
+            else:
+                lines.append(f"{name}: {item.rows:,} rows fetched"
+                             + ("" if item.written else "; NOT written"))
+        if not self.keep_going:
+            if self.write is not None:
+                lines.append(f"store: one write: {_counts(self.write)}")
+            elif not self.ok:
+                lines.append("store: nothing written (a refresh writes all datasets or none; "
+                             "keep_going=True writes each dataset on its own)")
         return "\n".join(lines)
+
+
+def _counts(s: WriteSummary) -> str:
+    return (f"{s.rows_new:,} new, {s.rows_changed:,} changed, {s.rows_unchanged:,} unchanged, "
+            f"{s.rows_archived:,} archived as older vintages")
 
 
 def load_config(path: str | Path | None) -> list[dict]:
     """The dataset list from a TOML file, or :data:`DEFAULT_DATASETS` when `path` is None."""
+    return _load(path)[0]
+
+
+def _load(path: str | Path | None) -> tuple[list[dict], dict]:
+    """The dataset list and the top-level options (``keep_going``) of a config file."""
     if path is None:
-        return [dict(d) for d in DEFAULT_DATASETS]
+        return [dict(d) for d in DEFAULT_DATASETS], {}
     path = Path(path)
     try:
         config = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -107,15 +163,27 @@ def load_config(path: str | Path | None) -> list[dict]:
     items = config.get("dataset")
     if not isinstance(items, list) or not items:
         raise QueryError(f"{path}: expected one or more [[dataset]] tables")
+    _check_specs(items, str(path))
+    keep_going = config.get("keep_going", False)
+    if not isinstance(keep_going, bool):
+        raise QueryError(f"{path}: keep_going must be true or false, not {keep_going!r}")
+    return items, {"keep_going": keep_going}
+
+
+def _check_specs(items: list[dict], where: str) -> None:
     for i, item in enumerate(items, start=1):
-        if "source" not in item:
-            raise QueryError(f"{path}: [[dataset]] number {i} lacks 'source'")
+        if not isinstance(item, dict) or "source" not in item:
+            raise QueryError(f"{where}: [[dataset]] number {i} lacks 'source'")
         if item["source"] not in SOURCES:
-            raise QueryError(f"{path}: [[dataset]] number {i}: unknown source {item['source']!r}; "
+            raise QueryError(f"{where}: [[dataset]] number {i}: unknown source {item['source']!r}; "
                              f"known: {', '.join(SOURCES)}")
         if item["source"] == "eurostat" and "dataset" not in item:
-            raise QueryError(f"{path}: [[dataset]] number {i} (eurostat) lacks 'dataset'")
-    return items
+            raise QueryError(f"{where}: [[dataset]] number {i} (eurostat) lacks 'dataset'")
+        secret = sorted(set(item.get("params", {})) & set(SECRET_PARAMS))
+        if secret:  # the value is not echoed
+            raise QueryError(f"{where}: [[dataset]] number {i} ({item['source']}): {secret[0]!r} does not "
+                             "belong in a config; set $COMTRADE_API_KEY / $GENESIS_TOKEN or the OS "
+                             "keyring entry (service 'oilflows')")
 
 
 def _label(spec: dict) -> str:
@@ -153,39 +221,51 @@ def _stored_vintage(store: Store, source: str, **filters: object) -> pd.Timestam
 
 def _unchanged(spec: dict, store: Store) -> str | None:
     """The reason to skip a dataset whose source shows no release since the store's latest vintage:
-    Eurostat's table of contents, Comtrade's data availability, GENESIS's modified-data catalogue."""
+    Eurostat's table of contents, Comtrade's data availability, GENESIS's modified-data catalogue.
+
+    When the release is newer, the dataset's cached HTTP answers made before it are dropped."""
     if not spec.get("incremental", True):
         return None
     source, params = spec["source"], spec.get("params", {})
     if source == "eurostat":
         from .sources import eurostat
 
+        code = eurostat.dataset_info(spec["dataset"]).code
         stored = _stored_vintage(store, "eurostat", dataset=spec["dataset"].lower())
         if stored is None:
             return None
         released, where = eurostat.last_update(spec["dataset"]), "Eurostat last update"
+        prefixes = [f"{eurostat.BASE_URL}/sdmx/2.1/data/{code}/"]
     elif source == "comtrade" and params.get("reporter") and params.get("period"):
         from .sources import comtrade
 
         stored = _stored_vintage(store, "comtrade", reporter=params["reporter"])
         if stored is None:
             return None
-        released = comtrade.last_update(params["reporter"], params["period"],
-                                        freq=params.get("freq", "A"), api_key=params.get("api_key"))
+        freq = str(params.get("freq", "A")).upper()
+        released = comtrade.last_update(params["reporter"], params["period"], freq=freq)
         where = "Comtrade last release"
+        prefixes = [comtrade.PREVIEW_URL.format(freq=freq), comtrade.DATA_URL.format(freq=freq)]
     elif source == "genesis":
         from .sources import genesis
 
         table = params.get("table", "51000-0017")
+        base_url = params.get("base_url", genesis.BASE_URL)
         stored = _stored_vintage(store, "destatis", dataset=table)
         if stored is None:
             return None
-        released = genesis.last_update(table, token=params.get("token"))
+        released = genesis.last_update(table, base_url=base_url)
         where = "GENESIS last modification"
+        prefixes = [base_url.rstrip("/") + "/" + genesis.TABLEFILE]
     else:
         return None
     if released is not None and released <= stored:
         return f"{where} {released:%Y-%m-%d}, store holds vintage {stored:%Y-%m-%d %H:%M}"
+    if released is not None:
+        # A date without a time of day may be any time that day: answers cached that day are suspect.
+        cutoff = released + pd.Timedelta(days=1) if released == released.normalize() else released
+        for prefix in prefixes:
+            http.invalidate(prefix, released=cutoff)
     return None
 
 
@@ -193,44 +273,105 @@ def refresh(
     config: str | Path | list[dict] | None = None,
     store: Store | None = None,
     progress: bool = True,
+    *,
+    keep_going: bool | None = None,
 ) -> RefreshResult:
     """Fetch every configured dataset and upsert it into `store` (default: :class:`Store`).
 
-    Each dataset is written in its own all-or-nothing store write; a failed download leaves the
-    store as it was for that dataset and is reported in the result (``ok`` False), and the other
-    datasets are still refreshed. If the network is unreachable, :class:`NetworkError` is raised
-    at the first dataset and nothing is written.
+    Parameters
+    ----------
+    config : path, list of dict, or None
+        A TOML file (see the module docstring), the list of its ``[[dataset]]`` tables, or None for
+        :data:`DEFAULT_DATASETS`.
+    store : Store, optional
+        Where to write.
+    progress : bool
+        Show a progress bar.
+    keep_going : bool, optional
+        False (the default, or the config's top-level ``keep_going``): all or nothing - every dataset
+        is fetched and parsed, then all are written in one atomic :meth:`Store.write`; at the first
+        failed dataset the refresh stops and nothing is written. True: each dataset is written on its
+        own as soon as it is fetched; failures are reported and the others still refreshed.
+
+    Returns
+    -------
+    RefreshResult
+        ``ok`` False if a dataset failed; the failed items carry the typed error (``exception``).
+
+    Raises
+    ------
+    NetworkError
+        A host cannot be reached: the refresh stops (all or nothing: nothing written).
+    QueryError
+        A bad config (including a credential in it).
+    StoreError, SchemaError
+        The store write failed; the store is left as it was.
     """
-    items = config if isinstance(config, list) else load_config(config)
+    if isinstance(config, list):
+        items, options = config, {}
+        _check_specs(items, "refresh config")
+    else:
+        items, options = _load(config)
+    keep_going = bool(options.get("keep_going", False)) if keep_going is None else keep_going
     store = store or Store()
     stamp = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
-    result = RefreshResult()
-    iterator = items
+    result = RefreshResult(keep_going=keep_going)
+    if any(spec["source"] == "eurostat" and spec.get("incremental", True) for spec in items):
+        from .sources import eurostat
+
+        http.invalidate(eurostat.TOC_URL)  # release checks read a fresh TOC (then cached for this run)
+    result.items = [RefreshItem(spec["source"], _label(spec), attempted=False) for spec in items]
+    fetched: list[tuple[RefreshItem, pd.DataFrame]] = []
+    iterator = range(len(items))
     if progress:
         from tqdm import tqdm
 
-        iterator = tqdm(items, desc="refresh", unit="dataset")
+        iterator = tqdm(iterator, desc="refresh", unit="dataset")
     try:
-        for spec in iterator:
-            _refresh_one(spec, store, result, stamp)
+        for i in iterator:
+            item, spec = result.items[i], items[i]
+            frame = _fetch_one(spec, store, item, stamp)
+            if frame is None:
+                if item.error is not None and not keep_going:
+                    break  # all or nothing: nothing will be written, stop asking the servers
+                continue
+            if keep_going:
+                item.summary = store.write(frame)
+                item.written = True
+            else:
+                fetched.append((item, frame))
     finally:
         if progress:
             iterator.close()
+    if not keep_going and result.ok and fetched:
+        combined = pd.concat([frame for _, frame in fetched if len(frame)], ignore_index=True)
+        # Two entries may ask for the same observation: the later entry wins, as in separate writes.
+        combined = combined.drop_duplicates(subset=list(KEY), keep="last").reset_index(drop=True)
+        if len(combined):
+            result.write = store.write(combined)
+        for item, _ in fetched:
+            item.written = True
     return result
 
 
-def _refresh_one(spec: dict, store: Store, result: RefreshResult, stamp: pd.Timestamp) -> None:
-    """Fetch and write one dataset; a NetworkError stops the whole refresh (nothing is reachable)."""
-    item = RefreshItem(spec["source"], _label(spec))
-    result.items.append(item)
+def _fetch_one(spec: dict, store: Store, item: RefreshItem, stamp: pd.Timestamp) -> pd.DataFrame | None:
+    """Check and fetch one dataset: its frame, or None (unchanged, or failed: the error is in `item`).
+
+    A NetworkError is raised (nothing is reachable)."""
+    from .schema import validate
+
+    item.attempted = True
     try:
         item.skipped = _unchanged(spec, store)
         if item.skipped:
-            return
+            return None
         frame = _fetch(spec, stamp)
-        item.rows = len(frame)
-        item.summary = store.write(frame)
+        validate(frame)  # a bad frame fails its own dataset, before anything is written
     except NetworkError:
         raise
     except OilflowsError as exc:
         item.error = str(exc)
+        item.exception = exc
+        return None
+    item.rows = len(frame)
+    return frame

@@ -675,7 +675,7 @@ def test_responses_are_not_cached(monkeypatch):
 
     monkeypatch.setattr("oilflows.http.post", fake_post)
     genesis.fetch(token=TOKEN, **QUERY)
-    assert seen["cache"] is False  # requests-cache would store the token header on disk
+    assert seen["cache"] is False  # a cached entry would put the token's request on disk
     assert seen["ok"] == (200,) and seen["headers"]["username"] == TOKEN
 
 

@@ -50,28 +50,24 @@ def test_fetch_error_without_status():
     assert isinstance(error, OSError)
 
 
-def test_no_cache_gives_a_plain_session(http_env, tmp_path, monkeypatch):
+def test_no_cache_makes_no_cache_file(mocked_responses, tmp_path, monkeypatch):
     monkeypatch.setenv("OILFLOWS_CACHE_DIR", str(tmp_path))
     session = http.session()
     assert type(session) is requests.Session
     assert http.session() is session  # shared
     assert session.headers["User-Agent"] == http.USER_AGENT
+    mocked_responses.add(responses.GET, URL, body="x")
+    http.get(URL)
+    http.get(URL)
+    assert len(mocked_responses.calls) == 2  # OILFLOWS_NO_CACHE=1 (http_env): both went out
     assert list(tmp_path.iterdir()) == []  # no cache file made
 
 
-def test_cache_false_gives_a_plain_session(http_env, tmp_path, monkeypatch):
-    monkeypatch.delenv("OILFLOWS_NO_CACHE")
-    monkeypatch.setenv("OILFLOWS_CACHE_DIR", str(tmp_path))
-    assert type(http.session(cache=False)) is requests.Session
-
-
-def test_cached_session_serves_a_repeated_get(mocked_responses, tmp_path, monkeypatch):
-    requests_cache = pytest.importorskip("requests_cache")
+def test_cache_serves_a_repeated_get(mocked_responses, tmp_path, monkeypatch):
     monkeypatch.delenv("OILFLOWS_NO_CACHE")
     monkeypatch.setenv("OILFLOWS_CACHE_DIR", str(tmp_path / "cache"))
-    mocked_responses.add(responses.GET, URL, body="code\tlast update of data\nnrg_ti_coifpm\t28.02.2024\n")
-    session = http.session()
-    assert isinstance(session, requests_cache.CachedSession)
+    mocked_responses.add(responses.GET, URL, body="code\tlast update of data\nnrg_ti_coifpm\t28.02.2024\n",
+                         headers={"Date": "Wed, 28 Feb 2024 12:00:00 GMT"})
     assert http.cache_path() == tmp_path / "cache"
 
     first = http.get(URL, params={"lang": "en"})
@@ -79,10 +75,20 @@ def test_cached_session_serves_a_repeated_get(mocked_responses, tmp_path, monkey
     assert len(mocked_responses.calls) == 1
     assert not getattr(first, "from_cache", False)
     assert second.from_cache
-    assert second.text == first.text
-    assert any((tmp_path / "cache").iterdir())  # the SQLite file is in OILFLOWS_CACHE_DIR
+    assert second.text == first.text and second.url == first.url
+    assert second.headers["Date"] == "Wed, 28 Feb 2024 12:00:00 GMT"  # kept for vintage="date"
+    assert (tmp_path / "cache" / http.CACHE_FILE).is_file()
 
     http.get(URL, params={"lang": "de"})  # another request goes to the server
     assert len(mocked_responses.calls) == 2
     http.get(URL, params={"lang": "en"}, cache=False)  # and so does an explicitly uncached one
     assert len(mocked_responses.calls) == 3
+
+
+def test_errors_are_not_cached(mocked_responses, tmp_path, monkeypatch):
+    monkeypatch.delenv("OILFLOWS_NO_CACHE")
+    monkeypatch.setenv("OILFLOWS_CACHE_DIR", str(tmp_path))
+    mocked_responses.add(responses.GET, URL, status=404, body="No results found")
+    for _ in range(2):
+        assert http.get(URL, ok=(200, 404)).status_code == 404
+    assert len(mocked_responses.calls) == 2

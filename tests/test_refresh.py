@@ -43,7 +43,7 @@ def test_incremental_refresh_skips_unchanged_dataset(mocked_responses, gz, toc, 
     mocked_responses.get(eurostat.TOC_URL, body=toc)
     store = Store(tmp_path)
     first = refresh(COIFPM, store, progress=False)
-    assert first.ok and first.items[0].summary.rows_new == first.items[0].rows > 0
+    assert first.ok and first.write.rows_new == first.items[0].rows > 0 and first.items[0].written
     # The TOC says 28.02.2024, the store holds vintage 2024-02-28 11:00: nothing to download.
     second = refresh(COIFPM, store, progress=False)
     assert second.items[0].skipped and "2024-02-28" in second.summary()
@@ -59,28 +59,44 @@ def test_newer_toc_date_triggers_download(mocked_responses, gz, toc, tmp_path):
     again = refresh(COIFPM, store, progress=False)
     assert again.items[0].skipped is None
     assert _calls(mocked_responses, "/sdmx/2.1/data/") == 2
-    assert again.items[0].summary.rows_unchanged == again.items[0].rows  # same data: a no-op
+    assert again.write.rows_unchanged == again.items[0].rows  # same data: a no-op
 
 
-def test_one_failure_does_not_stop_the_rest(mocked_responses, gz, tmp_path, capsys):
+TWO_DATASETS = (
+    '[[dataset]]\nsource = "eurostat"\ndataset = "nrg_ti_coifpm"\nstart = "2020-01"\n'
+    'filters = { geo = "DE", indic_nrg = "VOL_THS_BBL" }\n\n'
+    '[[dataset]]\nsource = "eurostat"\ndataset = "nrg_ti_oilm"\n'
+    'filters = { siec = "O4100_TOT", geo = "DE" }\n')
+BROKEN = "https://ec.europa.eu/eurostat/api/dissemination/sdmx/2.1/data/nrg_ti_oilm/.O4100_TOT...DE"
+
+
+def test_one_failure_writes_nothing(mocked_responses, gz, tmp_path, capsys):
     mocked_responses.get(DATA_URL, body=gz, content_type="application/octet-stream")
-    broken = ("https://ec.europa.eu/eurostat/api/dissemination/sdmx/2.1/data/nrg_ti_oilm/"
-              ".O4100_TOT...DE")
-    mocked_responses.get(broken, status=500, body="<html><title>Service unavailable</title></html>")
+    mocked_responses.get(BROKEN, status=500, body="<html><title>Service unavailable</title></html>")
     config = tmp_path / "refresh.toml"
-    config.write_text(
-        '[[dataset]]\nsource = "eurostat"\ndataset = "nrg_ti_oilm"\n'
-        'filters = { siec = "O4100_TOT", geo = "DE" }\n\n'
-        '[[dataset]]\nsource = "eurostat"\ndataset = "nrg_ti_coifpm"\nstart = "2020-01"\n'
-        'filters = { geo = "DE", indic_nrg = "VOL_THS_BBL" }\n')
+    config.write_text(TWO_DATASETS)
     status = cli.main(["refresh", "--config", str(config), "--store", str(tmp_path / "s"),
                        "--no-progress"])
     out = capsys.readouterr().out
     assert status == 1
-    assert "eurostat/nrg_ti_oilm: FAILED" in out and "HTTP 500" in out
+    assert "eurostat/nrg_ti_oilm: FAILED: HTTP 500" in out
+    assert "eurostat/nrg_ti_coifpm:" in out and "NOT written" in out and "nothing written" in out
+    assert not (tmp_path / "s").exists() or Store(tmp_path / "s").read().empty
+
+
+def test_keep_going_writes_the_datasets_that_worked(mocked_responses, gz, tmp_path, capsys):
+    mocked_responses.get(DATA_URL, body=gz, content_type="application/octet-stream")
+    mocked_responses.get(BROKEN, status=500, body="<html><title>Service unavailable</title></html>")
+    config = tmp_path / "refresh.toml"
+    config.write_text("keep_going = true\n\n" + TWO_DATASETS)
+    status = cli.main(["refresh", "--config", str(config), "--store", str(tmp_path / "s"),
+                       "--no-progress"])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "eurostat/nrg_ti_oilm: FAILED: HTTP 500" in out
     assert "eurostat/nrg_ti_coifpm:" in out and "new" in out
     # nrg_ti_oilm failed: the store holds coifpm only (the fixture has DE and some EU_V rows).
-    assert {p["dataset"] for p in Store(tmp_path / "s").partitions()} == {"nrg_ti_coifpm"}
+    assert set(Store(tmp_path / "s").read()["dataset"]) == {"nrg_ti_coifpm"}
 
 
 def test_unstamped_source_gets_download_time_as_vintage(mocked_responses, fixtures_dir, tmp_path):
@@ -115,6 +131,9 @@ def test_config_errors(tmp_path):
     with pytest.raises(QueryError, match=r"\[\[dataset\]\]"):
         load_config(bad)
     assert [d["dataset"] for d in load_config(None)] == ["nrg_ti_coifpm", "nrg_ti_oilm", "nrg_ti_oil"]
+    bad.write_text('keep_going = "yes"\n[[dataset]]\nsource = "comext"\n')
+    with pytest.raises(QueryError, match="keep_going must be true or false"):
+        load_config(bad)
 
 
 def test_bad_params_are_a_query_error(tmp_path, http_env):

@@ -734,3 +734,15 @@ def test_as_of_returns_what_was_known(tmp_path: Path, small: pd.DataFrame) -> No
     assert_same_rows(it_then, small[small["reporter"] == "IT"])
     assert store.latest_vintage(reporter="PL") == V2
     assert store.latest_vintage(reporter="ZZ") is None
+
+
+def test_filter_on_period_and_vintage_takes_dates(tmp_path: Path, small: pd.DataFrame) -> None:
+    store = Store(tmp_path)
+    store.write(small)
+    june = small[small["period"] == pd.Timestamp("2021-06-01")]
+    assert_same_rows(store.read(period="2021-06-01"), june)
+    two = small[small["period"].isin([pd.Timestamp("2021-06-01"), pd.Timestamp("2021-07-01")])]
+    assert_same_rows(store.read(period=["2021-06", pd.Timestamp("2021-07-01")]), two)
+    assert_same_rows(store.read(vintage=V1), small[small["vintage"] == V1])
+    with pytest.raises(StoreError, match="period='2021-13-01'"):
+        store.read(period="2021-13-01")

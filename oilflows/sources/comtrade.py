@@ -51,7 +51,6 @@ from __future__ import annotations
 import csv
 import email.utils
 import json
-import os
 import re
 import time
 from collections.abc import Iterable
@@ -161,6 +160,12 @@ REQUIRED_FIELDS: tuple[str, ...] = (
     "typeCode", "freqCode", "period", "reporterCode", "partnerCode", "flowCode", "cmdCode",
     "partner2Code", "customsCode", "motCode", "qtyUnitCode", "qty", "netWgt", "primaryValue",
 )
+#: Fields that identify a record: each must be a non-empty string or an integer in every record.
+CODE_FIELDS: tuple[str, ...] = (
+    "typeCode", "freqCode", "period", "reporterCode", "partnerCode", "flowCode", "cmdCode",
+)
+#: Years a Comtrade period may have (its data start in 1962; year 0 or 3021 is a corrupt period).
+PERIOD_YEARS: tuple[int, int] = (1900, 2100)
 
 # -- read -----------------------------------------------------------------------------------------
 
@@ -210,12 +215,30 @@ def _load_json(data: bytes, name: str) -> dict:
         excerpt = " ".join(data[:200].decode("utf-8", "replace").split())
         raise SourceFormatError(name, f"expected Comtrade JSON, found text: {excerpt!r}")
     try:
-        document = json.loads(data.decode("utf-8-sig"))
+        document = json.loads(data.decode("utf-8-sig"),
+                              object_pairs_hook=lambda pairs: _unique_keys(pairs, name),
+                              parse_constant=lambda literal: _no_constant(literal, name))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SourceFormatError(name, f"not valid JSON, the body may be truncated ({exc})") from exc
+    except RecursionError as exc:
+        raise SourceFormatError(name, "not a Comtrade body: JSON nested too deeply") from exc
     if not isinstance(document, dict):
         raise SourceFormatError(name, f"expected a JSON object, found {type(document).__name__}")
     return document
+
+
+def _unique_keys(pairs: list[tuple[str, Any]], name: str) -> dict:
+    """A JSON object, refusing a key given twice (json.loads would keep the last one silently)."""
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise SourceFormatError(name, f"duplicate JSON key {key!r} in one object", key)
+        out[key] = value
+    return out
+
+
+def _no_constant(literal: str, name: str) -> Any:
+    raise SourceFormatError(name, f"{literal} is not a JSON number")
 
 
 def _service_error(document: dict) -> str | None:
@@ -243,7 +266,7 @@ def _records(document: dict, name: str) -> list[dict]:
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise SourceFormatError(name, "expected 'data' to be a list of records", "data")
     count = document["count"]
-    if not isinstance(count, int) or count != len(records):
+    if type(count) is not int or count != len(records):
         raise SourceFormatError(name, f"'count' is {count!r} but 'data' has {len(records)} records "
                                 "(truncated body?)", "count")
     return records
@@ -265,11 +288,13 @@ def _canonical(records: list[dict], vintage: pd.Timestamp | None, name: str) -> 
     """Comtrade records -> the canonical frame (see the module docstring for every rule)."""
     if not records:
         return empty_frame()
-    raw = pd.DataFrame.from_records(records)
+    raw = pd.DataFrame(records, dtype=object)  # object: ints stay ints, a missing field stays missing
     missing = [f for f in REQUIRED_FIELDS if f not in raw.columns]
     if missing:
         raise SourceFormatError(name, f"records lack fields {missing}; the format may have changed",
                                 missing[0])
+    for field in CODE_FIELDS:
+        raw[field] = _codes(raw, field, name)
     _check_type(raw, name)
     raw = raw[_is_total(raw) & raw["flowCode"].isin(list(FLOWS))].reset_index(drop=True)
     if raw.empty:
@@ -293,6 +318,20 @@ def _canonical(records: list[dict], vintage: pd.Timestamp | None, name: str) -> 
         if column not in frame.columns:
             frame[column] = None
     return conform(frame[list(COLUMNS)])
+
+
+def _codes(raw: pd.DataFrame, field: str, name: str) -> pd.Series:
+    """A code field as stripped strings; SourceFormatError naming the record if one is missing, empty,
+    or not a string or an integer (a bool, a float, a list, an object)."""
+    column = raw[field]
+    ok = column.map(lambda v: (isinstance(v, str) and bool(v.strip())) or type(v) is int).to_numpy(bool)
+    if not ok.all():
+        row = int(np.flatnonzero(~ok)[0])
+        value = column.iloc[row]
+        shown = "missing" if value is None or (isinstance(value, float) and np.isnan(value)) else repr(value)
+        raise SourceFormatError(name, f"record {row} has {field} {shown}; expected a code "
+                                      f"(a non-empty string or an integer)"[:300], field)
+    return column.map(lambda v: v.strip() if isinstance(v, str) else str(v))
 
 
 def _check_type(raw: pd.DataFrame, name: str) -> None:
@@ -336,9 +375,15 @@ def _periods(raw: pd.DataFrame, freq: pd.Series, name: str) -> pd.Series:
     if not shape_ok.all():
         bad = sorted(set(text[~shape_ok]))[:5]
         raise SourceFormatError(name, f"periods {bad} do not match freqCode (A: YYYY, M: YYYYMM)", "period")
+    years = text.str[:4].astype(int)
+    outside = (years < PERIOD_YEARS[0]) | (years > PERIOD_YEARS[1])
+    if outside.any():
+        bad = sorted(set(text[outside]))[:5]
+        first, last = PERIOD_YEARS
+        raise SourceFormatError(name, f"periods {bad} have a year outside {first}-{last}", "period")
     if "refYear" in raw.columns and "refMonth" in raw.columns:
-        year = pd.to_numeric(raw["refYear"], errors="coerce").to_numpy()
-        month = pd.to_numeric(raw["refMonth"], errors="coerce").to_numpy()
+        year = _optional_ints(raw, "refYear", name)
+        month = _optional_ints(raw, "refMonth", name)
         want_month = np.where(annual, 52, pd.to_numeric(text.str[4:6].where(~annual, "0")).to_numpy())
         wrong = ((~np.isnan(year) & (year != text.str[:4].astype(int).to_numpy()))
                  | (~np.isnan(month) & (month != want_month)))  # a null refYear/refMonth is not checked
@@ -364,11 +409,29 @@ def _areas(raw: pd.DataFrame, field: str, desc_field: str, name: str) -> pd.Seri
     return numeric.astype(int).map(COMTRADE_PARTNER)
 
 
+def _optional_ints(raw: pd.DataFrame, field: str, name: str) -> np.ndarray:
+    """An integer field as float64 (NaN where null); a non-integer raises, naming the record."""
+    column = raw[field]
+    ok = column.map(lambda v: v is None or type(v) is int or (isinstance(v, float) and np.isnan(v)))
+    if not ok.all():
+        row = int(np.flatnonzero(~ok.to_numpy(bool))[0])
+        raise SourceFormatError(name, f"record {row} has {field} {column.iloc[row]!r}; expected an integer"
+                                [:300], field)
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype="float64")
+
+
 def _numbers(raw: pd.DataFrame, field: str, name: str) -> pd.Series:
+    """A measure as float64 (NaN where null); anything but a finite JSON number raises, naming the record."""
+    column = raw[field]
+    ok = column.map(lambda v: v is None or (type(v) in (int, float) and not np.isinf(v))).to_numpy(bool)
+    if not ok.all():
+        row = int(np.flatnonzero(~ok)[0])
+        raise SourceFormatError(name, f"non-numeric value {column.iloc[row]!r} in record {row}"[:300], field)
     try:
-        return pd.to_numeric(raw[field], errors="raise").astype("float64")
-    except (TypeError, ValueError) as exc:
-        raise SourceFormatError(name, f"non-numeric values ({exc})", field) from exc
+        return pd.Series(np.array([np.nan if v is None else v for v in column], dtype="float64"),
+                         index=raw.index)
+    except OverflowError as exc:
+        raise SourceFormatError(name, "a value is too large for a 64-bit float", field) from exc
 
 
 def _flag_column(raw: pd.DataFrame, field: str) -> np.ndarray:
@@ -613,8 +676,9 @@ def fetch(
         when it is replenished), 401 bad key, an HTML page, ``errorObject``, a non-empty ``error``,
         an unsplittable truncated result. The key never appears in a message.
     """
-    key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+    key = api_key if api_key is not None else http.credential(API_KEY_ENV)  # env, else the OS keyring
     key = key.strip() if key else None
+    http.register_secret(key)
     keyed = bool(key)
     query = build_query(reporter, partner, period, cmd=cmd, flow=flow, freq=freq)
     pending = plan(query, keyed=keyed)
@@ -705,8 +769,9 @@ def last_update(
         raise QueryError(f"comtrade: classification {classification!r} is not a two-character code")
     reporters = _area_codes(reporter, "reporter")
     periods = _period_codes(period, freq)
-    key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+    key = api_key if api_key is not None else http.credential(API_KEY_ENV)  # env, else the OS keyring
     key = key.strip() if key else None
+    http.register_secret(key)
     url = AVAILABILITY_URL.format(api="data" if key else "public", type=cmd_type, freq=freq,
                                   cl=classification)
     params = {"reporterCode": _join(reporters), "period": ",".join(periods)}
@@ -770,7 +835,7 @@ class _Caller:
                 time.sleep(wait)
         headers = {"Ocp-Apim-Subscription-Key": self.key} if self.key else None
         try:
-            # A keyed call is never cached: requests-cache would store the key header on disk.
+            # A keyed call is never cached (http also refuses to cache credentialed requests).
             response = http.get(url, params=params, headers=headers, ok=HANDLED_STATUSES,
                                 cache=self.cache and self.key is None)
         except FetchError as exc:
@@ -783,9 +848,9 @@ class _Caller:
         where = _redact(response.url or url, self.key)
         if self.first_date is None:
             self.first_date = _http_date(response.headers.get("Date"))
-        if response.status_code != 200:
-            raise FetchError(where, _redact(_status_problem(response), self.key),
-                             status=response.status_code)
+        if response.status_code != 200:  # 401/403 bad key -> AccessDeniedError, 429/quota -> RateLimitedError
+            raise http.error_type(response)(where, _redact(_status_problem(response), self.key),
+                                            status=response.status_code)
         body = response.content
         if sniff_text_kind(body) == "markup":
             raise FetchError(where, "the service sent an HTML/XML page instead of JSON: "

@@ -74,7 +74,7 @@ Web service (:func:`fetch`)
 POST (never GET) to ``.../genesisWS/rest/2020/data/tablefile`` with a form-encoded body; the API token
 goes in the ``username`` header with an empty ``password`` header, read from ``token=`` or the
 ``GENESIS_TOKEN`` environment variable. The token is never logged and is scrubbed from every error
-message; responses are not cached (requests-cache would store the request headers, token included).
+message; responses are not cached (a request carrying a credential never reaches the HTTP cache).
 The response is dispatched on its Content-Type: ``application/json`` is a status message even on
 HTTP 200 (0/22 success, 98 too big -> split and retry, 99 job created -> :class:`FetchError`, 104 no data
 -> empty frame); ``application/zip`` or ``text/csv`` is data. Requests are planned to stay under the
@@ -88,18 +88,23 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import unicodedata
-import zipfile
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
-from .._io import Source, gunzip_if_needed, markup_title, read_bytes, sniff_text_kind
+from .._io import (
+    Source,
+    check_zip,
+    gunzip_if_needed,
+    markup_title,
+    read_bytes,
+    read_zip_member,
+    sniff_text_kind,
+)
 from ..errors import FetchError, QueryError, SourceFormatError, UnknownDatasetError
 from ..schema import COLUMNS, conform, empty_frame, validate
 
@@ -157,6 +162,9 @@ _NUMBER = {
     ".": re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$"),
 }
 _PARENTHESES = re.compile(r"^\((.+)\)$")
+#: Largest magnitude of a number: none comes near it, and scaling by a unit factor (x 1000 for
+#: "Tsd. EUR") must stay finite.
+MAX_ABS_VALUE = 1e300
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
 
@@ -265,17 +273,14 @@ def _unpack(data: bytes, name: str) -> str:
 
 
 def _csv_in_zip(data: bytes, name: str) -> bytes:
-    """The bytes of the one CSV member of a ZIP archive."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = [info for info in archive.infolist() if not info.is_dir()]
-            tables = [info for info in members if info.filename.lower().endswith(".csv")]
-            if len(tables) != 1:
-                raise SourceFormatError(name, f"expected a ZIP with exactly one *_flat.csv, found "
-                                              f"{[info.filename for info in members]}")
-            return archive.read(tables[0])
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
-        raise SourceFormatError(name, f"ZIP archive is truncated or corrupt ({exc})") from exc
+    """The bytes of the one CSV member of a ZIP archive (sizes, ratio and CRC checked by
+    :func:`oilflows._io.check_zip` first: a zip bomb raises before it is inflated)."""
+    members = [info for info in check_zip(data, name) if not info.is_dir()]
+    tables = [info for info in members if info.filename.lower().endswith(".csv")]
+    if len(tables) != 1:
+        raise SourceFormatError(name, f"expected a ZIP with exactly one *_flat.csv, found "
+                                      f"{[info.filename for info in members]}")
+    return read_zip_member(data, tables[0], name)
 
 
 def _status_summary(data: bytes) -> str:
@@ -418,6 +423,9 @@ def _parse_values(
     for cell, token in tokens.items():
         text = token.replace(".", "").replace(",", ".") if used == "," else token.replace(",", "")
         numbers[cell] = float(text)
+        if not abs(numbers[cell]) <= MAX_ABS_VALUE:  # 400 digits give inf
+            raise SourceFormatError(name, f"cell {cell[:40]!r} is too large for a statistic (over "
+                                          f"{MAX_ABS_VALUE:g})", "value")
     value = cells.map(numbers).to_numpy(dtype=float)
     special = pd.Series([specials[c][0] for c in cells], index=cells.index, dtype=object)
     reason = pd.Series([specials[c][1] for c in cells], index=cells.index, dtype=object)
@@ -487,6 +495,8 @@ CURRENCY: dict[str, str] = {"value_eur": "EUR", "value_usd": "USD"}
 CRUDE_HEADINGS: tuple[str, ...] = ("2709",)
 _WA8 = re.compile(r"^WA(\d{8})$")
 _MONTH = re.compile(r"^MONAT(0[1-9]|1[0-2])$")
+#: Years a 51000-0017 period may have (year 0 or 3021 is a corrupt cell, not a period).
+PERIOD_YEARS: tuple[int, int] = (1900, 2100)
 _STLAH = re.compile(r"^STLAH\d{3}$")
 
 #: STLAH code -> ISO alpha-2: the cross-check of the country labels and the request key of an ISO code.
@@ -917,9 +927,11 @@ def _unit_factors(measure: pd.Series, unit: pd.Series, name: str) -> np.ndarray:
 
 def _periods(year: pd.Series, month: pd.Series, name: str) -> pd.Series:
     """First day of the month from the year (``time``) and the ``MONATnn`` attribute code."""
-    bad_years = sorted({y for y in year.unique() if not re.fullmatch(r"\d{4}", str(y))})
+    bad_years = sorted({str(y) for y in year.unique() if not re.fullmatch(r"\d{4}", str(y))
+                        or not PERIOD_YEARS[0] <= int(y) <= PERIOD_YEARS[1]})
     if bad_years:
-        raise SourceFormatError(name, f"unreadable years {bad_years[:5]}; expected YYYY", "time")
+        raise SourceFormatError(name, f"unreadable years {bad_years[:5]}; expected YYYY in "
+                                      f"{PERIOD_YEARS[0]}-{PERIOD_YEARS[1]}", "time")
     bad_months = sorted({m for m in month.unique() if not _MONTH.match(m)})
     if bad_months:
         raise SourceFormatError(name, f"unreadable months {bad_months[:5]}; expected MONAT01..MONAT12",
@@ -1292,11 +1304,16 @@ def fetch(
 
 
 def _token(token: str | None) -> str:
-    value = (token if token is not None else os.environ.get(TOKEN_ENV, "")).strip()
+    from .. import http
+
+    # $GENESIS_TOKEN, else the OS keyring (service "oilflows", name GENESIS_TOKEN); registered for redaction.
+    value = (token if token is not None else http.credential(TOKEN_ENV) or "").strip()
+    http.register_secret(value)
     if not value:
         raise QueryError(f"destatis: GENESIS-Online needs an API token: set the environment variable "
-                         f"{TOKEN_ENV} or pass token=... (free registration at "
-                         f"https://www-genesis.destatis.de, menu 'Webservice-Schnittstelle (API)')")
+                         f"{TOKEN_ENV} (or the keyring entry oilflows/{TOKEN_ENV}) or pass token=... "
+                         f"(free registration at https://www-genesis.destatis.de, menu "
+                         f"'Webservice-Schnittstelle (API)')")
     return value
 
 
@@ -1322,12 +1339,12 @@ def _post(url: str, form: Mapping[str, str], token: str):
 
     headers = {"Content-Type": "application/x-www-form-urlencoded", "username": token, "password": ""}
     try:
-        # Not cached: requests-cache would write the request headers, token included, to its database.
+        # Not cached (http also refuses to cache credentialed requests: the token stays off disk).
         return http.post(url, data=dict(form), headers=headers, ok=(200,), cache=False)
     except FetchError as exc:
         if token in str(exc):
             raise _scrubbed(exc, token) from None
-        raise
+        raise exc from None  # never chained: the context holds the request, token header included
 
 
 def _scrub(text: str, token: str) -> str:
