@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         stats = harness.run_trials(Path(tmp), trials, seed=99, months=36)
-    seconds = time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        steps = harness.run_step_trials(Path(tmp) / "steps", reporters=8, months=36)
     lines = [
         "# Store: kill -9 trials", "",
         f"{stats.trials} trials in {seconds:.0f} s; the write (8 partitions revised + 2 new, "
@@ -42,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         *(f"| {k} | {v} |" for k, v in sorted(stats.outcomes.items())), "",
         "| repair action | count |", "|---|---:|",
         *(f"| {k} | {v} |" for k, v in sorted(stats.repairs.items())), "",
+        "## A kill before every I/O step", "",
+        steps.line() + ".", "",
+        "| state after the kill | trials |", "|---|---:|",
+        *(f"| {k} | {v} |" for k, v in sorted(steps.outcomes.items())), "",
+        "| repair action | count |", "|---|---:|",
+        *(f"| {k} | {v} |" for k, v in sorted(steps.repairs.items())), "",
         "Every trial: oilflows read the old or the new state whole; `verify` found no damage; after "
         "`repair`, `verify` reported nothing and the public view held the same rows.", "",
     ]

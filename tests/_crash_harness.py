@@ -14,6 +14,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import shutil
+import signal
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -79,6 +80,70 @@ def _writer(root: str, update: pd.DataFrame, ready) -> None:
     store.write(update)
 
 
+class _OsProxy:
+    """The ``os`` module with ``replace`` swapped for a counting wrapper."""
+
+    def __init__(self, replace):
+        self.replace = replace
+
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+
+def _writer_killed_at_step(root: str, update: pd.DataFrame, kill_at: int, steps) -> None:
+    """Write `update`, sending ourselves SIGKILL just before I/O step number `kill_at` (1-based):
+    each data or archive file written, each directory fsync, each hard link, each rename (the
+    manifest's and the public view's). ``kill_at`` past the last step kills right after the write
+    returns. ``steps`` (a shared int) receives the number of steps taken."""
+    import oilflows._durable as durable
+    import oilflows.store as store_module
+    import oilflows.store_manifest as manifest_module
+
+    def step(func):
+        def wrapped(*args, **kwargs):
+            steps.value += 1
+            if steps.value == kill_at:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return func(*args, **kwargs)
+        return wrapped
+
+    store_module._write_file = step(store_module._write_file)
+    durable.fsync_dir = step(durable.fsync_dir)
+    durable.link_or_copy = step(durable.link_or_copy)
+    manifest_module.os = _OsProxy(step(os.replace))
+    store_module.os = _OsProxy(step(os.replace))
+    Store(root).write(update)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def run_step_trials(work: Path, reporters: int = 3, months: int = 12) -> TrialStats:
+    """Kill the writer before every I/O step of a write in turn (and once after it returned)."""
+    base = base_frame(reporters, months)
+    update = update_frame(base)
+    before, after = sorted_rows(base), expected_after(base, update)
+    base_store = work / "base"
+    Store(base_store).write(base)
+    ctx = context()
+    stats = TrialStats()
+    kill_at, total = 1, None
+    while total is None or kill_at <= total + 1:
+        root = work / f"step-{kill_at}"
+        shutil.copytree(base_store, root)
+        steps = ctx.Value("i", 0)
+        proc = ctx.Process(target=_writer_killed_at_step, args=(str(root), update, kill_at, steps))
+        proc.start()
+        proc.join(120)
+        assert proc.exitcode == -signal.SIGKILL, f"step {kill_at}: exit code {proc.exitcode}"
+        if steps.value < kill_at:  # the write finished: now we know how many steps it has
+            total = steps.value
+        stats.outcomes[check_state(root, before, after, stats)] += 1
+        stats.trials += 1
+        shutil.rmtree(root)
+        kill_at += 1
+    stats.steps = total
+    return stats
+
+
 def context() -> mp.context.BaseContext:
     """A forkserver context whose server has imported oilflows' store (fast, thread-safe forks)."""
     ctx = mp.get_context("forkserver")
@@ -95,8 +160,13 @@ class TrialStats:
     repairs: Counter = field(default_factory=Counter)
     write_seconds: float = 0.0
     killed_before_end: int = 0
+    steps: int = 0  # I/O steps of the write (step trials only)
 
     def line(self) -> str:
+        if self.steps:
+            return (f"{self.trials} kill -9 trials, one before each of the write's {self.steps} I/O "
+                    f"steps and one after it returned: {dict(self.outcomes)}; repair actions "
+                    f"{dict(self.repairs)}")
         return (f"{self.trials} kill -9 trials (write takes {self.write_seconds * 1000:.0f} ms): "
                 f"{dict(self.outcomes)}; repair actions {dict(self.repairs)}; "
                 f"{self.killed_before_end} writers killed before they finished")

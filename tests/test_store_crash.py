@@ -88,3 +88,15 @@ def test_concurrent_writers_lose_no_update_and_readers_never_see_half_a_commit(t
     assert len(frame) == (41 * 2 + 21 * 2) * n
     assert store.manifest().version == 41
     assert store.verify().clean
+
+
+def test_kill_9_before_every_io_step_of_a_write(tmp_path: Path) -> None:
+    """Deterministic complement of the random trials: a kill before each file write, fsync, link
+    and rename in turn, so the commit rename and every publish step are hit for certain."""
+    stats = harness.run_step_trials(tmp_path)
+    print(stats.line())
+    steps = stats.steps
+    assert steps >= 15 and stats.trials == steps + 1
+    assert set(stats.outcomes) == {"before", "after"}
+    # Kills after the manifest's rename leave the new state, with the view re-linked by repair.
+    assert stats.repairs["re-linked"] >= 1 and stats.repairs["deleted"] >= 1
