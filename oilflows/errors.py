@@ -104,3 +104,8 @@ class TruncatedBodyError(FetchError):
 
 class FetchTimeoutError(FetchError):
     """No answer within the read timeout (after the retries), or the body not complete by the deadline."""
+
+
+class ExecutorError(OilflowsError, ValueError):
+    """The executor given to a panel analysis is not one oilflows can use, or it failed (a worker
+    process died)."""

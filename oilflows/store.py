@@ -21,7 +21,8 @@ the new state. :meth:`Store.read` takes no lock: it reads the manifest and exact
 names, so it sees the old or the new state, never a mix.
 
 The public view (``source=*/dataset=*/reporter=*/part-0.parquet``) is for other engines: pyarrow,
-DuckDB, Polars, Dask and Spark read it directly (they skip names starting with ``_``). After a
+DuckDB, Polars and Spark read it directly (they skip names starting with ``_``); Dask's
+``read_parquet`` of the root does not skip them, so give it the glob above. After a
 commit each changed partition's ``part-0.parquet`` is replaced, by an atomic rename, with a hard
 link to its new data file, so an external reader sees each partition whole, old or new; a reader
 that scans many partitions while a commit is being published may see some partitions old and some

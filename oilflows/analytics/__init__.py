@@ -17,8 +17,17 @@ from .breaks import (
 from .concentration import ConcentrationResult, concentration, cr_k, effective_n, hhi, shannon
 from .counterfactual import CounterfactualResult, counterfactual, partner_series
 from .elasticity import FeenstraResult, FeenstraWarning, feenstra
+from .executor import ExecutorError
 from .mirror import MirrorResult, mirror
 from .panel_designs import DiDResult, EventStudyResult, ExposureResult, did, event_study, exposure
+from .panel_run import (
+    PanelResult,
+    SeriesSpec,
+    counterfactual_series,
+    panel_concentration,
+    panel_counterfactual,
+    panel_substitution,
+)
 from .prices import PriceSpreadResult, UnitValuesResult, price_spread, unit_values
 from .quality import RankingResult, SlateResult, classify_oil_type, crude_slate, substitute_ranking
 from .reconcile import ReconcileResult, read_published, reconcile
@@ -29,6 +38,13 @@ from .substitution import SubstitutionResult, substitution
 from .synthetic_control import SyntheticControlResult, synthetic_control
 
 __all__ = [
+    "ExecutorError",
+    "PanelResult",
+    "SeriesSpec",
+    "counterfactual_series",
+    "panel_concentration",
+    "panel_counterfactual",
+    "panel_substitution",
     "BreaksResult", "ChowResult", "CusumResult", "SupFResult", "ConcentrationResult",
     "CounterfactualResult", "DiDResult", "EventStudyResult", "ExposureResult",
     "SyntheticControlResult", "FeenstraResult", "FeenstraWarning", "MirrorResult", "PriceSpreadResult",
