@@ -27,7 +27,7 @@ from responses import matchers
 
 from oilflows import codes, schema
 from oilflows.errors import FetchError, QueryError, SchemaError, SourceFormatError
-from oilflows.sources import comext
+from oilflows.sources import _comext_stream, comext
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "comext"
 MONTHLY = FIXTURES / "ds045409_DE_KZ_RU_2709_M.csv"
@@ -914,32 +914,36 @@ def big_bulk(path: Path, rows: int) -> Path:
 
 def test_bulk_is_streamed_in_batches_of_chunk_rows(tmp_path, monkeypatch):
     path = big_bulk(tmp_path / "full_202402.dat", 5_000)
-    blocks: list[int] = []
     reads: list[int] = []
-    real_open_csv = pacsv.open_csv
+    parsed: list[int] = []
+    real_chunks, real_parse = _comext_stream._file_chunks, _comext_stream._parse
 
-    def spy_open_csv(source, read_options=None, **kwargs):
-        blocks.append(read_options.block_size)
-        reader = real_open_csv(source, read_options=read_options, **kwargs)
+    def spy_chunks(source, block_bytes):
+        for chunk in real_chunks(source, block_bytes):
+            reads.append(len(chunk))
+            yield chunk
 
-        def batches():
-            for batch in reader:
-                reads.append(batch.num_rows)
-                yield batch
-        return batches()
+    def spy_parse(kept, line_numbers, plan):
+        assert len(line_numbers) <= 200, "parsed more rows at once than chunk_rows"
+        assert kept.count(b"\n") == len(line_numbers)
+        parsed.append(len(line_numbers))
+        return real_parse(kept, line_numbers, plan)
 
     def no_whole_file_read(*args, **kwargs):
         raise AssertionError("the bulk reader must stream, not read the whole file")
 
-    monkeypatch.setattr(pacsv, "open_csv", spy_open_csv)
-    monkeypatch.setattr(pacsv, "read_csv", no_whole_file_read)
+    monkeypatch.setattr(_comext_stream, "_file_chunks", spy_chunks)
+    monkeypatch.setattr(_comext_stream, "_parse", spy_parse)
+    monkeypatch.setattr(pacsv, "open_csv", no_whole_file_read)
+    monkeypatch.setattr(pd, "read_csv", no_whole_file_read)
+    monkeypatch.setattr(Path, "read_bytes", no_whole_file_read)
     batches = list(comext.iter_bulk(path, chapters=None, chunk_rows=200))
     assert sum(b.num_rows for b in batches) == 5_000
     assert max(b.num_rows for b in batches) <= 200
     assert len(batches) >= math.ceil(5_000 / 200)
-    assert blocks == [200 * comext.BULK_ROW_BYTES]
-    assert len(reads) > 1  # pyarrow read the file block by block
-    assert path.stat().st_size > blocks[0]
+    assert max(reads) == 200 * comext.BULK_ROW_BYTES  # blocks of chunk_rows * BULK_ROW_BYTES bytes
+    assert len(reads) > 1 and path.stat().st_size > max(reads)
+    assert sum(parsed) == 5_000
 
     frame = comext.read_bulk(path, chunk_rows=200)
     kz = one(frame, partner="KZ")
@@ -950,8 +954,9 @@ def test_bulk_is_streamed_in_batches_of_chunk_rows(tmp_path, monkeypatch):
 
 def test_bulk_filtered_batches_hold_only_wanted_rows(tmp_path):
     path = big_bulk(tmp_path / "full_202402.dat", 1_000)
-    batches = list(comext.iter_bulk(path, chunk_rows=100))
-    assert len(batches) >= 10
+    batches = list(comext.iter_bulk(path, chunk_rows=10))
+    assert len(batches) >= 10  # 100 kept rows, at most 10 parsed at a time
+    assert max(b.num_rows for b in batches) <= 10
     products = {p for b in batches for p in b.column("product").to_pylist()}
     assert products == {"27090090"}
     assert sum(b.num_rows for b in batches) == 100

@@ -50,17 +50,18 @@ Comext quirks handled here and nowhere else (sources.md section 2):
   month), with rows split by ``TRADE_TYPE`` and ``STAT_PROCEDURE`` (normal, inward/outward processing,
   not from customs). :func:`read_bulk` sums them per key (or keeps only ``stat_procedures=``).
   ``PERIOD`` ``YYYY52`` is the annual total (``full_v2_YYYY52.7z``). Reading needs ``py7zr`` for the
-  ``.7z`` (optional extra ``oilflows[comext]``); the archive is extracted to a temporary directory and
-  the CSV streamed in record batches of at most ``chunk_rows`` rows, never loaded whole.
+  ``.7z`` (optional extra ``oilflows[comext]``). Files are streamed with bounded memory whatever their
+  size (:mod:`oilflows.sources._comext_stream`): blocks of bytes (the 7z member decompressed in a
+  worker thread, no temporary file), rows selected on the raw bytes of their product code, only the
+  kept rows parsed; a 7z member or gzip stream larger than ``max_uncompressed_bytes`` is refused
+  (:class:`DecompressionLimitError`).
 """
 
 from __future__ import annotations
 
-import gzip
 import math
 import os
 import re
-import tempfile
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -69,8 +70,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
 from .. import codes
 from .._io import Source, gunzip_if_needed, markup_title, read_bytes, sniff_text_kind
@@ -80,6 +79,19 @@ from ..formats import sdmx_csv
 # Reused from the Eurostat module (same SDMX-CSV flags, periods and async messages); see its docstrings.
 from ..formats.sdmx_csv import merge_conf_status, parse_periods
 from ..schema import COLUMNS, CONFIDENTIAL, OBSERVATION_KEY, conform, empty_frame
+from ._comext_stream import (  # noqa: F401  (re-exported: the bulk layout is part of this module's API)
+    BULK_COLUMNS,
+    BULK_COLUMNS_V1,
+    BULK_LAYOUTS,
+    BULK_NUMERIC,
+    BULK_ROW_BYTES,
+    DEFAULT_CHUNK_ROWS,
+    MAX_UNCOMPRESSED_BYTES,
+    BulkFilters,
+    DecompressionLimitError,
+    bulk_schema,
+    stream_batches,
+)
 from ._eurostat_api import async_key, await_async
 
 SOURCE = "comext"
@@ -727,46 +739,8 @@ def split_query(query: Query) -> list[Query]:
 
 # -- bulk files -----------------------------------------------------------------------------------
 
-#: Bulk v2 layout (``full_v2_YYYYMM.7z``): role -> column. The full header is
-#: REPORTER,PARTNER,TRADE_TYPE,PRODUCT_NC,PRODUCT_SITC,PRODUCT_CPA21,PRODUCT_CPA22,PRODUCT_BEC,
-#: PRODUCT_BEC5,PRODUCT_SECTION,FLOW,STAT_PROCEDURE,SUPPL_UNIT,PERIOD,VALUE_EUR,VALUE_NAC,QUANTITY_KG,
-#: QUANTITY_SUPPL_UNIT [V in sources.md 2.3 from a third party's acquisition record and real rows].
-BULK_COLUMNS: dict[str, str] = {
-    "reporter": "REPORTER",
-    "partner": "PARTNER",
-    "trade_type": "TRADE_TYPE",
-    "product": "PRODUCT_NC",
-    "flow": "FLOW",
-    "stat_procedure": "STAT_PROCEDURE",
-    "period": "PERIOD",
-    "value_eur": "VALUE_EUR",
-    "quantity_kg": "QUANTITY_KG",
-}
-#: Legacy v1 layout (``fullYYYYMM.7z``) [3P, column names only; not tested on real bytes].
-BULK_COLUMNS_V1: dict[str, str] = {
-    "reporter": "DECLARANT_ISO",
-    "partner": "PARTNER_ISO",
-    "trade_type": "TRADE_TYPE",
-    "product": "PRODUCT_NC",
-    "flow": "FLOW",
-    "stat_procedure": "STAT_REGIME",
-    "period": "PERIOD",
-    "value_eur": "VALUE_IN_EUROS",
-    "quantity_kg": "QUANTITY_IN_KG",
-}
-BULK_LAYOUTS: dict[str, dict[str, str]] = {"v2": BULK_COLUMNS, "v1": BULK_COLUMNS_V1}
-#: Numeric roles (float64); every other column is read as text (codes such as ``39XXXXXX``, ``06``).
-BULK_NUMERIC = ("value_eur", "quantity_kg")
-#: Rows per record batch by default, and the bytes per row assumed to size pyarrow's read blocks
-#: (real v2 rows average 82 bytes: 402,759,246 bytes / 4,902,194 rows).
-DEFAULT_CHUNK_ROWS = 250_000
-BULK_ROW_BYTES = 100
-MIN_BLOCK_BYTES = 4096
 #: ``PERIOD`` month ``52`` is the annual total.
 ANNUAL_MONTH = "52"
-
-_SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"
-_GZIP_MAGIC = b"\x1f\x8b"
 
 
 def read_bulk(
@@ -781,14 +755,22 @@ def read_bulk(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     combine_cn8: bool = False,
     vintage: str | pd.Timestamp | None = None,
+    max_uncompressed_bytes: int | None = MAX_UNCOMPRESSED_BYTES,
 ) -> pd.DataFrame:
     """Read a Comext bulk file into the canonical frame, streaming and keeping only the wanted rows.
+
+    Memory stays bounded whatever the file size: the file is read in blocks of about
+    ``chunk_rows * BULK_ROW_BYTES`` bytes (25 MB by default), rows are selected on the raw bytes of
+    their product code, and only the rows kept are parsed; only those are held until the end (so memory
+    grows with the rows kept: chapter 27 is about 1 % of a month). Every line's field count is checked;
+    the other columns only of the rows kept.
 
     Parameters
     ----------
     path : path
-        ``full_v2_YYYYMM.7z`` (needs ``py7zr``: ``pip install 'oilflows[comext]'``), or the CSV inside
-        it (``full_YYYYMM.dat``/``.csv``), plain or gzip.
+        ``full_v2_YYYYMM.7z`` (needs ``py7zr``: ``pip install 'oilflows[comext]'``; the data member is
+        decompressed as a stream, never written to disk), or the CSV inside it (``full_YYYYMM.dat`` or
+        ``.csv``), plain or gzip.
     chapters : sequence of str, optional
         Keep product codes starting with one of these (CN chapters ``"27"``, headings ``"2709"``);
         None keeps every chapter.
@@ -802,22 +784,38 @@ def read_bulk(
         Keep only these statistical procedures (``1`` normal, ``2`` inward, ``3`` outward processing,
         ``9`` not from customs); by default all are summed, as in DS-045409 [U].
     chunk_rows : int
-        Largest record batch, rows; pyarrow reads blocks of about ``chunk_rows * BULK_ROW_BYTES`` bytes,
-        so memory stays bounded whatever the file size.
+        Most lines examined, and rows parsed, at a time (rows); sets the read block to about
+        ``chunk_rows * BULK_ROW_BYTES`` bytes.
     combine_cn8 : bool
         Sum the crude-oil CN8 codes into one row per key (:func:`sum_cn8`).
     vintage : str or Timestamp, optional
         The release stamp to record (the files carry none); null by default.
+    max_uncompressed_bytes : int or None
+        Decompression limit, bytes (default :data:`MAX_UNCOMPRESSED_BYTES`, 8 GiB): a ``.7z`` whose
+        member declares more is refused before decompressing, and a ``.7z`` or gzip stream that produces
+        more is stopped (:class:`DecompressionLimitError`). None disables the limit.
 
     Returns
     -------
     pandas.DataFrame
         The canonical frame: one row per reporter, partner, product, flow and period (trade types and
-        statistical procedures summed); ``value`` in EUR, ``mass_t`` in tonnes (kg / 1000); no flags.
+        statistical procedures summed); ``value`` in EUR, ``mass_t`` in tonnes (the file's kg / 1000);
+        no flags.
+
+    Raises
+    ------
+    SourceFormatError
+        Naming the file (``archive!member`` for a 7z) and, where one is at fault, the column: an HTML
+        page, an empty file, a header without the bulk columns (or not comma-separated), a line without
+        the product field, a truncated last line or archive, a non-numeric measure, an impossible period,
+        an unknown flow. :class:`DecompressionLimitError` (a subclass) for the limit above.
+    QueryError
+        Bad arguments (checked before the file is opened).
     """
     batches = list(iter_bulk(path, chapters, products, reporters=reporters, partners=partners, flows=flows,
-                             stat_procedures=stat_procedures, chunk_rows=chunk_rows))
-    schema = _bulk_schema()
+                             stat_procedures=stat_procedures, chunk_rows=chunk_rows,
+                             max_uncompressed_bytes=max_uncompressed_bytes))
+    schema = bulk_schema()
     table = pa.Table.from_batches(batches, schema=schema) if batches else schema.empty_table()
     name = str(path)
     canonical = _to_canonical(_bulk_to_frame(table, name), None if vintage is None else pd.Timestamp(vintage),
@@ -835,49 +833,40 @@ def iter_bulk(
     flows: Sequence[str | int] | None = None,
     stat_procedures: Sequence[str | int] | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    max_uncompressed_bytes: int | None = MAX_UNCOMPRESSED_BYTES,
 ) -> Iterator[pa.RecordBatch]:
-    """Stream a bulk file: one filtered record batch per input batch of at most `chunk_rows` rows.
+    """Stream a bulk file: filtered record batches, each parsed from at most `chunk_rows` kept lines.
 
-    Arguments as in :func:`read_bulk` (checked at once: :class:`QueryError`). The batches have the
-    columns named by the roles of :data:`BULK_COLUMNS` (``reporter``, ``partner``, ``trade_type``,
-    ``product``, ``flow``, ``stat_procedure``, ``period`` as text; ``value_eur`` and ``quantity_kg`` as
-    float64) with the file's raw codes and units, whatever the layout (v1 or v2). A ``.7z`` is extracted
-    to a temporary directory, removed when the iterator is exhausted or closed.
+    Arguments as in :func:`read_bulk` (checked at once: :class:`QueryError`; the file is opened at the
+    first ``next``). The batches have the columns named by the roles of :data:`BULK_COLUMNS`
+    (``reporter``, ``partner``, ``trade_type``, ``product``, ``flow``, ``stat_procedure``, ``period`` as
+    text; ``value_eur`` in EUR and ``quantity_kg`` in kg as float64, empty cells null) with the file's
+    raw codes, whatever the layout (v1 or v2). Kept lines of successive blocks are gathered until
+    `chunk_rows` would be exceeded, so a batch never holds more than `chunk_rows` rows; blocks without a
+    wanted row yield nothing. Closing the iterator early stops a 7z decompression thread.
+
+    The checksum of a 7z member (and of a gzip stream) is verified when its end is reached: a damaged
+    archive raises :class:`SourceFormatError` then, possibly after some batches were yielded;
+    :func:`read_bulk` returns nothing in that case.
     """
     if chunk_rows < 1:
         raise QueryError(f"comext bulk: chunk_rows must be >= 1, got {chunk_rows}")
+    if max_uncompressed_bytes is not None and max_uncompressed_bytes < 1:
+        raise QueryError(f"comext bulk: max_uncompressed_bytes must be >= 1 or None, got "
+                         f"{max_uncompressed_bytes}")
     chapters = None if chapters is None else tuple(str(c) for c in chapters)
     products = None if products is None else tuple(str(p) for p in products)
     if chapters is not None and products is not None:
         outside = [p for p in products if not p.startswith(chapters)]
         if outside:
             raise QueryError(f"comext bulk: products {outside} are not in chapters {list(chapters)}")
-    filters = _BulkFilters(
+    filters = BulkFilters(
         chapters=chapters, products=products,
         reporters=_with_eurostat_spellings(reporters), partners=_with_eurostat_spellings(partners),
         flows=None if flows is None else _flows(flows),
         stat_procedures=None if stat_procedures is None else tuple(str(s) for s in stat_procedures),
     )
-    path = Path(path)
-    if _magic(path) == _SEVEN_ZIP_MAGIC:
-        return _iter_7z(path, filters, chunk_rows)
-    return _filtered_batches(path, str(path), filters, chunk_rows)
-
-
-def _iter_7z(path: Path, filters: _BulkFilters, chunk_rows: int) -> Iterator[pa.RecordBatch]:
-    with tempfile.TemporaryDirectory(prefix="oilflows-comext-") as tmp:
-        member = _extract_7z(path, Path(tmp))
-        yield from _filtered_batches(member, f"{path}!{member.name}", filters, chunk_rows)
-
-
-@dataclass(frozen=True)
-class _BulkFilters:
-    chapters: tuple[str, ...] | None
-    products: tuple[str, ...] | None
-    reporters: tuple[str, ...] | None
-    partners: tuple[str, ...] | None
-    flows: tuple[str, ...] | None
-    stat_procedures: tuple[str, ...] | None
+    return stream_batches(Path(path), filters, chunk_rows, max_uncompressed_bytes)
 
 
 def _with_eurostat_spellings(values: str | Sequence[str] | None) -> tuple[str, ...] | None:
@@ -888,128 +877,6 @@ def _with_eurostat_spellings(values: str | Sequence[str] | None) -> tuple[str, .
     other = {"GR": "EL", "GB": "UK", "EL": "GR", "UK": "GB"}
     spelled |= {other[v] for v in spelled if v in other}
     return tuple(sorted(spelled))
-
-
-def _magic(path: Path) -> bytes:
-    try:
-        with path.open("rb") as handle:
-            return handle.read(6)
-    except OSError as exc:
-        raise SourceFormatError(str(path), f"cannot read file: {exc.strerror or exc}") from exc
-
-
-def _extract_7z(path: Path, directory: Path) -> Path:
-    """Extract the one data member of a Comext ``.7z`` into `directory` and return its path."""
-    try:
-        import py7zr
-    except ImportError as exc:
-        raise ImportError(
-            "reading Comext .7z bulk files needs py7zr: pip install 'oilflows[comext]' (or pip install "
-            "py7zr), or pass the extracted .dat/.csv file"
-        ) from exc
-    try:
-        with py7zr.SevenZipFile(path, mode="r") as archive:
-            names = [info.filename for info in archive.list() if not info.is_directory]
-            data_names = [n for n in names if n.lower().endswith((".dat", ".csv", ".txt"))] or names
-            if len(data_names) != 1:
-                raise SourceFormatError(str(path), f"expected one data file in the archive, found {names}")
-            archive.extract(path=directory, targets=data_names)
-    except SourceFormatError:
-        raise
-    except (py7zr.exceptions.ArchiveError, OSError, EOFError, ValueError, KeyError) as exc:
-        raise SourceFormatError(str(path), f"7z archive is truncated or corrupt ({exc})") from exc
-    member = directory / data_names[0]
-    if not member.is_file():
-        raise SourceFormatError(str(path), f"7z archive is truncated or corrupt: {data_names[0]} missing")
-    return member
-
-
-def _open_stream(path: Path) -> pa.NativeFile:
-    compression = "gzip" if _magic(path).startswith(_GZIP_MAGIC) else None
-    return pa.input_stream(str(path), compression=compression)
-
-
-def _bulk_header(path: Path, name: str) -> list[str]:
-    try:
-        opener = gzip.open if _magic(path).startswith(_GZIP_MAGIC) else open
-        with opener(path, "rb") as handle:
-            first = handle.readline(1 << 16)
-    except (OSError, EOFError) as exc:
-        raise SourceFormatError(name, f"cannot read the header ({exc})") from exc
-    if not first.strip():
-        raise SourceFormatError(name, "the file is empty")
-    return [c.strip() for c in first.decode("utf-8-sig", "replace").strip().split(",")]
-
-
-def _bulk_layout(header: list[str], name: str) -> dict[str, str]:
-    for layout in BULK_LAYOUTS.values():
-        if all(column in header for column in layout.values()):
-            return layout
-    missing = [c for c in BULK_COLUMNS.values() if c not in header]
-    raise SourceFormatError(
-        name, f"not a Comext bulk file: header lacks {missing} (found {header[:20]})", missing[0]
-    )
-
-
-def _bulk_schema() -> pa.Schema:
-    return pa.schema([(role, pa.float64() if role in BULK_NUMERIC else pa.string()) for role in BULK_COLUMNS])
-
-
-def _raw_batches(path: Path, name: str, layout: dict[str, str], chunk_rows: int) -> Iterator[pa.RecordBatch]:
-    """The needed columns (named by role) in record batches of at most `chunk_rows` rows, streamed."""
-    types = {column: pa.float64() if role in BULK_NUMERIC else pa.string() for role, column in layout.items()}
-    block = max(chunk_rows * BULK_ROW_BYTES, MIN_BLOCK_BYTES)
-    schema = _bulk_schema()
-    try:
-        reader = pacsv.open_csv(
-            _open_stream(path),
-            read_options=pacsv.ReadOptions(block_size=block, use_threads=False),
-            convert_options=pacsv.ConvertOptions(
-                column_types=types, include_columns=list(layout.values()), strings_can_be_null=False,
-            ),
-        )
-        for batch in reader:
-            arrays = [batch.column(batch.schema.get_field_index(layout[role])) for role in BULK_COLUMNS]
-            batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
-            for offset in range(0, batch.num_rows, chunk_rows):
-                yield batch.slice(offset, chunk_rows)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, EOFError) as exc:
-        raise SourceFormatError(name, f"malformed, truncated or corrupt bulk CSV: {exc}") from exc
-
-
-def _filtered_batches(
-    path: Path, name: str, filters: _BulkFilters, chunk_rows: int
-) -> Iterator[pa.RecordBatch]:
-    layout = _bulk_layout(_bulk_header(path, name), name)
-    for batch in _raw_batches(path, name, layout, chunk_rows):
-        mask = _bulk_mask(batch, filters)
-        yield batch if mask is None else batch.filter(mask)
-
-
-def _bulk_mask(batch: pa.RecordBatch, filters: _BulkFilters) -> pa.Array | None:
-    conditions = []
-    product = batch.column("product")
-    if filters.chapters is not None:
-        starts = [pc.starts_with(product, chapter) for chapter in filters.chapters]
-        conditions.append(starts[0] if len(starts) == 1 else _or_all(starts))
-    for role, values in (("product", filters.products), ("reporter", filters.reporters),
-                         ("partner", filters.partners), ("flow", filters.flows),
-                         ("stat_procedure", filters.stat_procedures)):
-        if values is not None:
-            conditions.append(pc.is_in(batch.column(role), value_set=pa.array(values, pa.string())))
-    if not conditions:
-        return None
-    mask = conditions[0]
-    for condition in conditions[1:]:
-        mask = pc.and_(mask, condition)
-    return mask
-
-
-def _or_all(arrays: list[pa.Array]) -> pa.Array:
-    mask = arrays[0]
-    for array in arrays[1:]:
-        mask = pc.or_(mask, array)
-    return mask
 
 
 def _bulk_to_frame(table: pa.Table, name: str) -> pd.DataFrame:
