@@ -109,3 +109,8 @@ class FetchTimeoutError(FetchError):
 class ExecutorError(OilflowsError, ValueError):
     """The executor given to a panel analysis is not one oilflows can use, or it failed (a worker
     process died)."""
+
+
+class DecompressionLimitError(SourceFormatError):
+    """Compressed input (gzip, ZIP, 7z) would decompress past the limit in bytes, or past the size its
+    archive declares. ``source`` names the file, ``field`` the member (or ``"gzip"``)."""

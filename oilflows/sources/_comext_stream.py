@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from .._io import markup_title
-from ..errors import SourceFormatError
+from ..errors import DecompressionLimitError, SourceFormatError  # noqa: F401 - re-exported
 
 #: Bulk v2 layout (``full_v2_YYYYMM.7z``): role -> column. The full header is
 #: REPORTER,PARTNER,TRADE_TYPE,PRODUCT_NC,PRODUCT_SITC,PRODUCT_CPA21,PRODUCT_CPA22,PRODUCT_BEC,
@@ -89,10 +89,6 @@ QUEUE_BLOCKS = 2
 SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"
 GZIP_MAGIC = b"\x1f\x8b"
 _NEWLINE, _COMMA = 10, 44
-
-
-class DecompressionLimitError(SourceFormatError):
-    """A compressed bulk file holds (or declares) more uncompressed bytes than the limit allows."""
 
 
 @dataclass(frozen=True)

@@ -166,6 +166,9 @@ CODE_FIELDS: tuple[str, ...] = (
 )
 #: Years a Comtrade period may have (its data start in 1962; year 0 or 3021 is a corrupt period).
 PERIOD_YEARS: tuple[int, int] = (1900, 2100)
+#: Largest magnitude of a quantity or value (kg, USD): none comes near it; an int beyond float range or
+#: infinity (``1e400``) is refused.
+MAX_ABS_VALUE = 1e300
 
 # -- read -----------------------------------------------------------------------------------------
 
@@ -423,15 +426,13 @@ def _optional_ints(raw: pd.DataFrame, field: str, name: str) -> np.ndarray:
 def _numbers(raw: pd.DataFrame, field: str, name: str) -> pd.Series:
     """A measure as float64 (NaN where null); anything but a finite JSON number raises, naming the record."""
     column = raw[field]
-    ok = column.map(lambda v: v is None or (type(v) in (int, float) and not np.isinf(v))).to_numpy(bool)
+    ok = column.map(lambda v: v is None or (type(v) in (int, float) and abs(v) <= MAX_ABS_VALUE)
+                    or (type(v) is float and np.isnan(v))).to_numpy(bool)  # NaN: a missing field
     if not ok.all():
         row = int(np.flatnonzero(~ok)[0])
-        raise SourceFormatError(name, f"non-numeric value {column.iloc[row]!r} in record {row}"[:300], field)
-    try:
-        return pd.Series(np.array([np.nan if v is None else v for v in column], dtype="float64"),
-                         index=raw.index)
-    except OverflowError as exc:
-        raise SourceFormatError(name, "a value is too large for a 64-bit float", field) from exc
+        raise SourceFormatError(name, f"non-numeric or out-of-range value {column.iloc[row]!r} in record "
+                                      f"{row}"[:300], field)
+    return pd.Series(np.array([np.nan if v is None else v for v in column], dtype="float64"), index=raw.index)
 
 
 def _flag_column(raw: pd.DataFrame, field: str) -> np.ndarray:

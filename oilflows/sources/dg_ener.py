@@ -80,6 +80,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 
+from .._io import ZIP_MAGIC, check_zip, read_zip_member
 from ..errors import SourceFormatError
 from ..schema import WORLD, conform
 
@@ -216,6 +217,10 @@ _CONFIDENTIAL = re.compile(r"^\(\d\)$")  # "(3)": confidential data
 #: The flag of a row whose value and price are confidential but whose volume is given.
 VALUE_CONFIDENTIAL = "(3)"
 _FILE_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
+#: A number written as text: digits with optional thousands commas, decimals and exponent.
+_NUMBER_TEXT = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?$")
+#: Largest magnitude of a cell: none comes near it, and x 1000 (thousands) must stay finite.
+_MAX_ABS = 1e300
 
 # identity tolerances, in thousand barrels: absolute, and relative to the total
 _ABS_TOL_KBBL = 0.5
@@ -260,9 +265,11 @@ def read_coir(
     SourceFormatError
         The bytes are not an xlsx workbook, expected sheets are missing, a header row or a
         required column cannot be found, a reporter or origin name is not in
-        :data:`COIR_REPORTER` / :data:`COIR_ORIGIN`, a number cannot be read, a total does not
-        add up, or the year cannot be determined. The message names the file, the sheet (and
-        cell) and the problem.
+        :data:`COIR_REPORTER` / :data:`COIR_ORIGIN`, a number cannot be read (or is not finite, or
+        beyond 1e300), a total does not add up, or the year cannot be determined. The message names
+        the file, the sheet (and cell) and the problem. The archive is checked by
+        :func:`oilflows._io.check_zip` before openpyxl opens it: a zip bomb raises
+        :class:`oilflows._io.DecompressionLimitError` (a SourceFormatError naming the member).
     ValueError
         `sheets` is not one of the three choices.
     FileNotFoundError
@@ -346,11 +353,13 @@ def _read_bytes(src: Source) -> tuple[str, bytes]:
 def _load(name: str, data: bytes, *, monthly: bool, cumulative: bool) -> _Book:
     """Open the workbook, find the register's sheets and materialise the rows of the monthly and/or
     the cumulative ones."""
-    if not zipfile.is_zipfile(io.BytesIO(data)):
+    if not data.startswith(ZIP_MAGIC) or not zipfile.is_zipfile(io.BytesIO(data)):
         head = data[:60].decode("latin-1", errors="replace").strip()
         raise SourceFormatError(
             name, f"not an xlsx workbook (no zip archive); starts with {head!r}"
         )
+    # Sizes, ratios and CRCs checked before openpyxl extracts anything (zip bombs, damaged parts).
+    members = {info.filename: info for info in check_zip(data, name)}
     book = _Book()
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -361,8 +370,14 @@ def _load(name: str, data: bytes, *, monthly: bool, cumulative: bool) -> _Book:
     try:
         # openpyxl fills a missing `modified` with the current time: use it only if the file has one
         modified = (
-            wb.properties.modified if _has_modified(data) and wb.properties is not None else None
+            wb.properties.modified
+            if _has_modified(name, data, members) and wb.properties is not None
+            else None
         )
+        if modified is not None and not isinstance(modified, datetime):
+            raise SourceFormatError(
+                name, f"document property 'modified' is {modified!r}, not a date", "docProps/core.xml"
+            )
         book.modified = modified.replace(tzinfo=None, microsecond=0) if modified else None
         for sheet in wb.sheetnames:
             month_match = _MONTH_SHEET.match(sheet)
@@ -400,19 +415,18 @@ def _load(name: str, data: bytes, *, monthly: bool, cumulative: bool) -> _Book:
     return book
 
 
-def _has_modified(data: bytes) -> bool:
+def _has_modified(name: str, data: bytes, members: dict[str, zipfile.ZipInfo]) -> bool:
     """True if the package's core properties part has a ``dcterms:modified`` element."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        target = "docProps/core.xml"
-        try:
-            rels = archive.read("_rels/.rels").decode("utf-8", errors="replace")
-            match = re.search(r'<Relationship[^>]*Type="[^"]*/core-properties"[^>]*/?>', rels)
-            if match:
-                found = re.search(r'Target="/?([^"]+)"', match.group(0))
-                target = found.group(1) if found else target
-            core = archive.read(target).decode("utf-8", errors="replace")
-        except KeyError:
-            return False
+    target = "docProps/core.xml"
+    if "_rels/.rels" in members:
+        rels = read_zip_member(data, members["_rels/.rels"], name).decode("utf-8", errors="replace")
+        match = re.search(r'<Relationship[^>]*Type="[^"]*/core-properties"[^>]*/?>', rels)
+        if match:
+            found = re.search(r'Target="/?([^"]+)"', match.group(0))
+            target = found.group(1) if found else target
+    if target not in members:
+        return False
+    core = read_zip_member(data, members[target], name).decode("utf-8", errors="replace")
     return re.search(r"<(?:\w+:)?modified[\s>]", core) is not None
 
 
@@ -671,7 +685,10 @@ def _numbers(
         elif isinstance(cell, bool):
             raise SourceFormatError(name, f"{label} is {cell!r}, not a number", where)
         elif isinstance(cell, int | float):
-            out.append(float(cell))
+            number = float(cell)
+            if not abs(number) <= _MAX_ABS:  # NaN, infinity, or no statistic at all
+                raise SourceFormatError(name, f"{label} is {cell!r}, not a number of the register", where)
+            out.append(number)
         else:
             text = _clean(cell)
             if text is None:
@@ -680,14 +697,16 @@ def _numbers(
                 out.append(math.nan)
                 volume_hidden = volume_hidden or position == 0
                 confidential_any = True
-            else:
-                try:
-                    out.append(float(text.replace(",", "")))
-                except ValueError:
-                    raise SourceFormatError(
-                        name, f"{label} is {text!r}, not a number", where
-                    ) from None
+            elif _NUMBER_TEXT.match(text):
+                number = float(text.replace(",", ""))
+                if not abs(number) <= _MAX_ABS:
+                    raise SourceFormatError(name, f"{label} is {text!r}, not a number of the register", where)
+                out.append(number)
+            else:  # float() would also take "nan", "inf" and "1_0"
+                raise SourceFormatError(name, f"{label} is {text!r}, not a number", where)
     flag = "c" if volume_hidden else VALUE_CONFIDENTIAL if confidential_any else None
+    if confidential_any:  # a price beside a hidden value (or the reverse) would reveal it: both null
+        out[1] = out[2] = math.nan
     return (out[0], out[1], out[2]), flag
 
 

@@ -207,8 +207,10 @@ def parse_ffcsv(
     ------
     SourceFormatError
         On a truncated or corrupt ZIP, a ZIP without exactly one CSV, a body that is JSON or HTML, a
-        changed column set, a row with the wrong number of fields, or a cell that is neither a number
-        nor a special sign.
+        changed column set, a row with the wrong number of fields, a cell given twice (same time,
+        dimension attributes, content, unit and operator), or a cell that is neither a number nor a
+        special sign (or a number beyond 1e300). A gzip or ZIP bomb raises
+        :class:`oilflows._io.DecompressionLimitError` (a SourceFormatError) before it is inflated.
     """
     if decimal not in (None, ",", "."):
         raise ValueError(f"decimal must be ',' or '.', not {decimal!r}")
@@ -224,6 +226,7 @@ def parse_ffcsv(
         raise SourceFormatError(
             name, f"unknown flat-file layout: the header starts with {header[:3]}; expected "
             f"'statistics_code;...' (new) or 'Statistik_Code;...' (old)", header[0])
+    _check_unique_cells(long, name)
     hint = _language_hint(long, layout)
     value, special, reason, used = _parse_values(long["value"], name, decimal, language, hint)
     long["value"] = value
@@ -232,6 +235,18 @@ def parse_ffcsv(
     long["reason"] = reason
     long.attrs.update(layout=layout, decimal=used, name=name)
     return long
+
+
+def _check_unique_cells(long: pd.DataFrame, name: str) -> None:
+    """Raise if two rows give the same cell: same time, dimension attributes (codes and labels), content,
+    unit and operator (a dropped content such as BME included)."""
+    key = ["time", *(c for c in long.columns if "_variable_attribute_" in c),
+           "value_variable_code", "value_unit", "value_operator"]
+    twice = long.duplicated(key, keep=False)
+    if twice.any():
+        example = long.loc[twice, key].head(1).to_dict("records")
+        raise SourceFormatError(name, f"{int(twice.sum())} rows give the same cell: cells occur twice, e.g. "
+                                      f"{example}", "value")
 
 
 def dimensions(long: pd.DataFrame, name: str = "<ffcsv>") -> dict[str, int]:
