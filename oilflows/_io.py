@@ -12,12 +12,13 @@ incrementally, to check that its actual size and CRC are the declared ones.
 from __future__ import annotations
 
 import io
+import json
 import os
 import struct
 import zipfile
 import zlib
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from .errors import DecompressionLimitError, SourceFormatError  # noqa: F401 - re-exported
 
@@ -293,3 +294,28 @@ def _inflate(data: bytes, info: zipfile.ZipInfo, name: str, *, keep: bool) -> by
     if crc != info.CRC:
         raise broken("the member's CRC does not match")
     return b"".join(out)
+
+
+def strict_json(data: bytes, name: str, what: str = "JSON") -> Any:
+    """Decode UTF-8 JSON strictly: a key given twice in one object, ``NaN``/``Infinity`` literals,
+    invalid UTF-8 or JSON, and absurd nesting raise :class:`SourceFormatError` naming `name`
+    (``json.loads`` would keep the last key silently and accept the literals). `what` names the
+    expected document in the messages (e.g. ``"Comtrade body"``)."""
+
+    def unique(pairs: list[tuple[str, Any]]) -> dict:
+        out: dict = {}
+        for key, value in pairs:
+            if key in out:
+                raise SourceFormatError(name, f"duplicate JSON key {key!r} in one object", key)
+            out[key] = value
+        return out
+
+    def constant(literal: str) -> Any:
+        raise SourceFormatError(name, f"{literal} is not a JSON number")
+
+    try:
+        return json.loads(data.decode("utf-8-sig"), object_pairs_hook=unique, parse_constant=constant)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SourceFormatError(name, f"not valid JSON, the body may be truncated ({exc})") from exc
+    except RecursionError as exc:
+        raise SourceFormatError(name, f"not a {what}: JSON nested too deeply") from exc

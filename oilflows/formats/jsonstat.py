@@ -11,7 +11,6 @@ that carries a value, and ``updated``/``extension`` of the wrong type.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._io import strict_json
 from ..errors import SourceFormatError
 
 #: Upper-case statuses that mean "not disclosed" (Eurostat's CONF_STATUS codes C, N and P, which the
@@ -141,24 +141,7 @@ def parse(
 
 def _load(data: bytes, name: str) -> Any:
     """Decode JSON, refusing duplicate keys and the non-standard NaN/Infinity literals."""
-
-    def pairs(items: list[tuple[str, Any]]) -> dict:
-        out: dict = {}
-        for key, value in items:
-            if key in out:
-                raise SourceFormatError(name, f"duplicate JSON key {key!r} in one object", key)
-            out[key] = value
-        return out
-
-    def constant(literal: str) -> Any:
-        raise SourceFormatError(name, f"{literal} is not a JSON number")
-
-    try:
-        return json.loads(data.decode("utf-8-sig"), object_pairs_hook=pairs, parse_constant=constant)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SourceFormatError(name, f"not valid JSON ({exc})") from exc
-    except RecursionError as exc:
-        raise SourceFormatError(name, "not a JSON-stat dataset: JSON nested too deeply") from exc
+    return strict_json(data, name, "JSON-stat dataset")
 
 
 def _ids(ids: Any, name: str) -> list[str]:

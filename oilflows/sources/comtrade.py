@@ -63,7 +63,7 @@ import pandas as pd
 import requests
 
 from .. import http
-from .._io import Source, gunzip_if_needed, markup_title, read_bytes, sniff_text_kind
+from .._io import Source, gunzip_if_needed, markup_title, read_bytes, sniff_text_kind, strict_json
 from ..errors import FetchError, QueryError, SourceFormatError
 from ..schema import COLUMNS, conform, empty_frame
 
@@ -217,31 +217,10 @@ def _load_json(data: bytes, name: str) -> dict:
     if kind != "json":
         excerpt = " ".join(data[:200].decode("utf-8", "replace").split())
         raise SourceFormatError(name, f"expected Comtrade JSON, found text: {excerpt!r}")
-    try:
-        document = json.loads(data.decode("utf-8-sig"),
-                              object_pairs_hook=lambda pairs: _unique_keys(pairs, name),
-                              parse_constant=lambda literal: _no_constant(literal, name))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SourceFormatError(name, f"not valid JSON, the body may be truncated ({exc})") from exc
-    except RecursionError as exc:
-        raise SourceFormatError(name, "not a Comtrade body: JSON nested too deeply") from exc
+    document = strict_json(data, name, "Comtrade body")
     if not isinstance(document, dict):
         raise SourceFormatError(name, f"expected a JSON object, found {type(document).__name__}")
     return document
-
-
-def _unique_keys(pairs: list[tuple[str, Any]], name: str) -> dict:
-    """A JSON object, refusing a key given twice (json.loads would keep the last one silently)."""
-    out: dict = {}
-    for key, value in pairs:
-        if key in out:
-            raise SourceFormatError(name, f"duplicate JSON key {key!r} in one object", key)
-        out[key] = value
-    return out
-
-
-def _no_constant(literal: str, name: str) -> Any:
-    raise SourceFormatError(name, f"{literal} is not a JSON number")
 
 
 def _service_error(document: dict) -> str | None:
