@@ -142,7 +142,9 @@ class Store:
 
         Partition filters (``source=``, ``dataset=``, ``reporter=``) select files before any is opened.
         """
-        manifest = self.manifest()
+        return self._dataset(self.manifest(), filters)
+
+    def _dataset(self, manifest: Manifest | None, filters: dict) -> ds.Dataset:
         if manifest is None:
             return self._legacy_dataset()
         keys = _select(manifest.partitions, filters)
@@ -184,14 +186,14 @@ class Store:
         except QueryError as exc:
             raise StoreError(str(exc)) from exc
         for attempt in range(_READ_ATTEMPTS):
-            version = self._version()
+            manifest = self.manifest()  # one committed state for this attempt
             try:
-                table = self.dataset(**filters).to_table(filter=expression)
+                table = self._dataset(manifest, filters).to_table(filter=expression)
                 if as_of is not None:
-                    table = self._as_of(table, expression, pd.Timestamp(as_of), filters)
+                    table = self._as_of(table, expression, pd.Timestamp(as_of), manifest, filters)
                 break
             except FileNotFoundError as exc:  # a writer garbage-collected a file of an old state
-                if attempt + 1 < _READ_ATTEMPTS and self._version() != version:
+                if attempt + 1 < _READ_ATTEMPTS and self._version() != _version_of(manifest):
                     continue
                 raise StoreError(f"{self.path}: a file named by the manifest is missing: {exc}; "
                                  "run `oilflows store verify`") from exc
@@ -207,19 +209,19 @@ class Store:
             manifest = self.manifest()
         except StoreError:
             return -1
-        return manifest.version if manifest is not None else 0
+        return _version_of(manifest)
 
-    def _vintage_files(self, filters: dict) -> list[str]:
-        manifest = self.manifest()
+    def _vintage_files(self, manifest: Manifest | None, filters: dict) -> list[str]:
         if manifest is None:
             archive = self.path / VINTAGE_DIR
             return [str(p) for p in sorted(archive.rglob("*.parquet"))] if archive.exists() else []
         wanted = set(_select({_parent_key(e.file): None for e in manifest.vintages}, filters))
         return [str(self.path / e.file) for e in manifest.vintages if _parent_key(e.file) in wanted]
 
-    def _as_of(self, current: pa.Table, expression, as_of: pd.Timestamp, filters: dict) -> pa.Table:
+    def _as_of(self, current: pa.Table, expression, as_of: pd.Timestamp, manifest: Manifest | None,
+               filters: dict) -> pa.Table:
         tables = [current]
-        files = self._vintage_files(filters)
+        files = self._vintage_files(manifest, filters)
         if files:
             archived = ds.dataset(files, format="parquet", schema=SCHEMA,
                                   partitioning=ds.partitioning(PARTITION_SCHEMA, flavor="hive"),
@@ -380,6 +382,10 @@ class Store:
                 (self.path / rel).unlink(missing_ok=True)
             except OSError as exc:
                 log.warning("%s: cannot delete retired file %s (%s)", self.path, rel, exc)
+
+
+def _version_of(manifest: Manifest | None) -> int:
+    return manifest.version if manifest is not None else 0
 
 
 def publish_partition(root: Path, key: str, entry: FileEntry) -> None:

@@ -746,3 +746,32 @@ def test_filter_on_period_and_vintage_takes_dates(tmp_path: Path, small: pd.Data
     assert_same_rows(store.read(vintage=V1), small[small["vintage"] == V1])
     with pytest.raises(StoreError, match="period='2021-13-01'"):
         store.read(period="2021-13-01")
+
+
+def test_reader_holding_an_old_manifest_starts_again(tmp_path: Path, small: pd.DataFrame,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reader that loaded a manifest two commits old finds its files collected: it reloads the
+    manifest and reads the current state; a file missing from the current manifest is an error."""
+    store = Store(tmp_path)
+    store.write(small)
+    stale = store.manifest()
+    second = with_newer_vintage(small, np.ones(len(small), dtype=bool))
+    store.write(second)
+    third = with_newer_vintage(second, np.ones(len(small), dtype=bool), vintage=V2 + pd.Timedelta(days=30))
+    store.write(third)
+    assert not any((tmp_path / e.file).exists() for e in stale.partitions.values())  # collected
+    real = Store.manifest
+    calls = []
+
+    def first_stale(self):
+        calls.append(1)
+        return stale if len(calls) == 1 else real(self)
+
+    monkeypatch.setattr(Store, "manifest", first_stale)
+    assert_same_rows(store.read(), third)
+    assert len(calls) >= 3  # stale, then the version check, then the current manifest
+    monkeypatch.undo()
+    current = store.manifest().partitions
+    (tmp_path / next(iter(current.values())).file).unlink()
+    with pytest.raises(StoreError, match="missing.*store verify"):
+        store.read()
