@@ -174,9 +174,12 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _store(args: argparse.Namespace) -> int:
+    from .errors import StoreError
     from .store import Store
 
     store = Store(args.store)
+    if not store.path.is_dir():  # a mistyped path must not be reported OK, nor created by repair
+        raise StoreError(f"{store.path}: no store there (not a directory)")
     if args.store_command == "verify":
         report = store.verify(deep=not args.quick)
         print(report.summary())

@@ -268,8 +268,9 @@ class _Retry(Retry):
 def retry_policy(total: int = 4, backoff: float | None = None) -> Retry:
     """The retry policy: `total` retries on connection errors, read timeouts, 429 and 5xx.
 
-    `backoff` (seconds; the n-th retry waits ``backoff * 2**(n-1)`` plus a uniform jitter of up to
-    `backoff`, at most :data:`BACKOFF_MAX`) defaults to ``$OILFLOWS_HTTP_BACKOFF`` or 1.0.
+    `backoff` (seconds; the first retry is immediate, as urllib3 does it; retry n >= 2 waits
+    ``backoff * 2**(n-1)`` plus a uniform jitter of up to `backoff`, at most :data:`BACKOFF_MAX`)
+    defaults to ``$OILFLOWS_HTTP_BACKOFF`` or 1.0.
     ``Retry-After`` is honoured on 429, 503 and 403 up to :data:`MAX_RETRY_AFTER` seconds.
     """
     if backoff is None:
@@ -604,6 +605,8 @@ def request(
     if problem is not None:
         raise FetchError(redact(url), problem)
     full_url = prepared.url or url
+    # A credential written into the URL itself counts too: such a request is never cached.
+    secret = secret or _SECRET_PARAM.search(full_url) is not None or redact(full_url) != full_url
     use_cache = cache and cache_enabled() and not secret and method in ("GET", "POST")
     key = _cache_key(method, full_url, prepared.body) if use_cache else ""
     if use_cache:

@@ -72,7 +72,9 @@ SOURCES = ("eurostat", "comext", "comtrade", "genesis")
 
 
 #: Config keys that would hold a credential: refused (keys come from the environment or the keyring).
-SECRET_PARAMS = ("api_key", "token", "password", "username")
+#: Config keys refused in a refresh config (credentials come from the environment or the keyring):
+#: the HTTP layer's credential names, compared case-insensitively.
+SECRET_PARAMS = tuple(sorted({name.lower() for name in http.SECRET_FIELDS}))
 
 
 @dataclass
@@ -179,7 +181,7 @@ def _check_specs(items: list[dict], where: str) -> None:
                              f"known: {', '.join(SOURCES)}")
         if item["source"] == "eurostat" and "dataset" not in item:
             raise QueryError(f"{where}: [[dataset]] number {i} (eurostat) lacks 'dataset'")
-        secret = sorted(set(item.get("params", {})) & set(SECRET_PARAMS))
+        secret = sorted(k for k in item.get("params", {}) if str(k).lower() in SECRET_PARAMS)
         if secret:  # the value is not echoed
             raise QueryError(f"{where}: [[dataset]] number {i} ({item['source']}): {secret[0]!r} does not "
                              "belong in a config; set $COMTRADE_API_KEY / $GENESIS_TOKEN or the OS "
@@ -343,12 +345,12 @@ def refresh(
     finally:
         if progress:
             iterator.close()
-    if not keep_going and result.ok and fetched:
-        combined = pd.concat([frame for _, frame in fetched if len(frame)], ignore_index=True)
+    frames = [frame for _, frame in fetched if len(frame)]
+    if not keep_going and result.ok and frames:  # every dataset may legitimately be empty
+        combined = pd.concat(frames, ignore_index=True)
         # Two entries may ask for the same observation: the later entry wins, as in separate writes.
         combined = combined.drop_duplicates(subset=list(KEY), keep="last").reset_index(drop=True)
-        if len(combined):
-            result.write = store.write(combined)
+        result.write = store.write(combined)
         for item, _ in fetched:
             item.written = True
     return result

@@ -344,10 +344,14 @@ class Store:
                         new.retired.append(entry.file)
                     changed.append(key)
             if created:
-                for folder in sorted({p.parent for p in created}):
+                # The new files' directories, and every directory above them that may be new too.
+                folders = {d for p in created for d in p.parents if d == self.path or self.path in d.parents}
+                for folder in sorted(folders, key=lambda d: len(d.parts), reverse=True):
                     _durable.fsync_dir(folder)
                 manifests.commit(self.path, new)
         except BaseException as exc:
+            if created and _committed(self.path, new.txid):
+                raise  # interrupted after the rename: the files are committed data now, keep them
             for path in created:  # not committed: nothing may remain of this write
                 path.unlink(missing_ok=True)
             if isinstance(exc, SchemaError | StoreError) or not isinstance(exc, Exception):
@@ -382,6 +386,16 @@ class Store:
                 (self.path / rel).unlink(missing_ok=True)
             except OSError as exc:
                 log.warning("%s: cannot delete retired file %s (%s)", self.path, rel, exc)
+
+
+def _committed(root: Path, txid: str) -> bool:
+    """Whether the manifest on disk is the one of `txid` (True when that cannot be told: keeping an
+    uncommitted file is harmless, deleting a committed one is not)."""
+    try:
+        manifest = manifests.load(root)
+    except (StoreError, OSError):
+        return True
+    return manifest is not None and manifest.txid == txid
 
 
 def _version_of(manifest: Manifest | None) -> int:

@@ -90,9 +90,32 @@ class RepairReport:
 # -- verify -------------------------------------------------------------------------------------------
 
 
+_VERIFY_ATTEMPTS = 5
+
+
 def verify(store: Store, *, deep: bool = True) -> VerifyReport:
-    """Check the store at ``store.path`` against its manifest; see :meth:`Store.verify`."""
-    from .store import DATA_DIR, VINTAGE_DIR
+    """Check the store at ``store.path`` against its manifest; see :meth:`Store.verify`.
+
+    Takes no lock: if a writer commits while files are checked (and collects files of an old
+    state), the check starts again on the new manifest.
+    """
+    for _ in range(_VERIFY_ATTEMPTS):
+        report = _verify_once(store, deep)
+        if report.ok or _version(store.path) == report.version:
+            return report
+    return report
+
+
+def _version(root: Path) -> int | None:
+    try:
+        manifest = manifests.load(root)
+    except StoreError:
+        return None
+    return manifest.version if manifest else None
+
+
+def _verify_once(store: Store, deep: bool) -> VerifyReport:
+    from .store import _parent_key
 
     root = store.path
     try:
@@ -112,16 +135,55 @@ def verify(store: Store, *, deep: bool = True) -> VerifyReport:
     for key, entry in sorted(manifest.partitions.items()):
         _check_entry(root, entry, key, deep, report)
     for entry in manifest.vintages:
-        _check_entry(root, entry, "/".join(entry.file.split("/")[1:-1]), deep, report)
+        _check_entry(root, entry, _parent_key(entry.file), deep, report)
+    for rel in _unreferenced(root, manifest):
+        report.problems.append(Problem(WARNING, rel, "not named by the manifest (left by an "
+                                       "interrupted write); `repair` deletes it"))
+    _check_view(root, manifest, deep, report)
+    return report
+
+
+def _unreferenced(root: Path, manifest: Manifest) -> list[str]:
+    """Root-relative paths of files under ``_data``/``_vintages`` that `manifest` does not name."""
+    from .store import DATA_DIR, VINTAGE_DIR
+
     known = manifest.files()
+    found = []
     for folder in (DATA_DIR, VINTAGE_DIR):
         for path in sorted((root / folder).rglob("*")) if (root / folder).exists() else []:
             rel = path.relative_to(root).as_posix()
             if path.is_file() and rel not in known:
-                report.problems.append(Problem(WARNING, rel, "not named by the manifest (left by an "
-                                               "interrupted write); `repair` deletes it"))
-    _check_view(root, manifest, deep, report)
-    return report
+                found.append(rel)
+    return found
+
+
+def _view_matches(root: Path, view: Path, entry: FileEntry, deep: bool) -> bool:
+    """Whether the public view file holds `entry`'s bytes: the same file (a hard link), or a copy of
+    the same size (and, if `deep`, the same sha256)."""
+    if _durable.same_file(view, root / entry.file):
+        return True
+    try:
+        if view.stat().st_size != entry.bytes:
+            return False
+        return not deep or _durable.sha256_file(view) == entry.sha256
+    except OSError:
+        return False
+
+
+def _view_kind(rel: str, expected: set[str] | dict) -> str:
+    """What a file in the public view is: 'current' (named by the manifest), 'temporary' (a link
+    oilflows was publishing), 'hidden' (a ``.`` or ``_`` name other engines skip, left alone) or
+    'foreign' (anything else: other engines would read it as data)."""
+    from .store import DATA_FILE
+
+    name = rel.rsplit("/", 1)[-1]
+    if rel in expected:
+        return "current"
+    if name.startswith(f".{DATA_FILE}.") and name.endswith(".tmp"):
+        return "temporary"
+    if name.startswith((".", "_")):
+        return "hidden"
+    return "foreign"
 
 
 def _leftovers(root: Path, report: VerifyReport) -> None:
@@ -137,10 +199,11 @@ def _leftovers(root: Path, report: VerifyReport) -> None:
 def _check_entry(root: Path, entry: FileEntry, key: str, deep: bool, report: VerifyReport) -> None:
     path = root / entry.file
     report.files_checked += 1
-    if not path.is_file():
+    try:
+        size = path.stat().st_size
+    except OSError:
         report.problems.append(Problem(ERROR, entry.file, "missing"))
         return
-    size = path.stat().st_size
     if size != entry.bytes:
         report.problems.append(Problem(ERROR, entry.file,
                                        f"size {size} bytes, the manifest says {entry.bytes}"))
@@ -148,7 +211,11 @@ def _check_entry(root: Path, entry: FileEntry, key: str, deep: bool, report: Ver
     if not deep:
         report.rows_checked += entry.rows
         return
-    digest = _durable.sha256_file(path)
+    try:
+        digest = _durable.sha256_file(path)
+    except OSError as exc:
+        report.problems.append(Problem(ERROR, entry.file, f"unreadable: {exc}"))
+        return
     if digest != entry.sha256:
         report.problems.append(Problem(ERROR, entry.file, f"sha256 {digest[:12]}... differs from "
                                        f"the manifest's {entry.sha256[:12]}..."))
@@ -181,19 +248,16 @@ def _check_view(root: Path, manifest: Manifest, deep: bool, report: VerifyReport
         if not view.is_file():
             report.problems.append(Problem(WARNING, rel, "public view lacks this partition "
                                            "(publishing was interrupted); `repair` links it"))
-        elif not _durable.same_file(view, root / entry.file) and not (
-                view.stat().st_size == entry.bytes and deep
-                and _durable.sha256_file(view) == entry.sha256):
+        elif not _view_matches(root, view, entry, deep):
             report.problems.append(Problem(WARNING, rel, "public view is older than the manifest "
                                            "(publishing was interrupted); `repair` re-links it"))
     for path in _view_files(root):
         rel = path.relative_to(root).as_posix()
-        if rel in expected:
-            continue
-        if path.name.startswith("."):
+        kind = _view_kind(rel, expected)
+        if kind == "temporary":
             report.problems.append(Problem(WARNING, rel, "temporary link of an interrupted publish; "
                                            "`repair` deletes it"))
-        else:
+        elif kind == "foreign":
             report.problems.append(Problem(ERROR, rel, "foreign file in the public view: other "
                                            "engines read it as data; `repair` moves it to _quarantine"))
 
@@ -210,7 +274,7 @@ def recover(store: Store) -> None:
 
 def repair(store: Store) -> RepairReport:
     """Roll back what an interrupted write left and re-publish the view; the caller holds the lock."""
-    from .store import DATA_DIR, DATA_FILE, VINTAGE_DIR, publish_partition
+    from .store import DATA_FILE, publish_partition
 
     root = store.path
     report = RepairReport(root, None)
@@ -226,32 +290,26 @@ def repair(store: Store) -> RepairReport:
         if manifest is None:
             return report
     report.version = manifest.version
-    known = manifest.files()
-    for folder in (DATA_DIR, VINTAGE_DIR):
-        for path in sorted((root / folder).rglob("*")) if (root / folder).exists() else []:
-            rel = path.relative_to(root).as_posix()
-            if path.is_file() and rel not in known:
-                path.unlink()
-                report.actions.append(f"deleted {rel} (written by a write that did not commit)")
+    for rel in _unreferenced(root, manifest):
+        (root / rel).unlink()
+        report.actions.append(f"deleted {rel} (written by a write that did not commit)")
     expected = {f"{key}/{DATA_FILE}" for key in manifest.partitions}
     for path in _view_files(root):
         rel = path.relative_to(root).as_posix()
-        if rel in expected:
-            continue
-        if path.name.startswith("."):
+        kind = _view_kind(rel, expected)
+        if kind == "temporary":
             path.unlink()
             report.actions.append(f"deleted {rel} (temporary link of an interrupted publish)")
-        else:
+        elif kind == "foreign":
             target = root / "_quarantine" / rel
+            while target.exists():  # never overwrite what an earlier repair set aside
+                target = target.with_name(target.name + ".1")
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(path, target)
             report.actions.append(f"moved foreign file {rel} to _quarantine/")
     for key, entry in sorted(manifest.partitions.items()):
         view = root / key / DATA_FILE
-        if not _durable.same_file(view, root / entry.file):
-            if view.is_file() and view.stat().st_size == entry.bytes \
-                    and _durable.sha256_file(view) == entry.sha256:
-                continue  # a copy (no hard links on this file system) of the right bytes
+        if not _durable.same_file(view, root / entry.file):  # stale, or a copy (a copied store)
             publish_partition(root, key, entry)
             report.actions.append(f"re-linked {key}/{DATA_FILE} to {entry.file}")
     return report

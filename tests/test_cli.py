@@ -115,3 +115,7 @@ def test_store_verify_and_repair(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "DAMAGED" in out and entry.file in out
     assert cli.main(["store", "verify", "--quick", "--store", str(tmp_path)]) == 1
+    capsys.readouterr()
+    missing = tmp_path / "no-such-store"
+    assert cli.main(["store", "repair", "--store", str(missing)]) == 1
+    assert "no store there" in capsys.readouterr().err and not missing.exists()

@@ -170,6 +170,8 @@ def test_backoff_has_exponential_base_and_bounded_jitter():
     policy = http.retry_policy(total=4, backoff=0.5)
     assert policy.backoff_jitter == 0.5 and policy.backoff_max == http.BACKOFF_MAX
     error = ConnectTimeoutError("connect timed out")
+    first = policy.increment("GET", "http://127.0.0.1/", error=error)
+    assert first.get_backoff_time() == 0.0  # urllib3 retries the first error at once (documented)
     for n in (2, 3):  # after n consecutive errors: 0.5 * 2**(n-1) plus U(0, 0.5)
         p = policy
         for _ in range(n):

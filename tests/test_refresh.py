@@ -181,3 +181,16 @@ def test_genesis_incremental_check_compares_the_modification_date(mocked_respons
     assert "GENESIS last modification 2024-03-15" in _unchanged(spec, store)
     store.write(frame.assign(vintage=pd.Timestamp("2024-03-01"), mass_t=frame["mass_t"] + 1))
     assert _unchanged(spec, store) is not None  # the older write is archived, current stays 04-01
+
+
+def test_all_datasets_empty_writes_nothing_and_does_not_fail(tmp_path, monkeypatch):
+    """Every dataset answered with no rows (e.g. Comtrade's empty result): ok, nothing written."""
+    from oilflows.schema import COLUMNS, conform
+    from oilflows.sources import comext
+
+    empty = conform(pd.DataFrame({c: [] for c in COLUMNS}))
+    monkeypatch.setattr(comext, "fetch", lambda **kwargs: empty)
+    store = Store(tmp_path / "s")
+    result = refresh([{"source": "comext", "params": {"reporter": "DE"}}], store, progress=False)
+    assert result.ok and result.write is None
+    assert not store.path.exists() or store.manifest() is None

@@ -258,3 +258,23 @@ def test_redact_masks_credential_parameters():
         "https://h/p?subscription-key=***&period=2023"
     assert http.redact("x?TOKEN=t0k3n") == "x?TOKEN=***"
     assert http.redact("https://h/p?period=2023") == "https://h/p?period=2023"
+
+
+def test_a_key_in_the_url_of_a_successful_request_is_not_cached(env):
+    """The cache skips a request whose URL itself carries a credential (a 200 answer would
+    otherwise be stored with its URL): the second call must reach the server again."""
+    env.script("/ok", then=Reply(body=b"fine"))
+    url = env.url("/ok") + f"?subscription-key={SECRET}&period=2023"
+    assert http.get(url).content == b"fine"
+    assert http.get(url).content == b"fine"
+    assert env.count("/ok") == 2
+    assert files_with_secret(Path(http.cache_path()).parent) == []
+
+
+@pytest.mark.parametrize("key", ["API_KEY", "Subscription-Key", "access_token"])
+def test_credential_keys_in_a_config_are_refused_whatever_their_case(tmp_path, key):
+    config = tmp_path / "refresh.toml"
+    config.write_text(f'[[dataset]]\nsource = "comtrade"\nparams = {{ "{key}" = "{SECRET}" }}\n')
+    with pytest.raises(QueryError, match="does not belong in a config") as info:
+        refresh(config, Store(tmp_path / "store"), progress=False)
+    assert SECRET not in str(info.value)

@@ -775,3 +775,55 @@ def test_reader_holding_an_old_manifest_starts_again(tmp_path: Path, small: pd.D
     (tmp_path / next(iter(current.values())).file).unlink()
     with pytest.raises(StoreError, match="missing.*store verify"):
         store.read()
+
+
+def test_interrupt_right_after_the_commit_rename_keeps_the_commit(
+    tmp_path: Path, small: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C between the manifest's rename and the root's fsync: the files the new manifest names
+    must survive (deleting them would destroy committed data)."""
+    import oilflows._durable as durable
+
+    store = Store(tmp_path)
+    store.write(small)
+    update = _multi_partition_update(small)
+
+    class InterruptAtRootFsync:
+        def __getattr__(self, name):
+            return getattr(durable, name)
+
+        def fsync_dir(self, path):
+            if Path(path) == tmp_path and (tmp_path / "_manifest.json").read_text().find(
+                    '"version": 2') >= 0:
+                raise KeyboardInterrupt
+            return durable.fsync_dir(path)
+
+    monkeypatch.setattr(manifest_module, "_durable", InterruptAtRootFsync())
+    with pytest.raises(KeyboardInterrupt):
+        store.write(update)
+    monkeypatch.undo()
+    assert store.manifest().version == 2
+    assert_same_rows(store.read(), replace_observations(small, update))
+    assert store.verify().ok
+    store.repair()
+    assert store.verify().clean
+
+
+def test_copied_store_is_relinked_once_and_hidden_files_are_left_alone(tmp_path: Path, small) -> None:
+    """`cp -r` turns the view's hard links into copies: repair re-links them once; files other
+    engines skip (``_SUCCESS``, ``.DS_Store``) are neither errors nor touched."""
+    Store(tmp_path / "a").write(small)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")  # copies: no hard links survive
+    store = Store(tmp_path / "b")
+    view = partition_file(store.path, "DE")
+    entry = store.manifest().partitions["source=eurostat/dataset=nrg_ti_coifpm/reporter=DE"]
+    assert not os.path.samefile(view, store.path / entry.file)
+    for hidden in (view.with_name("_SUCCESS"), view.with_name(".DS_Store")):
+        hidden.write_bytes(b"")
+    assert store.verify().clean  # same bytes, checked by sha256
+    relinked = [a for a in store.repair().actions if a.startswith("re-linked")]
+    assert len(relinked) == len(store.manifest().partitions)
+    assert os.path.samefile(view, store.path / entry.file)
+    assert store.repair().actions == []  # once only
+    assert view.with_name("_SUCCESS").exists() and view.with_name(".DS_Store").exists()
+    assert_same_rows(store.read(), small)
