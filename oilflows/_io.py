@@ -112,9 +112,11 @@ def gunzip_if_needed(data: bytes, name: str, *, limit: int | None = None) -> byt
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
         pending: bytes | memoryview = rest
         try:
-            while pending and not inflater.eof:
+            while not inflater.eof:  # zlib may hold output after the last input byte is read
                 chunk = inflater.decompress(pending, CHUNK_BYTES)
                 pending = inflater.unconsumed_tail
+                if not chunk and not pending:
+                    break
                 total += len(chunk)
                 if total > cap:
                     raise DecompressionLimitError(
@@ -273,9 +275,11 @@ def _inflate(data: bytes, info: zipfile.ZipInfo, name: str, *, keep: bool) -> by
         inflater = zlib.decompressobj(-zlib.MAX_WBITS)
         pending: bytes | memoryview = raw
         try:
-            while pending and not inflater.eof:
+            while not inflater.eof:  # zlib may hold output after the last input byte is read
                 chunk = inflater.decompress(pending, CHUNK_BYTES)
                 pending = inflater.unconsumed_tail
+                if not chunk and not pending:
+                    break
                 total += len(chunk)
                 if total > info.file_size:
                     raise DecompressionLimitError(

@@ -531,3 +531,20 @@ def test_mutated_7z_archives_give_a_valid_frame_or_a_typed_error(flips, cut):
             assert str(path) in str(exc)
             return
         schema.validate(frame)
+
+
+def test_field_count_errors_cannot_cancel_out_and_values_must_be_finite(tmp_path):
+    """A chapter-27 line with a field too few next to another line with a field too many must not
+    pass as two good lines (the counts are per line), and inf/nan values are refused (review finding)."""
+    good = line()
+    short = line().replace(",E,27090090,", ",E27090090,")  # one comma missing before the product
+    long = line(product="84713000") + ",extra"
+    path = write_bulk(tmp_path / "cancel.dat", [good, short, long])
+    with pytest.raises(SourceFormatError, match="line 3") as info:
+        comext.read_bulk(path)
+    assert "cancel.dat" in str(info.value)
+    for bad in ("inf", "1e999", "nan"):
+        path = write_bulk(tmp_path / f"{bad}.dat", [good, line(value=bad)])
+        with pytest.raises(SourceFormatError, match="not a finite number") as info:
+            comext.read_bulk(path)
+        assert info.value.field == "VALUE_EUR"

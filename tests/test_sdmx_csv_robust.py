@@ -494,14 +494,18 @@ def test_missing_obs_flag_column_means_no_flags():
 
 
 def test_decompression_limit_applies_to_the_streaming_reader(monkeypatch):
-    from oilflows import _io
+    from oilflows.errors import DecompressionLimitError
+    from oilflows.formats import sdmx_csv
 
-    if not hasattr(_io, "decompressed_limit"):
-        pytest.skip("oilflows._io has no decompression limit")
+    def inflate_again(*args, **kwargs):  # a bomb must not be inflated a second time to name it
+        raise AssertionError("gunzip_if_needed called after the stream passed the limit")
+
+    monkeypatch.setattr(sdmx_csv, "gunzip_if_needed", inflate_again)
     monkeypatch.setenv("OILFLOWS_MAX_DECOMPRESSED_BYTES", str(len(BASE) // 2))
-    with pytest.raises(SourceFormatError) as info:
+    with pytest.raises(DecompressionLimitError) as info:
         eurostat.read(BASE_GZ, name=NAME)
     assert "limit" in str(info.value) and NAME in str(info.value)
+    monkeypatch.undo()
     monkeypatch.setenv("OILFLOWS_MAX_DECOMPRESSED_BYTES", str(len(BASE) + 1))
     assert len(eurostat.read(BASE_GZ)) == len(eurostat.read(BASE))
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import ctypes
+import multiprocessing
+import multiprocessing.context
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
@@ -36,6 +38,14 @@ BLAS_ENV_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
 _OPENBLAS_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
                      "openblas_set_num_threads64_", "openblas_set_num_threads")
 _limited_pid: int | None = None
+
+
+def _process_context() -> multiprocessing.context.BaseContext:
+    """Workers started by a fork server (POSIX) or spawned (elsewhere): never a plain fork of this
+    process, whose pyarrow and BLAS threads could leave a forked child deadlocked."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("forkserver")
+    return multiprocessing.get_context("spawn")
 
 
 def default_workers() -> int:
@@ -138,7 +148,7 @@ def map_tasks(fn: Callable[..., Any], tasks: Sequence[tuple], executor: object =
     try:
         if executor is None or executor == "processes":
             workers = max(1, min(max_workers or default_workers(), len(calls)))
-            with cf.ProcessPoolExecutor(max_workers=workers) as pool:
+            with cf.ProcessPoolExecutor(max_workers=workers, mp_context=_process_context()) as pool:
                 return list(pool.map(_run_call, calls))
         if isinstance(executor, cf.Executor):
             return list(executor.map(_run_call, calls))

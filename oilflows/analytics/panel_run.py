@@ -390,8 +390,16 @@ def _records_frame(records: list[dict], columns: Sequence[str]) -> pd.DataFrame:
         elif c in DATE_COLUMNS:
             frame[c] = pd.to_datetime(frame[c]).astype("datetime64[s]")
         elif c in TEXT_COLUMNS:
-            frame[c] = frame[c].astype("str")
+            frame[c] = _text(frame[c])
     return frame
+
+
+def _text(column: pd.Series) -> pd.Series:
+    """Text with missing kept missing: pandas 3's "str" dtype; on pandas 2 ``astype(str)`` would turn
+    None into the string "None", so the values are converted one by one there."""
+    if int(pd.__version__.split(".")[0]) >= 3:
+        return column.astype("str")
+    return column.map(lambda v: None if pd.isna(v) else str(v)).astype(object)
 
 
 def _flatten(outputs: list[list[dict]]) -> list[dict]:

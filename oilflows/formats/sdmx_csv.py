@@ -28,8 +28,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from .._io import GZIP_MAGIC, decompressed_limit, gunzip_if_needed
-from ..errors import SourceFormatError
+from .._io import GZIP_MAGIC, LIMIT_ENV, decompressed_limit, gunzip_if_needed
+from ..errors import DecompressionLimitError, SourceFormatError
 from ..schema import CONFIDENTIAL
 
 #: Columns every SDMX-CSV 1.0 data file has besides its dimensions.
@@ -289,7 +289,7 @@ class _Inflated(io.RawIOBase):
                 break
             self._total += len(chunk)
             if self._total > self._limit:
-                raise _StreamProblem
+                raise _OverLimit(self._limit)
             parts.append(chunk)
             got += len(chunk)
         return parts[0] if len(parts) == 1 else b"".join(parts)
@@ -303,6 +303,10 @@ class _Inflated(io.RawIOBase):
 
 class _StreamProblem(Exception):
     """Internal: the gzip stream could not be inflated as it was read."""
+
+
+class _OverLimit(_StreamProblem):
+    """Internal: the gzip stream inflates past the limit (args: the limit in bytes)."""
 
 
 def _block_size(data: bytes) -> int:
@@ -352,8 +356,12 @@ def parse_coded(data: bytes, name: str) -> Coded:
     if data.startswith(GZIP_MAGIC):
         try:
             table = _read_table(_Inflated(data, decompressed_limit()), header, name, block)
+        except _OverLimit as exc:  # said at once: inflating it again to name the problem is the bomb
+            raise DecompressionLimitError(
+                name, f"gzip stream decompresses to more than the limit of {exc.args[0]:,} bytes "
+                f"(set ${LIMIT_ENV} to allow more)", "gzip") from None
         except _StreamProblem:
-            data = gunzip_if_needed(data, name)  # raises the typed error (limit, truncation, CRC ...)
+            data = gunzip_if_needed(data, name)  # raises the typed error (truncation, CRC ...)
             table = _read_table(pa.BufferReader(data), header, name, block)
     else:
         table = _read_table(pa.BufferReader(data), header, name, block)

@@ -523,13 +523,16 @@ def _fast_layout(arr: np.ndarray, starts: np.ndarray, ends: np.ndarray, offsets:
 def _prefilter(block: _Block, plan: _Plan, prefixes: tuple[bytes, ...] | None) -> tuple[bytes, np.ndarray]:
     """The kept lines of `block` (newline-terminated bytes) and their 1-based line numbers.
 
-    Every line of the block is checked for its field count (one comma count per block; the lines are
-    counted one by one only to name a bad one); only kept lines are parsed further.
+    Every line of the block is checked for its field count (commas counted per line, so a line with
+    one field too few cannot hide behind another with one too many); only kept lines are parsed
+    further.
     """
     arr = np.frombuffer(block.view, np.uint8)
     blank = _blank(arr, block.starts, block.ends)
-    region = arr[block.starts[0]:block.ends[-1]]
-    if np.count_nonzero(region == _COMMA) != (len(plan.header) - 1) * int(len(blank) - blank.sum()):
+    first = block.starts[0]
+    commas = np.flatnonzero(arr[first:block.ends[-1]] == _COMMA) + first
+    per_line = np.searchsorted(commas, block.ends) - np.searchsorted(commas, block.starts)
+    if ((per_line != len(plan.header) - 1) & ~blank).any():
         _field_count_error(arr, block, plan, blank)
     product = _product_starts(arr, block, plan)
     missing = product < 0
@@ -622,9 +625,17 @@ def _to_float(array: pa.Array, column: str, lines: np.ndarray, plan: _Plan) -> p
     text = pc.utf8_trim_whitespace(array)
     text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
     try:
-        return pc.cast(text, pa.float64())
+        numbers = pc.cast(text, pa.float64())
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        pass
+        numbers = None
+    if numbers is not None:
+        finite = pc.fill_null(pc.is_finite(numbers), True)
+        if pc.all(finite).as_py():
+            return numbers
+        i = int(np.flatnonzero(~finite.to_numpy(zero_copy_only=False))[0])
+        raise SourceFormatError(
+            plan.name, f"malformed bulk CSV: {column} {text[i].as_py()!r} on line {int(lines[i])} is not "
+            "a finite number", column)
     for i, value in enumerate(text.to_pylist()):
         try:
             float(value) if value is not None else None

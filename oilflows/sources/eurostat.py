@@ -20,7 +20,7 @@ Eurostat quirks handled here and nowhere else:
 Speed: both formats become a :class:`~oilflows.formats.sdmx_csv.Coded` table (integer codes into each
 column's few distinct values); codes are mapped, checked and parsed once per distinct value, and the
 indicators are pivoted with numpy group numbers, so no Python work is done per row. The full
-nrg_ti_coifpm (5 million records) reads in about 1.5 times pyarrow's bare parse of the same file
+nrg_ti_coifpm (5 million records) reads in 1.8 to 1.9 times pyarrow's bare parse of the same file
 (``benchmarks/bench_ingest.py``).
 """
 
