@@ -49,6 +49,12 @@ MEASURES: tuple[str, ...] = (
 QUANTITIES: tuple[str, ...] = ("volume_bbl", "mass_t", "value")
 COLUMNS: tuple[str, ...] = tuple(SCHEMA.names)
 
+#: Largest magnitude a reader accepts for a number: no statistic comes near it, and scaling by a unit
+#: factor (x 1000 for thousands) must stay finite. Readers refuse larger values, inf and nan.
+MAX_ABS_VALUE = 1e300
+#: Years a period may have in any source; year 0 or 3021 is a corrupt period.
+PERIOD_YEARS: tuple[int, int] = (1900, 2100)
+
 WORLD = "WORLD"  # the partner code of a source's total over all partners
 CONFIDENTIAL = "c"  # the flag of a confidential (suppressed) cell
 FREQS = ("M", "A")

@@ -21,15 +21,13 @@ import pandas as pd
 
 from .._io import strict_json
 from ..errors import SourceFormatError
+from ..schema import MAX_ABS_VALUE
 
 #: Upper-case statuses that mean "not disclosed" (Eurostat's CONF_STATUS codes C, N and P, which the
 #: statistics API may send as a cell status from 2025 on).
 WITHHELD_STATUSES: frozenset[str] = frozenset({"C", "N", "P"})
 #: Largest cube (product of the sizes) whose positions fit in a signed 64-bit integer.
 MAX_CELLS = 2**62
-#: Largest magnitude of a value. No statistic comes near it, and a reader scaling a value by a unit
-#: factor (x 1000 for thousands) must not overflow to infinity.
-MAX_ABS_VALUE = 1e300
 _POSITION = re.compile(r"^(?:0|[1-9][0-9]*)$")
 _ISO_STAMP = re.compile(
     r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?$"

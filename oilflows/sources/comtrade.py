@@ -65,7 +65,7 @@ import requests
 from .. import http
 from .._io import Source, gunzip_if_needed, markup_title, read_bytes, sniff_text_kind, strict_json
 from ..errors import FetchError, QueryError, SourceFormatError
-from ..schema import COLUMNS, conform, empty_frame
+from ..schema import COLUMNS, MAX_ABS_VALUE, PERIOD_YEARS, conform, empty_frame
 
 SOURCE = "comtrade"
 DATASET = "hs"
@@ -164,11 +164,6 @@ REQUIRED_FIELDS: tuple[str, ...] = (
 CODE_FIELDS: tuple[str, ...] = (
     "typeCode", "freqCode", "period", "reporterCode", "partnerCode", "flowCode", "cmdCode",
 )
-#: Years a Comtrade period may have (its data start in 1962; year 0 or 3021 is a corrupt period).
-PERIOD_YEARS: tuple[int, int] = (1900, 2100)
-#: Largest magnitude of a quantity or value (kg, USD): none comes near it; an int beyond float range or
-#: infinity (``1e400``) is refused.
-MAX_ABS_VALUE = 1e300
 
 # -- read -----------------------------------------------------------------------------------------
 

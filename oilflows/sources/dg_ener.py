@@ -82,7 +82,7 @@ import pandas as pd
 
 from .._io import ZIP_MAGIC, check_zip, read_zip_member
 from ..errors import SourceFormatError
-from ..schema import WORLD, conform
+from ..schema import MAX_ABS_VALUE, WORLD, conform
 
 __all__ = ["COIR_ORIGIN", "COIR_REPORTER", "read", "read_coir"]
 
@@ -219,8 +219,7 @@ VALUE_CONFIDENTIAL = "(3)"
 _FILE_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
 #: A number written as text: digits with optional thousands commas, decimals and exponent.
 _NUMBER_TEXT = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?$")
-#: Largest magnitude of a cell: none comes near it, and x 1000 (thousands) must stay finite.
-_MAX_ABS = 1e300
+_MAX_ABS = MAX_ABS_VALUE  # oilflows.schema: x 1000 (thousands) must stay finite
 
 # identity tolerances, in thousand barrels: absolute, and relative to the total
 _ABS_TOL_KBBL = 0.5

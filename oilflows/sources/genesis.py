@@ -106,7 +106,7 @@ from .._io import (
     sniff_text_kind,
 )
 from ..errors import FetchError, QueryError, SourceFormatError, UnknownDatasetError
-from ..schema import COLUMNS, conform, empty_frame, validate
+from ..schema import COLUMNS, MAX_ABS_VALUE, PERIOD_YEARS, conform, empty_frame, validate
 
 SOURCE = "destatis"
 #: The tables :func:`read` and :func:`fetch` know.
@@ -162,9 +162,6 @@ _NUMBER = {
     ".": re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$"),
 }
 _PARENTHESES = re.compile(r"^\((.+)\)$")
-#: Largest magnitude of a number: none comes near it, and scaling by a unit factor (x 1000 for
-#: "Tsd. EUR") must stay finite.
-MAX_ABS_VALUE = 1e300
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
 
@@ -510,8 +507,6 @@ CURRENCY: dict[str, str] = {"value_eur": "EUR", "value_usd": "USD"}
 CRUDE_HEADINGS: tuple[str, ...] = ("2709",)
 _WA8 = re.compile(r"^WA(\d{8})$")
 _MONTH = re.compile(r"^MONAT(0[1-9]|1[0-2])$")
-#: Years a 51000-0017 period may have (year 0 or 3021 is a corrupt cell, not a period).
-PERIOD_YEARS: tuple[int, int] = (1900, 2100)
 _STLAH = re.compile(r"^STLAH\d{3}$")
 
 #: STLAH code -> ISO alpha-2: the cross-check of the country labels and the request key of an ISO code.
