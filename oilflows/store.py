@@ -338,7 +338,7 @@ class Store:
                 if stats["new"] or stats["changed"]:
                     path = self.path / DATA_DIR / key / f"{new.version:06d}-{new.txid}.parquet"
                     created.append(path)
-                    _write_file(merged, path)
+                    _write_file(merged, path, presorted=True)  # _merge returns it sorted by the key
                     new.partitions[key] = FileEntry.of(self.path, path, len(merged))
                     if entry is not None:
                         new.retired.append(entry.file)
@@ -472,9 +472,25 @@ def _merge(
         latest = latest_vintages(incoming)
         return latest, _superseded(incoming, latest), {
             "new": len(latest), "changed": 0, "unchanged": 0}
-    existing = _sort(existing)
+    # Files are written sorted by the key, so an identical re-write is recognised without sorting.
     if len(incoming) == len(existing) and to_table(incoming).equals(to_table(existing)):
         return existing, existing.iloc[0:0], {"new": 0, "changed": 0, "unchanged": len(incoming)}
+    # Only the stored rows of observations that `incoming` touches take part in the merge (a revision
+    # of the last months must not cost a merge over the whole history); the others stay as they are.
+    hit = existing[obs].merge(incoming[obs].drop_duplicates(), how="left", on=obs,
+                              indicator=True)["_merge"].eq("both").to_numpy()
+    latest, superseded, stats = _merge_touched(existing.loc[hit].reset_index(drop=True), incoming)
+    if not (stats["new"] or stats["changed"]):
+        return existing, superseded, stats
+    merged = _sort(pd.concat([existing.loc[~hit], latest], ignore_index=True))
+    return merged, superseded, stats
+
+
+def _merge_touched(
+    existing: pd.DataFrame, incoming: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    """:func:`_merge` for the stored rows of the observations `incoming` holds (may be empty)."""
+    obs = list(OBSERVATION_KEY)
     # Identical rows (all columns equal) change nothing; nor does a newer release that repeats the
     # current value: the observation keeps the vintage since which it has been known.
     identical = incoming.merge(existing, how="left", indicator=True, on=list(COLUMNS))
@@ -517,9 +533,9 @@ def _not_archived(rows: pd.DataFrame, files: list[Path], partition: dict[str, st
     return rows.loc[(hit["_merge"] == "left_only").to_numpy()].reset_index(drop=True)
 
 
-def _write_file(frame: pd.DataFrame, path: Path) -> None:
+def _write_file(frame: pd.DataFrame, path: Path, presorted: bool = False) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = to_table(_sort(frame)).drop_columns(list(PARTITIONS))
+    table = to_table(frame if presorted else _sort(frame)).drop_columns(list(PARTITIONS))
     with open(path, "wb") as handle:
         pq.write_table(table, handle, **_PARQUET_OPTIONS)
         handle.flush()
