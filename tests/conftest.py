@@ -55,3 +55,33 @@ def mocked_responses(http_env: None):
 
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         yield rsps
+
+
+_LOOPBACK = ("127.", "::1", "localhost")
+
+
+@pytest.fixture(autouse=True)
+def _no_internet(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never touch the network: a connection to anything but the loopback interface fails
+    (tests marked ``live`` are exempt). Recorded responses (`responses`) open no socket at all."""
+    if request.node.get_closest_marker("live"):
+        return
+    import socket
+
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def _checked(sock, address) -> None:  # UDP connect() sends nothing (dask uses it to find its IP)
+        if sock.type == socket.SOCK_STREAM and isinstance(address, tuple) and address \
+                and not str(address[0]).startswith(_LOOPBACK):
+            raise OSError(f"tests must not touch the network (connection to {address[0]!r} refused)")
+
+    def connect(self, address):
+        _checked(self, address)
+        return real_connect(self, address)
+
+    def connect_ex(self, address):
+        _checked(self, address)
+        return real_connect_ex(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)

@@ -92,3 +92,12 @@ def test_errors_are_not_cached(mocked_responses, tmp_path, monkeypatch):
     for _ in range(2):
         assert http.get(URL, ok=(200, 404)).status_code == 404
     assert len(mocked_responses.calls) == 2
+
+
+def test_the_test_suite_cannot_reach_the_internet():
+    """The autouse guard in conftest refuses non-loopback connections (so no test can silently
+    depend on a live service)."""
+    import socket
+
+    with socket.socket() as sock, pytest.raises(OSError, match="must not touch the network"):
+        sock.connect(("192.0.2.1", 80))  # TEST-NET-1: would time out, never answer
