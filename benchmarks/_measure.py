@@ -7,6 +7,7 @@ belongs to the process's own address space, so it starts afresh at ``exec``.
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import sys
 
@@ -22,3 +23,32 @@ def peak_rss_mb() -> float:
         pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB on Linux
+
+
+def machine(libraries: tuple[str, ...] = ("pandas", "pyarrow", "numpy", "duckdb")) -> str:
+    """CPU count and model, RAM, OS, Python and the versions of `libraries` that are installed.
+
+    Versions come from package metadata, so nothing is imported: a parent process that forks
+    measured children stays small.
+    """
+    import os
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as handle:
+            model = next((line.split(":", 1)[1].strip() for line in handle
+                          if line.startswith("model name")), model)
+    except OSError:
+        pass
+    try:
+        ram = f", {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB RAM"
+    except (ValueError, OSError, AttributeError):
+        ram = ""
+    found = []
+    for lib in libraries:
+        with contextlib.suppress(PackageNotFoundError):
+            found.append(f"{lib} {version(lib)}")
+    return (f"{os.cpu_count()} CPUs ({model}){ram}, {platform.platform()}, Python "
+            f"{platform.python_version()}" + "".join(f", {v}" for v in found))

@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,10 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _measure import machine  # noqa: E402
+
 ROOT = HERE.parent
 WORK = HERE / "_work" / "comext"
 RESULTS = HERE / "results" / "comext_stream.md"
@@ -195,19 +198,6 @@ def load_average() -> str:
         return "?"
 
 
-def machine() -> str:
-    import duckdb
-    import numpy
-    import pandas
-    import py7zr
-    import pyarrow
-
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"{os.cpu_count()} CPUs, {mem:.0f} GiB RAM, {platform.platform()}, Python "
-            f"{platform.python_version()}, pandas {pandas.__version__}, pyarrow {pyarrow.__version__}, "
-            f"numpy {numpy.__version__}, duckdb {duckdb.__version__}, py7zr {py7zr.__version__}")
-
-
 def bench_size(size_mb: float, seven_zip: bool, pandas_budget_gb: float,
                pandas_per_mb: float | None) -> tuple:
     info = inputs(size_mb, seven_zip)
@@ -293,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         sections.append(table(info, rows))
         all_rows.append((info, rows))
     lines = ["# Comext bulk streaming: a bulk file filtered to chapter 27", "",
-             f"Machine: {machine()}.", "",
+             f"Machine: {machine(('pandas', 'pyarrow', 'numpy', 'duckdb', 'py7zr'))}.", "",
              f"Run {time.strftime('%Y-%m-%d %H:%M')}, {time.perf_counter() - started:.0f} s in all; "
              f"load average {load_before} before and {load_average()} after (the machine is shared: "
              "timings are noisy). "

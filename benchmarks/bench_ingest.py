@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -42,6 +41,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
+sys.path.insert(0, str(HERE))
+
+from _measure import machine  # noqa: E402
 
 RESULTS = HERE / "results" / "ingest.md"
 WORK = HERE / "_work"
@@ -128,15 +130,10 @@ def run_contender(contender: str, path: Path, repeat: int) -> dict:
 
 
 def machine_line() -> str:
-    """CPU count, RAM, load, Python and library versions (read from package metadata: the parent
-    process imports none of the libraries, so that its RSS, inherited by each child, stays small)."""
-    from importlib.metadata import version
-
-    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    """The machine (``_measure.machine``: no library is imported, so the parent's RSS, inherited by
+    each child, stays small) and the load average at the start."""
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    libraries = ", ".join(f"{lib} {version(lib)}" for lib in ("pandas", "pyarrow", "numpy", "duckdb"))
-    return (f"{os.cpu_count()} CPUs, {ram:.0f} GiB RAM, load average {load} (1/5/15 min) at the start; "
-            f"Python {platform.python_version()}, {libraries}")
+    return f"{machine()}; load average {load} (1/5/15 min) at the start"
 
 
 def bench_file(label: str, path: Path, repeat: int) -> list[str]:

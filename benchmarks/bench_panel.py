@@ -47,6 +47,9 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
+sys.path.insert(0, str(HERE))
+
+from _measure import machine  # noqa: E402
 
 import oilflows  # noqa: E402
 from oilflows.analytics.panel_run import (  # noqa: E402
@@ -250,22 +253,6 @@ def score_simulated(result: dict) -> str:
             f"{err.mean() / (err.std() / np.sqrt(len(err))):+.1f} standard errors); 95% intervals "
             f"cover the known effect in {covered.mean():.1%} (+-{1.96 * se:.1%}); effect 0 flagged "
             f"in {size:.1%}, effects of +-5 s.d. per month flagged in {power:.1%}")
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        ram = f", {os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.0f} GiB RAM"
-    except (ValueError, OSError, AttributeError):
-        ram = ""
-    return f"{os.cpu_count()} CPUs ({model}){ram}, {platform.system()} {platform.release()}"
 
 
 def versions() -> str:

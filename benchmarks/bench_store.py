@@ -36,6 +36,9 @@ import pyarrow.dataset as ds
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
+sys.path.insert(0, str(HERE))
+
+from _measure import machine  # noqa: E402
 
 import oilflows  # noqa: E402
 from oilflows.schema import to_table  # noqa: E402
@@ -226,24 +229,6 @@ def table_rows(task: str, small: dict, large: dict) -> list[str]:
 
 def split_write(results: dict, kind: str) -> dict:
     return {k.rsplit(": ", 1)[0]: v for k, v in results.items() if k.endswith(kind)}
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = ""
-    try:
-        pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        memory = f", {pages / 2**30:.0f} GiB RAM"
-    except (ValueError, OSError, AttributeError):
-        pass
-    return f"{os.cpu_count()} cores ({model}){memory}, {platform.system()} {platform.release()}"
 
 
 def load_average() -> str:

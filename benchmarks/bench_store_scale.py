@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -32,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from _measure import peak_rss_mb  # noqa: E402
+from _measure import machine, peak_rss_mb  # noqa: E402
 
 from oilflows.schema import COLUMNS, conform  # noqa: E402
 from oilflows.store import Store  # noqa: E402
@@ -158,16 +157,6 @@ def run_contender(name: str, root: Path, repeat: int) -> dict:
         assert func(root) == rows
         times.append(time.perf_counter() - start)
     return {"name": name, "seconds": min(times), "rows": rows, "peak_mb": peak_rss_mb()}
-
-
-def machine() -> str:
-    import duckdb
-    import pyarrow
-
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"{os.cpu_count()} CPUs, {mem:.0f} GiB RAM, {platform.platform()}, Python "
-            f"{platform.python_version()}, pandas {pd.__version__}, pyarrow {pyarrow.__version__}, "
-            f"duckdb {duckdb.__version__}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -25,6 +24,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
+sys.path.insert(0, str(HERE))
+
+from _measure import machine  # noqa: E402
+
 DOC = ROOT / "docs" / "performance.md"
 NOTES = ROOT / "docs" / "performance_notes.md"
 
@@ -35,27 +38,6 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "comext_stream": ("bench_comext_stream.py", "3. Bulk streaming: a Comext bulk file to chapter 27"),
     "panel": ("bench_panel.py", "4. Panel analytics: serial, local processes, Dask"),
 }
-
-
-def machine() -> str:
-    """CPU count, RAM, OS, Python and library versions."""
-    import pandas
-    import pyarrow
-
-    try:
-        import duckdb
-
-        duck = f", duckdb {duckdb.__version__}"
-    except ImportError:
-        duck = ""
-    try:
-        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    except (ValueError, OSError, AttributeError):
-        mem = float("nan")
-    cpu = platform.processor() or platform.machine()
-    return (f"{os.cpu_count()} CPUs ({cpu}), {mem:.0f} GiB RAM, {platform.platform()}, Python "
-            f"{platform.python_version()}, pandas {pandas.__version__}, pyarrow {pyarrow.__version__}"
-            f"{duck}")
 
 
 def run(names: list[str], quick: bool) -> dict[str, tuple[int, float]]:
