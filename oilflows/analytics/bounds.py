@@ -1,0 +1,624 @@
+"""What the data identify about one partner's volume, as an interval: sharp bounds under confidentiality.
+
+A grade-level dataset (Eurostat ``nrg_ti_coifpm``) hides some cells; the reporter's WORLD total and
+the disclosed cells pin the hidden cells' sum (the residual), not their split. :func:`volume_bounds`
+gives the smallest interval that contains a partner's volume for *every* split of the residual that
+fits the accounting identity (sharp: both ends are attained), month by month and over a window, and
+narrows it with partner totals from other datasets (``totals=``): Eurostat ``nrg_ti_oil`` (annual
+tonnes), ``nrg_ti_oilm`` (monthly tonnes), Comext, Destatis, or ``published`` figures. Tonnes become
+barrels through a density interval from the partner's grades (:func:`density_interval`). Sources
+that contradict each other are not forced together: the contradicting total is left out and the
+caveats name both figures. Methods note section 12b.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..errors import AnalysisError
+from ..schema import CONFIDENTIAL, WORLD
+from ..units import barrels_per_tonne
+from ._accounting import Accounts, Program, accounts, month_range, select_dataset
+from ._panel import display, matching
+from ._plot import pyplot
+
+#: Plausible API gravities (degrees). nrg_ti_coifpm carries 0 as a placeholder in some
+#: confidential cells; values outside this range are not densities and are ignored.
+API_PLAUSIBLE = (5.0, 70.0)
+#: Degrees API added on each side of the partner's observed range of grade gravities.
+API_MARGIN = 2.0
+#: Range used when no gravity of the partner's grades is known anywhere in the dataset.
+API_UNKNOWN = (15.0, 55.0)
+#: Months within which a non-published total's rounding is inferred: see :func:`_rounding`.
+_FLAG_INTERVAL = re.compile(r"^\[\s*(-?[0-9.]+|-?inf)\s*,\s*(-?[0-9.]+|inf)\s*\]$")
+
+
+@dataclass(frozen=True)
+class Total:
+    """A partner total from another dataset, as a constraint on the hidden part over some months.
+
+    ``low``/``high``: the total's interval (rounding, wording) in ``unit`` (``"t"`` or the measure);
+    ``x_low``/``x_high``: the implied interval of the partner's hidden part over ``months`` in the
+    measure's unit; ``status``: ``"used"`` or why not.
+    """
+
+    label: str
+    partner: str
+    period: str
+    months: tuple[pd.Timestamp, ...]
+    low: float
+    high: float
+    unit: str
+    x_low: float
+    x_high: float
+    disclosed: float
+    status: str = "used"
+
+
+@dataclass
+class BoundsResult:
+    """The result of :func:`volume_bounds`: window totals in the measure's base unit.
+
+    Attributes
+    ----------
+    lower, upper : float
+        Sharp bounds on the partner's total over the window (``math.inf`` when nothing bounds it).
+    disclosed : float
+        The sum of the partner's disclosed cells (what a point estimate on disclosed cells reports).
+    detail_lower, detail_upper : float
+        The bounds from the grade-level dataset alone (equal to lower/upper without ``totals``).
+    months : pandas.DataFrame
+        One row per month: disclosed, lower, upper, detail bounds and the constraint that binds.
+    totals : list of Total
+        Every total considered, with its status (used, or why it was left out).
+    caveats : list of str
+    """
+
+    reporter: str
+    partner: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+    measure: str
+    source: str
+    dataset: str
+    lower: float
+    upper: float
+    disclosed: float
+    detail_lower: float
+    detail_upper: float
+    months: pd.DataFrame
+    totals: list[Total] = field(default_factory=list)
+    density: tuple[float, float] | None = None
+    caveats: list[str] = field(default_factory=list)
+
+    @property
+    def exact(self) -> bool:
+        """True when the data pin the volume down (lower == upper)."""
+        return self.lower == self.upper
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per month: period, disclosed, lower, upper, detail_lower, detail_upper, binds."""
+        return self.months.reset_index().rename(columns={"index": "period"})
+
+    def totals_frame(self) -> pd.DataFrame:
+        """The totals considered, one row each, with the implied bounds and their status."""
+        return pd.DataFrame([{**t.__dict__, "months": len(t.months)} for t in self.totals])
+
+    def summary(self) -> str:
+        unit, div = display(self.measure)
+        window = f"{self.start:%Y-%m}..{self.end:%Y-%m}"
+        lines = [
+            f"{self.reporter} imports from {self.partner}, {window} ({self.source}/{self.dataset}, "
+            f"{self.measure}, {unit})",
+            f"identified: {_num(self.lower, div)} .. {_num(self.upper, div)}"
+            + ("  (exact)" if self.exact else ""),
+            f"disclosed cells alone: {_num(self.disclosed, div)}",
+        ]
+        if self.totals:
+            lines.append(f"grade detail alone: {_num(self.detail_lower, div)} .. "
+                         f"{_num(self.detail_upper, div)}")
+            used = [t for t in self.totals if t.status == "used"]
+            lines.append(f"partner totals used: {len(used)} of {len(self.totals)}"
+                         + (f" ({', '.join(sorted({t.label for t in used}))})" if used else ""))
+            if self.density is not None:
+                lines.append(f"density interval for tonnes -> barrels: {self.density[0]:.2f}-"
+                             f"{self.density[1]:.2f} bbl/t")
+        counts = self.months["binds"].str.split(";").str[0].value_counts()
+        lines.append("months: " + "; ".join(f"{n} {why}" for why, n in counts.items()))
+        if self.caveats:
+            lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
+        return "\n".join(lines)
+
+    def _repr_text(self) -> str:  # pragma: no cover - convenience
+        return self.summary()
+
+    def plot(self, ax=None):
+        """The disclosed volume per month and the identified band; unbounded months are hatched."""
+        plt = pyplot()
+        unit, div = display(self.measure)
+        m = self.months
+        if ax is None:
+            _, ax = plt.subplots(figsize=(8, 4))
+        lower = m["lower"] / div
+        finite_top = m["upper"].replace(np.inf, np.nan) / div
+        top = float(np.nanmax([finite_top.max(), lower.max(), 1.0]))
+        upper = finite_top.fillna(top * 1.1)
+        ax.fill_between(m.index, lower, upper, step="mid", alpha=0.3, color="#2166ac",
+                        label="identified interval")
+        unbounded = m["upper"] == np.inf
+        if unbounded.any():
+            ax.fill_between(m.index, lower.where(unbounded), upper.where(unbounded), step="mid",
+                            facecolor="none", hatch="//", edgecolor="grey", label="unbounded above")
+        ax.plot(m.index, m["disclosed"] / div, drawstyle="steps-mid", color="black",
+                label="disclosed cells")
+        ax.set_ylabel(f"{self.measure}, {unit} per month")
+        ax.set_title(f"{self.reporter} <- {self.partner}: what the data identify")
+        ax.legend(loc="upper left", fontsize="small")
+        return ax
+
+
+def volume_bounds(
+    frame: pd.DataFrame,
+    reporter: str,
+    partner: str,
+    start: str,
+    end: str,
+    *,
+    measure: str = "volume_bbl",
+    dataset: str = "nrg_ti_coifpm",
+    totals: list[str] | None = None,
+) -> BoundsResult:
+    """Sharp bounds on `reporter`'s imports from `partner` over the months `start`..`end`.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A canonical frame holding the grade-level `dataset` (and any `totals` datasets).
+    reporter, partner : str
+        ISO alpha-2 codes (or the dataset's region codes) as they appear in the frame.
+    start, end : str
+        First and last month, e.g. ``"2021-01"``, ``"2021-12"`` (inclusive).
+    measure : {"volume_bbl", "mass_t", "value"}
+        Barrels, tonnes or value in the source's currency.
+    dataset : str
+        The monthly grade-level dataset (``"dataset"`` or ``"source/dataset"``).
+    totals : list of str, optional
+        Datasets (or ``"published"``) in `frame` holding the same partner's total without grade
+        detail. Each total constrains the sum of the partner's monthly hidden parts over its period
+        (an annual total constrains twelve months jointly). Tonnes are converted to barrels through
+        :func:`density_interval`; rounding is kept as an interval.
+
+    Returns
+    -------
+    BoundsResult
+        ``lower``/``upper`` in the measure's base unit (barrels, tonnes, currency units),
+        ``math.inf`` where a confidential WORLD total leaves the partner unbounded.
+
+    Notes
+    -----
+    Month by month: a partner without a confidential cell is exact; the only holder of the month's
+    confidential cells gets the whole residual (WORLD minus disclosed cells); otherwise its hidden
+    part lies in [0, residual]; a month with no partner detail gives [0, WORLD]; a month with a
+    confidential WORLD (or no data) gives no upper bound. These ends are attained, so the window
+    bounds (sums of the monthly ones) are sharp; with totals they are the exact extremes of a
+    linear program over the same constraints plus the totals.
+    """
+    months = month_range(start, end)
+    base = accounts(frame, reporter, measure, dataset, months)
+    _check_partner(frame, base, partner)
+    if not base.has_rows.any():
+        raise AnalysisError(f"{base.source}/{base.dataset} has no data for {reporter} in "
+                            f"{months[0]:%Y-%m}..{months[-1]:%Y-%m}")
+    caveats = _residual_caveats(base)
+    box = base.partner_box(partner)
+    detail_lo = box["disclosed"] + box["lo"]
+    detail_hi = box["disclosed"] + box["hi"]
+    monthly = pd.DataFrame({"disclosed": box["disclosed"], "lower": detail_lo, "upper": detail_hi,
+                            "detail_lower": detail_lo, "detail_upper": detail_hi,
+                            "binds": box["binds"]})
+    disclosed = float(box["disclosed"].sum())
+    lower, upper = float(detail_lo.sum()), float(detail_hi.sum())
+    used: list[Total] = []
+    density = None
+    if totals:
+        found, density, notes = partner_totals(frame, base, [partner], totals, months)
+        caveats += notes
+        program, used = _program_with_totals(frame, base, [partner], months, found, caveats)
+        window = {(partner, t): 1.0 for t in months}
+        lo_x, hi_x = program.extremes(program.vector(window))
+        boxd = program.boxes[partner]
+        lower = float(lo_x + boxd.loc[months, "disclosed"].sum())
+        upper = float(hi_x + boxd.loc[months, "disclosed"].sum())
+        if any(t.status == "used" for t in used):
+            for t in months:
+                lo_t, hi_t = program.extremes(program.vector({(partner, t): 1.0}))
+                d = monthly.loc[t, "disclosed"]
+                monthly.loc[t, ["lower", "upper"]] = [d + lo_t, d + hi_t]
+                if not (np.isclose(d + lo_t, detail_lo[t]) and np.isclose(d + hi_t, detail_hi[t])):
+                    labels = sorted({u.label for u in used if u.status == "used" and t in u.months})
+                    monthly.loc[t, "binds"] = f"{monthly.loc[t, 'binds']}; narrowed by {', '.join(labels)}"
+    caveats += _month_caveats(monthly)
+    return BoundsResult(
+        reporter=reporter, partner=partner, start=months[0], end=months[-1], measure=measure,
+        source=base.source, dataset=base.dataset, lower=lower, upper=upper, disclosed=disclosed,
+        detail_lower=float(detail_lo.sum()), detail_upper=float(detail_hi.sum()), months=monthly,
+        totals=used, density=density, caveats=caveats,
+    )
+
+
+# -- joint bounds of a substitution ------------------------------------------------------------------
+
+
+@dataclass
+class SubstitutionBounds:
+    """Sharp joint bounds of a substitution (monthly means, measure's base unit; coverage a ratio).
+
+    The displaced and the substitute partner draw on the same monthly residual, so the bounds of the
+    gain, the shortfall and the coverage are computed jointly (linear programs; coverage by the
+    Charnes-Cooper transformation of the linear-fractional program).
+    """
+
+    reporter: str
+    displaced: str
+    substitute: str
+    measure: str
+    gain: tuple[float, float]
+    shortfall: tuple[float, float]
+    coverage: tuple[float, float]
+    disclosed_coverage: float
+    totals: list[Total] = field(default_factory=list)
+    note: str | None = None
+    caveats: list[str] = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Rows gain, shortfall (monthly means) and coverage (ratio): lower and upper."""
+        return pd.DataFrame({"lower": [self.gain[0], self.shortfall[0], self.coverage[0]],
+                             "upper": [self.gain[1], self.shortfall[1], self.coverage[1]]},
+                            index=pd.Index(["gain", "shortfall", "coverage"], name="quantity"))
+
+    def summary(self) -> str:
+        unit, div = display(self.measure)
+        used = sorted({t.label for t in self.totals if t.status == "used"})
+        lines = [f"{self.substitute} gain (monthly mean, {unit}): {_num(self.gain[0], div)} .. "
+                 f"{_num(self.gain[1], div)}",
+                 f"{self.displaced} shortfall (monthly mean, {unit}): {_num(self.shortfall[0], div)} .. "
+                 f"{_num(self.shortfall[1], div)}",
+                 f"coverage: {_pct(self.coverage[0])} .. {_pct(self.coverage[1])} "
+                 f"(disclosed cells alone: {_pct(self.disclosed_coverage)})"
+                 + (f"; with totals from {', '.join(used)}" if used else "")]
+        if self.note:
+            lines.append(self.note)
+        return "\n".join(lines)
+
+
+def substitution_bounds(
+    frame: pd.DataFrame,
+    reporter: str,
+    displaced: str,
+    substitute: str,
+    baseline: tuple[str, str],
+    post: tuple[str, str],
+    *,
+    measure: str = "volume_bbl",
+    dataset: str = "nrg_ti_coifpm",
+    totals: list[str] | None = None,
+) -> SubstitutionBounds:
+    """Joint sharp bounds on the gain, the shortfall and the coverage of a substitution.
+
+    gain = mean over `post` of the substitute's volume minus its mean over `baseline`; shortfall =
+    the displaced partner's baseline mean minus its post mean; coverage = gain / shortfall. Means are
+    over every month of each window. Both partners' hidden parts obey the same monthly accounting
+    (they share the residual) and the `totals` (see :func:`volume_bounds`). If the shortfall can
+    reach zero the coverage is unbounded on the side the gain takes there (``note`` says so).
+    """
+    if displaced == substitute:
+        raise AnalysisError(f"displaced and substitute are the same partner ({displaced!r})")
+    base_months = month_range(*baseline)
+    post_months = month_range(*post)
+    if post_months[0] <= base_months[-1]:
+        raise AnalysisError(f"post window {post} must start after the baseline {baseline} ends")
+    months = base_months.union(post_months)
+    acc = accounts(frame, reporter, measure, dataset, months)
+    for who in (displaced, substitute):
+        _check_partner(frame, acc, who)
+    caveats = _residual_caveats(acc)
+    found: list[Total] = []
+    if totals:
+        found, _, notes = partner_totals(frame, acc, [displaced, substitute], totals, months)
+        caveats += notes
+    program, used = _program_with_totals(frame, acc, [displaced, substitute], months, found, caveats)
+    boxes = program.boxes
+    nb, npost = len(base_months), len(post_months)
+
+    def mean_change(who: str) -> tuple[dict, float]:
+        weights = {(who, t): 1.0 / npost for t in post_months}
+        weights.update({(who, t): -1.0 / nb for t in base_months})
+        d = boxes[who]["disclosed"]
+        return weights, float(d.loc[post_months].sum() / npost - d.loc[base_months].sum() / nb)
+
+    w_gain, g0 = mean_change(substitute)
+    w_short, s0 = mean_change(displaced)
+    w_short = {k: -v for k, v in w_short.items()}
+    s0 = -s0
+    g_vec, s_vec = program.vector(w_gain), program.vector(w_short)
+    g_lo, g_hi = program.extremes(g_vec)
+    s_lo, s_hi = program.extremes(s_vec)
+    c_lo, c_hi, note = program.ratio_extremes(g_vec, g0, s_vec, s0)
+    return SubstitutionBounds(
+        reporter=reporter, displaced=displaced, substitute=substitute, measure=measure,
+        gain=(g_lo + g0, g_hi + g0), shortfall=(s_lo + s0, s_hi + s0), coverage=(c_lo, c_hi),
+        disclosed_coverage=g0 / s0 if s0 > 0 else math.nan, totals=used, note=note,
+        caveats=caveats,
+    )
+
+
+# -- totals from other datasets ------------------------------------------------------------------------
+
+
+def density_interval(frame: pd.DataFrame, acc: Accounts, partner: str,
+                     margin: float = API_MARGIN) -> tuple[float, float, str]:
+    """Barrels per tonne (low, high) for `partner`'s crude whose grade is not disclosed.
+
+    From the API gravities of the partner's grades in the grade-level dataset, for every reporter
+    (the hidden grades are often exactly those this reporter never discloses), widened by `margin`
+    degrees on each side; values outside :data:`API_PLAUSIBLE` are placeholders and ignored. With no
+    gravity known, :data:`API_UNKNOWN` is used. Returns (k_low, k_high, a sentence saying which).
+    """
+    rows = frame[(frame["source"] == acc.source) & (frame["dataset"] == acc.dataset)
+                 & (frame["partner"] == partner)]
+    api = rows["api_gravity"]
+    api = api[(api > API_PLAUSIBLE[0]) & (api < API_PLAUSIBLE[1])]
+    if api.empty:
+        lo, hi = API_UNKNOWN
+        how = f"no gravity of {partner}'s grades is known: {lo:.0f}-{hi:.0f} API assumed"
+    else:
+        lo, hi = float(api.min()) - margin, float(api.max()) + margin
+        how = (f"{partner}'s grades span {api.min():.1f}-{api.max():.1f} API in {acc.dataset} "
+               f"(every reporter), +-{margin:g} API")
+    k_lo, k_hi = float(barrels_per_tonne(lo)), float(barrels_per_tonne(hi))
+    return k_lo, k_hi, f"tonnes -> barrels at {k_lo:.2f}-{k_hi:.2f} bbl/t: {how}"
+
+
+def partner_totals(frame: pd.DataFrame, acc: Accounts, partners: list[str], totals: list[str],
+                   months: pd.DatetimeIndex) -> tuple[list[Total], tuple[float, float] | None, list[str]]:
+    """The totals of `partners` in the `totals` datasets whose period overlaps `months`.
+
+    Each becomes a :class:`Total` (the interval of the partner's hidden part over the total's
+    months). Raises :class:`AnalysisError` if a name is not in the frame.
+    """
+    pairs = sorted(set(zip(frame["source"], frame["dataset"], strict=True)))
+    notes: list[str] = []
+    out: list[Total] = []
+    density = None
+    for name in totals:
+        chosen = [p for p in pairs if p[0] == name] or matching(pairs, name)
+        if not chosen:
+            known = ", ".join(f"{s}/{d}" for s, d in pairs)
+            raise AnalysisError(f"totals dataset {name!r} is not in the frame; datasets are: {known}")
+        for partner in partners:
+            k_lo, k_hi, how = density_interval(frame, acc, partner)
+            figures = _figures(frame, chosen, acc.reporter, partner, acc.measure, name, notes)
+            for label, period, freq, low, high, unit in figures:
+                group = _months_of(period, freq)
+                if not any(t in months for t in group):
+                    continue
+                if unit == "zero":
+                    notes.append(f"{label} gives {acc.reporter} <- {partner} {_period_label(period, freq)} "
+                                 "as 0: not used (a zero in an extract can stand for a missing value).")
+                    continue
+                ext = acc if all(t in acc.months for t in group) else None
+                x_lo, x_hi, disclosed = _hidden_interval(frame, acc, ext, partner, group, low, high,
+                                                         unit, k_lo, k_hi)
+                if unit == "t" and acc.measure == "volume_bbl":
+                    density = (k_lo, k_hi)
+                    if how not in notes:
+                        notes.append(how)
+                out.append(Total(label, partner, _period_label(period, freq), tuple(group), low,
+                                 high, unit, x_lo, x_hi, disclosed))
+    return out, density, notes
+
+
+def _figures(frame, chosen, reporter, partner, measure, name, notes):
+    """(label, period, freq, low, high, unit) of each total of `partner` in the `chosen` datasets."""
+    out = []
+    for source, dataset in chosen:
+        rows = frame[(frame["source"] == source) & (frame["dataset"] == dataset)
+                     & (frame["reporter"] == reporter) & (frame["partner"] == partner)
+                     & (frame["flow"] == "import") & (frame["product"] == "crude_oil")]
+        label = dataset if source != "published" else f"published/{dataset}"
+        for (freq, period), group in rows.groupby(["freq", "period"], sort=True):
+            hidden = group["flag"].fillna("").str.contains(CONFIDENTIAL, regex=False)
+            if source == "published":
+                out.append(_published_figure(group, label, period, freq, notes))
+                continue
+            if hidden.any():
+                continue
+            if group[measure].notna().all():
+                column, unit = measure, measure
+            elif measure == "volume_bbl" and group["mass_t"].notna().all():
+                column, unit = "mass_t", "t"
+            else:
+                continue
+            value = float(group[column].sum())
+            if value == 0:
+                out.append((label, period, freq, 0.0, 0.0, "zero"))
+                continue
+            half = _rounding(frame, source, dataset, column)
+            out.append((label, period, freq, value - half, value + half, unit))
+    return [f for f in out if f is not None]
+
+
+def _published_figure(group, label, period, freq, notes):
+    """A published figure's interval (tonnes): the intersection of the rows' rounding intervals;
+    a row naming a grade (a slice, e.g. KEBCO via Druzhba) only bounds the total from below."""
+    lows, highs = [], []
+    for flag, grade in zip(group["flag"], group["grade"], strict=True):
+        low, high = flag_interval(flag)
+        lows.append(low)
+        highs.append(math.inf if isinstance(grade, str) and grade else high)
+    low, high = max(lows), min(highs)
+    if low > high:
+        notes.append(f"published figures for {_period_label(period, freq)} disagree "
+                     f"({', '.join(f'{a / 1e3:,.0f}-{b / 1e3:,.0f} kt' for a, b in zip(lows, highs, strict=True))}); "
+                     "their hull is used.")
+        low, high = min(lows), max(highs)
+    return label, period, freq, low, high, "t"
+
+
+def flag_interval(flag: object) -> tuple[float, float]:
+    """The ``[lo,hi]`` interval a published row carries in its flag (tonnes); typed error if malformed."""
+    match = _FLAG_INTERVAL.match(str(flag).strip()) if isinstance(flag, str) else None
+    if not match:
+        raise AnalysisError(f"published row flag {flag!r} is not an interval like '[9050000,9150000]'")
+    return float(match.group(1)), float(match.group(2))
+
+
+def _rounding(frame, source, dataset, column) -> float:
+    """Half the last printed unit of a dataset's values: the largest power of ten dividing them all."""
+    values = frame.loc[(frame["source"] == source) & (frame["dataset"] == dataset), column].dropna()
+    values = values[values != 0].abs()
+    if values.empty:
+        return 0.0
+    for k in range(6, -1, -1):
+        step = 10.0 ** k
+        if np.allclose(np.round(values / step) * step, values, rtol=0, atol=1e-6):
+            return step / 2
+    return 0.0
+
+
+def _months_of(period: pd.Timestamp, freq: str) -> list[pd.Timestamp]:
+    if freq == "A":
+        return list(pd.date_range(period, periods=12, freq="MS"))
+    return [pd.Timestamp(period)]
+
+
+def _period_label(period, freq) -> str:
+    return f"{pd.Timestamp(period):%Y}" if freq == "A" else f"{pd.Timestamp(period):%Y-%m}"
+
+
+def _hidden_interval(frame, acc: Accounts, ext, partner, group, low, high, unit, k_lo, k_hi):
+    """The interval of `partner`'s hidden part over `group` implied by a total [low, high]."""
+    cells = acc.cells
+    if ext is None:  # months outside the accounts: build them for the group
+        ext = accounts(frame, acc.reporter, acc.measure, f"{acc.source}/{acc.dataset}",
+                       pd.DatetimeIndex(group))
+        cells = ext.cells
+    mine = cells[(cells["partner"] == partner) & cells["period"].isin(group)]
+    open_ = mine[~(mine["flag"].fillna("").str.contains(CONFIDENTIAL, regex=False)
+                   | mine[acc.measure].isna())]
+    disclosed = float(open_[acc.measure].sum())
+    if unit != "t" or acc.measure != "volume_bbl":
+        return low - disclosed, high - disclosed, disclosed
+    api = open_["api_gravity"].where((open_["api_gravity"] > API_PLAUSIBLE[0])
+                                     & (open_["api_gravity"] < API_PLAUSIBLE[1]))
+    own = open_["volume_bbl"] / barrels_per_tonne(api)
+    mass_lo = float(own.fillna(open_["volume_bbl"] / k_hi).sum())
+    mass_hi = float(own.fillna(open_["volume_bbl"] / k_lo).sum())
+    hidden_mass_lo, hidden_mass_hi = low - mass_hi, high - mass_lo
+    x_lo = max(hidden_mass_lo, 0.0) * k_lo
+    x_hi = hidden_mass_hi * k_hi if hidden_mass_hi >= 0 else hidden_mass_hi
+    return x_lo, x_hi, disclosed
+
+
+def _program_with_totals(frame, acc: Accounts, partners: list[str], months: pd.DatetimeIndex,
+                         found: list[Total], caveats: list[str]) -> tuple[Program, list[Total]]:
+    """A :class:`Program` over `months` plus every total's months, with the totals that fit.
+
+    A total whose interval misses what the grade detail allows contradicts it and is left out
+    (caveat naming both figures); the rest are added one by one while the program stays feasible.
+    """
+    all_months = pd.DatetimeIndex(sorted(set(months) | {t for tot in found for t in tot.months}))
+    if len(all_months) > len(acc.months) or not all_months.isin(acc.months).all():
+        acc = accounts(frame, acc.reporter, acc.measure, f"{acc.source}/{acc.dataset}", all_months)
+    program = Program(acc, partners, all_months)
+    unit, div = display(acc.measure)
+    checked: list[Total] = []
+    for tot in found:
+        box = program.boxes[tot.partner].loc[list(tot.months)]
+        lo_allowed, hi_allowed = float(box["lo"].sum()), float(box["hi"].sum())
+        tol = 1e-9 * max(abs(hi_allowed) if np.isfinite(hi_allowed) else 0, abs(tot.x_high), 1.0)
+        if tot.x_high < lo_allowed - tol or tot.x_low > hi_allowed + tol:
+            shown = (f"{tot.low / 1e3:,.0f}-{tot.high / 1e3:,.0f} kt" if tot.unit == "t"
+                     else f"{tot.low / div:,.0f}-{tot.high / div:,.0f} {unit}")
+            caveats.append(
+                f"{tot.label} gives {acc.reporter} <- {tot.partner} {tot.period} as {shown} "
+                f"(hidden part {_num(max(tot.x_low, 0), div)}-{_num(tot.x_high, div)} {unit} beyond "
+                f"{_num(tot.disclosed, div)} disclosed), but {acc.dataset}'s cells allow a hidden part of "
+                f"{_num(lo_allowed, div)}-{_num(hi_allowed, div)} {unit}: the sources disagree (origin "
+                "vs consignment, pipelines, coverage or revisions); that total is not used.")
+            checked.append(_with_status(tot, "contradicts the grade detail"))
+            continue
+        program.add_sum(tot.partner, list(tot.months), tot.x_low, tot.x_high, tot.label)
+        if not program.feasible():
+            program.rows.pop()
+            caveats.append(f"{tot.label} {tot.period} for {tot.partner} contradicts the other totals "
+                           "used together with the grade detail; it is not used.")
+            checked.append(_with_status(tot, "contradicts other totals"))
+            continue
+        checked.append(tot)
+    return program, checked
+
+
+def _with_status(tot: Total, status: str) -> Total:
+    return Total(**{**tot.__dict__, "status": status})
+
+
+# -- checks and caveats ----------------------------------------------------------------------------------
+
+
+def _check_partner(frame: pd.DataFrame, acc: Accounts, partner: str) -> None:
+    rows = frame[(frame["source"] == acc.source) & (frame["dataset"] == acc.dataset)]
+    known = set(rows["partner"].unique()) - {WORLD}
+    if partner not in known:
+        hint = f" (did you mean {partner.upper()!r}?)" if partner.upper() in known else ""
+        raise AnalysisError(f"partner {partner!r} does not occur in {acc.source}/{acc.dataset}{hint}; "
+                            f"partners are: {', '.join(sorted(known))}")
+
+
+def _residual_caveats(acc: Accounts) -> list[str]:
+    notes = []
+    bad = acc.raw_residual[acc.raw_residual < -1e-3 * acc.world.abs()]
+    if not bad.empty:
+        unit, div = display(acc.measure)
+        notes.append(f"{len(bad)} month(s) where the disclosed cells exceed WORLD (up to "
+                     f"{-bad.min() / div:,.0f} {unit}, e.g. {bad.idxmin():%Y-%m}): the residual is taken "
+                     "as 0 there.")
+    return notes
+
+
+def _month_caveats(monthly: pd.DataFrame) -> list[str]:
+    notes = []
+    reasons = monthly["binds"].str.split(";").str[0]
+    for why, text in (("no data for the month", "have no data in the dataset"),
+                      ("WORLD confidential: unbounded", "have a confidential WORLD total"),
+                      ("no partner detail: up to the WORLD total", "have no partner detail")):
+        n = int((reasons == why).sum())
+        if n:
+            notes.append(f"{n} month(s) of the window {text}: the upper bound there is "
+                         + ("unbounded." if "WORLD total" not in why else "the WORLD total."))
+    return notes
+
+
+def _num(x: float, div: float) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return f"{x / div:,.0f}"
+
+
+def _pct(x: float) -> str:
+    if x is None or math.isnan(x):
+        return "n/a"
+    if math.isinf(x):
+        return "+inf" if x > 0 else "-inf"
+    return f"{x:.1%}"
+
+
+__all__ = ["BoundsResult", "SubstitutionBounds", "Total", "density_interval", "flag_interval",
+           "partner_totals", "select_dataset", "substitution_bounds", "volume_bounds"]
