@@ -216,9 +216,7 @@ class Program:
             if np.isfinite(lo):
                 a_ub.append(-row)
                 b_ub.append(-lo / self.scale)
-        as_matrix = (lambda rows: np.array(rows) if rows else None)
-        return lb, ub, as_matrix(a_ub), (np.array(b_ub) if b_ub else None), as_matrix(a_eq), \
-            (np.array(b_eq) if b_eq else None)
+        return lb, ub, _matrix(a_ub), _matrix(b_ub), _matrix(a_eq), _matrix(b_eq)
 
     def vector(self, weights: dict[tuple[str, pd.Timestamp], float]) -> np.ndarray:
         c = np.zeros(len(self.index))
@@ -320,6 +318,10 @@ class Program:
         if hi_inf:
             hi = np.inf
         return float(lo), float(hi), note
+
+
+def _matrix(rows: list) -> np.ndarray | None:
+    return np.array(rows, dtype=float) if rows else None
 
 
 def _linprog(c, a_ub, b_ub, a_eq, b_eq, lb=None, ub=None, bounds=None):

@@ -34,7 +34,8 @@ API_PLAUSIBLE = (5.0, 70.0)
 API_MARGIN = 2.0
 #: Range used when no gravity of the partner's grades is known anywhere in the dataset.
 API_UNKNOWN = (15.0, 55.0)
-#: Months within which a non-published total's rounding is inferred: see :func:`_rounding`.
+#: Half the last printed digit of a disclosed cell's API gravity (nrg_ti_coifpm prints 0.1 degree).
+API_PRINTED = 0.05
 _FLAG_INTERVAL = re.compile(r"^\[\s*(-?[0-9.]+|-?inf)\s*,\s*(-?[0-9.]+|inf)\s*\]$")
 
 
@@ -463,8 +464,8 @@ def _published_figure(group, label, period, freq, notes):
         highs.append(math.inf if isinstance(grade, str) and grade else high)
     low, high = max(lows), min(highs)
     if low > high:
-        notes.append(f"published figures for {_period_label(period, freq)} disagree "
-                     f"({', '.join(f'{a / 1e3:,.0f}-{b / 1e3:,.0f} kt' for a, b in zip(lows, highs, strict=True))}); "
+        ranges = ", ".join(f"{a / 1e3:,.0f}-{b / 1e3:,.0f} kt" for a, b in zip(lows, highs, strict=True))
+        notes.append(f"published figures for {_period_label(period, freq)} disagree ({ranges}); "
                      "their hull is used.")
         low, high = min(lows), max(highs)
     return label, period, freq, low, high, "t"
@@ -516,9 +517,10 @@ def _hidden_interval(frame, acc: Accounts, ext, partner, group, low, high, unit,
         return low - disclosed, high - disclosed, disclosed
     api = open_["api_gravity"].where((open_["api_gravity"] > API_PLAUSIBLE[0])
                                      & (open_["api_gravity"] < API_PLAUSIBLE[1]))
-    own = open_["volume_bbl"] / barrels_per_tonne(api)
-    mass_lo = float(own.fillna(open_["volume_bbl"] / k_hi).sum())
-    mass_hi = float(own.fillna(open_["volume_bbl"] / k_lo).sum())
+    # A disclosed cell's own gravity is printed to 0.1 degree: half of that either way.
+    volume = open_["volume_bbl"]
+    mass_lo = float((volume / barrels_per_tonne(api + API_PRINTED)).fillna(volume / k_hi).sum())
+    mass_hi = float((volume / barrels_per_tonne(api - API_PRINTED)).fillna(volume / k_lo).sum())
     hidden_mass_lo, hidden_mass_hi = low - mass_hi, high - mass_lo
     x_lo = max(hidden_mass_lo, 0.0) * k_lo
     x_hi = hidden_mass_hi * k_hi if hidden_mass_hi >= 0 else hidden_mass_hi
@@ -543,14 +545,13 @@ def _program_with_totals(frame, acc: Accounts, partners: list[str], months: pd.D
         lo_allowed, hi_allowed = float(box["lo"].sum()), float(box["hi"].sum())
         tol = 1e-9 * max(abs(hi_allowed) if np.isfinite(hi_allowed) else 0, abs(tot.x_high), 1.0)
         if tot.x_high < lo_allowed - tol or tot.x_low > hi_allowed + tol:
-            shown = (f"{tot.low / 1e3:,.0f}-{tot.high / 1e3:,.0f} kt" if tot.unit == "t"
-                     else f"{tot.low / div:,.0f}-{tot.high / div:,.0f} {unit}")
             caveats.append(
-                f"{tot.label} gives {acc.reporter} <- {tot.partner} {tot.period} as {shown} "
-                f"(hidden part {_num(max(tot.x_low, 0), div)}-{_num(tot.x_high, div)} {unit} beyond "
-                f"{_num(tot.disclosed, div)} disclosed), but {acc.dataset}'s cells allow a hidden part of "
-                f"{_num(lo_allowed, div)}-{_num(hi_allowed, div)} {unit}: the sources disagree (origin "
-                "vs consignment, pipelines, coverage or revisions); that total is not used.")
+                f"{tot.label} gives {acc.reporter} <- {tot.partner} {tot.period} as "
+                f"{_figure(tot, div, unit)}, "
+                f"which leaves {_hidden_text(tot, div, unit)} beyond the {_num(tot.disclosed, div)} {unit} "
+                f"disclosed in {acc.dataset}, whose cells allow {_num(lo_allowed, div)}-"
+                f"{_num(hi_allowed, div)} {unit}: the sources disagree (origin vs consignment, "
+                "pipelines, coverage or revisions); that total is not used.")
             checked.append(_with_status(tot, "contradicts the grade detail"))
             continue
         program.add_sum(tot.partner, list(tot.months), tot.x_low, tot.x_high, tot.label)
@@ -562,6 +563,23 @@ def _program_with_totals(frame, acc: Accounts, partners: list[str], months: pd.D
             continue
         checked.append(tot)
     return program, checked
+
+
+def _figure(tot: Total, div: float, unit: str) -> str:
+    """A total as printed: its centre and half-width (rounding or wording)."""
+    scale, name = (1e3, "kt") if tot.unit == "t" else (div, unit)
+    if math.isinf(tot.high):
+        return f"at least {tot.low / scale:,.1f} {name}"
+    centre, half = (tot.low + tot.high) / 2, (tot.high - tot.low) / 2
+    spread = f"{half:,.3g} t" if tot.unit == "t" else f"{half / scale:,.3g} {name}"
+    return f"{centre / scale:,.1f} {name} (+-{spread})"
+
+
+def _hidden_text(tot: Total, div: float, unit: str) -> str:
+    if tot.x_high < 0:
+        excess = _num(-tot.x_high, div)
+        return f"no room for a hidden part (the disclosed cells already exceed it by {excess} {unit})"
+    return f"a hidden part of {_num(max(tot.x_low, 0.0), div)}-{_num(tot.x_high, div)} {unit}"
 
 
 def _with_status(tot: Total, status: str) -> Total:
