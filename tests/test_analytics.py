@@ -187,10 +187,18 @@ def test_ambiguous_sources_are_refused(default):
 def test_shares_sum_to_one(default):
     shares = supplier_shares(default, "DE", dataset="nrg_ti_coifpm").to_frame()
     recent = shares[shares["period"] >= "2020-01-01"]
-    of_world = recent.groupby("period")["share_of_world"].sum()
+    # Lower bounds (the disclosed cells) plus the undisclosed share make up WORLD; a confidential
+    # partner's share_of_world is null (missing is not zero), an exact one equals its lower bound.
+    of_world = recent.groupby("period")["share_of_world_lower"].sum()
     assert np.allclose(of_world, 1.0)
-    disclosed = recent[recent["partner"] != "undisclosed"].groupby("period")["share_of_disclosed"].sum()
-    assert np.allclose(disclosed, 1.0)
+    exact = recent[recent["exact"]]
+    assert np.allclose(exact["share_of_world"], exact["share_of_world_lower"])
+    assert recent.loc[~recent["exact"], "share_of_world"].isna().all()
+    partners = recent[recent["partner"] != "undisclosed"]
+    disclosed = partners.groupby("period")["disclosed"].transform("sum")
+    shown = partners["exact"] & (disclosed > 0)
+    assert np.allclose(partners.loc[shown, "share_of_disclosed"],
+                       partners.loc[shown, "quantity"] / disclosed[shown])
 
 
 def test_annual_shares_match_reference(default):
@@ -198,9 +206,13 @@ def test_annual_shares_match_reference(default):
     table = result.to_frame().set_index(["period", "partner"])
     y21, y23 = pd.Timestamp("2021-01-01"), pd.Timestamp("2023-01-01")
     # R3: RU % of TOTAL 2021 = 32.84; KZ % of TOTAL 2023 = 9.06; KZ % of disclosed 2023 = 14.22.
-    assert 100 * table.loc[(y21, "RU"), "share_of_world"] == pytest.approx(32.84, abs=0.005)
-    assert 100 * table.loc[(y23, "KZ"), "share_of_world"] == pytest.approx(9.06, abs=0.005)
-    assert 100 * table.loc[(y23, "KZ"), "share_of_disclosed"] == pytest.approx(14.22, abs=0.005)
+    # These are disclosed-cell figures: RU 2021 and KZ 2023 hold confidential cells, so they are the
+    # lower bounds now, and share_of_world itself is null.
+    assert 100 * table.loc[(y21, "RU"), "share_of_world_lower"] == pytest.approx(32.84, abs=0.005)
+    assert 100 * table.loc[(y23, "KZ"), "share_of_world_lower"] == pytest.approx(9.06, abs=0.005)
+    assert np.isnan(table.loc[(y23, "KZ"), "share_of_world"])
+    disclosed_23 = table.loc[y23].drop(index="undisclosed")["disclosed"].sum()
+    assert 100 * table.loc[(y23, "KZ"), "disclosed"] / disclosed_23 == pytest.approx(14.22, abs=0.005)
     assert table.loc[(y23, "KZ"), "months"] == 12
     assert "undisclosed" in result.summary()
 

@@ -162,14 +162,23 @@ class ConcentrationResult:
     world: pd.Series
     caveats: list[str] = field(default_factory=list)
     panel: Panel | None = field(default=None, repr=False)
+    unknown: pd.DataFrame | None = field(default=None, repr=False)
 
     def shares(self, basis: str = "world") -> pd.DataFrame:
-        """Periods x partners shares: of WORLD (``basis="world"``) or of disclosed volume."""
+        """Periods x partners shares: of WORLD (``basis="world"``) or of disclosed volume.
+
+        Shares of the disclosed quantities the indices use. Missing is not zero: a partner with no
+        disclosed quantity but a confidential (or valueless) cell in the period, and every partner
+        in a period (or a month of an aggregated period) without partner detail, is NaN
+        (``unknown``); a positive share of a partner with confidential cells is a lower bound.
+        """
         if basis == "world":
-            return self.quantities.div(self.world, axis=0)
-        if basis == "disclosed":
-            return self.quantities.div(self.quantities.sum(axis=1).replace(0, np.nan), axis=0)
-        raise AnalysisError(f"basis must be 'world' or 'disclosed', got {basis!r}")
+            shares = self.quantities.div(self.world, axis=0)
+        elif basis == "disclosed":
+            shares = self.quantities.div(self.quantities.sum(axis=1).replace(0, np.nan), axis=0)
+        else:
+            raise AnalysisError(f"basis must be 'world' or 'disclosed', got {basis!r}")
+        return shares if self.unknown is None else shares.mask(self.unknown)
 
     def risk_weighted_hhi(self, risk: Mapping[str, float], default: float | None = None) -> pd.DataFrame:
         """Risk-weighted HHI per period (points) on both bases; see :func:`risk_weighted_hhi`.
@@ -307,7 +316,8 @@ def concentration(
     table.insert(0, "months", months)
     result = ConcentrationResult(
         reporter=reporter, measure=measure, freq=freq, rolling=rolling, k=int(k), source=panel.source,
-        dataset=panel.dataset, table=table, quantities=values, world=world, panel=panel)
+        dataset=panel.dataset, table=table, quantities=values, world=world, panel=panel,
+        unknown=_unknown(panel, values, freq, native, rolling))
     result.caveats = _caveats(result)
     return result
 
@@ -329,6 +339,29 @@ def _aggregate(panel: Panel, freq: str, native: str, rolling: int | None):
         months = months.groupby(year).sum()
     values.index.name = world.index.name = months.index.name = "period"
     return values, world, months.astype(int)
+
+
+def _unknown(panel: Panel, values: pd.DataFrame, freq: str, native: str,
+             rolling: int | None) -> pd.DataFrame:
+    """Periods x partners: True where a quantity of 0 is not known to be 0 (the partner has a
+    confidential or valueless cell, or a month of the period has no partner detail)."""
+    index = panel.world.index
+    cells = panel.grades[panel.grades["period"].isin(index)]
+    hidden = (cells.assign(n=cells[panel.measure].isna().astype(int))
+              .pivot_table(index="period", columns="partner", values="n", aggfunc="sum",
+                           fill_value=0, observed=True)
+              .reindex(index=index, columns=values.columns, fill_value=0).fillna(0))
+    gaps = pd.Series((~index.isin(cells["period"].unique())).astype(int), index=index)
+    if rolling:
+        full = pd.date_range(index.min(), index.max(), freq="MS")
+        hidden = hidden.reindex(full).rolling(rolling, min_periods=rolling).sum()
+        gaps = gaps.reindex(full).rolling(rolling, min_periods=rolling).sum()
+    elif freq == "A" and native == "M":
+        year = index.to_period("Y").to_timestamp()
+        hidden, gaps = hidden.groupby(year).sum(), gaps.groupby(year).sum()
+    hidden = hidden.reindex(index=values.index, columns=values.columns).fillna(0)
+    gaps = gaps.reindex(values.index).fillna(0)
+    return (values == 0) & ((hidden > 0) | (gaps > 0).to_numpy()[:, None])
 
 
 def _indices(values: pd.DataFrame, world: pd.Series, k: int) -> pd.DataFrame:
