@@ -230,12 +230,9 @@ def volume_bounds(
         found, density, notes = partner_totals(frame, base, [partner], totals, months)
         caveats += notes
         program, used = _program_with_totals(frame, base, [partner], months, found, caveats)
-        window = {(partner, t): 1.0 for t in months}
-        lo_x, hi_x = program.extremes(program.vector(window))
-        boxd = program.boxes[partner]
-        lower = float(lo_x + boxd.loc[months, "disclosed"].sum())
-        upper = float(hi_x + boxd.loc[months, "disclosed"].sum())
         if any(t.status == "used" for t in used):
+            lo_x, hi_x = program.extremes(program.vector({(partner, t): 1.0 for t in months}))
+            lower, upper = disclosed + lo_x, disclosed + hi_x
             for t in months:
                 lo_t, hi_t = program.extremes(program.vector({(partner, t): 1.0}))
                 d = monthly.loc[t, "disclosed"]
