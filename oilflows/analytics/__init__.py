@@ -4,6 +4,7 @@ Every result has ``summary()`` (text), ``to_frame()`` (a tidy DataFrame) and ``p
 needs the ``plot`` extra), and keeps its inputs and assumptions as attributes. See docs/analytics.md.
 """
 
+from .bounds import BoundsResult, SubstitutionBounds, substitution_bounds, volume_bounds
 from .breaks import (
     BreaksResult,
     ChowResult,
@@ -39,6 +40,7 @@ from .synthetic_control import SyntheticControlResult, synthetic_control
 
 __all__ = [
     "ExecutorError",
+    "BoundsResult", "SubstitutionBounds", "substitution_bounds", "volume_bounds",
     "PanelResult",
     "SeriesSpec",
     "counterfactual_series",

@@ -23,7 +23,7 @@ import pandas as pd
 from ..errors import AnalysisError
 from ..schema import CONFIDENTIAL, WORLD
 from ..units import barrels_per_tonne
-from ._accounting import Accounts, Program, accounts, month_range, select_dataset
+from ._accounting import Accounts, Program, accounts, dataset_pairs, month_range
 from ._panel import display, matching
 from ._plot import pyplot
 
@@ -36,6 +36,10 @@ API_MARGIN = 2.0
 API_UNKNOWN = (15.0, 55.0)
 #: Half the last printed digit of a disclosed cell's API gravity (nrg_ti_coifpm prints 0.1 degree).
 API_PRINTED = 0.05
+#: Published figures for one grade (a slice of the partner's total) and the nrg_ti_coifpm cells that
+#: can hold it. KEBCO piped through Druzhba to Germany is reported under KZ_MSC since 2023 (its own
+#: code KZ_KEBCO_BLN is used by other reporters); such a figure bounds those cells from below only.
+SLICE_GRADES: dict[str, tuple[str, ...]] = {"KEBCO": ("KZ_MSC", "KZ_KEBCO_BLN")}
 _FLAG_INTERVAL = re.compile(r"^\[\s*(-?[0-9.]+|-?inf)\s*,\s*(-?[0-9.]+|inf)\s*\]$")
 
 
@@ -43,6 +47,7 @@ _FLAG_INTERVAL = re.compile(r"^\[\s*(-?[0-9.]+|-?inf)\s*,\s*(-?[0-9.]+|inf)\s*\]
 class Total:
     """A partner total from another dataset, as a constraint on the hidden part over some months.
 
+    ``slice``: None for a partner total, else the grade a published figure covers (a lower bound).
     ``low``/``high``: the total's interval (rounding, wording) in ``unit`` (``"t"`` or the measure);
     ``x_low``/``x_high``: the implied interval of the partner's hidden part over ``months`` in the
     measure's unit; ``status``: ``"used"`` or why not.
@@ -58,6 +63,7 @@ class Total:
     x_low: float
     x_high: float
     disclosed: float
+    slice: str | None = None
     status: str = "used"
 
 
@@ -389,7 +395,7 @@ def partner_totals(frame: pd.DataFrame, acc: Accounts, partners: list[str], tota
     Each becomes a :class:`Total` (the interval of the partner's hidden part over the total's
     months). Raises :class:`AnalysisError` if a name is not in the frame.
     """
-    pairs = sorted(set(zip(frame["source"], frame["dataset"], strict=True)))
+    pairs = dataset_pairs(frame)
     notes: list[str] = []
     out: list[Total] = []
     density = None
@@ -401,7 +407,7 @@ def partner_totals(frame: pd.DataFrame, acc: Accounts, partners: list[str], tota
         for partner in partners:
             k_lo, k_hi, how = density_interval(frame, acc, partner)
             figures = _figures(frame, chosen, acc.reporter, partner, acc.measure, name, notes)
-            for label, period, freq, low, high, unit in figures:
+            for label, period, freq, low, high, unit, part in figures:
                 group = _months_of(period, freq)
                 if not any(t in months for t in group):
                     continue
@@ -411,30 +417,35 @@ def partner_totals(frame: pd.DataFrame, acc: Accounts, partners: list[str], tota
                     continue
                 ext = acc if all(t in acc.months for t in group) else None
                 x_lo, x_hi, disclosed = _hidden_interval(frame, acc, ext, partner, group, low, high,
-                                                         unit, k_lo, k_hi)
+                                                         unit, k_lo, k_hi, part)
                 if unit == "t" and acc.measure == "volume_bbl":
                     density = (k_lo, k_hi)
                     if how not in notes:
                         notes.append(how)
                 out.append(Total(label, partner, _period_label(period, freq), tuple(group), low,
-                                 high, unit, x_lo, x_hi, disclosed))
+                                 high, unit, x_lo, x_hi, disclosed, part))
     return out, density, notes
 
 
 def _figures(frame, chosen, reporter, partner, measure, name, notes):
-    """(label, period, freq, low, high, unit) of each total of `partner` in the `chosen` datasets."""
+    """(label, period, freq, low, high, unit, slice) of each total of `partner` in `chosen`.
+
+    ``slice`` is None for a partner total, else the grade a published figure covers (e.g. KEBCO).
+    """
     out = []
     for source, dataset in chosen:
         rows = frame[(frame["source"] == source) & (frame["dataset"] == dataset)
                      & (frame["reporter"] == reporter) & (frame["partner"] == partner)
                      & (frame["flow"] == "import") & (frame["product"] == "crude_oil")]
         label = dataset if source != "published" else f"published/{dataset}"
+        if source == "published":
+            grade = rows["grade"].fillna("")
+            for (freq, period, part), group in rows.groupby([rows["freq"], rows["period"], grade],
+                                                            sort=True):
+                out.append(_published_figure(group, label, period, freq, part or None, notes))
+            continue
         for (freq, period), group in rows.groupby(["freq", "period"], sort=True):
-            hidden = group["flag"].fillna("").str.contains(CONFIDENTIAL, regex=False)
-            if source == "published":
-                out.append(_published_figure(group, label, period, freq, notes))
-                continue
-            if hidden.any():
+            if group["flag"].fillna("").str.contains(CONFIDENTIAL, regex=False).any():
                 continue
             if group[measure].notna().all():
                 column, unit = measure, measure
@@ -444,28 +455,24 @@ def _figures(frame, chosen, reporter, partner, measure, name, notes):
                 continue
             value = float(group[column].sum())
             if value == 0:
-                out.append((label, period, freq, 0.0, 0.0, "zero"))
+                out.append((label, period, freq, 0.0, 0.0, "zero", None))
                 continue
             half = _rounding(frame, source, dataset, column)
-            out.append((label, period, freq, value - half, value + half, unit))
-    return [f for f in out if f is not None]
+            out.append((label, period, freq, value - half, value + half, unit, None))
+    return out
 
 
-def _published_figure(group, label, period, freq, notes):
-    """A published figure's interval (tonnes): the intersection of the rows' rounding intervals;
-    a row naming a grade (a slice, e.g. KEBCO via Druzhba) only bounds the total from below."""
-    lows, highs = [], []
-    for flag, grade in zip(group["flag"], group["grade"], strict=True):
-        low, high = flag_interval(flag)
-        lows.append(low)
-        highs.append(math.inf if isinstance(grade, str) and grade else high)
-    low, high = max(lows), min(highs)
+def _published_figure(group, label, period, freq, part, notes):
+    """A published figure's interval (tonnes): the intersection of its rows' intervals (one
+    publisher's releases of the same figure); their hull, with a caveat, if they disagree."""
+    pairs = [flag_interval(flag) for flag in group["flag"]]
+    low, high = max(a for a, _ in pairs), min(b for _, b in pairs)
     if low > high:
-        ranges = ", ".join(f"{a / 1e3:,.0f}-{b / 1e3:,.0f} kt" for a, b in zip(lows, highs, strict=True))
-        notes.append(f"published figures for {_period_label(period, freq)} disagree ({ranges}); "
-                     "their hull is used.")
-        low, high = min(lows), max(highs)
-    return label, period, freq, low, high, "t"
+        ranges = ", ".join(f"{a / 1e3:,.0f}-{b / 1e3:,.0f} kt" for a, b in pairs)
+        notes.append(f"{label} gives {_period_label(period, freq)} differently in different releases "
+                     f"({ranges}); their hull is used.")
+        low, high = min(a for a, _ in pairs), max(b for _, b in pairs)
+    return label, period, freq, low, high, "t", part
 
 
 def flag_interval(flag: object) -> tuple[float, float]:
@@ -499,19 +506,30 @@ def _period_label(period, freq) -> str:
     return f"{pd.Timestamp(period):%Y}" if freq == "A" else f"{pd.Timestamp(period):%Y-%m}"
 
 
-def _hidden_interval(frame, acc: Accounts, ext, partner, group, low, high, unit, k_lo, k_hi):
-    """The interval of `partner`'s hidden part over `group` implied by a total [low, high]."""
+def _hidden_interval(frame, acc: Accounts, ext, partner, group, low, high, unit, k_lo, k_hi,
+                     part=None):
+    """The interval of `partner`'s hidden part over `group` implied by a total [low, high].
+
+    For a slice (`part`, a grade such as KEBCO) the figure covers only the cells that can hold that
+    grade (:data:`SLICE_GRADES`): the hidden part is at least the slice minus those cells'
+    disclosed volume, and has no upper bound from it.
+    """
     cells = acc.cells
     if ext is None:  # months outside the accounts: build them for the group
         ext = accounts(frame, acc.reporter, acc.measure, f"{acc.source}/{acc.dataset}",
                        pd.DatetimeIndex(group))
         cells = ext.cells
     mine = cells[(cells["partner"] == partner) & cells["period"].isin(group)]
+    if part is not None:
+        holders = SLICE_GRADES.get(part)
+        if holders is not None:
+            mine = mine[mine["grade"].isin(holders)]
+        high = math.inf
     open_ = mine[~(mine["flag"].fillna("").str.contains(CONFIDENTIAL, regex=False)
                    | mine[acc.measure].isna())]
     disclosed = float(open_[acc.measure].sum())
     if unit != "t" or acc.measure != "volume_bbl":
-        return low - disclosed, high - disclosed, disclosed
+        return max(low - disclosed, 0.0), high - disclosed, disclosed
     api = open_["api_gravity"].where((open_["api_gravity"] > API_PLAUSIBLE[0])
                                      & (open_["api_gravity"] < API_PLAUSIBLE[1]))
     # A disclosed cell's own gravity is printed to 0.1 degree: half of that either way.
@@ -521,7 +539,7 @@ def _hidden_interval(frame, acc: Accounts, ext, partner, group, low, high, unit,
     hidden_mass_lo, hidden_mass_hi = low - mass_hi, high - mass_lo
     x_lo = max(hidden_mass_lo, 0.0) * k_lo
     x_hi = hidden_mass_hi * k_hi if hidden_mass_hi >= 0 else hidden_mass_hi
-    return x_lo, x_hi, disclosed
+    return x_lo, (math.inf if math.isinf(high) else x_hi), disclosed
 
 
 def _program_with_totals(frame, acc: Accounts, partners: list[str], months: pd.DatetimeIndex,
@@ -636,4 +654,4 @@ def _pct(x: float) -> str:
 
 
 __all__ = ["BoundsResult", "SubstitutionBounds", "Total", "density_interval", "flag_interval",
-           "partner_totals", "select_dataset", "substitution_bounds", "volume_bounds"]
+           "partner_totals", "substitution_bounds", "volume_bounds"]

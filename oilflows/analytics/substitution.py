@@ -18,6 +18,7 @@ from ..errors import AnalysisError
 from ..schema import WORLD
 from ._panel import UNDISCLOSED, Panel, build_panel, display, fmt, window
 from ._plot import pyplot
+from .bounds import SubstitutionBounds, substitution_bounds
 
 
 @dataclass
@@ -31,7 +32,11 @@ class SubstitutionResult:
     gain : float
         Substitute's post-window mean minus its baseline mean.
     coverage : float
-        ``gain / shortfall`` (NaN if the shortfall is not positive).
+        ``gain / shortfall`` (NaN if the shortfall is not positive), on disclosed cells only.
+    gain_bounds, shortfall_bounds, coverage_bounds : tuple of float
+        (lower, upper): what the data identify when confidential cells may hold anything the
+        accounting identity allows, computed jointly for both partners (and narrowed by the
+        ``totals`` datasets if given); ``inf`` where nothing bounds them. See :attr:`bounds`.
     replacement : pandas.DataFrame
         One row per partner, plus ``WORLD`` and ``undisclosed``: baseline/post means and totals,
         change, share of the shortfall, confidential cells per window.
@@ -57,6 +62,19 @@ class SubstitutionResult:
     identity_residual: float
     caveats: list[str] = field(default_factory=list)
     panel: Panel | None = field(default=None, repr=False)
+    bounds: SubstitutionBounds | None = field(default=None, repr=False)
+
+    @property
+    def gain_bounds(self) -> tuple[float, float]:
+        return self.bounds.gain if self.bounds else (np.nan, np.nan)
+
+    @property
+    def shortfall_bounds(self) -> tuple[float, float]:
+        return self.bounds.shortfall if self.bounds else (np.nan, np.nan)
+
+    @property
+    def coverage_bounds(self) -> tuple[float, float]:
+        return self.bounds.coverage if self.bounds else (np.nan, np.nan)
 
     def to_frame(self) -> pd.DataFrame:
         """The replacement table (partners, WORLD and undisclosed) in base units."""
@@ -80,7 +98,8 @@ class SubstitutionResult:
             f"{self.substitute} gain:      {fmt(self.gain, div)} per month "
             f"({fmt(table.loc[self.substitute, 'baseline_total'], div)} -> "
             f"{fmt(table.loc[self.substitute, 'post_total'], div)})",
-            f"coverage ({self.substitute} gain / {self.displaced} shortfall): "
+            *self._bounds_lines(div, unit),
+            f"coverage on disclosed cells alone ({self.substitute} gain / {self.displaced} shortfall): "
             + ("n/a" if np.isnan(self.coverage) else f"{self.coverage:.1%}"),
             f"undisclosed share of {WORLD}: baseline {self.undisclosed_share['baseline']:.1%}, "
             f"post {self.undisclosed_share['post']:.1%}",
@@ -94,6 +113,19 @@ class SubstitutionResult:
         if self.caveats:
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
         return "\n".join(lines)
+
+    def _bounds_lines(self, div: float, unit: str) -> list[str]:
+        if self.bounds is None:
+            return ["coverage identified by the data: not available"]
+        b = self.bounds
+        used = sorted({t.label for t in b.totals if t.status == "used"})
+        return [
+            f"coverage identified by the data: {_pct(b.coverage[0])} .. {_pct(b.coverage[1])}"
+            + (f" (with partner totals from {', '.join(used)})" if used else " (grade detail alone)"),
+            f"  {self.substitute} gain between {fmt(b.gain[0], div)} and {fmt(b.gain[1], div)}, "
+            f"{self.displaced} shortfall between {fmt(b.shortfall[0], div)} and "
+            f"{fmt(b.shortfall[1], div)} per month ({unit})" + (f"; {b.note}" if b.note else ""),
+        ]
 
     def top_replacements(self, top: int = 10) -> pd.DataFrame:
         """The displaced partner, the `top` other partners by |change|, undisclosed and WORLD."""
@@ -130,6 +162,7 @@ def substitution(
     post: tuple[str, str] = ("2023-01", "2023-12"),
     measure: str = "volume_bbl",
     dataset: str | None = None,
+    totals: list[str] | None = None,
 ) -> SubstitutionResult:
     """How far `substitute` replaced `displaced` in `reporter`'s crude imports.
 
@@ -145,6 +178,9 @@ def substitution(
         Quantity compared (barrels, tonnes, or value in the source's currency).
     dataset : str, optional
         ``"dataset"`` or ``"source/dataset"``; needed only if several datasets cover the windows.
+    totals : list of str, optional
+        Datasets in `frame` with the partners' totals without grade detail (``"nrg_ti_oil"``,
+        ``"published"``...) that narrow the bounds (see :func:`oilflows.analytics.volume_bounds`).
 
     Notes
     -----
@@ -198,7 +234,21 @@ def substitution(
         replacement=replacement, baseline_months=int(in_base.sum()), post_months=int(in_post.sum()),
         undisclosed_share=undisclosed_share, identity_residual=residual, panel=panel,
     )
+    try:
+        result.bounds = substitution_bounds(
+            frame, reporter, displaced, substitute, baseline, post, measure=measure,
+            dataset=f"{panel.source}/{panel.dataset}", totals=totals)
+    except AnalysisError as exc:
+        if totals:
+            raise
+        bounds_error = str(exc)
+    else:
+        bounds_error = None
     result.caveats = _caveats(result, panel, lo_b, hi_b, lo_p, hi_p, baseline, post)
+    if bounds_error:
+        result.caveats.insert(0, f"bounds not available: {bounds_error}")
+    elif result.bounds.caveats:
+        result.caveats[:0] = result.bounds.caveats
     return result
 
 
@@ -213,7 +263,8 @@ def _caveats(result: SubstitutionResult, panel: Panel, lo_b, hi_b, lo_p, hi_p,
                      f"{result.post_months}/{expected_p} post months; means use those months only.")
     notes.append(f"{result.undisclosed_share['post']:.0%} of {result.reporter}'s post-window "
                  f"imports sit in confidential cells (undisclosed): disclosed figures are lower "
-                 f"bounds for every partner.")
+                 f"bounds for every partner; the identified intervals (coverage_bounds) take "
+                 f"every split of the confidential volume into account.")
     grades = panel.grades
     conf = grades[grades["flag"].fillna("").str.contains("c", regex=False)]
     for who, role in ((result.displaced, "displaced"), (result.substitute, "substitute")):
@@ -242,6 +293,14 @@ def _caveats(result: SubstitutionResult, panel: Panel, lo_b, hi_b, lo_p, hi_p,
                  "country of loading or consignment; a country groups several grades with "
                  "different routes and qualities.")
     return notes
+
+
+def _pct(x: float) -> str:
+    if np.isnan(x):
+        return "n/a"
+    if np.isinf(x):
+        return "+inf" if x > 0 else "-inf"
+    return f"{x:.1%}"
 
 
 def _format_table(table: pd.DataFrame, divisor: float) -> str:
