@@ -87,9 +87,15 @@ class Accounts:
                              "free": free}, index=self.months)
 
 
+def dataset_pairs(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    """The (source, dataset) pairs in `frame`, sorted."""
+    pairs = frame[["source", "dataset"]].drop_duplicates().to_numpy()
+    return sorted((str(s), str(d)) for s, d in pairs)
+
+
 def select_dataset(frame: pd.DataFrame, dataset: str) -> tuple[str, str]:
     """The one (source, dataset) pair that `dataset` names (``"dataset"`` or ``"source/dataset"``)."""
-    pairs = sorted(set(zip(frame["source"], frame["dataset"], strict=True)))
+    pairs = dataset_pairs(frame)
     options = matching(pairs, dataset)
     if not options:
         known = ", ".join(f"{s}/{d}" for s, d in pairs) or "none"
