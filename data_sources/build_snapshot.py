@@ -9,6 +9,9 @@ Reads, with oilflows' own readers:
 - dg_ener/Crude_Oil_Imports_Reporting_Country_2013..2019.xlsx   (the EU crude oil import register)
 - eurostat/nrg_ti_oil_DE_by_partner_annual.csv and nrg_ti_oil_KZ_RU_blocks_annual.csv
   (a third party's wide extract of nrg_ti_oil; read here only, see data_sources/eurostat_nrg_ti_oil.md)
+- reference/de_crude_published_figures.csv and reference/published_figures_2022_2026.csv, curated
+  into oilflows/data/published_figures.csv by data_sources/build_published.py (rewritten here) and
+  read with oilflows.sources.published (source "published"; low-trust figures left out)
 and writes one canonical Parquet file plus ``default.json`` (provenance, sha256 of every input, rows).
 The build is deterministic: the same inputs give the same rows in the same order.
 """
@@ -29,12 +32,16 @@ sys.path.insert(0, str(ROOT))
 
 from oilflows import codes  # noqa: E402
 from oilflows.schema import COLUMNS, KEY, conform, to_table, validate  # noqa: E402
-from oilflows.sources import dg_ener, eurostat  # noqa: E402
+from oilflows.sources import dg_ener, eurostat, published  # noqa: E402
+
+import build_published  # noqa: E402  (data_sources/, next to this script)
 
 WIDE_FILES = ("nrg_ti_oil_DE_by_partner_annual.csv", "nrg_ti_oil_KZ_RU_blocks_annual.csv")
 LICENCE = {
     "eurostat": "Eurostat copyright notice: reuse authorised with acknowledgement (CC BY 4.0)",
     "dg_ener": "(c) European Union; reproduction authorised provided the source is acknowledged",
+    "published": "single figures quoted with attribution from press releases and news pages; "
+                 "publisher, address, date and quote per figure in published_figures.csv",
 }
 
 
@@ -109,7 +116,17 @@ def build(shared: Path, out: Path) -> dict:
         raise SystemExit(f"the two nrg_ti_oil extracts disagree on {int(clash.sum())} rows")
     oil_overlap = before - len(oil)
 
-    snapshot = pd.concat([conform(coifpm), conform(coir), conform(oil)], ignore_index=True)
+    curated = build_published.build(shared, out)
+    pub = published.read(curated)
+    trace = published.provenance(curated)
+    for prefix, name in (("A", build_published.FILE_A), ("B", build_published.FILE_B)):
+        path = shared / name
+        inputs.append({"file": name, "sha256": sha256(path), "source": "published",
+                       "dataset": "publisher slugs (see published_figures.csv)",
+                       "rows": int((trace["emitted"] & trace["id"].str.startswith(prefix)).sum()),
+                       "vintage": None})
+
+    snapshot = pd.concat([conform(coifpm), conform(coir), conform(oil), pub], ignore_index=True)
     snapshot = snapshot.sort_values(list(KEY), na_position="first", kind="stable")
     snapshot = validate(snapshot.reset_index(drop=True))[list(COLUMNS)]
     out.mkdir(parents=True, exist_ok=True)
@@ -117,13 +134,19 @@ def build(shared: Path, out: Path) -> dict:
                    compression_level=19, row_group_size=64_000)
     counts = snapshot.groupby(["source", "dataset"]).size()
     provenance = {
-        "description": "oilflows embedded default: real Eurostat and EU crude-oil-register data",
+        "description": "oilflows embedded default: real Eurostat and EU crude-oil-register data, "
+                       "and published figures (source 'published')",
         "built_from": "shared/data (see data_sources/README.md)",
         "rows": len(snapshot),
         "rows_by_dataset": {f"{s}/{d}": int(n) for (s, d), n in counts.items()},
         "nrg_ti_oil_rows_in_both_extracts": int(oil_overlap),
         "periods": {f"{s}/{d}": [str(g["period"].min().date()), str(g["period"].max().date())]
                     for (s, d), g in snapshot.groupby(["source", "dataset"])},
+        "published_figures": {
+            "file": f"oilflows/data/{published.PACKAGED}", "sha256": sha256(curated),
+            "figures": len(trace), "rows": len(pub), "skipped": pub.attrs["skipped"],
+            "min_trust": "medium",
+        },
         "licences": LICENCE,
         "inputs": inputs,
     }

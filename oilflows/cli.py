@@ -73,8 +73,11 @@ def _parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--freq", default="A", choices=["A", "M"], help="annual (default) or monthly")
     reconcile.add_argument("--reference", default=None, help="source/dataset to compare against")
     reconcile.add_argument("--published", default=None, metavar="CSV",
-                           help="published figures (period,reporter,partner,metric,value,unit,"
-                                "publisher) to show as further sources")
+                           help="further published figures: a curated file like "
+                                "oilflows/data/published_figures.csv (the embedded default already "
+                                "holds those, source 'published', shown with their interval; KEBCO "
+                                "figures as a slice of the total), or the older layout period,"
+                                "reporter,partner,metric,value,unit,publisher")
     reconcile.add_argument("--store", default=None, metavar="PATH",
                            help="store to include (default: $OILFLOWS_HOME or the user data dir, "
                                 "if it exists)")

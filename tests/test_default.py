@@ -23,8 +23,10 @@ def default():
 def test_schema_and_invariants(default):
     assert to_table(default).schema == SCHEMA
     validate(default)
-    assert set(zip(default["source"], default["dataset"], strict=True)) == {
+    statistical = default[default["source"] != "published"]
+    assert set(zip(statistical["source"], statistical["dataset"], strict=True)) == {
         ("eurostat", "nrg_ti_coifpm"), ("eurostat", "nrg_ti_oil"), ("dg_ener", "coir")}
+    assert len(default) == 90_748 and len(statistical) == 90_686  # 62 published figures
     assert not set(default["reporter"]) & {"EL", "UK"}
     assert not set(default["partner"]) & {"EL", "UK"}
     for code in set(default["partner"]):
@@ -71,7 +73,10 @@ def test_provenance_matches_inputs():
     assert prov["rows"] == len(oilflows.load_default())
     assert sum(prov["rows_by_dataset"].values()) == prov["rows"]
     files = {i["file"]: i for i in prov["inputs"]}
-    assert "eurostat/nrg_ti_coifpm.csv.gz" in files and len(files) == 10
+    assert "eurostat/nrg_ti_coifpm.csv.gz" in files and len(files) == 12
+    assert files["reference/published_figures_2022_2026.csv"]["source"] == "published"
+    assert prov["published_figures"]["rows"] == sum(
+        n for key, n in prov["rows_by_dataset"].items() if key.startswith("published/")) == 62
     if not SHARED.exists():
         pytest.skip("shared data not available")
     for name, item in files.items():

@@ -63,12 +63,20 @@ def native_freq(frame: pd.DataFrame, reporter: str, measure: str, freq: str,
     return freq
 
 
-def candidates(frame: pd.DataFrame, reporter: str, measure: str, freq: str) -> list[tuple[str, str]]:
-    """(source, dataset) pairs with a WORLD total of `measure` for `reporter` at `freq`."""
+def candidates(frame: pd.DataFrame, reporter: str, measure: str, freq: str,
+               dataset: str | None = None) -> list[tuple[str, str]]:
+    """(source, dataset) pairs with a WORLD total of `measure` for `reporter` at `freq`.
+
+    Published figures (source ``"published"``: single rounded numbers, see
+    :mod:`oilflows.sources.published`) are never chosen automatically: they are candidates only
+    when `dataset` names them (``"published"`` for all of them, ``"published/<slug>"`` or the
+    slug itself)."""
     rows = frame[(frame["reporter"] == reporter) & (frame["partner"] == WORLD)
                  & (frame["freq"] == freq) & frame[measure].notna()
                  & (frame["flow"] == "import") & (frame["product"] == "crude_oil")]
-    return sorted(set(zip(rows["source"], rows["dataset"], strict=True)))
+    options = sorted(set(zip(rows["source"], rows["dataset"], strict=True)))
+    return [o for o in options if o[0] != "published"
+            or dataset in ("published", o[1], f"{o[0]}/{o[1]}")]
 
 
 def build_panel(

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AnalysisError, SourceFormatError
-from ..schema import CONFIDENTIAL
+from ..schema import COLUMNS, CONFIDENTIAL, KEY
 from ._convert import partner_api, with_both_units
 from ._plot import pyplot
 
@@ -26,6 +26,11 @@ KNOWN_CAUSES: dict[tuple[str, str], str] = {
     ("comtrade", "hs"): "derived from the reporter's customs data (EU members: from Eurostat); kg",
     ("destatis", "51000-0017"): "German customs trade by country of origin; provisional months revised",
     ("published", "published"): "a published figure at its rounding (e.g. BAFA to 0.1 Mt: +/-0.05 Mt)",
+}
+#: What a published grade slice is (source "published", grade not null).
+SLICES: dict[str, str] = {
+    "KEBCO": "KEBCO through Druzhba to Schwedt only: a slice of Germany's imports from KZ (CPC Blend "
+             "arrives by sea), a lower bound of the partner total, not the total",
 }
 
 _UNITS_TO_TONNES = {"t": 1.0, "kt": 1e3, "Mt": 1e6}
@@ -59,17 +64,30 @@ class ReconcileResult:
         counts = t.groupby("period")["name"].nunique()
         shown = t if all_periods else t[t["period"].map(counts) >= 2]
         lines = [f"{self.reporter} {self.flow}s from {self.partner}, every source (thousand tonnes; "
-                 f"differences against {self.reference})",
-                 f"{'period':<9}{'source':<44}{'kt':>10}{'vs ref':>9}{'conf.':>7}"]
+                 f"differences against {self.reference}; published figures with their interval)",
+                 f"{'period':<9}{'source':<44}{'kt':>10}{'vs ref':>9}{'conf.':>7}  published interval"]
         for row in shown.itertuples(index=False):
             rel = "" if pd.isna(row.relative) or row.name == self.reference else f"{row.relative:+.1%}"
+            if isinstance(row.grade, str) and row.source == "published":
+                rel = "slice"
             mark = " (ref)" if row.name == self.reference else ""
+            interval = ""
+            if not pd.isna(row.lower_t):
+                upper = "inf" if np.isinf(row.upper_t) else f"{row.upper_t / 1e3:,.1f}"
+                interval = f"  [{row.lower_t / 1e3:,.1f}, {upper}]"
+                if isinstance(row.grade, str):
+                    interval += f" {row.grade} only: a lower bound of the total"
             lines.append(f"{row.period.strftime(label):<9}{(row.name + mark)[:43]:<44}"
-                         f"{row.mass_t / 1e3:>10,.0f}{rel:>9}{row.confidential_cells:>7}")
+                         f"{row.mass_t / 1e3:>10,.0f}{rel:>9}{row.confidential_cells:>7}{interval}")
         lines.append("")
         for name, sub in t.groupby("name", sort=True):
             first = sub.iloc[0]
-            lines.append(f"- {name}: {first['known_causes']}; {first['conversion']}")
+            by = ""
+            if first["source"] == "published" and isinstance(first["publisher"], str):
+                by = "; published by " + "; ".join(dict.fromkeys(
+                    p + (f" ({d})" if isinstance(d, str) else "")
+                    for p, d in zip(sub["publisher"], sub["published_date"], strict=True)))
+            lines.append(f"- {name}: {first['known_causes']}; {first['conversion']}{by}")
         lines += [f"- {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -87,10 +105,19 @@ class ReconcileResult:
 
 
 def read_published(path: str | Path) -> pd.DataFrame:
-    """Read published reference figures (columns period, reporter, partner, metric, value, unit,
-    publisher): quantities in t/kt/Mt become tonnes; annual (YYYY) and monthly (YYYY-MM) periods
-    are kept, partial-year periods (``2022-H1``, ``2022-01..11``) are dropped."""
+    """Read published reference figures for :func:`reconcile`'s `published` argument.
+
+    A curated file in the format of :mod:`oilflows.sources.published` (columns ``id, publisher,
+    address, ...``, e.g. ``oilflows/data/published_figures.csv``) is read by
+    :func:`oilflows.sources.published.read` and returned as a canonical frame (with intervals).
+    The older reference format (columns period, reporter, partner, metric, value, unit,
+    publisher) gives a small table: quantities in t/kt/Mt become tonnes; annual (YYYY) and monthly
+    (YYYY-MM) periods are kept, partial-year periods (``2022-H1``, ``2022-01..11``) are dropped."""
+    from ..sources import published as published_source
+
     table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if set(published_source.CSV_COLUMNS) <= set(table.columns):
+        return published_source.read(path)
     needed = {"period", "reporter", "partner", "metric", "value", "unit", "publisher"}
     if not needed <= set(table.columns):
         raise SourceFormatError(str(path), f"missing columns {sorted(needed - set(table.columns))}")
@@ -128,7 +155,15 @@ def reconcile(
         ``source/dataset`` the differences are taken against (default: a source reporting tonnes
         natively, the one with the most periods).
     published : pandas.DataFrame, optional
-        Published figures from :func:`read_published`, shown as one more source per publisher.
+        Published figures from :func:`read_published`: a canonical frame (the curated format) is
+        added to `frame`; the older table is shown as one more source per publisher.
+
+    Rows of source ``"published"`` (:mod:`oilflows.sources.published`; the embedded default holds
+    them) are shown one line per figure at their own frequency (never summed), named
+    ``published/<publisher slug>`` (``[KEBCO]`` for a grade slice, and the publication date when
+    one publisher gave several figures for a period), with their interval (``lower_t``,
+    ``upper_t``), ``publisher``, ``published_date`` and ``qualifier``. A grade slice (KEBCO through
+    Druzhba) is a lower bound of the partner total: its difference to the reference is not given.
 
     Barrels are converted to tonnes at each grade's own API gravity where the source gives it,
     else at the partner's volume-weighted API in `frame`, else the default (33 API); the
@@ -136,12 +171,22 @@ def reconcile(
     """
     if freq not in ("A", "M"):
         raise AnalysisError(f"freq must be 'A' or 'M', got {freq!r}")
+    if published is not None and set(COLUMNS) <= set(published.columns):
+        frame = pd.concat([frame, published[list(COLUMNS)]], ignore_index=True)
+        frame = frame.drop_duplicates(list(KEY), keep="first")
+        published = None
     rows = frame[(frame["reporter"] == reporter) & (frame["partner"] == partner)
                  & (frame["flow"] == flow) & (frame["product"] == "crude_oil")]
     if rows.empty and (published is None or published.empty):
         raise AnalysisError(f"no {flow}s of {reporter} from {partner} in any source")
     api = partner_api(frame, reporter, partner)
     parts = []
+    figures = rows[rows["source"] == "published"]
+    rows = rows[rows["source"] != "published"]
+    if not figures.empty:
+        part = _published_part(figures, freq, api)
+        if not part.empty:
+            parts.append(part)
     for (source, dataset), group in rows.groupby(["source", "dataset"], sort=True):
         if freq == "M" and (group["freq"] == "A").all():
             continue
@@ -178,16 +223,26 @@ def reconcile(
     if not parts:
         raise AnalysisError(f"no source reports {reporter}'s {flow}s from {partner} at freq {freq}")
     table = pd.concat(parts, ignore_index=True)
-    table["name"] = table["source"] + "/" + table["dataset"]
+    for column in ("name", "known_causes", "grade", "publisher", "published_date", "qualifier"):
+        if column not in table:
+            table[column] = None
+    for column in ("lower_t", "upper_t"):
+        if column not in table:
+            table[column] = np.nan
+    statistical = table["name"].isna()
+    table.loc[statistical, "name"] = table["source"] + "/" + table["dataset"]
     table.loc[table["dataset"] == "published", "name"] = "published: " + table["source"]
-    table["known_causes"] = [KNOWN_CAUSES.get((s, d), KNOWN_CAUSES.get(("published", d), ""))
-                             for s, d in zip(table["source"], table["dataset"], strict=True)]
+    table.loc[statistical, "known_causes"] = [
+        KNOWN_CAUSES.get((s, d), KNOWN_CAUSES.get(("published", d), ""))
+        for s, d in zip(table.loc[statistical, "source"], table.loc[statistical, "dataset"], strict=True)]
     reference = reference or _default_reference(table)
     if reference not in set(table["name"]):
         raise AnalysisError(f"reference {reference!r} not among the sources: {sorted(set(table['name']))}")
-    ref = table[table["name"] == reference].set_index("period")["mass_t"]
+    ref = table[table["name"] == reference].groupby("period")["mass_t"].first()
     table["difference_t"] = table["mass_t"] - table["period"].map(ref)
     table["relative"] = table["difference_t"] / table["period"].map(ref)
+    is_slice = (table["source"] == "published") & table["grade"].notna()
+    table.loc[is_slice, ["difference_t", "relative"]] = np.nan
     notes = []
     incomplete = table[(table["months"] < 12) & (freq == "A")]
     if not incomplete.empty:
@@ -197,14 +252,78 @@ def reconcile(
     if table["confidential_cells"].sum():
         notes.append("confidential cells are excluded from a source's total, never filled: its figure "
                      "is a lower bound where confidential_cells > 0")
-    columns = ["period", "name", "source", "dataset", "months", "mass_t", "volume_bbl", "native_unit",
-               "conversion", "confidential_cells", "difference_t", "relative", "known_causes"]
+    for grade in sorted(set(table.loc[is_slice, "grade"])):
+        notes.append(f"published {grade} figures are a slice, not the partner total: "
+                     + SLICES.get(grade, "one grade only, a lower bound of the partner total"))
+    if (table["source"] == "published").any():
+        notes.append("published figures are single rounded numbers, kept apart from the statistical "
+                     "series; the interval is what the printed figure stands for (docs/schema.md)")
+    columns = ["period", "name", "source", "dataset", "grade", "months", "mass_t", "volume_bbl",
+               "native_unit", "conversion", "confidential_cells", "difference_t", "relative",
+               "lower_t", "upper_t", "publisher", "published_date", "qualifier", "known_causes"]
     table = table[columns].sort_values(["period", "name"]).reset_index(drop=True)
     return ReconcileResult(reporter, partner, flow, freq, reference, table, notes)
 
 
+def _published_part(figures: pd.DataFrame, freq: str, api: float | None) -> pd.DataFrame:
+    """One line per published figure at `freq` (never summed), with its interval and publisher."""
+    from ..sources import published as published_source
+
+    figures = figures[figures["freq"] == freq]
+    if figures.empty:
+        return pd.DataFrame()
+    converted, note = with_both_units(figures, api)
+    bounds = published_source.interval(figures)
+    trace = _published_trace()
+    out = pd.DataFrame({
+        "period": figures["period"].to_numpy(), "mass_t": converted["mass_t_all"].to_numpy(),
+        "volume_bbl": converted["volume_bbl_all"].to_numpy(), "confidential_cells": 0,
+        "months": 12 if freq == "A" else 1, "source": "published",
+        "dataset": figures["dataset"].to_numpy(), "grade": figures["grade"].to_numpy(),
+        "vintage": figures["vintage"].to_numpy(),
+        "native_unit": np.where(figures["mass_t"].notna(), "tonnes", "barrels"),
+        "conversion": "published " + np.where(figures["mass_t"].notna(), "tonnes", "barrels")
+        + "; " + note,
+        "lower_t": bounds["lower"].to_numpy(), "upper_t": bounds["upper"].to_numpy(),
+    })
+    keys = [tuple(None if pd.isna(v) else v for v in row)
+            for row in figures[list(KEY)].itertuples(index=False)]
+    info = [trace.get(k, {}) for k in keys]
+    publisher = [i.get("publisher", d) for i, d in zip(info, out["dataset"], strict=True)]
+    date = [i.get("published_date") for i in info]
+    qualifier = [i.get("qualifier") for i in info]
+    grade = [g if isinstance(g, str) else None for g in out["grade"]]
+    for column, values in (("publisher", publisher), ("published_date", date), ("qualifier", qualifier),
+                           ("grade", grade)):
+        out[column] = pd.Series(values, index=out.index, dtype=object)
+    out["name"] = "published/" + out["dataset"] + [f" [{g}]" if g else "" for g in grade]
+    several = out.duplicated(["name", "period"], keep=False)
+    dates = [v.strftime("%Y-%m-%d") if not pd.isna(v) else "undated" for v in out["vintage"]]
+    out.loc[several, "name"] = out["name"] + " (" + pd.Series(dates, index=out.index) + ")"
+    out["known_causes"] = [
+        (SLICES.get(g, "one grade only, a lower bound of the partner total") + "; " if g else "")
+        + "a published figure; its interval is what the printed number stands for"
+        for g in grade]
+    return out.drop(columns="vintage")
+
+
+def _published_trace() -> dict[tuple, dict]:
+    """Publisher, date and qualifier of each packaged published figure, by canonical key."""
+    from ..sources import published as published_source
+
+    try:
+        table = published_source.provenance()
+    except (OSError, SourceFormatError):  # pragma: no cover - the packaged file is always there
+        return {}
+    table = table[table["emitted"]]
+    return {tuple(None if pd.isna(v) else v for v in row[:len(KEY)]):
+            {"publisher": row[-3], "published_date": row[-2] or None, "qualifier": row[-1]}
+            for row in table[[*KEY, "publisher", "published_date", "qualifier"]].itertuples(index=False)}
+
+
 def _default_reference(table: pd.DataFrame) -> str:
-    native = table[(table["native_unit"] == "tonnes") & (table["dataset"] != "published")]
+    native = table[(table["native_unit"] == "tonnes") & (table["dataset"] != "published")
+                   & (table["source"] != "published")]
     pool = native if not native.empty else table
     counts = pool.groupby("name")["period"].nunique()
     return sorted(counts[counts == counts.max()].index)[0]

@@ -32,8 +32,9 @@ Canonical rows
 A row is emitted only for a quantity (``crude_import_quantity`` in a mass or barrel unit) of a
 country reporter's imports from a country or ``WORLD`` (``TOTAL`` -> ``WORLD``), for a whole year
 (``freq="A"``) or month (``"M"``), grade empty or ``KEBCO``, with trust at least ``min_trust``.
-``dataset`` is the publisher slug of the ``id``'s row (the body that produced the number, e.g.
-``destatis``, ``bafa``, ``kazmunaygas``; for a low-trust outlet, the outlet), ``vintage`` the
+``dataset`` is the publisher's slug (:func:`dataset_slug`: the body that produced the number,
+``destatis``, ``bafa``, ``kazmunaygas``, ``energy_ministry_kz``; for a low-trust outlet, the
+outlet), so figures of different publishers or dates stay separate rows; ``vintage`` the
 publication date at its known precision (``2025-06`` -> 2025-06-01, ``2022`` -> 2022-01-01; null if
 unknown), ``flow="import"``, ``product="crude_oil"``. ``mass_t`` is the stated value in tonnes;
 ``volume_bbl`` is null unless the figure is in barrels: a barrels-per-day rate becomes a period
