@@ -29,12 +29,13 @@ import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "data_sources"))
+
+import build_published  # noqa: E402  (data_sources/build_published.py)
 
 from oilflows import codes  # noqa: E402
 from oilflows.schema import COLUMNS, KEY, conform, to_table, validate  # noqa: E402
 from oilflows.sources import dg_ener, eurostat, published  # noqa: E402
-
-import build_published  # noqa: E402  (data_sources/, next to this script)
 
 WIDE_FILES = ("nrg_ti_oil_DE_by_partner_annual.csv", "nrg_ti_oil_KZ_RU_blocks_annual.csv")
 LICENCE = {
