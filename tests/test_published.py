@@ -193,6 +193,15 @@ def test_skips_and_duplicates():
     assert len(published.read(_csv(*rows), min_trust="low")) == 2  # the low-trust KZ figure too
 
 
+def test_empty_and_all_skipped():
+    header = ",".join(published.CSV_COLUMNS).encode() + b"\n"
+    for data, skipped in ((header, {}), (_csv({"period": "2023-H1"}), {published.PARTIAL_PERIOD: 1})):
+        frame = published.read(data)
+        validate(frame)
+        assert len(frame) == 0 and frame.attrs == {"skipped": skipped, "emitted": 0}
+        assert published.interval(frame).empty
+
+
 def test_same_key_disagreeing_raises():
     with pytest.raises(SourceFormatError, match="same key disagree: T1 .*T2"):
         published.read(_csv({"value": "9.1"}, {"value": "9.3"}))

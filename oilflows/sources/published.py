@@ -87,6 +87,7 @@ from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .._io import Source, read_bytes
@@ -257,16 +258,18 @@ def interval(frame: pd.DataFrame, measure: str = "mass_t") -> pd.DataFrame:
     end. A malformed flag on a published row raises :class:`PublishedFlagError` naming the row."""
     if measure not in ("mass_t", "volume_bbl"):
         raise ValueError(f"measure must be 'mass_t' or 'volume_bbl', got {measure!r}")
-    out = pd.DataFrame({"lower": float("nan"), "upper": float("nan")}, index=frame.index)
-    rows = frame.index[frame["source"] == SOURCE]
-    for label, flag in zip(rows, frame.loc[rows, "flag"], strict=True):
+    lower = np.full(len(frame), np.nan)
+    upper = np.full(len(frame), np.nan)
+    positions = np.flatnonzero((frame["source"] == SOURCE).to_numpy())
+    flags = frame["flag"].to_numpy()
+    for position in positions:
         try:
-            lo, hi, barrels = parse_flag(flag)
+            lo, hi, barrels = parse_flag(flags[position])
         except PublishedFlagError as exc:
-            raise PublishedFlagError(f"row {label!r}: {exc}") from None
+            raise PublishedFlagError(f"row {frame.index[position]!r}: {exc}") from None
         if barrels == (measure == "volume_bbl"):
-            out.loc[label, "lower"], out.loc[label, "upper"] = lo, hi
-    return out
+            lower[position], upper[position] = lo, hi
+    return pd.DataFrame({"lower": lower, "upper": upper}, index=frame.index)
 
 
 # -- qualifiers -----------------------------------------------------------------------------------
