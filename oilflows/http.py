@@ -313,26 +313,32 @@ RATE_LIMITS: dict[str, RateLimit] = {
 }
 
 
+#: The rate limiter's clock and sleep, and the sleep before a truncated body is fetched again; module
+#: attributes looked up at each call, so that tests can substitute a fake clock.
+_clock = time.monotonic
+_sleep = time.sleep
+
+
 class _Bucket:
     """A token bucket; :meth:`take` reserves a token and sleeps until it is due."""
 
     def __init__(self, limit: RateLimit):
         self.limit = limit
         self.tokens = float(limit.burst)
-        self.stamp = time.monotonic()
+        self.stamp = _clock()
         self.lock = threading.Lock()
         self.slots = threading.BoundedSemaphore(limit.concurrent) if limit.concurrent else None
 
     def take(self) -> float:
         with self.lock:
-            now = time.monotonic()
+            now = _clock()
             rate = self.limit.per_second
             self.tokens = min(float(self.limit.burst), self.tokens + (now - self.stamp) * rate)
             self.stamp = now
             self.tokens -= 1.0
             wait = -self.tokens / rate if self.tokens < 0 else 0.0
         if wait > 0:
-            time.sleep(wait)
+            _sleep(wait)
         return wait
 
 
@@ -699,7 +705,7 @@ def _send(method: str, url: str, full_url: str, params: Any, data: Any, headers:
             raise error
         wait = backoff_seconds() * (2 ** attempt + random.random())
         log.warning("%s; retrying in %.1f s", error, wait)
-        time.sleep(wait)
+        _sleep(wait)
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -5,6 +5,9 @@ when the queue is empty the path's standing action (``then=``) answers, else 404
 
     Reply(status, body, headers)          an ordinary answer (Content-Length set)
     Delay(seconds, then)                  wait, then perform `then` (past the client's read timeout)
+    Meet(group, then)                     wait until `group.count` requests reached the group (or its
+                                          `timeout` passed), then perform `then`: requests that
+                                          overlap for certain, however slow the machine
     Reset()                               close the socket with a TCP reset, no answer
     Truncate(reply, send)                 Content-Length of the whole body, `send` bytes, then close
     ResetMidBody(reply, send)             as Truncate, but a TCP reset instead of a clean close
@@ -12,7 +15,9 @@ when the queue is empty the path's standing action (``then=``) answers, else 404
     Drip(reply, chunk, interval)          the body `chunk` bytes at a time, `interval` seconds apart
 
 ``server.seen`` records every request (method, path, query, headers, body, time); ``max_in_flight``
-the most requests handled at once. The server binds 127.0.0.1 only.
+the most requests handled at once. ``reset()`` (and leaving the server) cuts every Delay, Drip and
+Meet still waiting short and waits until no request is in flight, so that a handler left waiting by
+one test (its client timed out) cannot count in the next. The server binds 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -38,6 +43,36 @@ class Reply:
 @dataclass
 class Delay:
     seconds: float
+    then: object = field(default_factory=Reply)
+
+
+class Group:
+    """A meeting point for :class:`Meet` actions: releases its requests once `count` have arrived (in
+    all, counted from its creation), or each after `timeout` seconds of waiting."""
+
+    def __init__(self, count: int, timeout: float = 30.0) -> None:
+        self.count = count
+        self.timeout = timeout
+        self.arrived = 0
+        self._cond = threading.Condition()
+
+    def arrive(self, released: threading.Event) -> bool:
+        """Count one arrival and wait for the others; True if all `count` came in time."""
+        deadline = time.monotonic() + self.timeout
+        with self._cond:
+            self.arrived += 1
+            self._cond.notify_all()
+            while self.arrived < self.count and not released.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, 0.05))
+            return self.arrived >= self.count
+
+
+@dataclass
+class Meet:
+    group: Group
     then: object = field(default_factory=Reply)
 
 
@@ -92,6 +127,7 @@ class FaultServer:
         self.seen: list[Seen] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        self._released = threading.Event()  # set by reset(): waiting handlers stop waiting
         handler = type("Handler", (_Handler,), {"fault": self})
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
@@ -105,6 +141,7 @@ class FaultServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._release()
         self._httpd.shutdown()
         self._httpd.server_close()
 
@@ -124,12 +161,21 @@ class FaultServer:
                 self._standing[path] = then
 
     def reset(self) -> None:
-        """Forget every script and the request log."""
+        """Forget every script and the request log, after ending the requests still in flight."""
+        self._release()
         with self._lock:
             self._queues.clear()
             self._standing.clear()
             self.seen.clear()
             self.max_in_flight = 0
+
+    def _release(self, patience: float = 60.0) -> None:
+        """Cut every waiting action short and wait (at most `patience` s) until none is in flight."""
+        self._released.set()
+        deadline = time.monotonic() + patience
+        while self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self._released = threading.Event()
 
     def count(self, path: str | None = None) -> int:
         return sum(1 for s in self.seen if path is None or s.path == path)
@@ -177,8 +223,12 @@ class _Handler(BaseHTTPRequestHandler):
     # -- actions --------------------------------------------------------------------------------------
 
     def _perform(self, action: object) -> None:
+        released = self.fault._released
         if isinstance(action, Delay):
-            time.sleep(action.seconds)
+            released.wait(action.seconds)
+            self._perform(action.then)
+        elif isinstance(action, Meet):
+            action.group.arrive(released)
             self._perform(action.then)
         elif isinstance(action, Reply):
             self._head(action, len(action.body))
@@ -212,7 +262,7 @@ class _Handler(BaseHTTPRequestHandler):
             for start in range(0, len(data), action.chunk):
                 self.wfile.write(data[start : start + action.chunk])
                 self.wfile.flush()
-                time.sleep(action.interval)
+                released.wait(action.interval)
         else:
             raise TypeError(f"unknown action {action!r}")
 

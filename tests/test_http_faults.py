@@ -1,5 +1,10 @@
 """The HTTP layer against a scripted loopback server: retries, Retry-After, typed errors, bounded bodies,
-rate limits and the release-aware cache. Every scenario states how many requests the server must see."""
+rate limits and the release-aware cache. Every scenario states how many requests the server must see.
+
+No test measures wall-clock time: waits are checked on a fake clock that records every sleep the client
+asks for (the rate limiter's, the body retry's and urllib3's Retry-After and back-off sleeps), and the
+answers that must come in time get seconds, not tenths, so a loaded machine changes no count.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +16,33 @@ import time
 from dataclasses import dataclass
 
 import pytest
-from _fault_server import Chunked, Delay, Drip, FaultServer, Reply, Reset, ResetMidBody, Truncate
+from _fault_server import (
+    Chunked,
+    Delay,
+    Drip,
+    FaultServer,
+    Group,
+    Meet,
+    Reply,
+    Reset,
+    ResetMidBody,
+    Truncate,
+)
 from urllib3.exceptions import ConnectTimeoutError
+from urllib3.util import retry as urllib3_retry
 
 from oilflows import http
 from oilflows.errors import FetchError, NetworkError
 
-READ_TIMEOUT = 0.4
+#: (connect, read) timeouts of every request but the read-timeout cases: an answer that must arrive gets
+#: this long, however loaded the machine.
+TIMEOUT = (10.0, 10.0)
+#: The read timeout of the case where the retry's answer must arrive in time, and of the case where none
+#: ever does (nothing has to be fast there, so it is short).
+RETRY_READ_TIMEOUT = 2.0
+SHORT_READ_TIMEOUT = 0.4
+#: A server that never answers: its handler waits until the next test's reset releases it.
+HANG = 300.0
 BODY = bytes(range(256)) * 4  # 1,024 bytes, every byte value
 QUOTA = (b'{"statusCode": 403, "message": "Out of call volume quota. Quota will be replenished in '
          b'03:14:17."}')
@@ -31,14 +56,50 @@ def server():
 
 @pytest.fixture
 def srv(server, monkeypatch):
-    """The server with no script; no cache, no back-off, short timeouts, a fresh session."""
+    """The server with no script; no cache, no back-off, generous timeouts, a fresh session."""
     server.reset()
     monkeypatch.setenv("OILFLOWS_NO_CACHE", "1")
     monkeypatch.setenv("OILFLOWS_HTTP_BACKOFF", "0")
-    monkeypatch.setenv("OILFLOWS_HTTP_TIMEOUT", f"1,{READ_TIMEOUT}")
+    monkeypatch.setenv("OILFLOWS_HTTP_TIMEOUT", "{:g},{:g}".format(*TIMEOUT))
     http._sessions.clear()
     yield server
     http._sessions.clear()
+
+
+class FakeClock:
+    """The rate limiter's clock (``http._clock``) and every sleep the client asks for (``http._sleep``
+    and urllib3's Retry-After and back-off sleeps): a sleep is recorded and advances the fake time at
+    once, nothing really waits."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += max(seconds, 0.0)
+
+
+class _TimeModule:
+    """The ``time`` module as urllib3's retry module sees it, with `sleep` replaced."""
+
+    def __init__(self, sleep) -> None:
+        self.sleep = sleep
+
+    def __getattr__(self, name: str):
+        return getattr(time, name)
+
+
+@pytest.fixture
+def clock(monkeypatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr(http, "_clock", fake.monotonic)
+    monkeypatch.setattr(http, "_sleep", fake.sleep)
+    monkeypatch.setattr(urllib3_retry, "time", _TimeModule(fake.sleep))
+    return fake
 
 
 @dataclass
@@ -61,9 +122,10 @@ CASES = [
          "HTTP 500 "),
     Case("reset before the answer, twice", (Reset(), Reset()), Reply(body=BODY), 3),
     Case("reset always", (), Reset(), TOTAL, FetchError, "closed the connection without an answer"),
-    Case("no answer within the read timeout, once", (Delay(READ_TIMEOUT * 2.5),), Reply(body=BODY), 2),
-    Case("no answer within the read timeout, always", (), Delay(READ_TIMEOUT * 2.5), TOTAL,
-         http.FetchTimeoutError, f"no answer within {READ_TIMEOUT:g} s"),
+    Case("no answer within the read timeout, once", (Delay(HANG),), Reply(body=BODY), 2,
+         kwargs={"timeout": (TIMEOUT[0], RETRY_READ_TIMEOUT)}),
+    Case("no answer within the read timeout, always", (), Delay(HANG), TOTAL, http.FetchTimeoutError,
+         f"no answer within {SHORT_READ_TIMEOUT:g} s", {"timeout": (TIMEOUT[0], SHORT_READ_TIMEOUT)}),
     Case("429 always (Retry-After 0)", (), Reply(429, b"Rate limit is exceeded.", {"Retry-After": "0"}),
          TOTAL, http.RateLimitedError, "rate limit"),
     Case("429 asking for an hour", (), Reply(429, b"slow down", {"Retry-After": "3600"}), 1,
@@ -94,10 +156,9 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_fault_scenario(srv, case):
+def test_fault_scenario(srv, clock, case):
     srv.script("/data", *case.actions, then=case.then)
     url = srv.url("/data")
-    started = time.monotonic()
     if case.error is None:
         response = http.get(url, **(case.kwargs or {}))
         assert response.status_code == 200 and response.content == BODY
@@ -109,7 +170,9 @@ def test_fault_scenario(srv, case):
         assert not isinstance(info.value, NetworkError)  # the server was reached
         assert url in message and case.fragment in message and "\n" not in message
     assert srv.count("/data") == case.requests
-    assert time.monotonic() - started < 8.0
+    # No back-off (OILFLOWS_HTTP_BACKOFF=0) and every Retry-After is 0 or refused: the client asked for
+    # no wait at all (in particular not the hour a server asked for; that is raised, not slept).
+    assert sum(clock.sleeps) == 0.0, clock.sleeps
 
 
 def test_error_attributes(srv):
@@ -124,12 +187,11 @@ def test_error_attributes(srv):
 
 
 @pytest.mark.parametrize("status", [429, 403])
-def test_retry_after_is_honoured(srv, status):
-    """429 and a quota 403 with Retry-After: 1 are retried after (at least) one second."""
+def test_retry_after_is_honoured(srv, clock, status):
+    """429 and a quota 403 with Retry-After: 1 are retried after a sleep of one second."""
     srv.script("/ra", Reply(status, QUOTA, {"Retry-After": "1"}), then=Reply(body=BODY))
     assert http.get(srv.url("/ra")).content == BODY
-    first, second = srv.seen
-    assert second.time - first.time >= 0.95
+    assert clock.sleeps == [1.0]
     assert len(srv.seen) == 2
 
 
@@ -199,34 +261,61 @@ def paced():
     http.set_rate_limit("127.0.0.1", None)
 
 
-def test_rate_limit_spaces_requests_and_retries(srv, paced):
+@pytest.fixture
+def wire(clock, monkeypatch) -> list[float]:
+    """The fake time at which each request went on the wire (after the limiter let it go)."""
+    times: list[float] = []
+    pace = http._pace
+
+    def paced(host):
+        pace(host)
+        times.append(clock.now)
+
+    monkeypatch.setattr(http, "_pace", paced)
+    return times
+
+
+def test_rate_limit_spaces_requests_and_retries(srv, paced, clock, wire):
     http.set_rate_limit("127.0.0.1", http.RateLimit(per_second=5.0, burst=1))
     srv.script("/r", Reply(503), then=Reply(body=b"ok"))  # the retry is paced too
     for _ in range(3):
         http.get(srv.url("/r"))
-    times = [s.time for s in srv.seen]
-    assert len(times) == 4
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    assert all(g >= 0.18 for g in gaps), gaps  # 1 / 5 per second, less scheduling noise
+    assert srv.count("/r") == 4 and len(wire) == 4
+    # The first request takes the one token; each later one waits 1 / 5 s for the next.
+    assert clock.sleeps == pytest.approx([0.2] * 3)
+    assert [b - a for a, b in zip(wire, wire[1:], strict=False)] == pytest.approx([0.2] * 3)
+    clock.now += 1.0  # idle (fake) time refills the bucket, up to its burst of one
+    http.get(srv.url("/r"))
+    http.get(srv.url("/r"))
+    assert clock.sleeps == pytest.approx([0.2] * 4) and wire[-1] - wire[-3] == pytest.approx(1.2)
 
 
-def test_no_rate_limit_no_spacing(srv):
-    srv.script("/r", then=Reply(body=b"ok"))
-    started = time.monotonic()
-    for _ in range(4):
+def test_no_rate_limit_no_spacing(srv, clock, wire):
+    """The control for the test above: without a limit no wait is asked for."""
+    srv.script("/r", Reply(503), then=Reply(body=b"ok"))
+    for _ in range(3):
         http.get(srv.url("/r"))
-    assert time.monotonic() - started < 0.5  # the control for the test above
+    assert srv.count("/r") == 4 and len(wire) == 4
+    assert clock.sleeps == [] and wire == [1000.0] * 4
 
 
-@pytest.mark.parametrize(("concurrent", "expected"), [(1, 1), (None, 3)])
-def test_concurrency_cap(srv, paced, concurrent, expected):
+@pytest.mark.parametrize(("concurrent", "expected", "patience"), [(1, 1, 1.0), (None, 3, 60.0)])
+def test_concurrency_cap(srv, paced, monkeypatch, concurrent, expected, patience):
+    """Three threads at once; the server holds each request until all three have reached it (or for
+    `patience` s): without a cap all three are in flight together, however late a thread starts; with
+    a cap of one they come one by one (each held `patience` s, so an uncapped client would overlap)."""
+    monkeypatch.setenv("OILFLOWS_HTTP_TIMEOUT", "10,120")  # longer than any hold
     http.set_rate_limit("127.0.0.1", http.RateLimit(per_second=1000.0, burst=10, concurrent=concurrent))
-    srv.script("/slow", then=Delay(0.25, Reply(body=b"ok")))
-    threads = [threading.Thread(target=http.get, args=(srv.url("/slow"),)) for _ in range(3)]
+    srv.script("/slow", then=Meet(Group(3, timeout=patience), Reply(body=b"ok")))
+    bodies: list[bytes] = []
+    threads = [threading.Thread(target=lambda: bodies.append(http.get(srv.url("/slow")).content))
+               for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(10)
+        thread.join(120)  # bounds the test only; the requests take about 0 s (no cap) or 2 s (cap)
+    assert not any(thread.is_alive() for thread in threads)
+    assert bodies == [b"ok"] * 3
     assert srv.count("/slow") == 3 and srv.max_in_flight == expected
 
 

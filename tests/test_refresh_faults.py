@@ -35,6 +35,8 @@ from _fault_server import (
     Delay,
     Drip,
     FaultServer,
+    Group,
+    Meet,
     Reply,
     Reset,
     ResetMidBody,
@@ -51,7 +53,11 @@ from oilflows.refresh import refresh
 from oilflows.store import Store
 
 TESTS = Path(__file__).resolve().parent
-READ_TIMEOUT = 0.4
+#: Timeouts, seconds: answers that must arrive get TIMEOUT however loaded the machine; the read-timeout
+#: faults use a short read timeout only where no answer has to come in time (see FAULTS).
+TIMEOUT = "10,10"
+#: A server that never answers: its handler waits until the next test's reset releases it.
+HANG = 300.0
 
 # Hand-written releases: kbbl (coifpm) and kt (nrg_ti_oil); None is a confidential cell (flag c).
 OLD_COIFPM = {("KZ_CPC_BLN", "2023-01"): 1000.0, ("KZ_CPC_BLN", "2023-02"): 1100.0,
@@ -122,7 +128,7 @@ def srv(server, monkeypatch):
     point_sources_at(server.base, monkeypatch.setattr)
     monkeypatch.setenv("OILFLOWS_NO_CACHE", "1")
     monkeypatch.setenv("OILFLOWS_HTTP_BACKOFF", "0")
-    monkeypatch.setenv("OILFLOWS_HTTP_TIMEOUT", f"1,{READ_TIMEOUT}")
+    monkeypatch.setenv("OILFLOWS_HTTP_TIMEOUT", TIMEOUT)
     http._sessions.clear()
     yield server
     http._sessions.clear()
@@ -189,7 +195,7 @@ FAULTS = [
     # survived: the refresh completes with the NEW release
     Fault("503 502 then data", (Reply(503), Reply(502)), None, 3),
     Fault("reset before the answer, then data", (Reset(),), None, 2),
-    Fault("read timeout, then data", (Delay(READ_TIMEOUT * 2.5),), None, 2),
+    Fault("read timeout, then data", (Delay(HANG),), None, 2, env={"OILFLOWS_HTTP_TIMEOUT": "10,2"}),
     Fault("429 Retry-After 1, then data", (Reply(429, b"", {"Retry-After": "1"}),), None, 2),
     Fault("truncated body, then data", (Truncate(GOOD, 50),), None, 2),
     Fault("reset mid-body, then data", (ResetMidBody(GOOD, 50),), None, 2),
@@ -198,7 +204,8 @@ FAULTS = [
     Fault("500 always", (), Reply(500, b"<S:Fault><faultcode>500</faultcode></S:Fault>"), 5, FetchError,
           "HTTP 500"),
     Fault("reset always", (), Reset(), 5, FetchError, "closed the connection"),
-    Fault("read timeout always", (), Delay(READ_TIMEOUT * 2.5), 5, http.FetchTimeoutError, "timed out"),
+    Fault("read timeout always", (), Delay(HANG), 5, http.FetchTimeoutError, "timed out",
+          {"OILFLOWS_HTTP_TIMEOUT": "10,0.4"}),
     Fault("truncated always", (), Truncate(GOOD, 50), 3, http.TruncatedBodyError, "after 50 of"),
     Fault("chunked body cut", (), Chunked(GOOD, 40, cut=True), 3, http.TruncatedBodyError,
           "connection ended"),
@@ -353,13 +360,17 @@ def test_two_refresh_processes_on_one_store(srv, tmp_path):
     """P1 writes coifpm (all grades, older release) and nrg_ti_oil; P2 writes coifpm KZ_CPC_BLN (newer
     release, overlapping P1's KZ cells) and nrg_ti_oilm. Whatever the order, nothing is lost."""
     kz_new = {k: v for k, v in NEW_COIFPM.items() if k[0] == "KZ_CPC_BLN"}
-    srv.script(COIFPM_PATH, then=Delay(0.5, csv_reply(coifpm_csv(OLD_COIFPM, OLD_STAMPS[0]))))
+    # Each process's first request is held until the other's has arrived too: they overlap for certain.
+    first = Group(2, timeout=60)
+    coifpm = csv_reply(coifpm_csv(OLD_COIFPM, OLD_STAMPS[0]))
+    kz = csv_reply(coifpm_csv(kz_new, NEW_STAMPS[0]))
+    srv.script(COIFPM_PATH, Meet(first, coifpm), then=Delay(0.5, coifpm))
     srv.script(OIL_PATH, then=Delay(0.5, csv_reply(oil_csv(NEW_OIL, NEW_STAMPS[1]))))
-    srv.script(KZ_ONLY_PATH, then=Delay(0.5, csv_reply(coifpm_csv(kz_new, NEW_STAMPS[0]))))
+    srv.script(KZ_ONLY_PATH, Meet(first, kz), then=Delay(0.5, kz))
     srv.script(OILM_PATH, then=Delay(0.5, csv_reply(oil_csv(OILM, NEW_STAMPS[1], "nrg_ti_oilm"))))
     root = tmp_path / "store"
     env = {**os.environ, "OILFLOWS_NO_CACHE": "1", "OILFLOWS_HTTP_BACKOFF": "0",
-           "OILFLOWS_HTTP_TIMEOUT": "2,5"}
+           "OILFLOWS_HTTP_TIMEOUT": "10,120"}  # longer than the hold
     code = CHILD.format(tests=str(TESTS), base=srv.base)
     children = [subprocess.Popen([sys.executable, "-c", code, json.dumps(specs), str(root)],
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -371,7 +382,7 @@ def test_two_refresh_processes_on_one_store(srv, tmp_path):
         for child in children:
             child.stdin.write("go\n")
             child.stdin.flush()
-        outputs = [child.communicate(timeout=60) for child in children]
+        outputs = [child.communicate(timeout=600) for child in children]  # bounds the test only
     finally:
         for child in children:
             child.kill()
