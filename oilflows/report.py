@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from .analytics import SharesResult, SubstitutionResult, substitution, supplier_shares
+from .analytics import (
+    SharesResult,
+    SubstitutionBounds,
+    SubstitutionResult,
+    substitution,
+    substitution_bounds,
+    supplier_shares,
+)
 from .analytics._panel import UNDISCLOSED, display
 from .analytics.concentration import effective_n, hhi
 from .analytics.counterfactual import CounterfactualResult, counterfactual
@@ -28,6 +35,61 @@ class Report:
     context: pd.DataFrame | None = None
     counterfactual: CounterfactualResult | None = None
     counterfactual_error: str | None = None
+    #: (label, joint bounds): grade detail alone, then with each further kind of source.
+    bounds: list[tuple[str, SubstitutionBounds]] = field(default_factory=list)
+    #: Published figures after the post window (kept apart from the statistical series).
+    since: pd.DataFrame | None = None
+
+    def headline(self) -> list[str]:
+        """The answer first: the identified coverage interval(s), then the disclosed-cells figure."""
+        s = self.substitution
+        if not self.bounds:
+            return [f"{s.substitute} crude covered {_pct(s.coverage)} of {s.displaced}'s shortfall "
+                    "(disclosed grades only; no bounds available)."]
+        (label0, first), *more = self.bounds
+        text = (f"{s.substitute} crude covered between {_pct(first.coverage[0])} and "
+                f"{_pct(first.coverage[1])} of the shortfall of crude from {s.displaced} "
+                f"(identified from the {s.dataset} grade detail alone)")
+        for label, b in more:
+            text += f"; {_pct(b.coverage[0])} to {_pct(b.coverage[1])} {label}"
+        text += f"; the disclosed grades alone give {_pct(s.coverage)}."
+        lines = [text]
+        notes = [b.note for _, b in self.bounds if b.note]
+        if notes:
+            lines.append(f"({notes[0]})")
+        lines.append("Each interval holds for every split of the confidential volume that fits the "
+                     "accounting identity (WORLD = sum of all grade cells) and the totals named; it is "
+                     "as narrow as those data allow, no narrower.")
+        return lines
+
+    def bounds_rows(self) -> tuple[list[str], list[list[str]]]:
+        """The bounds table: one row per variant (gain, shortfall: monthly means; coverage)."""
+        s = self.substitution
+        unit, div = display(s.measure)
+        header = ["data used", f"{s.substitute} gain ({unit}/month)",
+                  f"{s.displaced} shortfall ({unit}/month)", "coverage"]
+        rows = [[f"disclosed grades only ({s.dataset})", _num(s.gain, div), _num(s.shortfall, div),
+                 _pct(s.coverage)]]
+        for label, b in self.bounds:
+            rows.append([label, f"{_num(b.gain[0], div)} .. {_num(b.gain[1], div)}",
+                         f"{_num(b.shortfall[0], div)} .. {_num(b.shortfall[1], div)}",
+                         f"{_pct(b.coverage[0])} .. {_pct(b.coverage[1])}"])
+        return header, rows
+
+    def since_lines(self) -> list[str]:
+        """Published figures after the post window, each with publisher and date."""
+        if self.since is None or self.since.empty:
+            return []
+        return [f"{r.period} {r.what}: {r.figure} ({r.publisher}, {r.published})"
+                for r in self.since.itertuples(index=False)]
+
+    def refresh_lines(self) -> list[str]:
+        s = self.substitution
+        return [f"`oilflows refresh` adds Eurostat nrg_ti_oilm (monthly tonnes by partner, to the latest "
+                f"month), Comext CN 2709 (monthly, by partner) and Destatis GENESIS 51000-0017 (monthly, by "
+                f"country) to a store; `oilflows report --store PATH` then uses them as partner totals, "
+                f"which bound {s.substitute}'s and {s.displaced}'s confidential cells month by month "
+                "and carry the series past the embedded data's end."]
 
     def counterfactual_lines(self) -> list[str]:
         """The counterfactual in three lines (or why it could not be computed)."""
@@ -49,7 +111,15 @@ class Report:
 
     def text(self) -> str:
         """The console report."""
-        parts = [self.substitution.summary(), ""]
+        header, rows = self.bounds_rows()
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+        table = [" | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in [header, *rows]]
+        parts = [*self.headline(), "", *table, ""]
+        if self.since_lines():
+            parts += [f"Since {self.substitution.post[1]:%Y} (published figures, not statistics of the "
+                      "same kind; kept apart):"] + [f"- {line}" for line in self.since_lines()] + [""]
+        parts += self.refresh_lines() + [""]
+        parts += [self.substitution.summary(), ""]
         parts += self.counterfactual_lines() + [""]
         if self.context is not None and not self.context.empty:
             parts += ["Before and after (window totals):", _context_text(self.context), ""]
@@ -94,7 +164,16 @@ class Report:
         """The report as Markdown; `figures` maps figure names to relative PNG paths."""
         s = self.substitution
         header, rows = self._replacement_rows()
-        lines = [f"# {self._title()}", ""]
+        lines = [f"# {self._title()}", ""] + [" ".join(self.headline()), ""]
+        b_header, b_rows = self.bounds_rows()
+        lines += ["| " + " | ".join(b_header) + " |", "|" + "---|" * len(b_header)]
+        lines += ["| " + " | ".join(r) + " |" for r in b_rows] + [""]
+        if self.since_lines():
+            lines += [f"## Since {s.post[1]:%Y}: published figures", "",
+                      "Figures published by statistical offices and companies, kept apart from the "
+                      "statistical series (different definitions, rounding, provisional):", ""]
+            lines += [f"- {line}" for line in self.since_lines()] + [""]
+        lines += [f"_{self.refresh_lines()[0]}_", ""]
         lines += ["| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in self._headline()]
         lines += ["", f"## Who replaced {s.displaced}", "",
                   "Monthly means; `undisclosed` is WORLD minus the disclosed partners; the WORLD "
@@ -126,6 +205,16 @@ class Report:
         images = "".join(f'<figure><img src="{esc(p)}" alt="{esc(n)}"><figcaption>{esc(n)}'
                          f"</figcaption></figure>" for n, p in (figures or {}).items())
         caveats = "".join(f"<li>{esc(c)}</li>" for c in s.caveats)
+        b_header, b_rows = self.bounds_rows()
+        lead = (f"<p><strong>{esc(self.headline()[0])}</strong> {esc(' '.join(self.headline()[1:]))}</p>"
+                "<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in b_header)
+                + "</tr></thead><tbody>"
+                + "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in b_rows)
+                + "</tbody></table>")
+        if self.since_lines():
+            lead += (f"<h2>Since {s.post[1]:%Y}: published figures</h2><p>Kept apart from the statistical "
+                     "series.</p><ul>" + "".join(f"<li>{esc(x)}</li>" for x in self.since_lines()) + "</ul>")
+        lead += f"<p><em>{esc(self.refresh_lines()[0])}</em></p>"
         context = ("<h2>Counterfactual</h2><ul>"
                    + "".join(f"<li>{esc(line)}</li>" for line in self.counterfactual_lines()) + "</ul>")
         if self.context is not None and not self.context.empty:
@@ -140,7 +229,7 @@ class Report:
                  "padding:.25em .6em;text-align:right}th{background:#f4f4f4}img{max-width:100%}")
         return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
                 f"<title>{esc(self._title())}</title><style>{style}</style></head><body>"
-                f"<h1>{esc(self._title())}</h1><table>{head}</table>"
+                f"<h1>{esc(self._title())}</h1>{lead}<table>{head}</table>"
                 f"<h2>Who replaced {esc(s.displaced)}</h2><p>Monthly means; <code>{UNDISCLOSED}</code> "
                 f"is WORLD minus the disclosed partners.</p>{table}{context}{images}"
                 f"<h2>Caveats</h2><ul>{caveats}</ul><h2>Data</h2><p>{esc(self.data_note)}</p>"
@@ -179,8 +268,14 @@ def build_report(
     measure: str = "volume_bbl",
     dataset: str | None = None,
     data_note: str = "",
+    totals: list[str] | None = None,
 ) -> Report:
-    """Run :func:`~oilflows.analytics.substitution` and monthly supplier shares on the same dataset."""
+    """Run :func:`~oilflows.analytics.substitution` and monthly supplier shares on the same dataset.
+
+    The coverage is bounded three ways: from the grade detail alone, with the partner totals of
+    `totals` (default: every other statistical dataset in `frame` with the two partners' totals, e.g.
+    Eurostat nrg_ti_oil), and with those plus the ``published`` figures if `frame` holds any.
+    """
     result = substitution(frame, reporter, displaced, substitute, baseline, post, measure, dataset)
     shares = supplier_shares(frame, reporter, measure, "M", f"{result.source}/{result.dataset}")
     context = before_after(frame, result)
@@ -190,7 +285,93 @@ def build_report(
                                 displaced=displaced, dataset=f"{result.source}/{result.dataset}")
     except AnalysisError as exc:
         error = str(exc)
-    return Report(result, shares, data_note, context, fitted, error)
+    report = Report(result, shares, data_note, context, fitted, error)
+    report.bounds, report.since = _bounds_variants(frame, result, totals), _since(frame, result)
+    return report
+
+
+def _bounds_variants(frame: pd.DataFrame, result: SubstitutionResult,
+                     totals: list[str] | None) -> list[tuple[str, SubstitutionBounds]]:
+    """Joint bounds from the grade detail alone, with statistical totals, and with published figures."""
+    if result.bounds is None:
+        return []
+    variants = [("grade detail alone", result.bounds)]
+    statistical = totals if totals is not None else _statistical_totals(frame, result)
+    published = bool((frame["source"] == "published").any())
+    choices = []
+    if statistical:
+        choices.append((f"with partner totals ({', '.join(statistical)})", list(statistical)))
+    if published and "published" not in statistical:
+        label = "with partner totals and published figures" if statistical else "with published figures"
+        choices.append((label, [*statistical, "published"]))
+    for label, names in choices:
+        try:
+            variants.append((label, substitution_bounds(
+                frame, result.reporter, result.displaced, result.substitute,
+                tuple(f"{t:%Y-%m}" for t in result.baseline), tuple(f"{t:%Y-%m}" for t in result.post),
+                measure=result.measure, dataset=f"{result.source}/{result.dataset}", totals=names)))
+        except AnalysisError as exc:
+            result.caveats.append(f"bounds {label}: not available ({exc})")
+    return variants
+
+
+def _statistical_totals(frame: pd.DataFrame, result: SubstitutionResult) -> list[str]:
+    """Other statistical datasets in `frame` with a total of either partner for the reporter."""
+    rows = frame[(frame["reporter"] == result.reporter) & (frame["source"] != "published")
+                 & frame["partner"].isin([result.displaced, result.substitute])
+                 & ~((frame["source"] == result.source) & (frame["dataset"] == result.dataset))
+                 & (frame["period"] <= result.post[1])]
+    rows = rows[rows["period"] >= result.baseline[0] - pd.DateOffset(years=1)]
+    return sorted({d for d in rows["dataset"].unique()})
+
+
+def _since(frame: pd.DataFrame, result: SubstitutionResult) -> pd.DataFrame:
+    """Published figures for the reporter after the post window: the two partners and the total."""
+    rows = frame[(frame["source"] == "published") & (frame["reporter"] == result.reporter)
+                 & (frame["period"] > result.post[1])
+                 & frame["partner"].isin([result.displaced, result.substitute, "WORLD"])]
+    if rows.empty:
+        return pd.DataFrame(columns=["period", "what", "figure", "publisher", "published"])
+    from .sources.published import provenance
+
+    prov = provenance()
+    key = ["dataset", "partner", "freq", "period"]
+    prov = prov[prov["emitted"].astype(bool)]
+    out = []
+    for r in rows.sort_values(["period", "partner", "dataset"]).itertuples(index=False):
+        match = prov[(prov["dataset"] == r.dataset) & (prov["partner"] == r.partner)
+                     & (prov["freq"] == r.freq) & (prov["period"] == r.period)]
+        first = match.iloc[0] if len(match) else None
+        grade = r.grade if isinstance(r.grade, str) and r.grade else None
+        what = (f"{r.partner} ({grade})" if grade else
+                "all origins" if r.partner == "WORLD" else r.partner)
+        figure = (f"{first['value']} {first['unit']}" if first is not None
+                  else f"{r.mass_t / 1e6:,.2f} Mt")
+        if first is not None and first["qualifier"] not in ("exact-as-printed", ""):
+            figure = f"{figure} ({first['qualifier']})"
+        out.append({"period": f"{r.period:%Y}" if r.freq == "A" else f"{r.period:%Y-%m}", "what": what,
+                    "figure": figure,
+                    "publisher": first["publisher"] if first is not None else r.dataset,
+                    "published": (str(first["published_date"]) if first is not None
+                                  else "date unknown")})
+    del key
+    return pd.DataFrame(out)
+
+
+def _pct(x: float) -> str:
+    if x is None or pd.isna(x):
+        return "n/a"
+    if x in (float("inf"), float("-inf")):
+        return "+inf" if x > 0 else "-inf"
+    return f"{x:.1%}"
+
+
+def _num(x: float, div: float) -> str:
+    if x is None or pd.isna(x):
+        return "n/a"
+    if x in (float("inf"), float("-inf")):
+        return "inf" if x > 0 else "-inf"
+    return f"{x / div:,.0f}"
 
 
 def before_after(frame: pd.DataFrame, result: SubstitutionResult) -> pd.DataFrame:

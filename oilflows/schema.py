@@ -6,6 +6,8 @@ The table below is the contract; ``docs/schema.md`` documents it for users.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pyarrow as pa
 
@@ -59,6 +61,27 @@ WORLD = "WORLD"  # the partner code of a source's total over all partners
 CONFIDENTIAL = "c"  # the flag of a confidential (suppressed) cell
 FREQS = ("M", "A")
 FLOWS = ("import", "export")
+
+
+#: The flag of a row that carries an interval instead of a status (source ``published``): ``[lo,hi]`` in
+#: tonnes, or ``[lo,hi] bbl`` in barrels; plain decimals, ``inf`` for an open upper end. It never
+#: contains the letter of :data:`CONFIDENTIAL`. See docs/schema.md.
+INTERVAL_FLAG = re.compile(r"\[(\d+(?:\.\d+)?),(\d+(?:\.\d+)?|inf)\]( bbl)?")
+
+
+class IntervalFlagError(SchemaError):
+    """A row's ``flag`` is not an interval ``[lo,hi]`` / ``[lo,hi] bbl`` (lo <= hi)."""
+
+
+def parse_interval_flag(flag: object) -> tuple[float, float, bool]:
+    """(lower, upper, in_barrels) of an interval flag; :class:`IntervalFlagError` if malformed."""
+    match = INTERVAL_FLAG.fullmatch(flag) if isinstance(flag, str) else None
+    if match is None:
+        raise IntervalFlagError(f"flag {flag!r} is not an interval like '[9050000,9150000]'")
+    lo, hi = float(match.group(1)), float(match.group(2))
+    if lo > hi:
+        raise IntervalFlagError(f"flag {flag!r}: lower end above upper end")
+    return lo, hi, bool(match.group(3))
 
 
 def empty_frame() -> pd.DataFrame:

@@ -17,8 +17,9 @@ import pandas as pd
 import pytest
 
 import oilflows
-from oilflows.analytics.bounds import flag_interval, substitution_bounds, volume_bounds
-from oilflows.errors import AnalysisError
+from oilflows.analytics.bounds import substitution_bounds, volume_bounds
+from oilflows.errors import AnalysisError, SchemaError
+from oilflows.schema import parse_interval_flag
 from oilflows.units import barrels_per_tonne
 
 MONTHS = ["2021-01", "2021-02", "2021-03", "2021-04"]
@@ -362,15 +363,30 @@ def test_same_partner_twice_is_an_error():
 
 
 @pytest.mark.parametrize(("flag", "expected"), [
-    ("[9050000,9150000]", (9_050_000.0, 9_150_000.0)), ("[8000000,inf]", (8e6, math.inf))])
-def test_flag_interval(flag, expected):
-    assert flag_interval(flag) == expected
+    ("[9050000,9150000]", (9_050_000.0, 9_150_000.0, False)), ("[8000000,inf]", (8e6, math.inf, False)),
+    ("[7,8] bbl", (7.0, 8.0, True))])
+def test_interval_flag(flag, expected):
+    assert parse_interval_flag(flag) == expected
 
 
-@pytest.mark.parametrize("flag", [None, "c", "[1;2]", "9.1 Mt"])
-def test_flag_interval_refuses_malformed(flag):
-    with pytest.raises(AnalysisError, match="not an interval"):
-        flag_interval(flag)
+@pytest.mark.parametrize("flag", [None, "c", "[1;2]", "9.1 Mt", "[2,1]"])
+def test_interval_flag_refuses_malformed(flag):
+    with pytest.raises(SchemaError, match="flag"):
+        parse_interval_flag(flag)
+
+
+def test_published_revision_replaces_the_provisional_figure():
+    # Hand-built: one publisher gives P's 2021 total as 40 t (provisional) and then 60 t (revised).
+    spec = {f"2021-{m:02d}": {"WORLD": 10.0, "cells": {("P", "P_a"): None, ("Q", "Q_a"): None}}
+            for m in range(1, 13)}
+    rows = []
+    for vintage, flag in (("2022-01-01", "[35,45]"), ("2022-06-01", "[55,65]")):
+        row = _row("2021-01", "P", None, 0.0, dataset="office", freq="A", measure="mass_t", flag=flag)
+        rows.append({**row, "source": "published", "vintage": pd.Timestamp(vintage)})
+    frame = build(spec, measure="mass_t", extra=rows)
+    result = volume_bounds(frame, "AA", "P", "2021-01", "2021-12", dataset="test/grades",
+                           measure="mass_t", totals=["published"])
+    assert (result.lower, result.upper) == pytest.approx((55.0, 65.0))
 
 
 def test_plot_shows_band_and_hatches_unbounded_months():

@@ -14,14 +14,13 @@ caveats name both figures. Methods note section 12b.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from ..errors import AnalysisError
-from ..schema import CONFIDENTIAL, WORLD
+from ..schema import CONFIDENTIAL, WORLD, parse_interval_flag
 from ..units import barrels_per_tonne
 from ._accounting import Accounts, Program, accounts, dataset_pairs, month_range
 from ._panel import display, matching
@@ -40,7 +39,6 @@ API_PRINTED = 0.05
 #: can hold it. KEBCO piped through Druzhba to Germany is reported under KZ_MSC since 2023 (its own
 #: code KZ_KEBCO_BLN is used by other reporters); such a figure bounds those cells from below only.
 SLICE_GRADES: dict[str, tuple[str, ...]] = {"KEBCO": ("KZ_MSC", "KZ_KEBCO_BLN")}
-_FLAG_INTERVAL = re.compile(r"^\[\s*(-?[0-9.]+|-?inf)\s*,\s*(-?[0-9.]+|inf)\s*\]$")
 
 
 @dataclass(frozen=True)
@@ -463,24 +461,24 @@ def _figures(frame, chosen, reporter, partner, measure, name, notes):
 
 
 def _published_figure(group, label, period, freq, part, notes):
-    """A published figure's interval (tonnes): the intersection of its rows' intervals (one
-    publisher's releases of the same figure); their hull, with a caveat, if they disagree."""
-    pairs = [flag_interval(flag) for flag in group["flag"]]
+    """A published figure's interval (tonnes) from its latest release (a revision replaces a
+    provisional figure); rows of the same release that disagree give their hull, with a caveat."""
+    vintage = group["vintage"]
+    latest = group[vintage == vintage.max()] if vintage.notna().any() else group
+    pairs = []
+    for flag in latest["flag"]:
+        low, high, barrels = parse_interval_flag(flag)
+        if barrels:
+            raise AnalysisError(f"{label} {_period_label(period, freq)}: a published figure in "
+                                "barrels cannot yet serve as a total (only tonnes)")
+        pairs.append((low, high))
     low, high = max(a for a, _ in pairs), min(b for _, b in pairs)
     if low > high:
         ranges = ", ".join(f"{a / 1e3:,.0f}-{b / 1e3:,.0f} kt" for a, b in pairs)
-        notes.append(f"{label} gives {_period_label(period, freq)} differently in different releases "
+        notes.append(f"{label} gives {_period_label(period, freq)} differently in one release "
                      f"({ranges}); their hull is used.")
         low, high = min(a for a, _ in pairs), max(b for _, b in pairs)
     return label, period, freq, low, high, "t", part
-
-
-def flag_interval(flag: object) -> tuple[float, float]:
-    """The ``[lo,hi]`` interval a published row carries in its flag (tonnes); typed error if malformed."""
-    match = _FLAG_INTERVAL.match(str(flag).strip()) if isinstance(flag, str) else None
-    if not match:
-        raise AnalysisError(f"published row flag {flag!r} is not an interval like '[9050000,9150000]'")
-    return float(match.group(1)), float(match.group(2))
 
 
 def _rounding(frame, source, dataset, column) -> float:
@@ -653,5 +651,5 @@ def _pct(x: float) -> str:
     return f"{x:.1%}"
 
 
-__all__ = ["BoundsResult", "SubstitutionBounds", "Total", "density_interval", "flag_interval",
+__all__ = ["BoundsResult", "SubstitutionBounds", "Total", "density_interval",
            "partner_totals", "substitution_bounds", "volume_bounds"]

@@ -91,8 +91,17 @@ import numpy as np
 import pandas as pd
 
 from .._io import Source, read_bytes
-from ..errors import SchemaError, SourceFormatError
-from ..schema import COLUMNS, KEY, PERIOD_YEARS, WORLD, conform, validate
+from ..errors import SourceFormatError
+from ..schema import (
+    COLUMNS,
+    KEY,
+    PERIOD_YEARS,
+    WORLD,
+    IntervalFlagError,
+    conform,
+    parse_interval_flag,
+    validate,
+)
 
 SOURCE = "published"
 PACKAGED = "published_figures.csv"
@@ -181,11 +190,10 @@ _YEAR = re.compile(r"\d{4}")
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 _PART = re.compile(r"(\d{4})-([QH])(\d)")
 _RANGE = re.compile(r"(\d{4})-(\d{2})\.\.(\d{4})-(\d{2})")
-_FLAG = re.compile(r"\[(\d+(?:\.\d+)?),(\d+(?:\.\d+)?|inf)\]( bbl)?")
 
 
-class PublishedFlagError(SchemaError):
-    """A published row's ``flag`` is not an interval ``[lo,hi]`` / ``[lo,hi] bbl`` (lo <= hi)."""
+#: A malformed interval flag (the grammar lives in :mod:`oilflows.schema`).
+PublishedFlagError = IntervalFlagError
 
 
 # -- rounding -------------------------------------------------------------------------------------
@@ -240,15 +248,8 @@ def format_flag(lo: Decimal, hi: Decimal, barrels: bool = False) -> str:
     return flag
 
 
-def parse_flag(flag: object) -> tuple[float, float, bool]:
-    """(lower, upper, in_barrels) of a published flag; :class:`PublishedFlagError` if malformed."""
-    match = _FLAG.fullmatch(flag) if isinstance(flag, str) else None
-    if match is None:
-        raise PublishedFlagError(f"published flag {flag!r} is not an interval like '[9050000,9150000]'")
-    lo, hi = float(match.group(1)), float(match.group(2))
-    if lo > hi:
-        raise PublishedFlagError(f"published flag {flag!r}: lower end above upper end")
-    return lo, hi, bool(match.group(3))
+#: (lower, upper, in_barrels) of a published flag (:func:`oilflows.schema.parse_interval_flag`).
+parse_flag = parse_interval_flag
 
 
 def interval(frame: pd.DataFrame, measure: str = "mass_t") -> pd.DataFrame:
