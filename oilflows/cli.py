@@ -30,8 +30,10 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser(
         "report", help="substitution report (offline on the embedded default)",
         description="How far did SUBSTITUTE replace DISPLACED in REPORTER's crude imports? "
-                    "Prints shortfall, gain, coverage, who replaced the displaced supplier, the "
-                    "undisclosed (confidential) share, and caveats.")
+                    "Leads with the coverage interval the data identify (every split of the "
+                    "confidential cells allowed), narrowed by partner totals and published "
+                    "figures; then shortfall, gain, the disclosed-cells coverage, who replaced the "
+                    "displaced supplier, the undisclosed share, and caveats.")
     report.add_argument("--reporter", default="DE", help="importer, ISO alpha-2 (default DE)")
     report.add_argument("--displaced", default="RU", help="supplier that was lost (default RU)")
     report.add_argument("--substitute", default="KZ", help="supplier examined (default KZ)")
@@ -43,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="quantity compared: barrels, tonnes or value (default volume_bbl)")
     report.add_argument("--dataset", default=None,
                         help="dataset to use when several cover the windows (e.g. nrg_ti_coifpm)")
+    report.add_argument("--totals", nargs="*", default=None, metavar="DATASET",
+                        help="datasets with partner totals that narrow the bounds (default: every "
+                             "other statistical dataset holding the two partners, e.g. nrg_ti_oil; "
+                             "published figures are always added as a further variant)")
     report.add_argument("--store", default=None, metavar="PATH", nargs="?", const="",
                         help="read the store (at PATH, or $OILFLOWS_HOME / the user data dir) "
                              "instead of the embedded default")
@@ -117,14 +123,17 @@ def _report(args: argparse.Namespace) -> int:
     else:
         from .default import default_provenance, load_default
 
-        frame = load_default(reporter=args.reporter)
+        # The whole snapshot: the density of a partner's undisclosed grades is read from every
+        # reporter's disclosed cells (oilflows.analytics.bounds.density_interval).
+        frame = load_default()
         prov = default_provenance()
         note = ("embedded default snapshot (" + ", ".join(
             f"{k}: {v[0]}..{v[1]}" for k, v in prov["periods"].items())
             + "); Eurostat nrg_ti_coifpm LAST UPDATE 2024-02-28. Eurostat data (c) European Union, "
               "CC BY 4.0; EU crude oil import register (c) European Union.")
     report = build_report(frame, args.reporter, args.displaced, args.substitute,
-                          tuple(args.baseline), tuple(args.post), args.measure, args.dataset, note)
+                          tuple(args.baseline), tuple(args.post), args.measure, args.dataset, note,
+                          totals=args.totals)
     print(report.text())
     if args.output:
         paths = report.write(args.output)

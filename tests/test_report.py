@@ -56,3 +56,54 @@ def test_counterfactual_in_the_report(report):
     text = "\n".join(report.counterfactual_lines())
     assert f"{c.coverage:.1%}" in text and "interval" in text
     assert "## Counterfactual" in report.markdown() and "<h2>Counterfactual</h2>" in report.html()
+
+
+# -- the interval leads -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def full_report():
+    return build_report(oilflows.load_default())
+
+
+def test_report_leads_with_the_identified_interval(full_report):
+    from oilflows.analytics import substitution_bounds
+
+    frame = oilflows.load_default()
+    windows = (("2021-01", "2021-12"), ("2023-01", "2023-12"))
+    detail = substitution_bounds(frame, "DE", "RU", "KZ", *windows)
+    fused = substitution_bounds(frame, "DE", "RU", "KZ", *windows, totals=["nrg_ti_oil", "published"])
+    first = full_report.text().splitlines()[0]
+    assert first.startswith("KZ crude covered between")
+    assert f"{detail.coverage[0]:.1%} and {detail.coverage[1]:.1%}" in first
+    assert f"{fused.coverage[0]:.1%} to {fused.coverage[1]:.1%} with partner totals and published" in first
+    assert first.endswith("the disclosed grades alone give 2.0%.")
+    # Each further source narrows the interval, and every interval holds the disclosed figure.
+    intervals = [b.coverage for _, b in full_report.bounds]
+    assert [label for label, _ in full_report.bounds] == [
+        "grade detail alone", "with partner totals (nrg_ti_oil)",
+        "with partner totals and published figures"]
+    for (lo0, hi0), (lo1, hi1) in zip(intervals, intervals[1:], strict=False):
+        assert lo0 <= lo1 <= hi1 <= hi0
+    assert all(lo <= 0.020 <= hi for lo, hi in intervals)
+    for text in (full_report.markdown(), full_report.html()):
+        assert text.index("KZ crude covered between") < text.index("RU shortfall")
+
+
+def test_since_section_lists_published_figures_with_publisher_and_date(full_report):
+    since = full_report.since
+    assert not since.empty and (since["period"].str[:4].astype(int) >= 2024).all()
+    kebco_2024 = since[(since["period"] == "2024") & (since["what"] == "KZ (KEBCO)")]
+    assert set(kebco_2024["figure"]) == {"1.5 Mt"} and kebco_2024["publisher"].str.len().min() > 0
+    totals = since[since["what"] == "all origins"]
+    assert "75.7 Mt" in set(totals["figure"])  # Destatis, 9 March 2026
+    text = full_report.text()
+    assert "Since 2023 (published figures" in text and "2025 all origins: 75.7 Mt" in text
+    assert "## Since 2023: published figures" in full_report.markdown()
+
+
+def test_report_without_other_sources_gives_the_detail_interval_only():
+    frame = oilflows.load_default(dataset="nrg_ti_coifpm")
+    report = build_report(frame)
+    assert [label for label, _ in report.bounds] == ["grade detail alone"]
+    assert report.since.empty and "Since 2023" not in report.text()
