@@ -324,6 +324,21 @@ def test_shortfall_reaching_zero_makes_coverage_unbounded():
     assert both.coverage == (-math.inf, math.inf)
 
 
+def test_unbounded_shortfall_gives_coverage_down_to_zero():
+    # D's baseline month has a confidential WORLD: its shortfall has no upper bound, so the coverage
+    # of an exact gain of 2 runs from 0 (not attained) to +inf.
+    spec = {
+        "2021-01": {"WORLD": None, "cells": {("D", "D_a"): None, ("S", "S_a"): 1.0}},
+        "2021-02": {"WORLD": 10.0, "cells": {("D", "D_a"): 0.0, ("S", "S_a"): 3.0, ("O", "O_a"): 7.0}},
+    }
+    result = substitution_bounds(build(spec), "AA", "D", "S", ("2021-01", "2021-01"),
+                                 ("2021-02", "2021-02"), dataset="grades")
+    assert result.gain == pytest.approx((2.0, 2.0))
+    assert result.shortfall == (0.0, math.inf)
+    assert result.coverage == (0.0, math.inf)
+    assert math.copysign(1.0, result.coverage[0]) == 1.0  # +0.0, never printed as -0.0 %
+
+
 def test_real_de_coverage_holds_the_disclosed_figure():
     frame = oilflows.load_default()
     result = substitution_bounds(frame, "DE", "RU", "KZ", ("2021-01", "2021-12"), ("2023-01", "2023-12"))

@@ -284,7 +284,7 @@ class Program:
             note = "the shortfall can reach zero, so coverage is unbounded" + (
                 " above" if hi_inf and not lo_inf else " below" if lo_inf and not hi_inf else "")
             # The finite ends: restrict to a denominator of at least a small positive amount.
-            floor = max(dmax, 0) * 1e-9
+            floor = (dmax if np.isfinite(dmax) else s) * 1e-9
             a_ub = np.vstack([a_ub, -den]) if a_ub is not None else -den[None, :]
             b_ub = np.append(b_ub if b_ub is not None else [], (den0 - floor) / s)
         n = len(lb)
@@ -323,7 +323,7 @@ class Program:
             lo = -np.inf
         if hi_inf:
             hi = np.inf
-        return float(lo), float(hi), note
+        return float(lo) + 0.0, float(hi) + 0.0, note  # + 0.0: no "-0.0 %"
 
 
 def _matrix(rows: list) -> np.ndarray | None:
