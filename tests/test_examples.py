@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,10 +17,19 @@ def test_kazakh_for_russian_example(tmp_path):
     assert "186,493 -> 0" in out
     # Register, Germany <- Kazakhstan (methods note R4): 56,859 kbbl in 2013, 48,461 in 2019.
     assert "KZ 56,859 kbbl in 2013, 48,461 kbbl in 2019" in out
-    # By hand: KEBCO 993 kt x 7.2087 bbl/t / 12 = 596.5 kbbl a month; KZ disclosed gain
-    # (49,550 - 45,806) / 12 = 312.0; RU shortfall 186,493 / 12 = 15,541.1; (312.0 + 596.5) / 15,541.1
-    # = 5.85 %.
-    assert "coverage with published KEBCO added: 5.8%" in out
+    # By hand: KZ disclosed gain (49,550 - 45,806) / 12 = 312.0; RU shortfall 186,493 / 12 = 15,541.1;
+    # 312.0 / 15,541.1 = 2.0 %, one point inside each identified interval, which narrow in turn.
+    assert "disclosed cells alone: 2.0%" in out
+    found = re.findall(r"coverage +(-?[\d.]+)% \.\. +(-?[\d.]+)%", out)
+    intervals = [(float(a), float(b)) for a, b in found]
+    assert len(intervals) == 3
+    for (lo0, hi0), (lo1, hi1) in zip(intervals, intervals[1:], strict=False):
+        assert lo0 <= lo1 <= 2.0 <= hi1 <= hi0
+    # DE <- KZ 2021 with nrg_ti_oil's 8,000 kt: CPC Blend alone (45.9 API, 7.886 bbl/t) would be
+    # 63.09 Mbbl, KEBCO alone (30.6 API, 7.209 bbl/t) 57.7; the disclosed CPC cells are 45.8 Mbbl.
+    lo, hi, disclosed = map(float, re.search(
+        r"DE <- KZ 2021: ([\d.]+) \.\. ([\d.]+) Mbbl \(disclosed ([\d.]+)\)", out).groups())
+    assert disclosed == 45.8 and 57.7 < lo <= 63.09 <= hi < 63.5
     assert (tmp_path / "report.html").exists()
 
 
