@@ -411,3 +411,33 @@ def test_plot_shows_band_and_hatches_unbounded_months():
     assert any(c.get_hatch() == "//" for c in ax.collections)
     line = ax.get_lines()[0]
     assert np.allclose(np.asarray(line.get_ydata(), float), result.to_frame()["disclosed"] / 1e3)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_partner_change_bounds_equal_vertex_enumeration(seed):
+    from oilflows.analytics.bounds import partner_change_bounds
+
+    rng = np.random.default_rng(2000 + seed)
+    spec = random_case(rng)
+    table = partner_change_bounds(build(spec), "AA", ["P", "Q", "R"], (MONTHS[0], MONTHS[1]),
+                                  (MONTHS[2], MONTHS[3]), dataset="grades")
+    for partner in ("P", "Q", "R"):
+        options = [[disclosed(spec, m, partner) + v[0] for v in vertex_options(spec, m, [partner])]
+                   for m in MONTHS]
+        changes = [(c[2] + c[3]) / 2 - (c[0] + c[1]) / 2 for c in itertools.product(*options)]
+        row = table.loc[partner]
+        assert (row["change_lower"], row["change_upper"]) == pytest.approx((min(changes), max(changes)))
+
+
+def test_substitution_rows_carry_each_partners_identified_change():
+    from oilflows.analytics import substitution
+
+    result = substitution(oilflows.load_default())
+    table = result.to_frame()
+    partners = table.drop(index=["WORLD", "undisclosed"])
+    assert (partners["change_lower"] <= partners["change"] + 1e-6).all()
+    assert (partners["change"] <= partners["change_upper"] + 1e-6).all()
+    assert table.loc[["WORLD", "undisclosed"], "change_lower"].isna().all()
+    kz = table.loc["KZ"]
+    assert (kz["change_lower"], kz["change_upper"]) == pytest.approx(result.gain_bounds)  # alone = joint
+    assert "identified change" in result.summary()

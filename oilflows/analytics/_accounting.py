@@ -57,34 +57,32 @@ class Accounts:
 
         ``free`` is True where the hidden part is a free variable that draws on the month's residual.
         """
-        d = self.disclosed.get(partner, pd.Series(0.0, index=self.months)).reindex(self.months)
-        n = self.hidden.get(partner, pd.Series(0, index=self.months)).reindex(self.months)
-        lo = np.zeros(len(self.months))
-        hi = np.zeros(len(self.months))
-        binds = np.empty(len(self.months), dtype=object)
-        free = np.zeros(len(self.months), dtype=bool)
-        for i, t in enumerate(self.months):
-            u = self.residual[t]
-            if not self.has_rows[t]:
-                hi[i], binds[i], free[i] = np.inf, "no data for the month", True
-            elif not self.has_detail[t]:
-                if np.isnan(u):
-                    hi[i], binds[i] = np.inf, "no partner detail and WORLD confidential: unbounded"
-                else:
-                    hi[i], binds[i] = u, "no partner detail: up to the WORLD total"
-                free[i] = True
-            elif n[t] == 0:
-                binds[i] = "exact: no confidential cell"
-            elif np.isnan(u):
-                hi[i], binds[i], free[i] = np.inf, "WORLD confidential: unbounded", True
-            elif self.holders[t] == 1:
-                lo[i] = hi[i] = u
-                binds[i] = "sole holder of the confidential cells: the whole residual"
-            else:
-                hi[i], binds[i], free[i] = u, f"shares the residual with {int(self.holders[t]) - 1} " \
-                                              "other partner(s)", True
-        return pd.DataFrame({"disclosed": d.to_numpy(float), "lo": lo, "hi": hi, "binds": binds,
-                             "free": free}, index=self.months)
+        months = self.months
+        d = self.disclosed.get(partner, pd.Series(0.0, index=months)).reindex(months).to_numpy(float)
+        n = self.hidden.get(partner, pd.Series(0, index=months)).reindex(months).to_numpy(int)
+        u = self.residual.to_numpy(float)
+        rows, detail = self.has_rows.to_numpy(bool), self.has_detail.to_numpy(bool)
+        holders = self.holders.to_numpy(int)
+        unknown_u = np.isnan(u)
+        cases = [  # (condition, lo, hi, free, reason), first match wins
+            (~rows, 0.0, np.inf, True, "no data for the month"),
+            (~detail & unknown_u, 0.0, np.inf, True,
+             "no partner detail and WORLD confidential: unbounded"),
+            (~detail, 0.0, u, True, "no partner detail: up to the WORLD total"),
+            (n == 0, 0.0, 0.0, False, "exact: no confidential cell"),
+            (unknown_u, 0.0, np.inf, True, "WORLD confidential: unbounded"),
+            (holders == 1, u, u, False, "sole holder of the confidential cells: the whole residual"),
+        ]
+        conditions = [c[0] for c in cases]
+        lo = np.select(conditions, [np.broadcast_to(c[1], u.shape) for c in cases], default=0.0)
+        hi = np.select(conditions, [np.broadcast_to(c[2], u.shape) for c in cases], default=u)
+        free = np.select(conditions, [np.full(u.shape, c[3]) for c in cases], default=True)
+        shared = np.array([f"shares the residual with {h - 1} other partner(s)" for h in holders],
+                          dtype=object)
+        binds = np.select(conditions, [np.full(u.shape, c[4], dtype=object) for c in cases],
+                          default=shared)
+        return pd.DataFrame({"disclosed": d, "lo": lo.astype(float), "hi": hi.astype(float),
+                             "binds": binds, "free": free.astype(bool)}, index=months)
 
 
 def dataset_pairs(frame: pd.DataFrame) -> list[tuple[str, str]]:

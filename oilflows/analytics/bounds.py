@@ -359,6 +359,28 @@ def substitution_bounds(
     )
 
 
+def partner_change_bounds(frame: pd.DataFrame, reporter: str, partners: list[str],
+                          baseline: tuple[str, str], post: tuple[str, str], *,
+                          measure: str = "volume_bbl", dataset: str = "nrg_ti_coifpm") -> pd.DataFrame:
+    """Each partner's own bounds on its baseline mean, post mean and change (monthly means).
+
+    One partner at a time (sharp for that partner; two partners' bounds are not jointly attainable,
+    see :func:`substitution_bounds` for that). Columns ``baseline_lower/upper``, ``post_lower/upper``,
+    ``change_lower/upper``, indexed by partner.
+    """
+    base_months, post_months = month_range(*baseline), month_range(*post)
+    acc = accounts(frame, reporter, measure, dataset, base_months.union(post_months))
+    rows = {}
+    for partner in partners:
+        box = acc.partner_box(partner)
+        lo, hi = box["disclosed"] + box["lo"], box["disclosed"] + box["hi"]
+        b_lo, b_hi = lo[base_months].mean(), hi[base_months].mean()
+        p_lo, p_hi = lo[post_months].mean(), hi[post_months].mean()
+        rows[partner] = {"baseline_lower": b_lo, "baseline_upper": b_hi, "post_lower": p_lo,
+                         "post_upper": p_hi, "change_lower": p_lo - b_hi, "change_upper": p_hi - b_lo}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
 # -- totals from other datasets ------------------------------------------------------------------------
 
 
@@ -652,4 +674,4 @@ def _pct(x: float) -> str:
 
 
 __all__ = ["BoundsResult", "SubstitutionBounds", "Total", "density_interval",
-           "partner_totals", "substitution_bounds", "volume_bounds"]
+           "partner_change_bounds", "partner_totals", "substitution_bounds", "volume_bounds"]

@@ -18,7 +18,7 @@ from ..errors import AnalysisError
 from ..schema import WORLD
 from ._panel import UNDISCLOSED, Panel, build_panel, display, fmt, window
 from ._plot import pyplot
-from .bounds import SubstitutionBounds, substitution_bounds
+from .bounds import SubstitutionBounds, partner_change_bounds, substitution_bounds
 
 
 @dataclass
@@ -39,7 +39,9 @@ class SubstitutionResult:
         ``totals`` datasets if given); ``inf`` where nothing bounds them. See :attr:`bounds`.
     replacement : pandas.DataFrame
         One row per partner, plus ``WORLD`` and ``undisclosed``: baseline/post means and totals,
-        change, share of the shortfall, confidential cells per window.
+        change, share of the shortfall, confidential cells per window (all on disclosed cells), and
+        ``change_lower``/``change_upper``: the partner's own identified bounds on its change
+        (equal to ``change`` when it has no confidential cell; null for WORLD and undisclosed).
     caveats : list of str
         What the figures cannot show (confidential cells, routes, grades vs countries).
     """
@@ -104,7 +106,8 @@ class SubstitutionResult:
             f"undisclosed share of {WORLD}: baseline {self.undisclosed_share['baseline']:.1%}, "
             f"post {self.undisclosed_share['post']:.1%}",
             "",
-            f"Who replaced {self.displaced} (monthly means, {unit}; share of the shortfall):",
+            f"Who replaced {self.displaced} (monthly means, {unit}; share of the shortfall; disclosed "
+            "cells, then each partner's own identified range of its change):",
             _format_table(self.top_replacements(top), div),
             "",
             f"identity check: sum of other changes - change in {WORLD} - shortfall = "
@@ -235,6 +238,10 @@ def substitution(
         undisclosed_share=undisclosed_share, identity_residual=residual, panel=panel,
     )
     try:
+        own = partner_change_bounds(
+            frame, reporter, [p for p in replacement.index if p not in (WORLD, UNDISCLOSED)],
+            baseline, post, measure=measure, dataset=f"{panel.source}/{panel.dataset}")
+        replacement[["change_lower", "change_upper"]] = own[["change_lower", "change_upper"]]
         result.bounds = substitution_bounds(
             frame, reporter, displaced, substitute, baseline, post, measure=measure,
             dataset=f"{panel.source}/{panel.dataset}", totals=totals)
@@ -303,14 +310,22 @@ def _pct(x: float) -> str:
     return f"{x:.1%}"
 
 
+def _num(x: float, divisor: float) -> str:
+    return ("inf" if x > 0 else "-inf") if np.isinf(x) else fmt(x, divisor)
+
+
 def _format_table(table: pd.DataFrame, divisor: float) -> str:
-    header = f"{'partner':<12}{'baseline':>12}{'post':>12}{'change':>12}{'share':>9}{'conf.post':>10}"
+    header = (f"{'partner':<12}{'baseline':>12}{'post':>12}{'change':>12}{'share':>9}{'conf.post':>10}"
+              f"  identified change")
     rows = [header]
     for partner, row in table.iterrows():
         share = row["share_of_shortfall"]
         share_text = "" if pd.isna(share) else f"{share:.1%}"
+        lo, hi = row.get("change_lower", np.nan), row.get("change_upper", np.nan)
+        span = ("" if pd.isna(lo) else "exact" if lo == hi
+                else f"{_num(lo, divisor)} .. {_num(hi, divisor)}")
         rows.append(f"{partner!s:<12}{fmt(row['baseline_mean'], divisor):>12}"
                     f"{fmt(row['post_mean'], divisor):>12}{fmt(row['change'], divisor):>12}"
-                    f"{share_text:>9}{int(row['confidential_post']):>10}")
+                    f"{share_text:>9}{int(row['confidential_post']):>10}  {span}")
     return "\n".join(rows)
 
