@@ -161,6 +161,10 @@ class BoundsResult:
                             facecolor="none", hatch="//", edgecolor="grey", label="unbounded above")
         ax.plot(m.index, m["disclosed"] / div, drawstyle="steps-mid", color="black",
                 label="disclosed cells")
+        if unbounded.all():
+            ax.text(0.5, 0.5, "no upper bound in any month\n(WORLD confidential or no data)",
+                    transform=ax.transAxes, ha="center", va="center")
+            ax.set_yticks([])
         ax.set_ylabel(f"{self.measure}, {unit} per month")
         ax.set_title(f"{self.reporter} <- {self.partner}: what the data identify")
         ax.legend(loc="upper left", fontsize="small")
