@@ -51,6 +51,22 @@ class Accounts:
     hidden: pd.DataFrame
     holders: pd.Series
     cells: pd.DataFrame
+    cell_hidden: pd.Series  # aligned with ``cells``: the cell is confidential (or has no value)
+
+    @property
+    def n_hidden(self) -> pd.Series:
+        """Confidential cells per month."""
+        return self.hidden.sum(axis=1).reindex(self.months, fill_value=0)
+
+    def group_box(self, mask: pd.Series, what: str = "cells") -> pd.DataFrame:
+        """:meth:`partner_box` for any set of cells (`mask` aligned with :attr:`cells`): the set
+        holds every confidential cell of a month -> the whole residual; none -> exact; some -> [0, U]."""
+        cells = self.cells[mask.to_numpy(bool)]
+        hidden = self.cell_hidden[mask.to_numpy(bool)]
+        d = (cells.loc[~hidden.to_numpy(bool), ["period", self.measure]].groupby("period")[self.measure]
+             .sum().reindex(self.months, fill_value=0.0))
+        n = cells.loc[hidden.to_numpy(bool), "period"].value_counts().reindex(self.months, fill_value=0)
+        return self._box(d.to_numpy(float), n.to_numpy(int), self.n_hidden.to_numpy(int), what)
 
     def partner_box(self, partner: str) -> pd.DataFrame:
         """Month by month: ``disclosed``, the hidden part's ``lo``/``hi`` and the reason (``binds``).
@@ -60,9 +76,14 @@ class Accounts:
         months = self.months
         d = self.disclosed.get(partner, pd.Series(0.0, index=months)).reindex(months).to_numpy(float)
         n = self.hidden.get(partner, pd.Series(0, index=months)).reindex(months).to_numpy(int)
+        return self._box(d, n, self.n_hidden.to_numpy(int), "partners",
+                         others=self.holders.to_numpy(int) - (n > 0))
+
+    def _box(self, d: np.ndarray, n: np.ndarray, total: np.ndarray, what: str,
+             others: np.ndarray | None = None) -> pd.DataFrame:
         u = self.residual.to_numpy(float)
         rows, detail = self.has_rows.to_numpy(bool), self.has_detail.to_numpy(bool)
-        holders = self.holders.to_numpy(int)
+        others = total - n if others is None else others
         unknown_u = np.isnan(u)
         cases = [  # (condition, lo, hi, free, reason), first match wins
             (~rows, 0.0, np.inf, True, "no data for the month"),
@@ -71,18 +92,17 @@ class Accounts:
             (~detail, 0.0, u, True, "no partner detail: up to the WORLD total"),
             (n == 0, 0.0, 0.0, False, "exact: no confidential cell"),
             (unknown_u, 0.0, np.inf, True, "WORLD confidential: unbounded"),
-            (holders == 1, u, u, False, "sole holder of the confidential cells: the whole residual"),
+            (n == total, u, u, False, "sole holder of the confidential cells: the whole residual"),
         ]
         conditions = [c[0] for c in cases]
         lo = np.select(conditions, [np.broadcast_to(c[1], u.shape) for c in cases], default=0.0)
         hi = np.select(conditions, [np.broadcast_to(c[2], u.shape) for c in cases], default=u)
         free = np.select(conditions, [np.full(u.shape, c[3]) for c in cases], default=True)
-        shared = np.array([f"shares the residual with {h - 1} other partner(s)" for h in holders],
-                          dtype=object)
+        shared = np.array([f"shares the residual with {k} other {what}" for k in others], dtype=object)
         binds = np.select(conditions, [np.full(u.shape, c[4], dtype=object) for c in cases],
                           default=shared)
         return pd.DataFrame({"disclosed": d, "lo": lo.astype(float), "hi": hi.astype(float),
-                             "binds": binds, "free": free.astype(bool)}, index=months)
+                             "binds": binds, "free": free.astype(bool)}, index=self.months)
 
 
 def dataset_pairs(frame: pd.DataFrame) -> list[tuple[str, str]]:
@@ -143,7 +163,7 @@ def accounts(frame: pd.DataFrame, reporter: str, measure: str, dataset: str,
     residual = raw.clip(lower=0.0)  # a negative residual is reported by the callers' caveats
     holders = (hidden > 0).sum(axis=1).reindex(months, fill_value=0)
     return Accounts(source, chosen, reporter, measure, months, world, has_rows, has_detail,
-                    residual, raw, disclosed, hidden, holders, cells)
+                    residual, raw, disclosed, hidden, holders, cells, hidden_mask.loc[cells.index])
 
 
 def month_range(start: object, end: object) -> pd.DatetimeIndex:
@@ -160,23 +180,36 @@ def month_range(start: object, end: object) -> pd.DatetimeIndex:
 
 @dataclass
 class Program:
-    """A linear program over the hidden parts X[p, t] of some partners in some months.
+    """A linear program over the hidden parts X[g, t] of disjoint groups of cells in some months.
 
-    Constraints: each X in its month box; per month, the free hidden parts of the partners in the
-    program sum to at most the residual (exactly the residual where they hold every hidden cell);
-    extra rows ``lo <= sum of coef * X <= hi`` (totals from other sources). Values are scaled by
-    ``scale`` inside the solver for numerical range.
+    A group is a partner (``partners``) or any set of cells (``groups``: name -> mask aligned with
+    ``accounts.cells``, e.g. an origin's grades of one route). Constraints: each X in its month box;
+    per month, the free hidden parts of the groups sum to at most the residual (exactly the residual
+    where they hold every hidden cell); extra rows ``lo <= sum of coef * X <= hi`` (totals from other
+    sources). Values are scaled by ``scale`` inside the solver for numerical range.
     """
 
     accounts: Accounts
     partners: list[str]
     months: pd.DatetimeIndex
+    groups: dict[str, pd.Series] | None = None
     boxes: dict[str, pd.DataFrame] = field(init=False)
     rows: list[tuple[dict[tuple[str, pd.Timestamp], float], float, float, str]] = field(
         default_factory=list)
 
     def __post_init__(self) -> None:
-        self.boxes = {p: self.accounts.partner_box(p).reindex(self.months) for p in self.partners}
+        if self.groups is None:
+            self.boxes = {p: self.accounts.partner_box(p).reindex(self.months) for p in self.partners}
+            self._counts = {p: self.accounts.hidden.get(p, pd.Series(0, index=self.accounts.months))
+                            for p in self.partners}
+        else:
+            self.partners = list(self.groups)
+            self.boxes = {g: self.accounts.group_box(m).reindex(self.months)
+                          for g, m in self.groups.items()}
+            cells = self.accounts.cells
+            hidden = self.accounts.cell_hidden.to_numpy(bool)
+            self._counts = {g: cells.loc[m.to_numpy(bool) & hidden, "period"].value_counts()
+                            for g, m in self.groups.items()}
         self.index = {(p, t): i for i, (p, t) in enumerate(
             (p, t) for p in self.partners for t in self.months)}
         finite = self.accounts.world.abs().max()
@@ -207,7 +240,8 @@ class Program:
             row = np.zeros(n)
             for p in free:
                 row[self.index[(p, t)]] = 1.0
-            holders_all = acc.has_detail[t] and acc.holders[t] == len(free)
+            held = sum(int(self._counts[g].get(t, 0)) for g in free)
+            holders_all = bool(acc.has_detail[t]) and held == int(acc.n_hidden[t])
             (a_eq if holders_all else a_ub).append(row)
             (b_eq if holders_all else b_ub).append(u / self.scale)
         for coefs, lo, hi, _ in self.rows:
