@@ -15,39 +15,13 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from _frames import MONTHS, _row, build
 
 import oilflows
 from oilflows.analytics.bounds import substitution_bounds, volume_bounds
 from oilflows.errors import AnalysisError, SchemaError
 from oilflows.schema import parse_interval_flag
 from oilflows.units import barrels_per_tonne
-
-MONTHS = ["2021-01", "2021-02", "2021-03", "2021-04"]
-
-
-def _row(period, partner, grade, value, *, dataset="grades", freq="M", measure="volume_bbl",
-         api=None, flag=None):
-    hidden = value is None and flag is None
-    return {
-        "source": "test", "dataset": dataset, "vintage": pd.NaT, "freq": freq,
-        "period": pd.Timestamp(period), "reporter": "AA", "partner": partner, "flow": "import",
-        "product": "crude_oil", "grade": grade,
-        "volume_bbl": value if measure == "volume_bbl" else None,
-        "mass_t": value if measure == "mass_t" else None, "value": None, "currency": None,
-        "api_gravity": api, "sulphur_pct": None, "price_per_bbl": None,
-        "flag": "c" if hidden else flag,
-    }
-
-
-def build(months: dict[str, dict], measure="volume_bbl", extra=()) -> pd.DataFrame:
-    """months: period -> {"WORLD": value or None, "cells": {(partner, grade): value or None}}."""
-    rows = []
-    for period, spec in months.items():
-        rows.append(_row(period, "WORLD", None, spec["WORLD"], measure=measure))
-        for (partner, grade), value in spec["cells"].items():
-            rows.append(_row(period, partner, grade, value, measure=measure))
-    rows.extend(extra)
-    return oilflows.schema.conform(pd.DataFrame(rows))
 
 
 def random_case(rng: np.random.Generator, partners=("P", "Q", "R"), months=MONTHS, integer=False):
