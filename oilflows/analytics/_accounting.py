@@ -286,7 +286,8 @@ class Program:
                 out.append(sign * res.fun * self.scale)
         return out[0], out[1]
 
-    def ratio_extremes(self, num: np.ndarray, num0: float, den: np.ndarray, den0: float
+    def ratio_extremes(self, num: np.ndarray, num0: float, den: np.ndarray, den0: float,
+                       names: tuple[str, str] = ("the denominator", "the ratio"),
                        ) -> tuple[float, float, str | None]:
         """(min, max) of ``(num @ X + num0) / (den @ X + den0)`` where the denominator is positive.
 
@@ -313,7 +314,7 @@ class Program:
                 at_zero.append(-sign * np.inf if res.status == 3 else sign * res.fun * s + num0)
             hi_inf = at_zero[1] > 0
             lo_inf = at_zero[0] < 0
-            note = "the shortfall can reach zero, so coverage is unbounded" + (
+            note = f"{names[0]} can reach zero, so {names[1]} is unbounded" + (
                 " above" if hi_inf and not lo_inf else " below" if lo_inf and not hi_inf else "")
             # The finite ends: restrict to a denominator of at least a small positive amount.
             floor = (dmax if np.isfinite(dmax) else s) * 1e-9

@@ -354,7 +354,7 @@ def substitution_bounds(
     g_vec, s_vec = program.vector(w_gain), program.vector(w_short)
     g_lo, g_hi = program.extremes(g_vec)
     s_lo, s_hi = program.extremes(s_vec)
-    c_lo, c_hi, note = program.ratio_extremes(g_vec, g0, s_vec, s0)
+    c_lo, c_hi, note = program.ratio_extremes(g_vec, g0, s_vec, s0, ("the shortfall", "coverage"))
     return SubstitutionBounds(
         reporter=reporter, displaced=displaced, substitute=substitute, measure=measure,
         gain=(g_lo + g0, g_hi + g0), shortfall=(s_lo + s0, s_hi + s0), coverage=(c_lo, c_hi),
