@@ -487,24 +487,32 @@ def _figures(frame, chosen, reporter, partner, measure, name, notes):
 
 
 def _published_figure(group, label, period, freq, part, notes):
-    """A published figure's interval (tonnes) from its latest release (a revision replaces a
-    provisional figure); rows of the same release that disagree give their hull, with a caveat."""
+    """A published figure's interval (tonnes), see :func:`published_interval`."""
+    low, high, pairs = published_interval(group, f"{label} {_period_label(period, freq)}")
+    if len(pairs) > 1 and max(a for a, _ in pairs) > min(b for _, b in pairs):
+        ranges = ", ".join(f"{a / 1e3:,.0f}-{b / 1e3:,.0f} kt" for a, b in pairs)
+        notes.append(f"{label} gives {_period_label(period, freq)} differently in one release "
+                     f"({ranges}); their hull is used.")
+    return label, period, freq, low, high, "t", part
+
+
+def published_interval(group: pd.DataFrame, what: str) -> tuple[float, float, list[tuple[float, float]]]:
+    """The interval (tonnes) of one published figure given in several rows: its latest release (a
+    revision replaces a provisional figure); rows of that release intersected, or their hull if they
+    disagree. Returns (low, high, the release's intervals)."""
     vintage = group["vintage"]
     latest = group[vintage == vintage.max()] if vintage.notna().any() else group
     pairs = []
     for flag in latest["flag"]:
         low, high, barrels = parse_interval_flag(flag)
         if barrels:
-            raise AnalysisError(f"{label} {_period_label(period, freq)}: a published figure in "
-                                "barrels cannot yet serve as a total (only tonnes)")
+            raise AnalysisError(f"{what}: a published figure in barrels cannot yet serve as a total "
+                                "(only tonnes)")
         pairs.append((low, high))
     low, high = max(a for a, _ in pairs), min(b for _, b in pairs)
     if low > high:
-        ranges = ", ".join(f"{a / 1e3:,.0f}-{b / 1e3:,.0f} kt" for a, b in pairs)
-        notes.append(f"{label} gives {_period_label(period, freq)} differently in one release "
-                     f"({ranges}); their hull is used.")
         low, high = min(a for a, _ in pairs), max(b for _, b in pairs)
-    return label, period, freq, low, high, "t", part
+    return low, high, pairs
 
 
 def _rounding(frame, source, dataset, column) -> float:
@@ -678,4 +686,5 @@ def _pct(x: float) -> str:
 
 
 __all__ = ["BoundsResult", "SubstitutionBounds", "Total", "density_interval",
-           "partner_change_bounds", "partner_totals", "substitution_bounds", "volume_bounds"]
+           "partner_change_bounds", "partner_totals", "published_interval", "substitution_bounds",
+           "volume_bounds"]
