@@ -11,6 +11,9 @@ Reads the two typed files of ``shared/data/reference``:
 - ``published_figures_2022_2026.csv`` (source, url, published_date, metric, reporter, partner, period,
   value, unit, quote): German imports and Kazakh KEBCO-via-Druzhba deliveries, rows ``B001``..;
 
+plus :data:`SUPPLEMENT`, exporter-side figures typed here with their page and quote (Kazakhstan's
+total exports and production, which the exporter mass balance needs), rows ``C001``..;
+
 and writes one table with the columns of :data:`oilflows.sources.published.CSV_COLUMNS`. Every
 decision is a table below (publisher, trust, metric, period), so the output is deterministic and
 each change of a figure's reading is visible in ``note`` ("as typed: ..."). See
@@ -152,7 +155,8 @@ METRICS: dict[str, tuple[str, str, str]] = {
     "contract_monthly_volume": ("contract_volume", "KEBCO", "a contract, not an outcome"),
     "crude_export_quantity": ("crude_export_quantity", "", "exporter-side total"),
     "btc_export_quantity (KZ via Baku-Tbilisi-Ceyhan, all destinations)":
-        ("crude_export_quantity", "", "exports through the Baku-Tbilisi-Ceyhan pipeline, all destinations"),
+        ("crude_export_quantity", "BTC", "exports through the Baku-Tbilisi-Ceyhan pipeline, all "
+         "destinations: a route slice, not Kazakhstan's total exports"),
     "druzhba_import_quantity_from_RU": ("crude_import_quantity", "Druzhba",
                                         "Russian crude through the Druzhba pipeline only: a slice"),
 }
@@ -180,6 +184,51 @@ FILE_A_DATES: dict[str, tuple[str, str]] = {
 #: The typist's hedge in the value column -> the qualifier it means (checked against the quote).
 VALUE_HINTS: dict[str, str] = {"rund": "about", "etwa": "about", "around": "about",
                                "nearly": "nearly", "up to": "at_most", "gut 78": "a_good"}
+
+
+KAZINFORM = ("According to the energy ministry, the country produced 89.9 million tons of oil in 2023. "
+             "Of these, 70.5 million tons were exported and 17.5 million tons were delivered to the "
+             "domestic market. For comparison, the country produced 84.2 million tons of oil in 2022, "
+             "including 64.3 million tons for export and 17.9 million tons for domestic consumption.")
+KAZINFORM_URL = "https://en.inform.kz/news/kazakhstan-loses-20-tons-in-oil-production-due-to-floods-76d295/"
+OIL_AND_CONDENSATE = ("Kazakh figures are oil and gas condensate (Reuters, via marketscreener.com: "
+                      "'70,5 Millionen Tonnen Öl- und Gaskondensat exportiert, gegenüber 64,3 Millionen "
+                      "Tonnen im Jahr 2022')")
+#: Exporter-side figures typed here, not in shared/data (rows C001..): Kazakhstan's total exports
+#: (emitted as reporter KZ, partner WORLD, flow export) and production (kept in the table only).
+#: Columns as in the curated table, without id and qualifier (derived from the quote).
+SUPPLEMENT: tuple[dict[str, str], ...] = (
+    {"publisher": "Kazakh Ministry of Energy via Kazinform", "address": KAZINFORM_URL,
+     "published_date": "2024-04-26", "quote": KAZINFORM, "metric": "crude_export_quantity",
+     "reporter": "KZ", "partner": "WORLD", "grade": "", "period": "2022", "value": "64.3",
+     "unit": "Mt", "trust": "medium-high",
+     "note": "exporter-side total, all destinations; " + OIL_AND_CONDENSATE},
+    {"publisher": "Kazakh Ministry of Energy via Kazinform", "address": KAZINFORM_URL,
+     "published_date": "2024-04-26", "quote": KAZINFORM, "metric": "crude_export_quantity",
+     "reporter": "KZ", "partner": "WORLD", "grade": "", "period": "2023", "value": "70.5",
+     "unit": "Mt", "trust": "medium-high",
+     "note": "exporter-side total, all destinations (the minister gave the same figure on 2024-02-21, "
+             "B061); " + OIL_AND_CONDENSATE},
+    {"publisher": "Kazakh Ministry of Energy via Kazinform", "address": KAZINFORM_URL,
+     "published_date": "2024-04-26", "quote": KAZINFORM, "metric": "crude_production_quantity",
+     "reporter": "KZ", "partner": "WORLD", "grade": "", "period": "2022", "value": "84.2",
+     "unit": "Mt", "trust": "medium-high",
+     "note": "production, not a trade flow (kept in the table only); " + OIL_AND_CONDENSATE},
+    {"publisher": "Kazakh Ministry of Energy via Kazinform", "address": KAZINFORM_URL,
+     "published_date": "2024-04-26", "quote": KAZINFORM, "metric": "crude_production_quantity",
+     "reporter": "KZ", "partner": "WORLD", "grade": "", "period": "2023", "value": "89.9",
+     "unit": "Mt", "trust": "medium-high",
+     "note": "production, not a trade flow (kept in the table only); " + OIL_AND_CONDENSATE},
+)
+
+
+def curate_c(rows: tuple[dict[str, str], ...] = SUPPLEMENT) -> list[dict[str, str]]:
+    out = []
+    for n, row in enumerate(rows, start=1):
+        qualifier, q_note = _qualifier(row["quote"], row["value"], row["unit"], "", f"SUPPLEMENT row {n}")
+        out.append({"id": f"C{n:03d}", **row, "qualifier": qualifier,
+                    "note": _join(row["note"], q_note, "typed in data_sources/build_published.py")})
+    return out
 
 
 def _read(path: Path) -> list[dict[str, str]]:
@@ -275,7 +324,7 @@ def curate_b(rows: list[dict[str, str]]) -> list[dict[str, str]]:
 
 
 def build(shared: Path, out: Path) -> Path:
-    rows = curate_a(_read(shared / FILE_A)) + curate_b(_read(shared / FILE_B))
+    rows = curate_a(_read(shared / FILE_A)) + curate_b(_read(shared / FILE_B)) + curate_c()
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(published.CSV_COLUMNS), lineterminator="\n")
     writer.writeheader()

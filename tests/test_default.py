@@ -26,7 +26,7 @@ def test_schema_and_invariants(default):
     statistical = default[default["source"] != "published"]
     assert set(zip(statistical["source"], statistical["dataset"], strict=True)) == {
         ("eurostat", "nrg_ti_coifpm"), ("eurostat", "nrg_ti_oil"), ("dg_ener", "coir")}
-    assert len(default) == 90_748 and len(statistical) == 90_686  # 62 published figures
+    assert len(default) == 90_751 and len(statistical) == 90_686  # 65 published figures
     assert not set(default["reporter"]) & {"EL", "UK"}
     assert not set(default["partner"]) & {"EL", "UK"}
     for code in set(default["partner"]):
@@ -76,7 +76,7 @@ def test_provenance_matches_inputs():
     assert "eurostat/nrg_ti_coifpm.csv.gz" in files and len(files) == 12
     assert files["reference/published_figures_2022_2026.csv"]["source"] == "published"
     assert prov["published_figures"]["rows"] == sum(
-        n for key, n in prov["rows_by_dataset"].items() if key.startswith("published/")) == 62
+        n for key, n in prov["rows_by_dataset"].items() if key.startswith("published/")) == 65
     if not SHARED.exists():
         pytest.skip("shared data not available")
     for name, item in files.items():

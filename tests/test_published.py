@@ -167,7 +167,7 @@ def test_skips_and_duplicates():
     rows = [
         {"metric": "crude_import_share", "unit": "pct", "value": "11.7"},
         {"metric": "delivery_plan", "grade": "KEBCO"},
-        {"metric": "crude_export_quantity", "reporter": "KZ", "partner": "WORLD"},
+        {"metric": "crude_production_quantity", "reporter": "KZ", "partner": "WORLD"},
         {"trust": "low"},
         {"reporter": "EU27"},
         {"partner": "Middle East (IQ+AE+SA+IL)"},
@@ -183,7 +183,7 @@ def test_skips_and_duplicates():
     assert frame["flag"].iloc[0] == "[12495000,12505000]"  # the tighter one (12.50) kept
     assert frame.attrs["emitted"] == 1
     assert frame.attrs["skipped"] == {
-        published.NOT_QUANTITY: 1, published.PLAN: 1, published.EXPORTER_TOTAL: 1,
+        published.NOT_QUANTITY: 1, published.PLAN: 1, published.PRODUCTION: 1,
         published.LOW_TRUST: 1, published.AGGREGATE_REPORTER: 1, published.GROUP_PARTNER: 1,
         published.OTHER_GRADE: 1, published.PARTIAL_PERIOD: 4, published.NOT_EMITTED_UNIT: 1,
         published.DUPLICATE: 2}
@@ -191,6 +191,40 @@ def test_skips_and_duplicates():
     assert trace["emitted"].sum() == 1
     assert set(trace.loc[trace["skip_reason"] == published.DUPLICATE, "duplicate_of"]) == {"T14"}
     assert len(published.read(_csv(*rows), min_trust="low")) == 2  # the low-trust KZ figure too
+
+
+def test_exporter_side_totals_become_export_rows():
+    # Kazakhstan's total exports: reporter KZ (the exporter), partner WORLD, flow export; a figure
+    # "to the EU" (no region code), a route slice (BTC) and production are kept in the table only.
+    rows = [
+        {"metric": "crude_export_quantity", "reporter": "KZ", "partner": "WORLD", "value": "70.5",
+         "publisher": "Kazakh Ministry of Energy via Trend"},
+        {"metric": "crude_export_quantity", "reporter": "KZ", "partner": "EU27", "value": "46.6"},
+        {"metric": "crude_export_quantity", "reporter": "KZ", "partner": "WORLD", "grade": "BTC",
+         "value": "1.5"},
+        {"metric": "crude_export_quantity", "reporter": "KZ", "partner": "WORLD", "grade": "KEBCO",
+         "value": "1.5"},
+        {"metric": "crude_production_quantity", "reporter": "KZ", "partner": "WORLD", "value": "89.9"},
+        {},  # an import figure with the same reporter/partner/period stays an import row
+    ]
+    frame = published.read(_csv(*rows))
+    validate(frame)
+    assert len(frame) == 2
+    export = frame[frame["flow"] == "export"].iloc[0]
+    assert (export["reporter"], export["partner"], export["dataset"]) == ("KZ", "WORLD",
+                                                                          "energy_ministry_kz")
+    assert export["mass_t"] == 70.5e6 and export["flag"] == "[70450000,70550000]"
+    assert export["period"] == pd.Timestamp("2023-01-01") and pd.isna(export["grade"])
+    assert frame[frame["flow"] == "import"]["reporter"].tolist() == ["DE"]
+    assert frame.attrs["skipped"] == {published.PRODUCTION: 1, published.GROUP_PARTNER: 1,
+                                      published.OTHER_GRADE: 2}
+    trace = published.provenance(_csv(*rows)).set_index("id")
+    # skipped quantities in tonnes keep their interval (no flag, no mass): production and "to the EU"
+    assert (trace.loc["T5", "lower"], trace.loc["T5", "upper"]) == (89.85e6, 89.95e6)
+    assert pd.isna(trace.loc["T5", "flow"]) and pd.isna(trace.loc["T5", "flag"])
+    assert pd.isna(trace.loc["T5", "mass_t"])
+    assert (trace.loc["T2", "lower"], trace.loc["T2", "upper"]) == (46.55e6, 46.65e6)
+    assert trace.loc["T2", "flow"] == "export"
 
 
 def test_empty_and_all_skipped():
@@ -270,17 +304,18 @@ def _expected_counts(min_trust: str = "medium") -> tuple[int, Counter]:
     skipped: Counter = Counter()
     keys = set()
     for r in rows:
-        if r["metric"] != "crude_import_quantity":
+        export = r["metric"] == "crude_export_quantity"
+        if r["metric"] not in ("crude_import_quantity", "crude_export_quantity"):
             reason = "plan" if r["metric"] in ("delivery_plan", "export_target", "transit_quota",
                                                "contract_volume") else (
-                "exporter" if r["metric"] == "crude_export_quantity" else "not quantity")
+                "production" if r["metric"] == "crude_production_quantity" else "not quantity")
         elif levels.index(r["trust"]) < levels.index(min_trust):
             reason = "trust"
         elif not re.fullmatch(r"[A-Z]{2}", r["reporter"]):
             reason = "aggregate"
         elif not (r["partner"] in ("TOTAL", "WORLD") or re.fullmatch(r"[A-Z]{2}", r["partner"])):
             reason = "group"
-        elif r["grade"] not in ("", "KEBCO"):
+        elif r["grade"] not in (("",) if export else ("", "KEBCO")):
             reason = "grade"
         elif not re.fullmatch(r"\d{4}(-\d{2})?", r["period"]):
             reason = "period"
@@ -288,7 +323,7 @@ def _expected_counts(min_trust: str = "medium") -> tuple[int, Counter]:
             reason = "unit"
         else:
             key = (r["publisher"].split(" via ")[0].split(" (")[0], r["reporter"], r["partner"],
-                   r["grade"], r["period"], r["published_date"])
+                   r["grade"], r["period"], r["published_date"], export)
             reason = "duplicate" if key in keys else None
             keys.add(key)
         if reason:
@@ -301,7 +336,7 @@ def test_packaged_file_parses_and_validates():
     validate(frame)
     with PACKAGED.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert len(rows) == 47 + 89  # the two shared files, every figure kept
+    assert len(rows) == 47 + 89 + 4  # the two shared files, every figure kept; 4 typed in the builder
     emitted, skipped = _expected_counts()
     assert len(frame) == emitted == frame.attrs["emitted"]
     assert sum(frame.attrs["skipped"].values()) == sum(skipped.values()) == len(rows) - emitted
@@ -311,6 +346,9 @@ def test_packaged_file_parses_and_validates():
     assert by_reason.get(published.LOW_TRUST, 0) == skipped["trust"]
     assert by_reason.get(published.NOT_QUANTITY, 0) == skipped["not quantity"]
     assert by_reason.get(published.AGGREGATE_REPORTER, 0) == skipped["aggregate"]
+    assert by_reason.get(published.PRODUCTION, 0) == skipped["production"] == 2
+    assert by_reason.get(published.GROUP_PARTNER, 0) == skipped["group"]
+    assert by_reason.get(published.OTHER_GRADE, 0) == skipped["grade"]
     low_emitted, _ = _expected_counts("low")
     assert len(published.read(min_trust="low")) == low_emitted > emitted
     for flag in pd.concat([frame, published.read(min_trust="low")])["flag"]:
@@ -325,6 +363,12 @@ def test_packaged_file_parses_and_validates():
     assert (kebco["reporter"] == "DE").all() and (kebco["partner"] == "KZ").all()
     de_2024 = frame[(frame["partner"] == "WORLD") & (frame["period"] == pd.Timestamp("2024-01-01"))]
     assert de_2024["flag"].tolist() == ["[78000000,81900000]"]  # "gut 78 Millionen Tonnen"
+    # Kazakhstan's published total exports (exporter-side): 64.3 Mt in 2022, 70.5 Mt in 2023
+    exports = frame[frame["flow"] == "export"]
+    assert set(exports["reporter"]) == {"KZ"} and set(exports["partner"]) == {"WORLD"}
+    by_year = exports.groupby(exports["period"].dt.year)["flag"].agg(set)
+    assert by_year[2022] == {"[64250000,64350000]"} and by_year[2023] == {"[70450000,70550000]"}
+    assert (frame.loc[frame["flow"] == "import", "reporter"] != "KZ").all()
     # no partner total is a region: the Middle East group stays in the table only
     assert frame["partner"].map(lambda p: p == "WORLD" or re.fullmatch("[A-Z]{2}", p) is not None).all()
 
@@ -332,7 +376,7 @@ def test_packaged_file_parses_and_validates():
 def test_provenance_traces_rows():
     frame = published.read()
     trace = published.provenance()
-    assert len(trace) == 136 and trace["emitted"].sum() == len(frame)
+    assert len(trace) == 140 and trace["emitted"].sum() == len(frame)
     assert {"publisher", "address", "published_date", "quote", "qualifier", "trust", "csv_period"} \
         <= set(trace.columns)
     merged = frame.merge(trace[trace["emitted"]], on=list(KEY), how="left", validate="one_to_one")

@@ -14,7 +14,8 @@ Columns (all required, UTF-8, comma-separated, quoted as needed)::
     value, unit, qualifier, trust, note
 
 - ``published_date``: ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY`` (the precision known) or empty.
-- ``metric``: one of :data:`METRICS`; only ``crude_import_quantity`` can become a row.
+- ``metric``: one of :data:`METRICS`; only ``crude_import_quantity`` and ``crude_export_quantity``
+  can become rows (``crude_production_quantity`` stays in the table, see :func:`provenance`).
 - ``reporter`` / ``partner``: ISO alpha-2, ``TOTAL`` / ``WORLD`` (all partners), an aggregate
   (``EU27``) or a group's name (``Middle East (IQ+AE+SA+IL)``).
 - ``grade``: empty for a partner total, ``KEBCO`` for Kazakh crude through the Druzhba pipeline
@@ -29,21 +30,28 @@ Columns (all required, UTF-8, comma-separated, quoted as needed)::
 
 Canonical rows
 --------------
-A row is emitted only for a quantity (``crude_import_quantity`` in a mass or barrel unit) of a
-country reporter's imports from a country or ``WORLD`` (``TOTAL`` -> ``WORLD``), for a whole year
-(``freq="A"``) or month (``"M"``), grade empty or ``KEBCO``, with trust at least ``min_trust``.
+A row is emitted only for a quantity (``crude_import_quantity`` or ``crude_export_quantity`` in a
+mass or barrel unit) of a country reporter's imports from (or, for an exporter-side figure, its
+exports to) a country or ``WORLD`` (``TOTAL`` -> ``WORLD``), for a whole year (``freq="A"``) or
+month (``"M"``), grade empty or ``KEBCO`` (an export figure: grade empty, i.e. the exporter's total;
+a route slice such as the BTC pipeline is not emitted), with trust at least ``min_trust``.
 ``dataset`` is the publisher's slug (:func:`dataset_slug`: the body that produced the number,
 ``destatis``, ``bafa``, ``kazmunaygas``, ``energy_ministry_kz``; for a low-trust outlet, the
 outlet), so figures of different publishers or dates stay separate rows; ``vintage`` the
 publication date at its known precision (``2025-06`` -> 2025-06-01, ``2022`` -> 2022-01-01; null if
-unknown), ``flow="import"``, ``product="crude_oil"``. ``mass_t`` is the stated value in tonnes;
+unknown), ``flow="import"`` (``"export"`` for ``crude_export_quantity``: ``reporter`` is then the
+exporter, e.g. Kazakhstan's total exports are reporter ``KZ``, partner ``WORLD``),
+``product="crude_oil"``. ``mass_t`` is the stated value in tonnes;
 ``volume_bbl`` is null unless the figure is in barrels: a barrels-per-day rate becomes a period
 total only for a whole month or year (x the days of that month or year, 365 or 366), and such a row
 has ``mass_t`` null. Every other row is kept in the curated table and counted as skipped:
 ``frame.attrs["skipped"]`` is a dict ``{reason: count}`` (see :data:`SKIP_REASONS`), and
 :func:`provenance` lists each row with ``emitted`` and ``skip_reason``. Regions: the Middle East
 group (IQ+AE+SA+IL) is *not* mapped to ``MIDEAST`` (which means "origin not specified further" in
-:data:`oilflows.codes.REGIONS`), so no region row is emitted.
+:data:`oilflows.codes.REGIONS`), so no region row is emitted; nor is an exporter's figure "to the
+EU" (partner ``EU27``: there is no EU region code). Production (``crude_production_quantity``) is
+not a trade flow and never becomes a row; :func:`provenance` lists it with its interval (``lower``,
+``upper``), for analytics such as :func:`oilflows.analytics.exporter_balance` to read.
 
 Rounding intervals (``flag``)
 -----------------------------
@@ -127,18 +135,18 @@ OTHER_UNITS: frozenset[str] = frozenset(
 
 NOT_QUANTITY = "not a quantity (share, value, price, change, rank or mention)"
 PLAN = "plan, target, quota or contract (not an outcome)"
-EXPORTER_TOTAL = "exporter-side total (not a reporter's imports)"
+PRODUCTION = "production (not a trade flow; in provenance() with its interval)"
 LOW_TRUST = "trust below min_trust"
 AGGREGATE_REPORTER = "aggregate reporter (EU27: Eurostat's own figure, relayed)"
 GROUP_PARTNER = "partner is a group of countries (no region code)"
-OTHER_GRADE = "a slice other than KEBCO (only totals and KEBCO are emitted)"
+OTHER_GRADE = "a slice other than KEBCO (only totals and KEBCO imports are emitted)"
 PARTIAL_PERIOD = "partial, cumulative or unstated period (not representable)"
 RATE_PERIOD = "a rate over a period that is not a whole month or year"
 NOT_EMITTED_UNIT = "unit is not a quantity"
 DUPLICATE = "same key as an agreeing figure with a tighter interval"
 #: Every reason a curated row is not emitted, in the order they are tested.
 SKIP_REASONS: tuple[str, ...] = (
-    NOT_QUANTITY, PLAN, EXPORTER_TOTAL, LOW_TRUST, AGGREGATE_REPORTER, GROUP_PARTNER, OTHER_GRADE,
+    NOT_QUANTITY, PLAN, PRODUCTION, LOW_TRUST, AGGREGATE_REPORTER, GROUP_PARTNER, OTHER_GRADE,
     PARTIAL_PERIOD, NOT_EMITTED_UNIT, RATE_PERIOD, DUPLICATE,
 )
 
@@ -152,7 +160,8 @@ METRICS: dict[str, str | None] = {
     "crude_import_change": NOT_QUANTITY,
     "supplier_rank": NOT_QUANTITY,
     "supplier_mention": NOT_QUANTITY,
-    "crude_export_quantity": EXPORTER_TOTAL,
+    "crude_export_quantity": None,
+    "crude_production_quantity": PRODUCTION,
     "delivery_plan": PLAN,
     "export_target": PLAN,
     "transit_quota": PLAN,
@@ -162,6 +171,10 @@ METRICS: dict[str, str | None] = {
 TRUST_LEVELS: tuple[str, ...] = ("low", "medium", "medium-high", "high")
 AGGREGATE_REPORTERS = frozenset({"EU27", "EU27_2020", "EU28", "EU_V", "EU"})
 GRADES_EMITTED = frozenset({"", "KEBCO"})
+#: Metric of an emitted row -> its ``flow``; and the grades emitted for an export figure (the
+#: exporter's total only).
+FLOW_OF_METRIC: dict[str, str] = {"crude_import_quantity": "import", "crude_export_quantity": "export"}
+EXPORT_GRADES_EMITTED = frozenset({""})
 
 #: Qualifier -> hedge phrases (lower case) that, directly before the number, select it. Longer
 #: phrases are tried first ("knapp über" is a_good, "knapp" nearly).
@@ -440,7 +453,8 @@ def _classify(rows: list[dict], name: str, min_trust: str) -> pd.DataFrame:
         canonical_partner = WORLD if partner in ("TOTAL", WORLD) else partner
         if reason is None and not (canonical_partner == WORLD or re.fullmatch(r"[A-Z]{2}", partner)):
             reason = GROUP_PARTNER
-        if reason is None and grade not in GRADES_EMITTED:
+        if reason is None and grade not in (EXPORT_GRADES_EMITTED if FLOW_OF_METRIC[metric] == "export"
+                                            else GRADES_EMITTED):
             reason = OTHER_GRADE
         if reason is None and kind not in ("A", "M"):
             reason = PARTIAL_PERIOD
@@ -475,10 +489,19 @@ def _classify(rows: list[dict], name: str, min_trust: str) -> pd.DataFrame:
             lo, hi = lo * factor, hi * factor
             record.update(flag=format_flag(lo, hi, barrels), lower=float(lo), upper=float(hi),
                           width=float(hi - lo))
+        elif METRICS[metric] in (None, PRODUCTION) and unit in MASS_UNITS \
+                and value is not None:
+            # a skipped quantity in tonnes (production, a figure "to the EU", a partial period):
+            # its interval for provenance(), no flag and no mass (it is not a row)
+            lo, hi = bounds(value, qualifier)
+            factor = MASS_UNITS[unit]
+            record.update(lower=float(lo * factor), upper=float(hi * factor),
+                          conversion=f"{_plain(value)} {unit} = {_plain(value * factor)} t")
         record.update({
             "source": SOURCE, "dataset": dataset_slug(row["publisher"]), "vintage": vintage,
             "freq": kind if kind in ("A", "M") else None, "period": period,
-            "reporter": reporter, "partner": canonical_partner, "flow": "import",
+            "reporter": reporter, "partner": canonical_partner,
+            "flow": None if METRICS[metric] == PRODUCTION else FLOW_OF_METRIC.get(metric, "import"),
             "product": "crude_oil", "grade": grade or None,
         })
         records.append(record)
@@ -587,6 +610,9 @@ def provenance(path: Source | None = None, *, min_trust: str = "medium") -> pd.D
     the canonical values (``period``/``freq`` null where the period is not a whole year or month).
     Added: ``emitted`` (bool), ``skip_reason``, ``duplicate_of``, ``mass_t``, ``volume_bbl``,
     ``flag``, ``lower``, ``upper`` (in the flag's unit) and ``conversion`` (units and days used).
+    A skipped quantity in tonnes (production, an exporter's figure "to the EU", a partial period)
+    also has ``lower``, ``upper`` (tonnes) and ``conversion``, but no ``flag`` or ``mass_t``;
+    ``flow`` is null for production (not a trade flow).
     """
     records, rows, _ = _load(path, min_trust)
     table = pd.DataFrame([{k: r[k] for k in CSV_COLUMNS} for r in rows], columns=list(CSV_COLUMNS))
