@@ -298,7 +298,7 @@ class Program:
         dmin, dmax = self.extremes(den)
         dmin, dmax = dmin + den0, dmax + den0
         if dmax <= 0:
-            return np.nan, np.nan, "the denominator is never positive"
+            return np.nan, np.nan, f"{names[0]} is never positive: {names[1]} is undefined"
         lb, ub, a_ub, b_ub, a_eq, b_eq = self._arrays()
         s = self.scale
         note = None
