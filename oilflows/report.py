@@ -20,6 +20,8 @@ from .analytics._panel import UNDISCLOSED, display
 from .analytics.concentration import effective_n, hhi
 from .analytics.counterfactual import CounterfactualResult, counterfactual
 from .analytics.quality import crude_slate
+from .analytics.relabelling import RelabellingResult, relabelling_signals
+from .analytics.route_exposure import RouteExposureResult, route_exposure
 from .errors import AnalysisError
 
 
@@ -39,6 +41,40 @@ class Report:
     bounds: list[tuple[str, SubstitutionBounds]] = field(default_factory=list)
     #: Published figures after the post window (kept apart from the statistical series).
     since: pd.DataFrame | None = None
+    #: The substitute's crude by route over the post window, and the relabelling signals.
+    routes: RouteExposureResult | None = None
+    signals: RelabellingResult | None = None
+    infrastructure_error: str | None = None
+
+    def infrastructure_lines(self) -> list[str]:
+        """The substitute's dependence on Russian infrastructure and the relabelling signals, in words."""
+        s = self.substitution
+        if self.routes is None:
+            return [f"{s.substitute} and Russian infrastructure: not available ({self.infrastructure_error})"]
+        r = self.routes
+        unit, div = display(s.measure)
+        lo, hi, disclosed = r.total
+        parts = []
+        for row in r.table.itertuples(index=False):
+            span = (_num(row.lower, div) if row.lower == row.upper
+                    else f"{_num(row.lower, div)} .. {_num(row.upper, div)}")
+            parts.append(f"{row.route} {span}")
+        lines = [
+            f"Between {_pct(r.russian_share[0])} and {_pct(r.russian_share[1])} of the {s.substitute} crude "
+            f"{s.reporter} imported in {r.start:%Y-%m}..{r.end:%Y-%m} ({_num(lo, div)} .. {_num(hi, div)} "
+            f"{unit}) depends on Russian ports or pipelines; on disclosed cells alone "
+            f"{_pct(r.russian_share_disclosed)}. By route ({unit}): {'; '.join(parts)}.",
+        ]
+        if r.note:
+            lines.append(f"({r.note})")
+        if self.signals is not None:
+            lines.append(f"Could {s.displaced} crude arrive labelled {s.substitute}? Each signal shows a "
+                         "pattern relabelling would produce, never proof:")
+            for sig in self.signals.signals:
+                state = {True: "signal", False: "ruled out", None: "undetermined"}[sig.flag]
+                lines.append(f"- {sig.name} ({state}): {sig.finding.rstrip('.')}. "
+                             f"Cannot show: {sig.cannot_show}.")
+        return lines
 
     def headline(self) -> list[str]:
         """The answer first: the identified coverage interval(s), then the disclosed-cells figure."""
@@ -119,6 +155,8 @@ class Report:
             parts += [f"Since {self.substitution.post[1]:%Y} (published figures, not statistics of the "
                       "same kind; kept apart):"] + [f"- {line}" for line in self.since_lines()] + [""]
         parts += self.refresh_lines() + [""]
+        parts += [f"{self.substitution.substitute} and Russian infrastructure:",
+                  *self.infrastructure_lines(), ""]
         parts += [self.substitution.summary(), ""]
         parts += self.counterfactual_lines() + [""]
         if self.context is not None and not self.context.empty:
@@ -174,6 +212,8 @@ class Report:
                       "statistical series (different definitions, rounding, provisional):", ""]
             lines += [f"- {line}" for line in self.since_lines()] + [""]
         lines += [f"_{self.refresh_lines()[0]}_", ""]
+        lines += [f"## {s.substitute} and Russian infrastructure", ""]
+        lines += [line if line.startswith("- ") else line for line in self.infrastructure_lines()] + [""]
         lines += ["| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in self._headline()]
         lines += ["", f"## Who replaced {s.displaced}", "",
                   "Monthly means; `undisclosed` is WORLD minus the disclosed partners; the WORLD "
@@ -215,6 +255,11 @@ class Report:
             lead += (f"<h2>Since {s.post[1]:%Y}: published figures</h2><p>Kept apart from the statistical "
                      "series.</p><ul>" + "".join(f"<li>{esc(x)}</li>" for x in self.since_lines()) + "</ul>")
         lead += f"<p><em>{esc(self.refresh_lines()[0])}</em></p>"
+        infra = self.infrastructure_lines()
+        lead += (f"<h2>{esc(s.substitute)} and Russian infrastructure</h2>"
+                 + "".join(f"<p>{esc(x)}</p>" for x in infra if not x.startswith("- "))
+                 + "<ul>" + "".join(f"<li>{esc(x[2:])}</li>" for x in infra if x.startswith("- "))
+                 + "</ul>")
         context = ("<h2>Counterfactual</h2><ul>"
                    + "".join(f"<li>{esc(line)}</li>" for line in self.counterfactual_lines()) + "</ul>")
         if self.context is not None and not self.context.empty:
@@ -287,6 +332,15 @@ def build_report(
         error = str(exc)
     report = Report(result, shares, data_note, context, fitted, error)
     report.bounds, report.since = _bounds_variants(frame, result, totals), _since(frame, result)
+    window = tuple(f"{t:%Y-%m}" for t in result.post)
+    try:
+        report.routes = route_exposure(frame, reporter, substitute, *window, measure=measure,
+                                       dataset=f"{result.source}/{result.dataset}")
+        report.signals = relabelling_signals(frame, reporter, substitute, displaced, after=window,
+                                             measure=measure,
+                                             dataset=f"{result.source}/{result.dataset}")
+    except AnalysisError as exc:
+        report.infrastructure_error = str(exc)
     return report
 
 

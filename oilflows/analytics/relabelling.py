@@ -172,10 +172,12 @@ def relabelling_signals(
         f"{origin} grades inside Russian blends ("
         f"{', '.join(sorted(set(cells.loc[kz_blends, 'grade']))) or f'none reported by {reporter}'})",
         kb, ka, kc, flag,
-        f"{displaced} grades of the same blends changed by {_span(rc, div)} {unit}/month; "
-        + ("the Kazakh part rose for certain while the Russian part fell." if flag
-           else "no rise of the Kazakh part is possible." if flag is False
-           else "whether the Kazakh part rose depends on the confidential cells."),
+        (f"{reporter} reports no {origin} grade inside a Russian blend in either window."
+         if not kz_blends.any() else
+         f"{displaced} grades of the same blends changed by {_span(rc, div)} {unit}/month; "
+         + ("the Kazakh part rose for certain while the Russian part fell." if flag
+            else "no rise of the Kazakh part is possible." if flag is False
+            else "whether the Kazakh part rose depends on the confidential cells.")),
         "a Kazakh-labelled share of Urals or Siberian Light that grows as the Russian-labelled part is "
         "banned, which is what relabelling inside a shared blend would look like",
         "that the oil is Russian: Kazakh crude (Karachaganak, Aktobe) is piped into the Transneft system "
