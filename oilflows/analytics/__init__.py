@@ -19,6 +19,7 @@ from .concentration import ConcentrationResult, concentration, cr_k, effective_n
 from .counterfactual import CounterfactualResult, counterfactual, partner_series
 from .elasticity import FeenstraResult, FeenstraWarning, feenstra
 from .executor import ExecutorError
+from .mass_balance import MassBalanceResult, exporter_balance
 from .mirror import MirrorResult, mirror
 from .panel_designs import DiDResult, EventStudyResult, ExposureResult, did, event_study, exposure
 from .panel_run import (
@@ -40,6 +41,7 @@ from .synthetic_control import SyntheticControlResult, synthetic_control
 
 __all__ = [
     "ExecutorError",
+    "MassBalanceResult", "exporter_balance",
     "BoundsResult", "SubstitutionBounds", "substitution_bounds", "volume_bounds",
     "PanelResult",
     "SeriesSpec",
