@@ -134,3 +134,18 @@ def test_summary_and_plot():
     ax = result.plot()
     assert len(ax.patches) == len(result.to_frame())
     assert not math.isnan(result.russian_share_disclosed)
+
+
+def test_totals_narrow_the_routes_and_keep_the_truth_room():
+    frame = oilflows.load_default()
+    detail = route_exposure(frame, "DE", "KZ", "2023-01", "2023-12").to_frame().set_index("route")
+    fused = route_exposure(frame, "DE", "KZ", "2023-01", "2023-12", totals=["nrg_ti_oil", "published"])
+    table = fused.to_frame().set_index("route")
+    assert (table["lower"] >= detail.loc[table.index, "lower"] - 1e-6).all()
+    assert (table["upper"] <= detail.loc[table.index, "upper"] + 1e-6).all()
+    # KEBCO 993 kt in 2023 (published) sits in DE's KZ_MSC cells: Druzhba from 2023-02 on, so the
+    # pipeline route is bounded from below by what of it the January cell cannot hold.
+    assert table.loc["russian_pipeline", "lower"] > 0 == detail.loc["russian_pipeline", "lower"]
+    partner = volume_bounds(frame, "DE", "KZ", "2023-01", "2023-12", totals=["nrg_ti_oil", "published"])
+    assert partner.lower - 1e-6 <= fused.total[0] <= fused.total[1] <= partner.upper + 1e-6
+    assert fused.russian_share[0] > route_exposure(frame, "DE", "KZ", "2023-01", "2023-12").russian_share[0]

@@ -215,12 +215,6 @@ class Program:
         finite = self.accounts.world.abs().max()
         self.scale = float(finite) if np.isfinite(finite) and finite > 0 else 1.0
 
-    # -- building ----------------------------------------------------------------------------------
-    def add_sum(self, partner: str, months: list[pd.Timestamp], lo: float, hi: float,
-                label: str) -> None:
-        """``lo <= sum over months of X[partner, t] <= hi`` (hidden parts, measure units)."""
-        self.rows.append(({(partner, t): 1.0 for t in months}, lo, hi, label))
-
     def _arrays(self):
         n = len(self.index)
         lb = np.zeros(n)

@@ -575,21 +575,32 @@ def _hidden_interval(frame, acc: Accounts, ext, partner, group, low, high, unit,
 
 
 def _program_with_totals(frame, acc: Accounts, partners: list[str], months: pd.DatetimeIndex,
-                         found: list[Total], caveats: list[str]) -> tuple[Program, list[Total]]:
+                         found: list[Total], caveats: list[str], grouping=None,
+                         ) -> tuple[Program, list[Total]]:
     """A :class:`Program` over `months` plus every total's months, with the totals that fit.
 
-    A total whose interval misses what the grade detail allows contradicts it and is left out
-    (caveat naming both figures); the rest are added one by one while the program stays feasible.
+    Variables are the `partners`' hidden parts, or, with ``grouping(accounts) -> (groups, keys_of)``,
+    those of disjoint groups of cells (``keys_of(total)`` names the (group, month) variables a total
+    bounds). A total whose interval misses what the grade detail allows contradicts it and is left
+    out (caveat naming both figures); the rest are added one by one while the program stays feasible.
     """
     all_months = pd.DatetimeIndex(sorted(set(months) | {t for tot in found for t in tot.months}))
     if len(all_months) > len(acc.months) or not all_months.isin(acc.months).all():
         acc = accounts(frame, acc.reporter, acc.measure, f"{acc.source}/{acc.dataset}", all_months)
-    program = Program(acc, partners, all_months)
+    if grouping is None:
+        program = Program(acc, partners, all_months)
+
+        def keys_of(tot: Total) -> dict:
+            return {(tot.partner, t): 1.0 for t in tot.months}
+    else:
+        groups, keys_of = grouping(acc)
+        program = Program(acc, [], all_months, groups=groups)
     unit, div = display(acc.measure)
     checked: list[Total] = []
     for tot in found:
-        box = program.boxes[tot.partner].loc[list(tot.months)]
-        lo_allowed, hi_allowed = float(box["lo"].sum()), float(box["hi"].sum())
+        keys = keys_of(tot)
+        lo_allowed = float(sum(program.boxes[g].loc[t, "lo"] for g, t in keys))
+        hi_allowed = float(sum(program.boxes[g].loc[t, "hi"] for g, t in keys))
         tol = 1e-9 * max(abs(hi_allowed) if np.isfinite(hi_allowed) else 0, abs(tot.x_high), 1.0)
         if tot.x_high < lo_allowed - tol or tot.x_low > hi_allowed + tol:
             caveats.append(
@@ -601,7 +612,7 @@ def _program_with_totals(frame, acc: Accounts, partners: list[str], months: pd.D
                 "pipelines, coverage or revisions); that total is not used.")
             checked.append(_with_status(tot, "contradicts the grade detail"))
             continue
-        program.add_sum(tot.partner, list(tot.months), tot.x_low, tot.x_high, tot.label)
+        program.rows.append((keys, tot.x_low, tot.x_high, tot.label))
         if not program.feasible():
             program.rows.pop()
             caveats.append(f"{tot.label} {tot.period} for {tot.partner} contradicts the other totals "

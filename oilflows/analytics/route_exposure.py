@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AnalysisError
-from ._accounting import Program, accounts, month_range
+from ._accounting import accounts, month_range
 from ._panel import display
 from ._plot import pyplot
+from .bounds import SLICE_GRADES, _program_with_totals, partner_totals
 
 
 @dataclass
@@ -117,6 +118,7 @@ def route_exposure(
     measure: str = "volume_bbl",
     dataset: str = "nrg_ti_coifpm",
     routes: pd.DataFrame | None = None,
+    totals: list[str] | None = None,
 ) -> RouteExposureResult:
     """`origin`'s crude in `reporter`'s imports over `start`..`end`, by route class, with sharp bounds.
 
@@ -133,6 +135,9 @@ def route_exposure(
         The monthly grade-level dataset.
     routes : pandas.DataFrame, optional
         A route table (default :func:`oilflows.routes.route_table`).
+    totals : list of str, optional
+        Datasets with the origin's totals (as in :func:`~oilflows.analytics.volume_bounds`); a
+        published figure for one grade (KEBCO) bounds the routes of the cells that can hold it.
 
     Returns
     -------
@@ -153,23 +158,41 @@ def route_exposure(
     if not acc.has_detail.any():
         raise AnalysisError(f"{reporter} has no grade detail in {acc.source}/{acc.dataset} for "
                             f"{months[0]:%Y-%m}..{months[-1]:%Y-%m}: nothing to split by route")
-    cells = acc.cells
-    mine = cells["partner"] == origin
-    if not mine.any():
+    if not (acc.cells["partner"] == origin).any():
         raise AnalysisError(f"{reporter} has no {origin} cells in {acc.source}/{acc.dataset} for "
                             f"{months[0]:%Y-%m}..{months[-1]:%Y-%m}")
-    keys = cells.loc[mine, ["grade", "period"]].drop_duplicates()
-    lookup = {(g, p): route_of(table, g, reporter, p) for g, p in keys.itertuples(index=False)}
-    route = pd.Series([lookup.get((g, p)) for g, p in zip(cells["grade"], cells["period"], strict=True)],
-                      index=cells.index)
-    classes = [r for r in ROUTES if (route == r).any()]
-    groups = {r: mine & (route == r) for r in classes}
-    program = Program(acc, [], months, groups=groups)
-    rows, caveats = [], []
+    caveats: list[str] = []
+    found = []
+    if totals:
+        found, _, notes = partner_totals(frame, acc, [origin], totals, months)
+        caveats += notes
+
+    def grouping(acc):
+        cells = acc.cells
+        mine = cells["partner"] == origin
+        keys = cells.loc[mine, ["grade", "period"]].drop_duplicates()
+        lookup = {(g, p): route_of(table, g, reporter, p) for g, p in keys.itertuples(index=False)}
+        route = pd.Series([lookup.get((g, p)) for g, p in zip(cells["grade"], cells["period"],
+                                                             strict=True)], index=cells.index)
+        hidden = acc.cell_hidden
+        groups = {r: mine & (route == r) for r in ROUTES if (mine & (route == r)).any()}
+
+        def keys_of(tot):
+            if tot.slice is None:  # a partner total: every route's hidden part
+                return {(r, t): 1.0 for r in groups for t in tot.months}
+            holders = cells["grade"].isin(SLICE_GRADES.get(tot.slice, ())) & mine & hidden
+            return {(r, t): 1.0 for r, t in zip(route[holders], cells.loc[holders, "period"], strict=True)
+                    if t in tot.months}
+        return groups, keys_of
+
+    program, used = _program_with_totals(frame, acc, [origin], months, found, caveats, grouping)
+    in_window = program.accounts.cells["period"].isin(months)
+    classes = [r for r in program.partners if (program.groups[r] & in_window).any()]
+    rows = []
     for r in classes:
         c = program.vector({(r, t): 1.0 for t in months})
         lo, hi = program.extremes(c)
-        d = float(program.boxes[r]["disclosed"].sum())
+        d = float(program.boxes[r].loc[months, "disclosed"].sum())
         rows.append({"route": r, "lower": d + lo, "upper": d + hi, "disclosed": d,
                      "depends_on_russia": DEPENDS_ON_RUSSIA[r], "meaning": ROUTES[r]})
     out = pd.DataFrame(rows, columns=["route", "lower", "upper", "disclosed", "depends_on_russia",
@@ -199,6 +222,9 @@ def route_exposure(
                        + ", ".join(out.loc[hidden_any, "route"]) + ".")
     caveats.append("Routes come from the grade code and oilflows' route table (data_sources/routes.md), "
                    "not from shipping records; a grade's route can change without its code changing.")
+    used_labels = sorted({t.label for t in used if t.status == "used"})
+    if used_labels:
+        caveats.append(f"Narrowed by totals from {', '.join(used_labels)}.")
     return RouteExposureResult(
         reporter=reporter, origin=origin, start=months[0], end=months[-1], measure=measure,
         source=acc.source, dataset=acc.dataset, table=out,
