@@ -43,6 +43,7 @@ class Report:
     since: pd.DataFrame | None = None
     #: The substitute's crude by route over the post window, and the relabelling signals.
     routes: RouteExposureResult | None = None
+    routes_detail: RouteExposureResult | None = None
     signals: RelabellingResult | None = None
     infrastructure_error: str | None = None
 
@@ -65,6 +66,10 @@ class Report:
             f"{unit}) depends on Russian ports or pipelines; on disclosed cells alone "
             f"{_pct(r.russian_share_disclosed)}. By route ({unit}): {'; '.join(parts)}.",
         ]
+        d = self.routes_detail
+        if d is not None and d is not r:
+            lines[0] += (f" (With partner totals and published figures; from the grade detail alone: "
+                         f"{_pct(d.russian_share[0])} to {_pct(d.russian_share[1])}.)")
         if r.note:
             lines.append(f"({r.note})")
         if self.signals is not None:
@@ -333,9 +338,15 @@ def build_report(
     report = Report(result, shares, data_note, context, fitted, error)
     report.bounds, report.since = _bounds_variants(frame, result, totals), _since(frame, result)
     window = tuple(f"{t:%Y-%m}" for t in result.post)
+    names = list(totals if totals is not None else _statistical_totals(frame, result))
+    if (frame["source"] == "published").any() and "published" not in names:
+        names.append("published")
     try:
-        report.routes = route_exposure(frame, reporter, substitute, *window, measure=measure,
-                                       dataset=f"{result.source}/{result.dataset}")
+        report.routes_detail = route_exposure(frame, reporter, substitute, *window, measure=measure,
+                                              dataset=f"{result.source}/{result.dataset}")
+        report.routes = (route_exposure(frame, reporter, substitute, *window, measure=measure,
+                                        dataset=f"{result.source}/{result.dataset}", totals=names)
+                         if names else report.routes_detail)
         report.signals = relabelling_signals(frame, reporter, substitute, displaced, after=window,
                                              measure=measure,
                                              dataset=f"{result.source}/{result.dataset}")

@@ -107,3 +107,19 @@ def test_report_without_other_sources_gives_the_detail_interval_only():
     report = build_report(frame)
     assert [label for label, _ in report.bounds] == ["grade detail alone"]
     assert report.since.empty and "Since 2023" not in report.text()
+
+
+def test_report_states_the_russian_infrastructure_share_as_an_interval(full_report):
+    from oilflows.analytics.route_exposure import route_exposure
+
+    frame = oilflows.load_default()
+    detail = route_exposure(frame, "DE", "KZ", "2023-01", "2023-12")
+    fused = route_exposure(frame, "DE", "KZ", "2023-01", "2023-12", totals=["nrg_ti_oil", "published"])
+    lines = full_report.infrastructure_lines()
+    assert lines[0].startswith(f"Between {fused.russian_share[0]:.1%} and {fused.russian_share[1]:.1%} "
+                               "of the KZ crude DE imported")
+    assert f"grade detail alone: {detail.russian_share[0]:.1%} to {detail.russian_share[1]:.1%}" in lines[0]
+    assert sum(line.startswith("- ") for line in lines) == 3  # the three relabelling signals
+    assert all("Cannot show:" in line for line in lines if line.startswith("- "))
+    assert "## KZ and Russian infrastructure" in full_report.markdown()
+    assert "<h2>KZ and Russian infrastructure</h2>" in full_report.html()
