@@ -566,8 +566,8 @@ def _standing_caveats(exporter, source, chosen, importers, table, exports, month
         f"Coverage: only the importers in the frame ({len(importers)}: {', '.join(importers)}) are "
         f"summed, so the reported imports are a lower bound of the world's imports from {exporter}; "
         "a negative gap is expected and shows nothing. Only a positive lower bound of the gap (flag) "
-        "is a signal, and relabelled crude smaller than the unobserved importers' share (China, "
-        "other non-EU buyers) is invisible to it.")
+        "is a signal, and relabelled crude smaller than the unobserved importers' share (buyers "
+        "not in the frame) is invisible to it.")
     eu = table.dropna(subset=["exports_eu_lower"])
     all_eu = _all_eu(importers)
     for row in eu.itertuples(index=False):
@@ -579,9 +579,9 @@ def _standing_caveats(exporter, source, chosen, importers, table, exports, month
             f"exported to the EU in {row.year}{share} (from the published figures' provenance: not a "
             "row of the frame, there is no EU partner code). "
             + ("The importers here are all EU members, so their sum is also set against that figure "
-               "(gap_eu, flag_eu): tighter than the total, but the exporter's destination (first port, "
-               "e.g. Trieste for oil piped on to Austria, Germany, Czechia) is not the importers' "
-               "country, and non-member importers are not in it." if all_eu else
+               "(gap_eu, flag_eu): tighter than the total, but the exporter's destination may be the "
+               "port of discharge (e.g. Trieste, for oil piped on to Austria, Germany, Czechia), not "
+               "always the importer that reports it." if all_eu else
                "Some importers here are not EU members: gap_eu is not computed."))
     notes.append(
         "Origin vs consignment: importers count crude by country of origin, so Kazakh crude loaded "
