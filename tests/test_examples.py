@@ -44,3 +44,17 @@ def test_full_analysis_example():
     assert "38.48" in out
     assert "2022-03-01    17.70" in out and "2023-06-01      NaN" in out
     assert "coverage of the Russian shortfall:" in out and "wild-bootstrap 95% CI" in out
+
+
+def test_kazakh_routes_example():
+    run = subprocess.run([sys.executable, str(EXAMPLES / "kazakh_routes.py")], capture_output=True,
+                         text=True, check=True)
+    out = run.stdout
+    found = re.search(r"share through Russian infrastructure: ([\d.]+)% \.\. ([\d.]+)% from the grade "
+                      r"detail alone, ([\d.]+)% \.\. ([\d.]+)% with partner totals", out)
+    d_lo, d_hi, f_lo, f_hi = map(float, found.groups())
+    assert 0 <= d_lo <= f_lo <= f_hi <= d_hi <= 100  # the totals narrow the detail-only interval
+    # CPC Blend is never confidential for DE in 2023: 49,550 kbbl (methods note R3), exact.
+    assert "cpc                     49,550      49,550      49,550  yes" in out
+    assert "RU crude as CPC Blend in DE, 2021: 0.0 .. 0.0 Mbbl" in out
+    assert out.count("  cannot show:") == 6 and "Exporter mass balance: KZ" in out

@@ -210,7 +210,9 @@ def relabelling_signals(
         "Kazakh-labelled crude in the unspecified or KEBCO cells beyond what KazTransOil/KazMunayGas "
         "report delivering (a flag), or a rise matching the published start of deliveries (no flag)",
         "which barrels are which: the cells are mostly confidential, published figures are exporter-side "
-        "and rounded, and shipments and arrivals can fall in different months"))
+        "and rounded, and shipments and arrivals can fall in different months; Kazakh oil exported in "
+        "Urals was rebranded KEBCO on 7 June 2022 and lands in these cells for some reporters, so a "
+        "rise can be a change of label of Kazakh oil, not of origin"))
 
     # 3. Russian crude arriving as CPC Blend.
     ru_cpc = (cells["partner"] == displaced) & (route == "cpc")
