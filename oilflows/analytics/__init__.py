@@ -33,7 +33,9 @@ from .panel_run import (
 from .prices import PriceSpreadResult, UnitValuesResult, price_spread, unit_values
 from .quality import RankingResult, SlateResult, classify_oil_type, crude_slate, substitute_ranking
 from .reconcile import ReconcileResult, read_published, reconcile
+from .relabelling import RelabellingResult, Signal, relabelling_signals
 from .reporter_panel import reporter_panel
+from .route_exposure import RouteExposureResult, route_exposure
 from .shares import SharesResult, supplier_shares
 from .shift_share import ShiftShareResult, shift_share
 from .substitution import SubstitutionResult, substitution
@@ -43,6 +45,7 @@ __all__ = [
     "ExecutorError",
     "MassBalanceResult", "exporter_balance",
     "BoundsResult", "SubstitutionBounds", "substitution_bounds", "volume_bounds",
+    "RelabellingResult", "RouteExposureResult", "Signal", "relabelling_signals", "route_exposure",
     "PanelResult",
     "SeriesSpec",
     "counterfactual_series",
