@@ -19,6 +19,7 @@ from .analytics import (
 from .analytics._panel import UNDISCLOSED, display
 from .analytics.concentration import effective_n, hhi
 from .analytics.counterfactual import CounterfactualResult, counterfactual
+from .analytics.mass_balance import MassBalanceResult, exporter_balance
 from .analytics.quality import crude_slate
 from .analytics.relabelling import RelabellingResult, relabelling_signals
 from .analytics.route_exposure import RouteExposureResult, route_exposure
@@ -45,6 +46,7 @@ class Report:
     routes: RouteExposureResult | None = None
     routes_detail: RouteExposureResult | None = None
     signals: RelabellingResult | None = None
+    balance: MassBalanceResult | None = None
     infrastructure_error: str | None = None
 
     def infrastructure_lines(self) -> list[str]:
@@ -79,7 +81,29 @@ class Report:
                 state = {True: "signal", False: "ruled out", None: "undetermined"}[sig.flag]
                 lines.append(f"- {sig.name} ({state}): {sig.finding.rstrip('.')}. "
                              f"Cannot show: {sig.cannot_show}.")
+        if self.balance is not None:
+            lines.append(self._balance_line())
         return lines
+
+    def _balance_line(self) -> str:
+        t = self.balance.to_frame()
+        both = t.dropna(subset=["gap_lower"])
+        s = self.substitution
+        if both.empty:
+            return (f"- exporter_balance (undetermined): no year has both importers' reports and "
+                    f"{s.substitute}'s published total exports. Cannot show: imports by buyers outside "
+                    "the data, timing, stock changes.")
+        flagged = both[both["flag"].astype(bool)]
+        years = ", ".join(
+            f"{r.year}: importers {r.reported_imports_lower / 1e3:,.0f}-"
+            f"{r.reported_imports_upper / 1e3:,.0f} kt against exports {r.exports_lower / 1e3:,.0f}-"
+            f"{r.exports_upper / 1e3:,.0f} kt" for r in both.itertuples(index=False))
+        state = "signal" if not flagged.empty else "no flag"
+        return (f"- exporter_balance ({state}): {years}"
+                + (f"; importers report more than {s.substitute} shipped in "
+                   f"{', '.join(str(y) for y in flagged['year'])}" if not flagged.empty else "")
+                + ". Cannot show: relabelled crude smaller than the imports of buyers outside the data "
+                  "(a negative gap shows nothing), nor timing and stock changes.")
 
     def headline(self) -> list[str]:
         """The answer first: the identified coverage interval(s), then the disclosed-cells figure."""
@@ -350,6 +374,7 @@ def build_report(
         report.signals = relabelling_signals(frame, reporter, substitute, displaced, after=window,
                                              measure=measure,
                                              dataset=f"{result.source}/{result.dataset}")
+        report.balance = exporter_balance(frame, substitute)
     except AnalysisError as exc:
         report.infrastructure_error = str(exc)
     return report
