@@ -16,7 +16,7 @@ from .analytics import (
     substitution_bounds,
     supplier_shares,
 )
-from .analytics._panel import UNDISCLOSED, display
+from .analytics._panel import UNDISCLOSED, display, fmt, pct
 from .analytics.concentration import effective_n, hhi
 from .analytics.counterfactual import CounterfactualResult, counterfactual
 from .analytics.mass_balance import MassBalanceResult, exporter_balance
@@ -59,19 +59,19 @@ class Report:
         lo, hi, disclosed = r.total
         parts = []
         for row in r.table.itertuples(index=False):
-            span = (_num(row.lower, div) if row.lower == row.upper
-                    else f"{_num(row.lower, div)} .. {_num(row.upper, div)}")
+            span = (fmt(row.lower, div) if row.lower == row.upper
+                    else f"{fmt(row.lower, div)} .. {fmt(row.upper, div)}")
             parts.append(f"{row.route} {span}")
         lines = [
-            f"Between {_pct(r.russian_share[0])} and {_pct(r.russian_share[1])} of the {s.substitute} crude "
-            f"{s.reporter} imported in {r.start:%Y-%m}..{r.end:%Y-%m} ({_num(lo, div)} .. {_num(hi, div)} "
+            f"Between {pct(r.russian_share[0])} and {pct(r.russian_share[1])} of the {s.substitute} crude "
+            f"{s.reporter} imported in {r.start:%Y-%m}..{r.end:%Y-%m} ({fmt(lo, div)} .. {fmt(hi, div)} "
             f"{unit}) depends on Russian ports or pipelines; on disclosed cells alone "
-            f"{_pct(r.russian_share_disclosed)}. By route ({unit}): {'; '.join(parts)}.",
+            f"{pct(r.russian_share_disclosed)}. By route ({unit}): {'; '.join(parts)}.",
         ]
         d = self.routes_detail
         if d is not None and d is not r:
             lines[0] += (f" (With partner totals and published figures; from the grade detail alone: "
-                         f"{_pct(d.russian_share[0])} to {_pct(d.russian_share[1])}.)")
+                         f"{pct(d.russian_share[0])} to {pct(d.russian_share[1])}.)")
         if r.note:
             lines.append(f"({r.note})")
         if self.signals is not None:
@@ -109,15 +109,15 @@ class Report:
         """The answer first: the identified coverage interval(s), then the disclosed-cells figure."""
         s = self.substitution
         if not self.bounds:
-            return [f"{s.substitute} crude covered {_pct(s.coverage)} of {s.displaced}'s shortfall "
+            return [f"{s.substitute} crude covered {pct(s.coverage)} of {s.displaced}'s shortfall "
                     "(disclosed grades only; no bounds available)."]
         (label0, first), *more = self.bounds
-        text = (f"{s.substitute} crude covered between {_pct(first.coverage[0])} and "
-                f"{_pct(first.coverage[1])} of the shortfall of crude from {s.displaced} "
+        text = (f"{s.substitute} crude covered between {pct(first.coverage[0])} and "
+                f"{pct(first.coverage[1])} of the shortfall of crude from {s.displaced} "
                 f"(identified from the {s.dataset} grade detail alone)")
         for label, b in more:
-            text += f"; {_pct(b.coverage[0])} to {_pct(b.coverage[1])} {label}"
-        text += f"; the disclosed grades alone give {_pct(s.coverage)}."
+            text += f"; {pct(b.coverage[0])} to {pct(b.coverage[1])} {label}"
+        text += f"; the disclosed grades alone give {pct(s.coverage)}."
         lines = [text]
         notes = [b.note for _, b in self.bounds if b.note]
         if notes:
@@ -133,12 +133,12 @@ class Report:
         unit, div = display(s.measure)
         header = ["data used", f"{s.substitute} gain ({unit}/month)",
                   f"{s.displaced} shortfall ({unit}/month)", "coverage"]
-        rows = [[f"disclosed grades only ({s.dataset})", _num(s.gain, div), _num(s.shortfall, div),
-                 _pct(s.coverage)]]
+        rows = [[f"disclosed grades only ({s.dataset})", fmt(s.gain, div), fmt(s.shortfall, div),
+                 pct(s.coverage)]]
         for label, b in self.bounds:
-            rows.append([label, f"{_num(b.gain[0], div)} .. {_num(b.gain[1], div)}",
-                         f"{_num(b.shortfall[0], div)} .. {_num(b.shortfall[1], div)}",
-                         f"{_pct(b.coverage[0])} .. {_pct(b.coverage[1])}"])
+            rows.append([label, f"{fmt(b.gain[0], div)} .. {fmt(b.gain[1], div)}",
+                         f"{fmt(b.shortfall[0], div)} .. {fmt(b.shortfall[1], div)}",
+                         f"{pct(b.coverage[0])} .. {pct(b.coverage[1])}"])
         return header, rows
 
     def since_lines(self) -> list[str]:
@@ -448,20 +448,8 @@ def _since(frame: pd.DataFrame, result: SubstitutionResult) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _pct(x: float) -> str:
-    if x is None or pd.isna(x):
-        return "n/a"
-    if x in (float("inf"), float("-inf")):
-        return "+inf" if x > 0 else "-inf"
-    return f"{x:.1%}"
 
 
-def _num(x: float, div: float) -> str:
-    if x is None or pd.isna(x):
-        return "n/a"
-    if x in (float("inf"), float("-inf")):
-        return "inf" if x > 0 else "-inf"
-    return f"{x / div:,.0f}"
 
 
 def before_after(frame: pd.DataFrame, result: SubstitutionResult) -> pd.DataFrame:

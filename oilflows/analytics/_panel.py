@@ -156,6 +156,18 @@ def display(measure: str, currency: str | None = None) -> tuple[str, float]:
 
 
 def fmt(x: float, divisor: float, decimals: int = 0) -> str:
+    """``x / divisor`` with thousands separators; ``n/a`` for a missing value, ``inf`` for an open end."""
     if x is None or (isinstance(x, float) and np.isnan(x)):
         return "n/a"
+    if np.isinf(x):
+        return "inf" if x > 0 else "-inf"
     return f"{x / divisor:,.{decimals}f}"
+
+
+def pct(x: float | None) -> str:
+    """A ratio as a percentage with one decimal; ``n/a`` if missing, ``+inf``/``-inf`` if open."""
+    if x is None or np.isnan(x):
+        return "n/a"
+    if np.isinf(x):
+        return "+inf" if x > 0 else "-inf"
+    return f"{x:.1%}"

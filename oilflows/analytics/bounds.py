@@ -23,7 +23,7 @@ from ..errors import AnalysisError
 from ..schema import CONFIDENTIAL, WORLD, parse_interval_flag
 from ..units import barrels_per_tonne
 from ._accounting import Accounts, Program, accounts, dataset_pairs, month_range
-from ._panel import display, matching
+from ._panel import display, fmt, matching, pct
 from ._plot import pyplot
 
 #: Plausible API gravities (degrees). nrg_ti_coifpm carries 0 as a placeholder in some
@@ -120,13 +120,13 @@ class BoundsResult:
         lines = [
             f"{self.reporter} imports from {self.partner}, {window} ({self.source}/{self.dataset}, "
             f"{self.measure}, {unit})",
-            f"identified: {_num(self.lower, div)} .. {_num(self.upper, div)}"
+            f"identified: {fmt(self.lower, div)} .. {fmt(self.upper, div)}"
             + ("  (exact)" if self.exact else ""),
-            f"disclosed cells alone: {_num(self.disclosed, div)}",
+            f"disclosed cells alone: {fmt(self.disclosed, div)}",
         ]
         if self.totals:
-            lines.append(f"grade detail alone: {_num(self.detail_lower, div)} .. "
-                         f"{_num(self.detail_upper, div)}")
+            lines.append(f"grade detail alone: {fmt(self.detail_lower, div)} .. "
+                         f"{fmt(self.detail_upper, div)}")
             used = [t for t in self.totals if t.status == "used"]
             lines.append(f"partner totals used: {len(used)} of {len(self.totals)}"
                          + (f" ({', '.join(sorted({t.label for t in used}))})" if used else ""))
@@ -290,12 +290,12 @@ class SubstitutionBounds:
     def summary(self) -> str:
         unit, div = display(self.measure)
         used = sorted({t.label for t in self.totals if t.status == "used"})
-        lines = [f"{self.substitute} gain (monthly mean, {unit}): {_num(self.gain[0], div)} .. "
-                 f"{_num(self.gain[1], div)}",
-                 f"{self.displaced} shortfall (monthly mean, {unit}): {_num(self.shortfall[0], div)} .. "
-                 f"{_num(self.shortfall[1], div)}",
-                 f"coverage: {_pct(self.coverage[0])} .. {_pct(self.coverage[1])} "
-                 f"(disclosed cells alone: {_pct(self.disclosed_coverage)})"
+        lines = [f"{self.substitute} gain (monthly mean, {unit}): {fmt(self.gain[0], div)} .. "
+                 f"{fmt(self.gain[1], div)}",
+                 f"{self.displaced} shortfall (monthly mean, {unit}): {fmt(self.shortfall[0], div)} .. "
+                 f"{fmt(self.shortfall[1], div)}",
+                 f"coverage: {pct(self.coverage[0])} .. {pct(self.coverage[1])} "
+                 f"(disclosed cells alone: {pct(self.disclosed_coverage)})"
                  + (f"; with totals from {', '.join(used)}" if used else "")]
         if self.note:
             lines.append(self.note)
@@ -606,9 +606,9 @@ def _program_with_totals(frame, acc: Accounts, partners: list[str], months: pd.D
             caveats.append(
                 f"{tot.label} gives {acc.reporter} <- {tot.partner} {tot.period} as "
                 f"{_figure(tot, div, unit)}, "
-                f"which leaves {_hidden_text(tot, div, unit)} beyond the {_num(tot.disclosed, div)} {unit} "
-                f"disclosed in {acc.dataset}, whose cells allow {_num(lo_allowed, div)}-"
-                f"{_num(hi_allowed, div)} {unit}: the sources disagree (origin vs consignment, "
+                f"which leaves {_hidden_text(tot, div, unit)} beyond the {fmt(tot.disclosed, div)} {unit} "
+                f"disclosed in {acc.dataset}, whose cells allow {fmt(lo_allowed, div)}-"
+                f"{fmt(hi_allowed, div)} {unit}: the sources disagree (origin vs consignment, "
                 "pipelines, coverage or revisions); that total is not used.")
             checked.append(_with_status(tot, "contradicts the grade detail"))
             continue
@@ -635,9 +635,9 @@ def _figure(tot: Total, div: float, unit: str) -> str:
 
 def _hidden_text(tot: Total, div: float, unit: str) -> str:
     if tot.x_high < 0:
-        excess = _num(-tot.x_high, div)
+        excess = fmt(-tot.x_high, div)
         return f"no room for a hidden part (the disclosed cells already exceed it by {excess} {unit})"
-    return f"a hidden part of {_num(max(tot.x_low, 0.0), div)}-{_num(tot.x_high, div)} {unit}"
+    return f"a hidden part of {fmt(max(tot.x_low, 0.0), div)}-{fmt(tot.x_high, div)} {unit}"
 
 
 def _with_status(tot: Total, status: str) -> Total:
@@ -680,20 +680,8 @@ def _month_caveats(monthly: pd.DataFrame) -> list[str]:
     return notes
 
 
-def _num(x: float, div: float) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n/a"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return f"{x / div:,.0f}"
 
 
-def _pct(x: float) -> str:
-    if x is None or math.isnan(x):
-        return "n/a"
-    if math.isinf(x):
-        return "+inf" if x > 0 else "-inf"
-    return f"{x:.1%}"
 
 
 __all__ = ["BoundsResult", "SubstitutionBounds", "Total", "density_interval",

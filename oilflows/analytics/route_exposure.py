@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..errors import AnalysisError
 from ._accounting import accounts, month_range
-from ._panel import display
+from ._panel import display, fmt, pct
 from ._plot import pyplot
 from .bounds import SLICE_GRADES, _program_with_totals, partner_totals
 
@@ -71,17 +71,17 @@ class RouteExposureResult:
         lines = [
             f"{self.reporter} imports of {self.origin} crude by route, {self.start:%Y-%m}..{self.end:%Y-%m} "
             f"({self.source}/{self.dataset}, {unit})",
-            f"total: {_num(lo, div)} .. {_num(hi, div)} (disclosed {_num(disclosed, div)})",
-            f"share depending on Russian infrastructure: {_pct(self.russian_share[0])} .. "
-            f"{_pct(self.russian_share[1])} (disclosed cells alone: {_pct(self.russian_share_disclosed)})",
+            f"total: {fmt(lo, div)} .. {fmt(hi, div)} (disclosed {fmt(disclosed, div)})",
+            f"share depending on Russian infrastructure: {pct(self.russian_share[0])} .. "
+            f"{pct(self.russian_share[1])} (disclosed cells alone: {pct(self.russian_share_disclosed)})",
         ]
         if self.note:
             lines.append(self.note)
         lines.append(f"{'route':<18}{'disclosed':>12}{'lower':>12}{'upper':>12}  Russian?")
         for r in self.table.itertuples(index=False):
             dep = {True: "yes", False: "no"}.get(r.depends_on_russia, "unknown")
-            lines.append(f"{r.route:<18}{_num(r.disclosed, div):>12}{_num(r.lower, div):>12}"
-                         f"{_num(r.upper, div):>12}  {dep}")
+            lines.append(f"{r.route:<18}{fmt(r.disclosed, div):>12}{fmt(r.lower, div):>12}"
+                         f"{fmt(r.upper, div):>12}  {dep}")
         if self.caveats:
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
         return "\n".join(lines)
@@ -103,7 +103,7 @@ class RouteExposureResult:
         ax.scatter(t["disclosed"] / div, t["route"], color="black", zorder=3, label="disclosed cells")
         ax.set_xlabel(f"{self.measure}, {unit} over the window (red: through Russia; grey: unknown)")
         ax.set_title(f"{self.reporter} <- {self.origin}: volume by route "
-                     f"({_pct(self.russian_share[0])}-{_pct(self.russian_share[1])} via Russia)")
+                     f"({pct(self.russian_share[0])}-{pct(self.russian_share[1])} via Russia)")
         ax.legend(loc="lower right", fontsize="small")
         return ax
 
@@ -213,8 +213,8 @@ def route_exposure(
     note = note or note_hi
     if unknown:
         share = out.loc[out["route"].isin(unknown), ["disclosed", "upper"]].sum()
-        caveats.append(f"{', '.join(unknown)}: route not known for {share['disclosed'] / 1e6:,.1f} M "
-                       f"disclosed (up to {_num(share['upper'], 1e6)} M); counted out of the Russian "
+        caveats.append(f"{', '.join(unknown)}: route not known for {fmt(share['disclosed'], 1e6, 1)} M "
+                       f"disclosed (up to {fmt(share['upper'], 1e6, 1)} M); counted out of the Russian "
                        "share for its lower end and in for its upper end.")
     hidden_any = out["upper"] > out["lower"]
     if hidden_any.any():
@@ -234,15 +234,4 @@ def route_exposure(
         note=note, caveats=caveats)
 
 
-def _num(x: float, div: float) -> str:
-    if math.isinf(x):
-        return "inf"
-    return f"{x / div:,.0f}" if div > 1e3 - 1 and div < 1e6 else f"{x / div:,.1f}"
 
-
-def _pct(x: float) -> str:
-    if x is None or math.isnan(x):
-        return "n/a"
-    if math.isinf(x):
-        return "+inf" if x > 0 else "-inf"
-    return f"{x:.1%}"

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..errors import AnalysisError
 from ..schema import WORLD
-from ._panel import UNDISCLOSED, Panel, build_panel, display, fmt, window
+from ._panel import UNDISCLOSED, Panel, build_panel, display, fmt, pct, window
 from ._plot import pyplot
 from .bounds import SubstitutionBounds, partner_change_bounds, substitution_bounds
 
@@ -123,7 +123,7 @@ class SubstitutionResult:
         b = self.bounds
         used = sorted({t.label for t in b.totals if t.status == "used"})
         return [
-            f"coverage identified by the data: {_pct(b.coverage[0])} .. {_pct(b.coverage[1])}"
+            f"coverage identified by the data: {pct(b.coverage[0])} .. {pct(b.coverage[1])}"
             + (f" (with partner totals from {', '.join(used)})" if used else " (grade detail alone)"),
             f"  {self.substitute} gain between {fmt(b.gain[0], div)} and {fmt(b.gain[1], div)}, "
             f"{self.displaced} shortfall between {fmt(b.shortfall[0], div)} and "
@@ -302,16 +302,8 @@ def _caveats(result: SubstitutionResult, panel: Panel, lo_b, hi_b, lo_p, hi_p,
     return notes
 
 
-def _pct(x: float) -> str:
-    if np.isnan(x):
-        return "n/a"
-    if np.isinf(x):
-        return "+inf" if x > 0 else "-inf"
-    return f"{x:.1%}"
 
 
-def _num(x: float, divisor: float) -> str:
-    return ("inf" if x > 0 else "-inf") if np.isinf(x) else fmt(x, divisor)
 
 
 def _format_table(table: pd.DataFrame, divisor: float) -> str:
@@ -323,7 +315,7 @@ def _format_table(table: pd.DataFrame, divisor: float) -> str:
         share_text = "" if pd.isna(share) else f"{share:.1%}"
         lo, hi = row.get("change_lower", np.nan), row.get("change_upper", np.nan)
         span = ("" if pd.isna(lo) else "exact" if lo == hi
-                else f"{_num(lo, divisor)} .. {_num(hi, divisor)}")
+                else f"{fmt(lo, divisor)} .. {fmt(hi, divisor)}")
         rows.append(f"{partner!s:<12}{fmt(row['baseline_mean'], divisor):>12}"
                     f"{fmt(row['post_mean'], divisor):>12}{fmt(row['change'], divisor):>12}"
                     f"{share_text:>9}{int(row['confidential_post']):>10}  {span}")
