@@ -317,8 +317,9 @@ class Report:
         out.mkdir(parents=True, exist_ok=True)
         plt = pyplot()
         figures = {"shares over time": "shares.png", "replacement": "replacement.png"}
-        ax = self.shares.plot(partners=[self.substitution.displaced, self.substitution.substitute,
-                                        *self.substitution.top_replacements(4).index])
+        # The two partners the report is about: with every confidential month drawn as a band, more
+        # partners make the figure unreadable (the shares table has them all).
+        ax = self.shares.plot(partners=[self.substitution.displaced, self.substitution.substitute])
         ax.figure.tight_layout()
         ax.figure.savefig(out / "shares.png", dpi=110)
         plt.close(ax.figure)
