@@ -57,4 +57,4 @@ def test_kazakh_routes_example():
     # CPC Blend is never confidential for DE in 2023: 49,550 kbbl (methods note R3), exact.
     assert "cpc                     49,550      49,550      49,550  yes" in out
     assert "RU crude as CPC Blend in DE, 2021: 0.0 .. 0.0 Mbbl" in out
-    assert out.count("  cannot show:") == 6 and "Exporter mass balance: KZ" in out
+    assert out.count("  cannot show:") == 8 and "Exporter mass balance: KZ" in out

@@ -119,7 +119,7 @@ def test_report_states_the_russian_infrastructure_share_as_an_interval(full_repo
     assert lines[0].startswith(f"Between {fused.russian_share[0]:.1%} and {fused.russian_share[1]:.1%} "
                                "of the KZ crude DE imported")
     assert f"grade detail alone: {detail.russian_share[0]:.1%} to {detail.russian_share[1]:.1%}" in lines[0]
-    assert sum(line.startswith("- ") for line in lines) == 4  # three relabelling signals, mass balance
+    assert sum(line.startswith("- ") for line in lines) == 5  # four relabelling signals, mass balance
     balance = [line for line in lines if line.startswith("- exporter_balance")][0]
     # nrg_ti_oil's 18 importers from KZ in 2022 against KZ's published 64.3 Mt of exports.
     assert "2022: importers 40,817-40,821 kt against exports 64,250-64,350 kt" in balance

@@ -12,6 +12,8 @@ would make them move, with the confidential cells as intervals:
   year: cells holding more than the published figure allows would be Kazakh crude nobody reported
   shipping.
 - ``cpc_russian_share``: Russian crude arriving as CPC Blend (``RU_CPC``) before vs after.
+- ``mirror_gap``: the importer's reported imports from the origin minus the origin's reported exports
+  to it, monthly tonnes, when both sides are in the frame (Comtrade or Comext mirror flows).
 The exporter mass balance (importers' reports against Kazakhstan's published exports) is in
 :mod:`oilflows.analytics.mass_balance`; mirror gaps need Comext or Comtrade data in the store.
 """
@@ -98,6 +100,9 @@ class RelabellingResult:
         if ax is None:
             _, ax = plt.subplots(figsize=(7, 0.8 * len(self.signals) + 1.5))
         for i, s in enumerate(self.signals):
+            if math.isnan(s.before[0]) or math.isnan(s.after[0]):
+                ax.text(0, i, "  not available", va="center", fontsize="small")
+                continue
             for offset, (lo, hi), color in ((-0.15, s.before, "#999999"), (0.15, s.after, "#b2182b")):
                 top = hi if math.isfinite(hi) else max(lo, 1.0) * 2
                 ax.barh(i + offset, (top - lo) / div, left=lo / div, height=0.25, color=color, alpha=0.6,
@@ -227,12 +232,48 @@ def relabelling_signals(
         "the true Russian share of the blend: the importer's split between KZ_CPC_BLN and RU_CPC "
         "follows the shipper's documents"))
 
+    signals.append(_mirror_signal(frame, reporter, origin, b_months, a_months))
+
     caveats = [f"The EU crude embargo applied from {EMBARGO_CRUDE:%d %b %Y} and the products embargo from "
                f"{EMBARGO_PRODUCTS:%d %b %Y}; pipeline crude to Germany and Poland was exempt until "
                "their own stop (Germany: January 2023).",
                "Routes come from oilflows' route table (data_sources/routes.md)."]
     return RelabellingResult(reporter, origin, displaced, (b_months[0], b_months[-1]),
                              (a_months[0], a_months[-1]), measure, signals, caveats)
+
+
+def _mirror_signal(frame, reporter, origin, b_months, a_months) -> Signal:
+    """Monthly importer-minus-exporter tonnes (:func:`~oilflows.analytics.mirror`), before vs after."""
+    name, measures = "mirror_gap", f"{reporter}'s reported imports from {origin} minus {origin}'s reported " \
+                                   f"exports to {reporter} (tonnes a month)"
+    can = ("a gap that opens after the embargo: more crude declared as Kazakh at import than Kazakhstan "
+           "declared exporting to this country")
+    cannot = ("relabelling as such: origin vs consignment (Kazakh crude landed in Trieste and piped on "
+              "to Germany is Germany's import but Italy's export), timing and confidential cells on either "
+              "side move the gap too")
+    stats = frame[frame["source"] != "published"]
+    exports = stats[(stats["reporter"] == origin) & (stats["partner"] == reporter)
+                    & (stats["flow"] == "export") & (stats["freq"] == "M") & stats["mass_t"].notna()]
+    imports = stats[(stats["reporter"] == reporter) & (stats["partner"] == origin)
+                    & (stats["flow"] == "import") & (stats["freq"] == "M") & stats["mass_t"].notna()]
+    nan = (math.nan, math.nan)
+    if exports.empty or imports.empty:
+        return Signal(name, measures, nan, nan, nan, None,
+                      f"needs monthly tonnes from both sides (Comtrade or Comext mirror flows) in the frame: "
+                      f"not in the data given (`oilflows refresh` with a Comtrade entry for {origin})",
+                      can, cannot)
+    from .mirror import mirror
+
+    exp_name = "/".join(exports[["source", "dataset"]].iloc[0])
+    imp_name = "/".join(imports[["source", "dataset"]].iloc[0])
+    table = mirror(stats, reporter, origin, measure="mass_t", freq="M", importer_dataset=imp_name,
+                   exporter_dataset=exp_name).table["discrepancy"]
+    before, after = table.reindex(b_months).mean(), table.reindex(a_months).mean()
+    months = int(table.reindex(b_months).notna().sum()), int(table.reindex(a_months).notna().sum())
+    return Signal(name, measures, (before, before), (after, after), (after - before, after - before), None,
+                  f"importer minus exporter: {before / 1e3:,.1f} kt a month before ({months[0]} months), "
+                  f"{after / 1e3:,.1f} kt after ({months[1]} months); a lead to check, not a test",
+                  can, cannot)
 
 
 def _windows(acc: Accounts, mask: pd.Series, b_months, a_months):
