@@ -337,6 +337,7 @@ def test_real_de_coverage_holds_the_disclosed_figure():
     ({"totals": ["nrg_ti_oilm"]}, "totals dataset 'nrg_ti_oilm' is not in the frame"),
     ({"dataset": "nope"}, "dataset 'nope' is not in the frame"),
     ({"measure": "api_gravity"}, "measure must be one of"),
+    ({"measure": "mass_t"}, "has no mass_t values for DE"),
 ])
 def test_bad_input_gives_typed_errors(kwargs, fragment):
     args = {"reporter": "DE", "partner": "KZ", "start": "2021-01", "end": "2021-12", **kwargs}

@@ -143,6 +143,9 @@ def accounts(frame: pd.DataFrame, reporter: str, measure: str, dataset: str,
     if reporter not in reporters:
         raise AnalysisError(f"reporter {reporter!r} is not in {source}/{chosen}; reporters are: "
                             f"{', '.join(reporters)}")
+    if data.loc[data["reporter"] == reporter, measure].notna().sum() == 0:
+        raise AnalysisError(f"{source}/{chosen} has no {measure} values for {reporter} (e.g. barrels "
+                            "only): choose another measure")
     rows = data[(data["reporter"] == reporter) & data["period"].isin(months)]
     hidden_mask = rows["flag"].fillna("").str.contains(CONFIDENTIAL, regex=False) | rows[measure].isna()
     world_rows = rows[rows["partner"] == WORLD]

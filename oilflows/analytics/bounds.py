@@ -139,9 +139,6 @@ class BoundsResult:
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
         return "\n".join(lines)
 
-    def _repr_text(self) -> str:  # pragma: no cover - convenience
-        return self.summary()
-
     def plot(self, ax=None):
         """The disclosed volume per month and the identified band; unbounded months are hatched."""
         plt = pyplot()
