@@ -315,6 +315,34 @@ def route_of(table: pd.DataFrame, grade: str, reporter: str, period: object) -> 
     return "unknown"
 
 
+def route_column(table: pd.DataFrame, grades: pd.Series, periods: pd.Series, reporter: str) -> pd.Series:
+    """:func:`route_of` for every (grade, period) pair of two aligned series, in one pass per table row.
+
+    Same precedence and errors as :func:`route_of`; returns a Series of route ids on `grades`' index.
+    """
+    months = pd.to_datetime(periods).dt.strftime("%Y-%m")
+    grades = grades.astype(object)
+    out = pd.Series("unknown", index=grades.index, dtype=object)
+    decided = pd.Series(False, index=grades.index)
+    for who in (reporter, ALL_REPORTERS):
+        level = pd.Series(False, index=grades.index)
+        for row in table[table["reporter"] == who].itertuples(index=False):
+            start, end = _cell(row.start), _cell(row.end)
+            hit = (grades == row.grade) & ~decided
+            if start:
+                hit &= months >= start
+            if end:
+                hit &= months <= end
+            if (hit & level).any():
+                first = hit & level
+                raise AnalysisError(f"route table is ambiguous: several rows match grade {row.grade}, "
+                                    f"reporter {who!r}, month {months[first].iloc[0]}")
+            out[hit] = check_route(_cell(row.route))
+            level |= hit
+        decided |= level
+    return out
+
+
 def grades_on_route(table: pd.DataFrame, route: str, *, reporter: str = ALL_REPORTERS,
                     period: object | None = None, origin: str | None = None) -> list[str]:
     """The grades of `table` whose route is `route` for `reporter` (in `period`, if given).

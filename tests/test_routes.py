@@ -190,3 +190,15 @@ def test_line_numbers_count_quoted_newlines(tmp_path):
     with pytest.raises(SourceFormatError) as info:
         route_table(path)
     assert info.value.source.endswith(":4")
+
+
+def test_route_column_equals_route_of_on_every_cell_of_the_embedded_data():
+    from oilflows.routes import route_column
+
+    table = route_table()
+    cells = oilflows.load_default(dataset="nrg_ti_coifpm", start="2020-01")
+    cells = cells[cells["partner"] != "WORLD"][["reporter", "grade", "period"]].drop_duplicates()
+    for reporter, group in cells.groupby("reporter"):
+        fast = route_column(table, group["grade"], group["period"], reporter)
+        slow = [route_of(table, g, reporter, p) for g, p in zip(group["grade"], group["period"], strict=True)]
+        assert fast.tolist() == slow

@@ -418,17 +418,18 @@ def partner_totals(frame: pd.DataFrame, acc: Accounts, partners: list[str], tota
     """
     pairs = dataset_pairs(frame)
     notes: list[str] = []
-    out: list[Total] = []
-    density = None
+    rows = frame[(frame["reporter"] == acc.reporter) & (frame["flow"] == "import")
+                 & (frame["product"] == "crude_oil")]
+    rounding: dict[tuple[str, str, str], float] = {}
+    wanted = []  # (partner, figure, months) of every figure whose period overlaps `months`
     for name in totals:
         chosen = [p for p in pairs if p[0] == name] or matching(pairs, name)
         if not chosen:
             known = ", ".join(f"{s}/{d}" for s, d in pairs)
             raise AnalysisError(f"totals dataset {name!r} is not in the frame; datasets are: {known}")
         for partner in partners:
-            k_lo, k_hi, how = density_interval(frame, acc, partner)
-            figures = _figures(frame, chosen, acc.reporter, partner, acc.measure, name, notes)
-            for label, period, freq, low, high, unit, part in figures:
+            for figure in _figures(rows, frame, chosen, partner, acc.measure, rounding, notes):
+                label, period, freq, _, _, unit, _ = figure
                 group = _months_of(period, freq)
                 if not any(t in months for t in group):
                     continue
@@ -436,28 +437,37 @@ def partner_totals(frame: pd.DataFrame, acc: Accounts, partners: list[str], tota
                     notes.append(f"{label} gives {acc.reporter} <- {partner} {_period_label(period, freq)} "
                                  "as 0: not used (a zero in an extract can stand for a missing value).")
                     continue
-                ext = acc if all(t in acc.months for t in group) else None
-                x_lo, x_hi, disclosed = _hidden_interval(frame, acc, ext, partner, group, low, high,
-                                                         unit, k_lo, k_hi, part)
-                if unit == "t" and acc.measure == "volume_bbl":
-                    density = (k_lo, k_hi)
-                    if how not in notes:
-                        notes.append(how)
-                out.append(Total(label, partner, _period_label(period, freq), tuple(group), low,
-                                 high, unit, x_lo, x_hi, disclosed, part))
+                wanted.append((partner, figure, group))
+    needed = sorted({t for _, _, group in wanted for t in group} | set(acc.months))
+    if not pd.DatetimeIndex(needed).isin(acc.months).all():  # one set of accounts for every figure
+        acc = accounts(frame, acc.reporter, acc.measure, f"{acc.source}/{acc.dataset}",
+                       pd.DatetimeIndex(needed))
+    out: list[Total] = []
+    density = None
+    densities = {p: density_interval(frame, acc, p) for p in {p for p, _, _ in wanted}}
+    for partner, (label, period, freq, low, high, unit, part), group in wanted:
+        k_lo, k_hi, how = densities[partner]
+        x_lo, x_hi, disclosed = _hidden_interval(acc, partner, group, low, high, unit, k_lo, k_hi, part)
+        if unit == "t" and acc.measure == "volume_bbl":
+            density = (k_lo, k_hi)
+            if how not in notes:
+                notes.append(how)
+        out.append(Total(label, partner, _period_label(period, freq), tuple(group), low, high, unit,
+                         x_lo, x_hi, disclosed, part))
     return out, density, notes
 
 
-def _figures(frame, chosen, reporter, partner, measure, name, notes):
+def _figures(reporter_rows, frame, chosen, partner, measure, rounding, notes):
     """(label, period, freq, low, high, unit, slice) of each total of `partner` in `chosen`.
 
-    ``slice`` is None for a partner total, else the grade a published figure covers (e.g. KEBCO).
+    ``reporter_rows``: the reporter's crude-import rows of `frame`. ``slice`` is None for a partner
+    total, else the grade a published figure covers (e.g. KEBCO). ``rounding`` caches each dataset's
+    printed precision.
     """
     out = []
     for source, dataset in chosen:
-        rows = frame[(frame["source"] == source) & (frame["dataset"] == dataset)
-                     & (frame["reporter"] == reporter) & (frame["partner"] == partner)
-                     & (frame["flow"] == "import") & (frame["product"] == "crude_oil")]
+        rows = reporter_rows[(reporter_rows["source"] == source) & (reporter_rows["dataset"] == dataset)
+                             & (reporter_rows["partner"] == partner)]
         label = dataset if source != "published" else f"published/{dataset}"
         if source == "published":
             grade = rows["grade"].fillna("")
@@ -478,7 +488,9 @@ def _figures(frame, chosen, reporter, partner, measure, name, notes):
             if value == 0:
                 out.append((label, period, freq, 0.0, 0.0, "zero", None))
                 continue
-            half = _rounding(frame, source, dataset, column)
+            if (source, dataset, column) not in rounding:
+                rounding[(source, dataset, column)] = _rounding(frame, source, dataset, column)
+            half = rounding[(source, dataset, column)]
             out.append((label, period, freq, value - half, value + half, unit, None))
     return out
 
@@ -535,19 +547,14 @@ def _period_label(period, freq) -> str:
     return f"{pd.Timestamp(period):%Y}" if freq == "A" else f"{pd.Timestamp(period):%Y-%m}"
 
 
-def _hidden_interval(frame, acc: Accounts, ext, partner, group, low, high, unit, k_lo, k_hi,
-                     part=None):
+def _hidden_interval(acc: Accounts, partner, group, low, high, unit, k_lo, k_hi, part=None):
     """The interval of `partner`'s hidden part over `group` implied by a total [low, high].
 
     For a slice (`part`, a grade such as KEBCO) the figure covers only the cells that can hold that
     grade (:data:`SLICE_GRADES`): the hidden part is at least the slice minus those cells'
-    disclosed volume, and has no upper bound from it.
+    disclosed volume, and has no upper bound from it. `acc` covers every month of `group`.
     """
     cells = acc.cells
-    if ext is None:  # months outside the accounts: build them for the group
-        ext = accounts(frame, acc.reporter, acc.measure, f"{acc.source}/{acc.dataset}",
-                       pd.DatetimeIndex(group))
-        cells = ext.cells
     mine = cells[(cells["partner"] == partner) & cells["period"].isin(group)]
     if part is not None:
         holders = SLICE_GRADES.get(part)

@@ -143,7 +143,7 @@ def relabelling_signals(
     :func:`~oilflows.analytics.volume_bounds`); a flag is raised only when every allocation of the
     confidential cells shows the pattern.
     """
-    from ..routes import route_of, route_table
+    from ..routes import route_column, route_table
 
     table = route_table() if routes is None else routes
     b_months, a_months = month_range(*before), month_range(*after)
@@ -156,10 +156,7 @@ def relabelling_signals(
     for who in (origin, displaced):
         if not (frame.loc[frame["dataset"] == acc.dataset, "partner"] == who).any():
             raise AnalysisError(f"{who!r} does not occur in {acc.source}/{acc.dataset}")
-    keys = cells[["grade", "period"]].drop_duplicates()
-    lookup = {(g, p): route_of(table, g, reporter, p) for g, p in keys.itertuples(index=False)}
-    route = pd.Series([lookup[(g, p)] for g, p in zip(cells["grade"], cells["period"], strict=True)],
-                      index=cells.index)
+    route = route_column(table, cells["grade"], cells["period"], reporter)
     blend = route == "russian_blends"
     signals = []
 

@@ -150,7 +150,7 @@ def route_exposure(
     AnalysisError
         For an origin without cells in the dataset, a reporter without grade detail in the window.
     """
-    from ..routes import DEPENDS_ON_RUSSIA, ROUTES, route_of, route_table
+    from ..routes import DEPENDS_ON_RUSSIA, ROUTES, route_column, route_table
 
     table = route_table() if routes is None else routes
     months = month_range(start, end)
@@ -170,10 +170,7 @@ def route_exposure(
     def grouping(acc):
         cells = acc.cells
         mine = cells["partner"] == origin
-        keys = cells.loc[mine, ["grade", "period"]].drop_duplicates()
-        lookup = {(g, p): route_of(table, g, reporter, p) for g, p in keys.itertuples(index=False)}
-        route = pd.Series([lookup.get((g, p)) for g, p in zip(cells["grade"], cells["period"],
-                                                             strict=True)], index=cells.index)
+        route = route_column(table, cells["grade"], cells["period"], reporter).where(mine)
         hidden = acc.cell_hidden
         groups = {r: mine & (route == r) for r in ROUTES if (mine & (route == r)).any()}
 
