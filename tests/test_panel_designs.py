@@ -17,6 +17,8 @@ from oilflows.errors import AnalysisError
 
 KBBL = 1e3
 DONORS = ("FR", "IT", "ES", "NL")
+#: The old default, passed explicitly where a test keeps its reference values (e.g. DE beta -2.5 pp).
+LB = {"confidential": "lower_bound"}
 
 
 def _load_simulation():
@@ -39,7 +41,7 @@ def default():
 
 @pytest.fixture(scope="module")
 def real_did(default):
-    return did(default, treated=("DE", "PL"), controls=DONORS, n_boot=999)
+    return did(default, treated=("DE", "PL"), controls=DONORS, n_boot=999, **LB)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +53,7 @@ def simulated():
 
 
 def test_reporter_panel_reproduces_reference_shares(default):
-    panel = reporter_panel(default, ["DE"], periods=("2020-01", "2023-12"))
+    panel = reporter_panel(default, ["DE"], periods=("2020-01", "2023-12"), **LB)
     assert (panel.source, panel.dataset) == ("eurostat", "nrg_ti_coifpm")
     data = panel.data
     yearly = data.groupby(data["period"].dt.year)[["quantity", "world", "undisclosed"]].sum() / KBBL
@@ -67,9 +69,9 @@ def test_reporter_panel_reproduces_reference_shares(default):
 
 
 def test_reporter_panel_outcomes_and_disclosure_months(default):
-    share = reporter_panel(default, ["FR"], periods=("2020-01", "2023-12"))
-    volume = reporter_panel(default, ["FR"], outcome="volume", periods=("2020-01", "2023-12"))
-    logs = reporter_panel(default, ["FR"], outcome="log1p_volume", periods=("2020-01", "2023-12"))
+    share = reporter_panel(default, ["FR"], periods=("2020-01", "2023-12"), **LB)
+    volume = reporter_panel(default, ["FR"], outcome="volume", periods=("2020-01", "2023-12"), **LB)
+    logs = reporter_panel(default, ["FR"], outcome="log1p_volume", periods=("2020-01", "2023-12"), **LB)
     assert np.allclose(volume.data["y"], share.data["quantity"])
     assert np.allclose(logs.data["y"], np.log1p(share.data["quantity"] / KBBL))
     # Independent count from the raw rows: months in which FR discloses any partner volume > 0.
@@ -81,12 +83,17 @@ def test_reporter_panel_outcomes_and_disclosure_months(default):
 
 
 def test_reporter_panel_confidential_drop_rule(default):
-    lower = reporter_panel(default, ["DE"], periods=("2022-01", "2023-12"))
+    lower = reporter_panel(default, ["DE"], periods=("2022-01", "2023-12"), **LB)
     dropped = reporter_panel(default, ["DE"], periods=("2022-01", "2023-12"), confidential="drop")
     conf_months = int((lower.data["partner_confidential"] > 0).sum())
     assert conf_months > 0
     assert len(dropped.data) == len(lower.data) - conf_months
     assert (dropped.data["partner_confidential"] == 0).all()
+    assert dropped.confidential_months["DE"] == conf_months
+    # "drop" is the default.
+    default_rule = reporter_panel(default, ["DE"], periods=("2022-01", "2023-12"))
+    assert default_rule.confidential == "drop"
+    pd.testing.assert_frame_equal(default_rule.data, dropped.data)
 
 
 def test_reporter_panel_refuses_aggregates_and_unknown_reporters(default):
@@ -101,12 +108,13 @@ def test_reporter_panel_refuses_aggregates_and_unknown_reporters(default):
 def test_reporter_panel_missing_world_total(default):
     # PL's WORLD totals are confidential in nrg_ti_coifpm from 2020.
     with pytest.raises(AnalysisError, match=r"PL: no WORLD total .*confidential"):
-        reporter_panel(default, ["DE", "PL"], periods=("2020-01", "2023-12"))
-    panel = reporter_panel(default, ["DE", "PL"], periods=("2020-01", "2023-12"), on_missing="drop")
+        reporter_panel(default, ["DE", "PL"], periods=("2020-01", "2023-12"), **LB)
+    panel = reporter_panel(default, ["DE", "PL"], periods=("2020-01", "2023-12"), on_missing="drop", **LB)
     assert panel.reporters == ["DE"]
     assert "confidential WORLD cells" in panel.dropped["PL"]
     # Default: every country reporter with a WORLD total in the window (no PL, no EU_V aggregate).
-    assert reporter_panel(default, periods=("2020-01", "2023-12")).reporters == ["DE", "ES", "FR", "IT", "NL"]
+    assert reporter_panel(default, periods=("2020-01", "2023-12"), **LB).reporters == [
+        "DE", "ES", "FR", "IT", "NL"]
 
 
 def test_reporter_panel_leaves_dataset_choice_to_build_panel(default):
@@ -249,7 +257,7 @@ def test_did_real_data_drops_pl_and_reports(real_did):
 
 
 def test_did_default_controls_exclude_druzhba_and_aggregates(default):
-    result = did(default, treated="DE", inference="cluster")
+    result = did(default, treated="DE", inference="cluster", **LB)
     assert set(result.controls) == set(DONORS)  # PL (Druzhba) and EU_V (aggregate) are not controls
 
 
@@ -311,7 +319,7 @@ def test_event_study_bins_and_recovers_effect(simulated):
 
 
 def test_event_study_real_data_summary_and_plot(default):
-    result = event_study(default, treated=("DE", "PL"), controls=DONORS, leads=12, lags=12, n_boot=199)
+    result = event_study(default, treated=("DE", "PL"), controls=DONORS, leads=12, lags=12, n_boot=199, **LB)
     assert result.treated == ["DE"] and result.table.loc[-1, "estimate"] == 0
     assert result.table.index.min() == -12 and result.table.loc[-12, "binned"]
     assert "Event study" in result.summary() and "reference k = -1" in result.summary()
@@ -327,17 +335,17 @@ def test_event_study_error_paths(default):
         event_study(default, treated="DE", controls=DONORS, leads=0)
     with pytest.raises(AnalysisError, match="no treated reporter-month at the reference"):
         event_study(default, treated="DE", controls=DONORS, pre=("2020-01", "2022-06"), ref=-1,
-                    inference="cluster")
+                    inference="cluster", **LB)
 
 
 # -- exposure -----------------------------------------------------------------------------------------
 
 
 def test_exposure_real_data_matches_reference_and_hand_ols(default):
-    result = exposure(default)
+    result = exposure(default, **LB)
     table = result.table
     assert list(table.index) == ["DE", "ES", "FR", "IT", "NL"]  # PL's totals are confidential
-    assert "PL" in exposure(default, reporters=["DE", "ES", "FR", "IT", "NL", "PL"]).dropped
+    assert "PL" in exposure(default, reporters=["DE", "ES", "FR", "IT", "NL", "PL"], **LB).dropped
     # R3 (kbbl): DE 2021 RU 186,493 and KZ 45,806 of 567,881; 2023 KZ 49,550 of 546,621.
     assert table.loc["DE", "dose"] == pytest.approx(186_493 / 567_881, abs=1e-6)
     assert table.loc["DE", "share_base"] == pytest.approx(45_806 / 567_881, abs=1e-6)
@@ -364,13 +372,13 @@ def test_exposure_simulation_recovers_slope():
 
 def test_exposure_controls_and_errors(default):
     controls = pd.DataFrame({"base_kz": [0.08, 0.0, 0.05, 0.02, 0.0]}, index=["DE", "ES", "FR", "IT", "NL"])
-    result = exposure(default, controls=controls)
+    result = exposure(default, controls=controls, **LB)
     assert "base_kz" in result.params.index and result.n == 5
     with pytest.raises(AnalysisError, match="controls have no row for reporter"):
-        exposure(default, controls=controls.drop(index="NL"))
+        exposure(default, controls=controls.drop(index="NL"), **LB)
     with pytest.raises(AnalysisError, match="cannot identify"):
         exposure(default, reporters=["DE", "IT"])
     with pytest.raises(AnalysisError, match="must start after the base window"):
         exposure(default, base=("2021-01", "2021-12"), post=("2021-06", "2021-12"))
     with pytest.raises(AnalysisError, match="same for every reporter"):
-        exposure(default, reporters=["DE", "ES", "FR", "IT", "NL"], dose_partner="XX")
+        exposure(default, reporters=["DE", "ES", "FR", "IT", "NL"], dose_partner="XX", **LB)

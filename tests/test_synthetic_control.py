@@ -38,7 +38,8 @@ def default():
 
 @pytest.fixture(scope="module")
 def real(default):
-    return synthetic_control(default, treated="DE", donors=DONORS)
+    # The old default, explicit (its reference values); "drop" is the default now.
+    return synthetic_control(default, treated="DE", donors=DONORS, confidential="lower_bound")
 
 
 # -- the weights -----------------------------------------------------------------------------------------
@@ -143,6 +144,15 @@ def test_default_donors_exclude_druzhba_reporters(default):
     result = synthetic_control(default, treated="DE")
     assert "PL" not in result.donors and "PL" not in result.dropped
     assert set(result.donors) | set(result.dropped) == set(DONORS)
+
+
+def test_drop_is_the_default(default):
+    # DE's KZ cell is confidential in 43 of its 48 months: "drop" keeps only the identified ones.
+    result = synthetic_control(default, treated="DE", donors=DONORS)
+    explicit = synthetic_control(default, treated="DE", donors=DONORS, confidential="drop")
+    assert result.panel.confidential == "drop"
+    assert (result.panel.data["partner_confidential"] == 0).all()
+    pd.testing.assert_frame_equal(result.paths, explicit.paths)
 
 
 def test_plots(real):

@@ -83,6 +83,10 @@ class DiDResult:
     exposure_table : pandas.DataFrame
         Per reporter: group, months pre/post, mean outcome pre/post, undisclosed share pre/post,
         confidential cells of the partner pre/post.
+    confidential : the rule for confidential partner cells (see :func:`did`).
+    beta_bounds : (lower, upper)
+        With ``confidential="bounds"``: the sharp identified set of beta (inf where unbounded).
+    estimate_at_lo, estimate_at_hi : beta with every outcome at the lower / upper end of its interval.
     """
 
     treated: list[str]
@@ -114,6 +118,10 @@ class DiDResult:
     exposure_table: pd.DataFrame
     caveats: list[str] = field(default_factory=list)
     panel: ReporterPanel | None = field(default=None, repr=False)
+    confidential: str = "drop"
+    beta_bounds: tuple[float, float] | None = None
+    estimate_at_lo: float | None = None
+    estimate_at_hi: float | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """One row per inference method: estimate, se, ci_low, ci_high, pvalue."""
@@ -137,6 +145,18 @@ class DiDResult:
             f"model: y_ct = a_c + l_t + beta D_c Post_t + e_ct, OLS with reporter and month dummies "
             f"({self.n_obs} reporter-months, {self.n_clusters} reporter clusters)",
             "",
+            f"confidential {self.partner} cells: {_rule_text(self.confidential)}",
+        ]
+        if self.beta_bounds is not None:
+            lines += [
+                f"identified set of beta: [{_num(self.beta_bounds[0], self.outcome)}, "
+                f"{_num(self.beta_bounds[1], self.outcome)}]" + _unbounded(self.beta_bounds)
+                + "; no inference for the set (its intervals are out of scope)",
+                f"  beta with every outcome at its lower end {_num(self.estimate_at_lo, self.outcome)}, "
+                f"at its upper end {_num(self.estimate_at_hi, self.outcome)}; the estimate and "
+                "intervals below are at the lower end",
+            ]
+        lines += [
             f"beta = {_num(self.estimate, self.outcome)}  "
             f"(CR1 s.e. {_num(self.se, self.outcome, sign=False)})",
             f"  cluster-robust CR1, t({self.n_clusters - 1}): {self.level:.0%} CI "
@@ -186,7 +206,7 @@ def did(
     measure: str = "volume_bbl",
     weights: str = "webb",
     level: float = 0.95,
-    confidential: str = "lower_bound",
+    confidential: str = "drop",
 ) -> DiDResult:
     """Difference-in-differences of `partner`'s outcome, treated vs control reporters, month panel.
 
@@ -226,8 +246,17 @@ def did(
         Wild-bootstrap weights per cluster; Webb's six-point distribution suits fewer than ~12 clusters.
     level : float
         Confidence level of the intervals.
-    confidential : {"lower_bound", "drop"}
-        See :func:`reporter_panel`.
+    confidential : {"drop", "lower_bound", "bounds"}
+        Reporter-months in which `partner` has a confidential cell (the outcome is not identified).
+        ``drop`` (default): left out (the caveats say how many per reporter). ``lower_bound``: the
+        disclosed part only, a lower bound, not the outcome. ``bounds``: the sharp identified set of
+        beta, :attr:`DiDResult.beta_bounds`. beta is linear in the outcome vector, beta = c'y with c
+        the treatment row of (X'X)^-1 X' (X: treatment and fixed-effect dummies), and each confidential
+        month's outcome lies in its own interval from the accounting identity
+        (:meth:`oilflows.analytics._accounting.Accounts.partner_box`, transformed like the outcome), so
+        the set is [sum min(c lo, c hi), sum max(c lo, c hi)] (unbounded on a side where an interval
+        is). ``estimate`` and the intervals are then those at the lower end of every outcome interval;
+        no inference is given for the bounds themselves.
     """
     setup = _setup(frame, treated, controls, partner, outcome, post_start, pre, post, cluster, inference,
                    n_boot, weights, level, measure, dataset, confidential)
@@ -247,9 +276,46 @@ def did(
         ci_cluster=inf.ci_cluster, p_cluster=inf.p_cluster, ci_wild=inf.ci_wild, p_wild=inf.p_wild,
         inference=inference, weights=weights, n_boot=inf.n_boot_used, level=level, n_obs=len(data),
         n_clusters=fit.n_clusters, means=means.reindex(columns=["treated", "controls"]),
-        exposure_table=setup["table"], panel=setup["panel"])
+        exposure_table=setup["table"], panel=setup["panel"], confidential=confidential)
+    if confidential == "bounds":
+        c = _weights(d_post, setup["fixed"])[0]
+        result.beta_bounds = _identified_set(c, data["y_lo"].to_numpy(float), data["y_hi"].to_numpy(float))
+        result.estimate_at_lo = float(c @ data["y_lo"].to_numpy(float))
+        result.estimate_at_hi = _dot(c, data["y_hi"].to_numpy(float))
     result.caveats = _caveats(setup, partner)
     return result
+
+
+def _weights(regressors: np.ndarray, fixed: np.ndarray) -> np.ndarray:
+    """Rows of pinv(X) for the regressors' columns, X = [regressors, fixed]: beta_j = c_j' y."""
+    return np.linalg.pinv(np.hstack([regressors, fixed]))[: regressors.shape[1]]
+
+
+def _dot(c: np.ndarray, y: np.ndarray) -> float:
+    """c'y, with 0 * inf = 0 (an unbounded outcome that carries no weight does not matter)."""
+    used = np.abs(c) > 1e-12 * np.abs(c).max()
+    return float(c[used] @ y[used])
+
+
+def _identified_set(c: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[float, float]:
+    """Sharp bounds of c'y over the box lo <= y <= hi (each coordinate free): sum of the extremes."""
+    used = np.abs(c) > 1e-12 * np.abs(c).max()
+    c, lo, hi = c[used], lo[used], hi[used]
+    with np.errstate(invalid="ignore"):
+        a, b = c * lo, c * hi
+    return float(np.minimum(a, b).sum()), float(np.maximum(a, b).sum())
+
+
+def _unbounded(bounds: tuple[float, float]) -> str:
+    sides = [s for s, v in zip(("below", "above"), bounds, strict=True) if not np.isfinite(v)]
+    return (f" (unbounded {' and '.join(sides)}: WORLD is confidential in a month with weight)"
+            if sides else "")
+
+
+def _rule_text(rule: str) -> str:
+    return {"drop": "drop (reporter-months whose outcome is not identified are left out)",
+            "lower_bound": "lower_bound (only the disclosed part counts: a lower bound, not the outcome)",
+            "bounds": "bounds (each month's outcome is an interval; beta is reported as a set)"}[rule]
 
 
 def _setup(frame, treated, controls, partner, outcome, post_start, pre, post, cluster, inference, n_boot,
@@ -332,11 +398,16 @@ def _caveats(setup: dict, partner: str) -> list[str]:
     notes = []
     for reporter, why in panel.dropped.items():
         notes.append(f"{reporter} left out: {why}.")
-    left = {r: n for r, n in panel.dropped_months.items() if n}
+    conf_left = {r: n for r, n in panel.confidential_months.items() if n}
+    left = {r: n - panel.confidential_months.get(r, 0) for r, n in panel.dropped_months.items()}
+    left = {r: n for r, n in left.items() if n}
     if left:
-        notes.append("months left out because the reporter disclosed no partner at all"
-                     + (f" or {partner} was confidential" if panel.confidential == "drop" else "")
-                     + ": " + ", ".join(f"{r} {n}" for r, n in left.items()) + " (unbalanced panel).")
+        notes.append("months left out because the reporter disclosed no partner at all: "
+                     + ", ".join(f"{r} {n}" for r, n in left.items()) + " (unbalanced panel).")
+    if conf_left:
+        notes.append(f"confidential='drop': reporter-months with a confidential {partner} cell (outcome not "
+                     "identified) left out: " + ", ".join(f"{r} {n}" for r, n in conf_left.items())
+                     + "; see confidential='bounds' for what they could change.")
     high = table[table[["undisclosed_share_pre", "undisclosed_share_post"]].max(axis=1) > 0.25]
     if not high.empty:
         notes.append("a large part of WORLD is undisclosed for "
@@ -344,11 +415,14 @@ def _caveats(setup: dict, partner: str) -> list[str]:
                                  f"{row.undisclosed_share_post:.0%} post)" for r, row in high.iterrows())
                      + f": the disclosed {partner} figure is a lower bound and moves with disclosure.")
     conf = table[(table["confidential_pre"] + table["confidential_post"]) > 0]
-    if not conf.empty and panel.confidential == "lower_bound":
+    if not conf.empty and panel.confidential in ("lower_bound", "bounds"):
         notes.append(f"{partner} has confidential cells (pre/post) in "
                      + ", ".join(f"{r} {row.confidential_pre}/{row.confidential_post}"
                                  for r, row in conf.iterrows())
-                     + "; those months count only the disclosed grades.")
+                     + ("; confidential='lower_bound': those months count only the disclosed grades, a "
+                        "lower bound, not the outcome." if panel.confidential == "lower_bound" else
+                        "; confidential='bounds': beta is reported as an identified set; its point "
+                        "estimate and intervals are at the lower end of each month's outcome interval."))
     notes.append(f"SUTVA: {partner} supply is capacity-constrained (CPC about 1.3-1.6 mb/d), so a treated "
                  "reporter's gain can be a control's loss; beta then adds the controls' loss to the treated "
                  "gain and overstates it. Check the controls' own change.")
@@ -374,7 +448,10 @@ class EventStudyResult:
 
     ``table``: one row per k (the reference month included with estimate 0): estimate, se (CR1),
     ci_low/ci_high and pvalue of the chosen inference, ci/p of both inferences, ``binned`` (endpoint
-    bins collect all months beyond), ``treated_obs`` (treated reporter-months in the bin).
+    bins collect all months beyond), ``treated_obs`` (treated reporter-months in the bin); with
+    ``confidential="bounds"`` also ``bound_low``/``bound_high`` (the identified set of each beta_k) and
+    ``estimate_at_hi`` (``estimate`` is then at the lower end of every outcome interval);
+    ``mean_post_bounds``: the identified set of the mean of beta_k over k >= 0.
     """
 
     treated: list[str]
@@ -400,6 +477,8 @@ class EventStudyResult:
     table: pd.DataFrame
     caveats: list[str] = field(default_factory=list)
     panel: ReporterPanel | None = field(default=None, repr=False)
+    confidential: str = "drop"
+    mean_post_bounds: tuple[float, float] | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """The coefficient table (one row per relative month k)."""
@@ -419,13 +498,23 @@ class EventStudyResult:
                  f"mean beta_k, k >= 0: {_num(post['estimate'].mean(), self.outcome)}; mean |beta_k|, "
                  f"k < 0 (pre-trend check): {_num(pre['estimate'].abs().mean(), self.outcome)}; "
                  f"pre-period k with CI excluding 0: {_excluding_zero(pre)} of {len(pre)}",
-                 "",
-                 f"{'k':>5}{'estimate':>12}{'ci_low':>12}{'ci_high':>12}{'p':>8}{'bin':>5}"]
+                 f"confidential {self.partner} cells: {_rule_text(self.confidential)}"]
+        bounds = self.mean_post_bounds is not None
+        if bounds:
+            low, high = self.mean_post_bounds
+            lines.append(f"identified set of mean beta_k, k >= 0: [{_num(low, self.outcome)}, "
+                         f"{_num(high, self.outcome)}]" + _unbounded(self.mean_post_bounds)
+                         + "; per-k sets in bound_low/bound_high; estimates and intervals at the lower end "
+                         "of every outcome interval; no inference for the sets")
+        lines += ["", f"{'k':>5}{'estimate':>12}{'ci_low':>12}{'ci_high':>12}{'p':>8}{'bin':>5}"
+                  + (f"{'set low':>12}{'set high':>12}" if bounds else "")]
         for k, row in self.table.iterrows():
             p = "" if pd.isna(row["pvalue"]) else f"{row['pvalue']:.3f}"
             lines.append(f"{k:>5}{_num(row['estimate'], self.outcome):>12}"
                          f"{_num(row['ci_low'], self.outcome):>12}{_num(row['ci_high'], self.outcome):>12}"
-                         f"{p:>8}{'yes' if row['binned'] else '':>5}")
+                         f"{p:>8}{'yes' if row['binned'] else '':>5}"
+                         + (f"{_num(row['bound_low'], self.outcome):>12}"
+                            f"{_num(row['bound_high'], self.outcome):>12}" if bounds else ""))
         if self.caveats:
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
         return "\n".join(lines)
@@ -477,7 +566,7 @@ def event_study(
     measure: str = "volume_bbl",
     weights: str = "webb",
     level: float = 0.95,
-    confidential: str = "lower_bound",
+    confidential: str = "drop",
 ) -> EventStudyResult:
     """Event study ``y_ct = a_c + l_t + sum_{k != ref} beta_k D_c 1[t - T0 = k] + e_ct``.
 
@@ -523,6 +612,17 @@ def event_study(
     rows.append({"k": ref, "estimate": 0.0, "se": 0.0, "ci_low": 0.0, "ci_high": 0.0, "pvalue": np.nan,
                  "ci_low_cluster": 0.0, "ci_high_cluster": 0.0, "p_cluster": np.nan,
                  "treated_obs": int((is_treated & (binned == ref)).sum())})
+    mean_post_bounds = None
+    if confidential == "bounds":
+        c = _weights(regressors, setup["fixed"])
+        y_lo, y_hi = data["y_lo"].to_numpy(float), data["y_hi"].to_numpy(float)
+        for j, row in enumerate(rows[:-1]):
+            row["bound_low"], row["bound_high"] = _identified_set(c[j], y_lo, y_hi)
+            row["estimate_at_hi"] = _dot(c[j], y_hi)
+        rows[-1].update(bound_low=0.0, bound_high=0.0, estimate_at_hi=0.0)
+        post_rows = [j for j, k in enumerate(ks) if k >= 0]
+        # The mean over k >= 0 (reference row excluded, as in the summary's mean) is linear too.
+        mean_post_bounds = _identified_set(c[post_rows].mean(axis=0), y_lo, y_hi)
     table = pd.DataFrame(rows).set_index("k").sort_index()
     table["binned"] = [(k == -leads and (rel[is_treated] < -leads).any())
                        or (k == lags and (rel[is_treated] > lags).any()) for k in table.index]
@@ -532,7 +632,8 @@ def event_study(
         dataset=setup["panel"].dataset, post_start=t0, pre=setup["pre"], post=setup["post"], ref=ref,
         leads=leads, lags=lags, inference=inference, weights=weights,
         n_boot=None if inference != "wild" else _n_boot_used(fit.n_clusters, weights, n_boot),
-        level=level, n_obs=len(data), n_clusters=fit.n_clusters, table=table, panel=setup["panel"])
+        level=level, n_obs=len(data), n_clusters=fit.n_clusters, table=table, panel=setup["panel"],
+        confidential=confidential, mean_post_bounds=mean_post_bounds)
     result.caveats = _caveats(setup, partner)
     return result
 
@@ -626,7 +727,7 @@ def exposure(
     freq: str = "M",
     cov_type: str = "HC3",
     level: float = 0.95,
-    confidential: str = "lower_bound",
+    confidential: str = "drop",
 ) -> ExposureResult:
     """Continuous-treatment (exposure) design: ``ds^partner_c = a + b * s^dose_partner_{c,base} + controls``.
 
@@ -650,14 +751,17 @@ def exposure(
     cov_type : str
         statsmodels robust covariance; HC3 (default) suits few observations (Long & Ervin 2000).
     level : float
-    confidential : {"lower_bound", "drop"}
-        Applied to `partner`; the dose is always the disclosed share (a lower bound).
+    confidential : {"drop", "lower_bound"}
+        Applied to `partner`: ``drop`` (default) leaves out reporter-months with a confidential
+        `partner` cell (not identified); ``lower_bound`` keeps their disclosed part, a lower bound,
+        not the outcome. The dose is always the disclosed share (a lower bound).
     """
     lo_b, hi_b = window(base)
     lo_p, hi_p = window(post)
     if lo_p <= hi_b:
         raise AnalysisError(f"post window {post} must start after the base window {base} ends")
     windows = [(lo_b, hi_b), (lo_p, hi_p)]
+    _check_choice("confidential", confidential, ("drop", "lower_bound"))
     if reporters is None:
         reporters = available_reporters(frame, windows, measure, freq, dataset)
     panel = reporter_panel_in_windows(frame, reporters, "share", partner, measure, dataset, windows, freq,

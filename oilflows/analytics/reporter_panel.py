@@ -20,8 +20,10 @@ from ._panel import Panel, build_panel, check_measure, display, window
 
 #: Outcomes :func:`reporter_panel` can build.
 OUTCOMES = ("share", "volume", "log1p_volume")
-#: What a month in which the partner has a confidential cell counts as.
-CONFIDENTIAL_RULES = ("lower_bound", "drop")
+#: What a month in which the partner has a confidential cell counts as: ``drop`` (default: left out, the
+#: outcome is not identified), ``lower_bound`` (the disclosed part only: a lower bound, not the outcome)
+#: or ``bounds`` (kept, with the outcome's interval ``y_lo``..``y_hi`` from the accounting identity).
+CONFIDENTIAL_RULES = ("drop", "lower_bound", "bounds")
 #: Importers whose Russian crude came (partly) through the Druzhba pipeline: treated in a Druzhba design
 #: and never donors (methods note section 8; CZ through the southern branch).
 DRUZHBA_REPORTERS = ("DE", "PL", "CZ", "SK", "HU")
@@ -37,7 +39,11 @@ class ReporterPanel:
     disclosed partners), ``undisclosed_share`` (of WORLD) and ``partner_confidential`` (confidential
     cells of the partner that month). ``dropped``: requested reporters left out, with the reason.
     ``dropped_months``: reporter -> months left out (no partner disclosed at all, or, with
-    ``confidential="drop"``, a confidential cell of the partner).
+    ``confidential="drop"``, a confidential cell of the partner); ``confidential_months``: reporter ->
+    months left out for a confidential cell of the partner only (``"drop"``). With
+    ``confidential="bounds"`` ``data`` also has ``y_lo``/``y_hi``: the sharp interval of the outcome
+    from the month's accounting identity (``y_hi`` is inf where WORLD is confidential), and ``y`` is
+    ``y_lo``.
     """
 
     data: pd.DataFrame
@@ -50,6 +56,7 @@ class ReporterPanel:
     confidential: str
     dropped: dict[str, str] = field(default_factory=dict)
     dropped_months: dict[str, int] = field(default_factory=dict)
+    confidential_months: dict[str, int] = field(default_factory=dict)
     panels: dict[str, Panel] = field(default_factory=dict, repr=False)
 
     @property
@@ -83,7 +90,7 @@ def reporter_panel(
     dataset: str | None = None,
     periods: tuple[str, str] | None = None,
     freq: str = "M",
-    confidential: str = "lower_bound",
+    confidential: str = "drop",
     on_missing: str = "raise",
 ) -> ReporterPanel:
     """Build a reporter x month panel of `partner`'s outcome.
@@ -109,9 +116,13 @@ def reporter_panel(
         Inclusive window ``("YYYY-MM", "YYYY-MM")``; it also settles the dataset when several cover a
         reporter (e.g. the register ends in 2019).
     freq : {"M", "A"}
-    confidential : {"lower_bound", "drop"}
-        A month in which the partner has a confidential cell: keep the disclosed quantity (a lower
-        bound, default) or leave the reporter-month out.
+    confidential : {"drop", "lower_bound", "bounds"}
+        A month in which the partner has a confidential cell. ``drop`` (default): leave the
+        reporter-month out (its outcome is not identified; counted in
+        :attr:`ReporterPanel.confidential_months`). ``lower_bound``: keep the disclosed quantity only,
+        a lower bound, not the outcome. ``bounds``: keep the month and add ``y_lo``/``y_hi``, the
+        outcome at both ends of the partner's volume bounds
+        (:meth:`oilflows.analytics._accounting.Accounts.partner_box`); monthly data only.
     on_missing : {"raise", "drop"}
         A reporter present in `frame` but without a WORLD total of `measure` in the window (e.g. PL in
         nrg_ti_coifpm from 2020, whose totals are confidential): raise, or leave it out and record why
@@ -142,6 +153,8 @@ def reporter_panel_in_windows(frame, reporters, outcome, partner, measure, datas
     _check_choice("on_missing", on_missing, ("raise", "drop"))
     if freq not in ("M", "A"):
         raise AnalysisError(f"freq must be 'M' or 'A', got {freq!r}")
+    if confidential == "bounds" and freq != "M":
+        raise AnalysisError("confidential='bounds' needs monthly data (freq='M')")
     if reporters is None:
         reporters = available_reporters(frame, windows or [(_FAR_PAST, _FAR_FUTURE)], measure, freq, dataset)
     reporters = list(dict.fromkeys(reporters))
@@ -153,25 +166,30 @@ def reporter_panel_in_windows(frame, reporters, outcome, partner, measure, datas
     if absent:
         raise AnalysisError(f"reporter(s) {', '.join(absent)} not in the data")
     windows = windows or [(_FAR_PAST, _FAR_FUTURE)]
-    rows, panels, dropped, dropped_months = [], {}, {}, {}
+    rows, panels, dropped, dropped_months, conf_months = [], {}, {}, {}, {}
     for reporter in reporters:
         reason = _missing_reason(frame, reporter, measure, freq, dataset, windows)
         if reason is None:
             panel = build_panel(frame, reporter, measure, freq, dataset, windows)
-            long, n_left_out = _outcome_rows(panel, partner, outcome, confidential, windows)
+            long, n_left_out, n_conf = _outcome_rows(panel, partner, outcome, confidential, windows)
+            note = (f" (confidential='drop': months with a confidential {partner} cell do not count)"
+                    if confidential == "drop" else "")
             if long.empty:
-                reason = f"no month with a disclosed partner in {_windows_text(windows)}"
+                reason = f"no month with a disclosed partner in {_windows_text(windows)}{note}"
             else:
                 empty = [(lo, hi) for lo, hi in windows
                          if not long["period"].between(lo, hi).any()]
                 if empty:
-                    reason = f"no month with a disclosed partner in {_windows_text(empty)}"
+                    reason = f"no month with a disclosed partner in {_windows_text(empty)}{note}"
         if reason is not None:
             if on_missing == "raise":
                 raise AnalysisError(f"reporter {reporter}: {reason}")
             dropped[reporter] = reason
             continue
         panels[reporter], dropped_months[reporter] = panel, n_left_out
+        conf_months[reporter] = n_conf
+        if confidential == "bounds":
+            long = _with_bounds(frame, long, panel, reporter, partner, outcome)
         rows.append(long.assign(reporter=reporter))
     if not rows:
         raise AnalysisError("no reporter has usable data: "
@@ -182,11 +200,38 @@ def reporter_panel_in_windows(frame, reporters, outcome, partner, measure, datas
                             f"({', '.join(f'{r}: {p.source}/{p.dataset}' for r, p in panels.items())}); "
                             "pass dataset= so that one source defines every reporter's outcome")
     source, chosen = origins.pop()
-    data = pd.concat(rows, ignore_index=True)[
-        ["reporter", "period", "y", "quantity", "world", "undisclosed", "undisclosed_share",
-         "partner_confidential"]]
+    columns = ["reporter", "period", "y", "quantity", "world", "undisclosed", "undisclosed_share",
+               "partner_confidential"] + (["y_lo", "y_hi"] if confidential == "bounds" else [])
+    data = pd.concat(rows, ignore_index=True)[columns]
     return ReporterPanel(data, outcome, partner, measure, freq, source, chosen, confidential, dropped,
-                         dropped_months, panels)
+                         dropped_months, conf_months, panels)
+
+
+def _transform(volume, world, outcome: str, measure: str):
+    """The outcome of a partner volume (base unit): the same monotone map as the panel's ``y``."""
+    _, divisor = display(measure)
+    volume = np.asarray(volume, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {"share": lambda: volume / np.asarray(world, dtype=float), "volume": lambda: volume,
+                "log1p_volume": lambda: np.log1p(np.clip(volume, 0, None) / divisor)}[outcome]()
+
+
+def _with_bounds(frame, long: pd.DataFrame, panel: Panel, reporter: str, partner: str,
+                 outcome: str) -> pd.DataFrame:
+    """Add ``y_lo``/``y_hi`` (outcome at both ends of the partner's volume box) and set ``y = y_lo``."""
+    from ._accounting import accounts
+
+    months = pd.DatetimeIndex(long["period"])
+    box = accounts(frame, reporter, panel.measure, f"{panel.source}/{panel.dataset}",
+                   months).partner_box(partner)
+    vol_lo = box["disclosed"].to_numpy(float) + box["lo"].to_numpy(float)
+    vol_hi = box["disclosed"].to_numpy(float) + box["hi"].to_numpy(float)
+    world = long["world"].to_numpy(float)
+    long = long.copy()
+    long["y_lo"] = _transform(vol_lo, world, outcome, panel.measure)
+    long["y_hi"] = _transform(vol_hi, world, outcome, panel.measure)
+    long["y"] = long["y_lo"]
+    return long
 
 
 def _all_reporters(frame: pd.DataFrame, dataset: str | None) -> list[str]:
@@ -233,7 +278,8 @@ def _outcome_rows(panel: Panel, partner: str, outcome: str, confidential: str, w
         inside |= (table.index >= lo) & (table.index <= hi)
     table = table.loc[inside & (table["world"] > 0).to_numpy()]
     disclosed = values.reindex(table.index).sum(axis=1) > 0
-    keep = disclosed & (table["partner_confidential"] == 0) if confidential == "drop" else disclosed
+    is_conf = (table["partner_confidential"] > 0).to_numpy()
+    keep = disclosed & ~is_conf if confidential == "drop" else disclosed
     # An open-ended window counts only from the first / to the last disclosed month: before it the source
     # has no partner detail at all (nrg_ti_coifpm: TOTAL only before 2020).
     span = disclosed.index[disclosed.to_numpy()]
@@ -243,13 +289,14 @@ def _outcome_rows(panel: Panel, partner: str, outcome: str, confidential: str, w
         hi = min(hi, span.max()) if hi >= _FAR_FUTURE and len(span) else hi
         counted |= (table.index >= lo) & (table.index <= hi)
     n_left_out = int((~keep & counted).sum())
+    n_conf = int((disclosed.to_numpy() & is_conf & counted).sum()) if confidential == "drop" else 0
     table = table.loc[keep]
     table["undisclosed_share"] = table["undisclosed"] / table["world"]
     _, divisor = display(panel.measure)
     table["y"] = {"share": table["quantity"] / table["world"], "volume": table["quantity"],
                   "log1p_volume": np.log1p(table["quantity"].clip(lower=0) / divisor)}[outcome]
     table.index.name = "period"
-    return table.reset_index(), n_left_out
+    return table.reset_index(), n_left_out, n_conf
 
 
 def _windows_text(windows) -> str:

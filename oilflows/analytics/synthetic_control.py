@@ -192,7 +192,7 @@ def synthetic_control(
     dataset: str | None = None,
     *,
     measure: str = "volume_bbl",
-    confidential: str = "lower_bound",
+    confidential: str = "drop",
     intercept: bool = False,
 ) -> SyntheticControlResult:
     """Synthetic control of `treated`'s `partner` outcome from donor importers, with placebo inference.
@@ -217,7 +217,11 @@ def synthetic_control(
         Inclusive windows ("YYYY-MM", "YYYY-MM"); the weights are fitted on `pre` only.
     dataset : str, optional
     measure : {"volume_bbl", "mass_t", "value"}
-    confidential : {"lower_bound", "drop"}
+    confidential : {"drop", "lower_bound"}
+        ``drop`` (default): months with a confidential `partner` cell are missing (the outcome is not
+        identified), so a donor missing one of the treated unit's months is left out and the treated
+        unit's own such months are not fitted; ``lower_bound``: the disclosed part only, a lower bound,
+        not the outcome.
     intercept : bool
         False (default): the classic synthetic control, levels matched, so the treated unit must lie in
         the donors' convex hull. True: the demeaned synthetic control (Ferman & Pinto 2021, Quantitative
