@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import sys
 from pathlib import Path
 
@@ -382,3 +383,153 @@ def test_exposure_controls_and_errors(default):
         exposure(default, base=("2021-01", "2021-12"), post=("2021-06", "2021-12"))
     with pytest.raises(AnalysisError, match="same for every reporter"):
         exposure(default, reporters=["DE", "ES", "FR", "IT", "NL"], dose_partner="XX", **LB)
+
+
+# -- confidential cells: "drop" (default), "lower_bound" (explicit), "bounds" (identified set) ------------
+
+
+def test_beta_is_linear_in_y_and_matches_statsmodels_dummies():
+    """c'y with c = the treatment row of pinv([D, fixed effects]) is the OLS beta with all dummies."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(11)
+    rows = pd.DataFrame([(r, t) for r in "ABCDEF" for t in range(10)], columns=["reporter", "t"])
+    rows = rows.sample(frac=0.8, random_state=3).reset_index(drop=True)  # unbalanced
+    d = (rows["reporter"].isin(["A", "B"]) & (rows["t"] >= 6)).to_numpy(float)[:, None]
+    fixed = np.hstack([panel_designs._dummies(rows["reporter"].to_numpy(), False),
+                       panel_designs._dummies(rows["t"].to_numpy(), True)])
+    c = panel_designs._weights(d, fixed)[0]
+    dummies = pd.concat([pd.get_dummies(rows["reporter"], dtype=float),
+                         pd.get_dummies(rows["t"], drop_first=True, dtype=float)], axis=1)
+    x = pd.concat([pd.Series(d[:, 0], name="DxPost"), dummies], axis=1)
+    for _ in range(3):
+        y = rng.normal(size=len(rows))
+        assert c @ y == pytest.approx(sm.OLS(y, x).fit().params["DxPost"], abs=1e-10)
+
+
+def _hand_frame(kz: dict, hidden_kz: set, hidden_sa: set, world_hidden: set = frozenset()) -> pd.DataFrame:
+    """Hand-built canonical rows (not real data). `kz[(reporter, month)]` = (disclosed grade KZ_A, value
+    of grade KZ_B); KZ_B is confidential in `hidden_kz`, a SA cell of 10 is confidential in `hidden_sa`,
+    NO fills WORLD = 1000 - 10."""
+    from oilflows.schema import COLUMNS
+
+    rows = []
+    for (reporter, month), (a, b) in kz.items():
+        no = 1000.0 - 10.0 - a - b
+        def row(partner, grade, value, flag=None, reporter=reporter, month=month):
+            return {"reporter": reporter, "period": pd.Timestamp(month), "partner": partner, "grade": grade,
+                    "volume_bbl": np.nan if flag else value, "flag": flag}
+        key = (reporter, month)
+        rows += [row("WORLD", None, 1000.0, "c" if key in world_hidden else None),
+                 row("KZ", "KZ_A", a), row("KZ", "KZ_B", b, "c" if key in hidden_kz else None),
+                 row("NO", "NO_A", no + (10.0 if key not in hidden_sa else 0.0)),
+                 *([row("SA", "SA_A", 10.0, "c")] if key in hidden_sa else [])]
+    frame = pd.DataFrame(rows)
+    frame["source"], frame["dataset"], frame["freq"] = "hand", "hand", "M"
+    frame["flow"], frame["product"] = "import", "crude_oil"
+    for column in COLUMNS:
+        if column not in frame.columns:
+            frame[column] = np.nan if column in ("mass_t", "value", "api_gravity", "sulphur_pct",
+                                                 "price_per_bbl") else None
+    frame["vintage"] = pd.NaT
+    return frame[list(COLUMNS)]
+
+
+def _brute_force(data: pd.DataFrame, lo: np.ndarray, hi: np.ndarray) -> tuple[float, float]:
+    """min/max of the OLS beta (all dummies, numpy lstsq) over every vertex of the outcome boxes."""
+    x = np.column_stack([(data["treated"] & data["post"]).to_numpy(float),
+                         pd.get_dummies(data["reporter"], dtype=float).to_numpy(),
+                         pd.get_dummies(data["period"], drop_first=True, dtype=float).to_numpy()])
+    free = np.flatnonzero(hi > lo + 1e-15)
+    betas = []
+    for corner in itertools.product((0, 1), repeat=len(free)):
+        y = lo.copy()
+        y[free] = np.where(np.array(corner, bool), hi[free], lo[free])
+        betas.append(np.linalg.lstsq(x, y, rcond=None)[0][0])
+    return min(betas), max(betas)
+
+
+@pytest.mark.parametrize("outcome", ["share", "volume", "log1p_volume"])
+def test_bounds_equal_brute_force_over_box_vertices(outcome):
+    months = ["2021-01", "2021-02", "2021-03", "2021-04"]
+    rng = np.random.default_rng(5)
+    kz = {(r, m): (float(rng.integers(20, 200)), float(rng.integers(5, 60)))
+          for r in ("DE", "XB", "XC") for m in months}
+    # KZ_B confidential with SA also confidential (KZ shares the residual: [0, U]) in five months, KZ
+    # the sole holder (exact: the whole residual) in one: 5 free cells, 32 vertices.
+    hidden_kz = {("DE", "2021-02"), ("DE", "2021-04"), ("XB", "2021-01"), ("XB", "2021-03"),
+                 ("XC", "2021-04"), ("XC", "2021-02")}
+    hidden_sa = hidden_kz - {("XC", "2021-02")}
+    frame = _hand_frame(kz, hidden_kz, hidden_sa)
+    result = did(frame, treated="DE", controls=["XB", "XC"], outcome=outcome, post_start="2021-03",
+                 inference="cluster", confidential="bounds")
+    data = result.panel.data.assign(treated=lambda d: d["reporter"] == "DE",
+                                    post=lambda d: d["period"] >= pd.Timestamp("2021-03"))
+    lo, hi = data["y_lo"].to_numpy(float), data["y_hi"].to_numpy(float)
+    assert (hi > lo).sum() == 5
+    # The sole holder's month is exact at disclosed + residual, above the disclosed "lower bound".
+    sole = data[(data["reporter"] == "XC") & (data["period"] == pd.Timestamp("2021-02"))].iloc[0]
+    lower = reporter_panel(frame, ["XC"], outcome=outcome, periods=("2021-02", "2021-02"), **LB).data
+    assert sole["y_lo"] == sole["y_hi"] > lower["y"].iloc[0]
+    expected = _brute_force(data, lo, hi)
+    assert result.beta_bounds[0] == pytest.approx(expected[0], abs=1e-10)
+    assert result.beta_bounds[1] == pytest.approx(expected[1], abs=1e-10)
+    assert result.estimate_at_lo == pytest.approx(result.estimate, abs=1e-12)
+    assert result.beta_bounds[0] <= result.estimate_at_hi <= result.beta_bounds[1]
+    assert "identified set of beta" in result.summary() and "no inference for the set" in result.summary()
+    # Event study: each beta_k's set by brute force too.
+    es = event_study(frame, treated="DE", controls=["XB", "XC"], outcome=outcome, post_start="2021-03",
+                     leads=2, lags=1, inference="cluster", confidential="bounds")
+    assert es.table.loc[0, "bound_low"] <= es.table.loc[0, "estimate"] <= es.table.loc[0, "bound_high"]
+    assert "identified set of mean beta_k" in es.summary()
+
+
+def test_bounds_unbounded_and_sole_holder_exact():
+    # Hand-built: with every KZ cell disclosed the set is the point estimate.
+    months = ["2021-01", "2021-02", "2021-03", "2021-04"]
+    kz = {(r, m): (100.0 + 7 * i, 20.0) for i, (r, m) in enumerate((r, m) for r in ("DE", "XB", "XC")
+                                                                    for m in months)}
+    frame = _hand_frame(kz, set(), set())
+    result = did(frame, treated="DE", controls=["XB", "XC"], post_start="2021-03", inference="cluster",
+                 confidential="bounds")
+    assert result.beta_bounds == pytest.approx((result.estimate, result.estimate), abs=1e-12)
+    # An infinite upper end (WORLD confidential) makes the set unbounded on the side its weight points to.
+    c = np.array([0.5, -0.5, 0.0])
+    assert panel_designs._identified_set(c, np.zeros(3), np.array([1.0, np.inf, np.inf])) == (-np.inf, 0.5)
+    assert "unbounded below" in panel_designs._unbounded((-np.inf, 0.5))
+
+
+def test_real_data_drop_default_lower_bound_and_bounds(default):
+    """DE treated, controls FR IT ES NL, KZ share of WORLD (nrg_ti_coifpm), 2020-01..2023-12."""
+    kwargs = {"treated": "DE", "controls": DONORS, "inference": "cluster"}
+    by_default = did(default, **kwargs)
+    drop = did(default, confidential="drop", **kwargs)
+    lower = did(default, **kwargs, **LB)
+    bounds = did(default, confidential="bounds", **kwargs)
+    # "drop" is the default and reproduces issue 11's -6.6 share points; "lower_bound" the documented -2.5.
+    assert by_default.confidential == "drop" and by_default.estimate == drop.estimate
+    assert drop.estimate == pytest.approx(-0.0660, abs=5e-5)
+    assert lower.estimate == pytest.approx(-0.0252, abs=5e-5)
+    # ES discloses KZ in no month of its own (every disclosed month hides KZ): left out under "drop".
+    assert drop.controls == ["FR", "IT", "NL"] and "ES" in drop.dropped
+    assert drop.panel.confidential_months == {"DE": 43, "FR": 12, "IT": 0, "NL": 0}
+    text = by_default.summary()
+    assert "confidential KZ cells: drop" in text and "DE 43, FR 12" in text
+    assert "a lower bound, not the outcome" in lower.summary()
+    # Bounds: the identified set of beta, about -49.7 .. +43.9 share points.
+    low, high = bounds.beta_bounds
+    assert (low, high) == pytest.approx((-0.4969, 0.4385), abs=5e-5)
+    # The lower_bound outcome lies in every month's box (KZ is never the sole holder here), so its beta is
+    # a point of the set, and it is the beta at the lower end. The "drop" beta comes from another sample
+    # (a subset of months), so it need not be in the set; it is.
+    data = bounds.panel.data
+    assert ((data["y_lo"] <= data["quantity"] / data["world"] + 1e-15)
+            & (data["quantity"] / data["world"] <= data["y_hi"] + 1e-15)).all()
+    assert bounds.estimate_at_lo == pytest.approx(lower.estimate, abs=1e-12)
+    assert low <= lower.estimate <= high and low <= drop.estimate <= high
+    assert np.isfinite([low, high]).all()  # WORLD is disclosed in every panel month
+
+
+def test_exposure_refuses_bounds(default):
+    with pytest.raises(AnalysisError, match="confidential must be one of"):
+        exposure(default, confidential="bounds")
