@@ -178,3 +178,9 @@ def test_error_paths(default, kwargs, message):
     kwargs.setdefault("donors", DONORS)
     with pytest.raises(AnalysisError, match=message):
         synthetic_control(default, **kwargs)
+
+
+@pytest.mark.parametrize("rule", ["bounds", "zero"])
+def test_synthetic_control_refuses_rules_it_cannot_honour(rule):
+    with pytest.raises(AnalysisError, match="confidential must be 'drop' or 'lower_bound'"):
+        synthetic_control(oilflows.load_default(), "DE", confidential=rule)

@@ -234,6 +234,9 @@ def synthetic_control(
     if lo_post <= hi_pre:
         raise AnalysisError(f"post window {post} must start after the pre-period {pre} ends")
     windows = [(lo_pre, hi_pre), (lo_post, hi_post)]
+    if confidential not in ("drop", "lower_bound"):
+        raise AnalysisError(f"confidential must be 'drop' or 'lower_bound' for synthetic_control (its "
+                            f"weights are not linear in the outcome, so no bounds), got {confidential!r}")
     if treated not in set(frame["reporter"].unique()):
         raise AnalysisError(f"treated reporter {treated} not in the data")
     if donors is None:
