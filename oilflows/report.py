@@ -112,11 +112,15 @@ class Report:
             return [f"{s.substitute} crude covered {pct(s.coverage)} of {s.displaced}'s shortfall "
                     "(disclosed grades only; no bounds available)."]
         (label0, first), *more = self.bounds
-        text = (f"{s.substitute} crude covered between {pct(first.coverage[0])} and "
-                f"{pct(first.coverage[1])} of the shortfall of crude from {s.displaced} "
+        lo, hi = first.coverage
+        amount = f"exactly {pct(lo)}" if lo == hi else f"between {pct(lo)} and {pct(hi)}"
+        text = (f"{s.substitute} crude covered {amount} of the shortfall of crude from {s.displaced} "
                 f"(identified from the {s.dataset} grade detail alone)")
+        previous = first.coverage
         for label, b in more:
-            text += f"; {pct(b.coverage[0])} to {pct(b.coverage[1])} {label}"
+            text += (f"; the same {label}" if b.coverage == previous
+                     else f"; {pct(b.coverage[0])} to {pct(b.coverage[1])} {label}")
+            previous = b.coverage
         text += f"; the disclosed grades alone give {pct(s.coverage)}."
         lines = [text]
         notes = [b.note for _, b in self.bounds if b.note]
