@@ -273,6 +273,127 @@ def test_no_warning_when_admissible():
     assert result.admissible
 
 
+# -- method: Feenstra closed form vs Broda-Weinstein rule (issue 11) ------------------------------
+
+#: sigma with each reference variety, DE by origin, closed form: what an independent check found.
+ISSUE_SIGMA_BY_REFERENCE = {"DZ": 18.8, "NG": 32.5, "GB": 43.3, "NO": 80.1, "AZ": 123.1}
+
+
+def hand_grid(varieties: pd.DataFrame) -> tuple[float, float]:
+    """Broda-Weinstein grid by brute force: sum_v (mean residual_v - its mean)^2, model theta."""
+    means = varieties[["mean_y", "mean_x1", "mean_x2"]].to_numpy()
+    best = (np.inf, np.nan, np.nan)
+    for sigma in np.arange(1.05, 131.06, 1.0):
+        for rho in np.arange(0.0, 0.995, 0.01):
+            t1 = rho / ((sigma - 1) ** 2 * (1 - rho))
+            t2 = (2 * rho - 1) / ((sigma - 1) * (1 - rho))
+            resid = means[:, 0] - t1 * means[:, 1] - t2 * means[:, 2]
+            value = float(((resid - resid.mean()) ** 2).sum())
+            if value < best[0]:
+                best = (value, sigma, rho)
+    return best[1], best[2]
+
+
+def test_default_method_keeps_the_published_closed_form(published):
+    assert published.method == "feenstra"
+    assert published.sigma == pytest.approx(18.799499, abs=1e-6)
+    assert published.theta1 < 0
+    assert published.rho == pytest.approx(-0.1106, abs=1e-4)
+    assert not published.rho_admissible and not published.used_grid
+    assert published.sigma_other_method == pytest.approx(30.05, abs=1e-9)
+    assert published.rho_other_method == 0.0
+    assert any("Broda-Weinstein's rule (grid) gives sigma = 30.05" in n for n in published.notes)
+
+
+def test_broda_weinstein_rule_on_germany(coir_de, published):
+    with pytest.warns(FeenstraWarning, match="rho = -0.1106 is outside.*Broda-Weinstein grid"):
+        result = feenstra(coir_de, "DE", reference="DZ", method="broda-weinstein")
+    assert result.method == "broda-weinstein" and result.used_grid
+    # the grid's sigma step is 1 and 30.05 is a grid point: exact to the grid's precision
+    assert result.sigma == pytest.approx(30.05, abs=1e-9) and result.sigma in set(GRID_SIGMA)
+    assert result.rho == 0.0
+    assert (result.sigma, result.rho) == pytest.approx(hand_grid(result.varieties), abs=1e-9)
+    assert np.isnan(result.se_sigma)
+    assert not result.rho_admissible
+    assert result.sigma_other_method == pytest.approx(published.sigma, rel=1e-12)
+    assert result.grid["closed_form"]["rho"] == pytest.approx(published.rho, rel=1e-12)
+    # theta are still the regression's; the fitted line uses the grid point's
+    assert result.theta1 == pytest.approx(published.theta1, rel=1e-12)
+    with pytest.raises(AnalysisError, match="rho = -0.1106 is outside.*grid is switched off"):
+        feenstra_table(published.table, reference="DZ", method="broda-weinstein", grid=False)
+
+
+def test_methods_agree_when_the_closed_form_is_admissible():
+    table = simulate_feenstra(5.0, 0.3, 25, 400, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FeenstraWarning)
+        closed = feenstra_table(table)
+        bw = feenstra_table(table, method="broda-weinstein")
+    assert closed.rho_admissible and bw.rho_admissible and not bw.used_grid
+    assert bw.sigma == closed.sigma == closed.sigma_other_method == bw.sigma_other_method
+    assert bw.se_sigma == closed.se_sigma
+
+
+def test_both_methods_use_the_grid_when_sigma_is_undefined():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FeenstraWarning)
+        closed = feenstra_table(grid_table(), reference="ref")
+        bw = feenstra_table(grid_table(), reference="ref", method="broda-weinstein")
+    assert closed.used_grid and bw.used_grid
+    assert closed.sigma == bw.sigma == closed.sigma_other_method
+    assert (bw.sigma, bw.rho) == pytest.approx(hand_grid(bw.varieties), abs=1e-9)
+
+
+def test_reference_sensitivity_reproduces_the_independent_check(published):
+    table = published.reference_sensitivity()
+    assert set(ISSUE_SIGMA_BY_REFERENCE) <= set(table.index)
+    for ref, sigma in ISSUE_SIGMA_BY_REFERENCE.items():
+        assert round(table.loc[ref, "sigma_feenstra"], 1) == sigma
+        assert table.loc[ref, "sigma"] == table.loc[ref, "sigma_feenstra"]  # method="feenstra"
+    assert (table["n_obs"] == published.n_obs).all()  # admissible references keep every period
+    assert table.loc["DZ", "sigma_feenstra"] == pytest.approx(published.sigma, rel=1e-12)
+    assert not table.loc["DZ", "rho_admissible"]
+    assert table.loc["DZ", "sigma_broda_weinstein"] == pytest.approx(30.05, abs=1e-9)
+    assert table.loc[["NG", "GB", "NO", "AZ"], "rho_admissible"].all()
+    assert (table.loc[["NG", "GB", "NO", "AZ"], "sigma_broda_weinstein"]
+            == table.loc[["NG", "GB", "NO", "AZ"], "sigma_feenstra"]).all()
+    assert table.loc["DZ", "se_sigma"] == pytest.approx(published.se_sigma, rel=1e-12)
+    # each row is a re-estimate with that reference
+    direct = quiet(oilflows.load_default(dataset="coir", reporter="DE"), "DE", reference="NG")
+    assert table.loc["NG", "sigma_feenstra"] == pytest.approx(direct.sigma, rel=1e-12)
+    assert table.loc["NG", "rho_feenstra"] == pytest.approx(direct.rho, rel=1e-12)
+    # varieties missing in some period are only used when asked for
+    assert "CM" not in table.index
+    chosen = published.reference_sensitivity(["CM", "NG"])
+    assert list(chosen.index) == ["CM", "NG"] and chosen.loc["CM", "n_obs"] < published.n_obs
+
+
+def test_reference_sensitivity_under_broda_weinstein(coir_de):
+    result = quiet(coir_de, "DE", reference="DZ", method="broda-weinstein")
+    table = result.reference_sensitivity(ISSUE_SIGMA_BY_REFERENCE)
+    assert table.loc["DZ", "sigma"] == pytest.approx(30.05, abs=1e-9) and table.loc["DZ", "used_grid"]
+    assert table.loc["DZ", "sigma_feenstra"] == pytest.approx(18.799499, abs=1e-6)
+    assert round(table.loc["NG", "sigma"], 1) == 32.5
+
+
+def test_summary_shows_both_methods(published, coir_de):
+    text = published.summary()
+    for needle in ("method: feenstra", "closed-form rho inadmissible",
+                   "other method, broda-weinstein", "sigma = 30.0500, rho = 0.0000"):
+        assert needle in text
+    bw = quiet(coir_de, "DE", reference="DZ", method="broda-weinstein").summary()
+    for needle in ("method: broda-weinstein", "sigma = 30.0500  (Broda-Weinstein grid",
+                   "other method, feenstra", "sigma = 18.7995, rho = -0.1106"):
+        assert needle in bw
+
+
+def test_unknown_method(coir_de):
+    with pytest.raises(AnalysisError, match="method must be one of"):
+        feenstra(coir_de, "DE", method="grid")
+    with pytest.raises(AnalysisError, match="method must be one of"):
+        feenstra_table(grid_table(), method="bw")
+
+
 # -- data preparation ----------------------------------------------------------------------------
 
 

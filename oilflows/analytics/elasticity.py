@@ -19,8 +19,19 @@ with rho = omega (sigma - 1) / (1 + omega sigma) in [0, 1). The estimator (metho
 4. Weight by 1 / s_v, s_v^2 = mean_v(u^2); regress y/s on x1bar/s, x2bar/s, 1/s (no constant):
    theta1, theta2 (and the constant, which absorbs measurement error in unit values).
 5. rho = 1/2 +- sqrt(1/4 - 1/(4 + theta2^2/theta1)) (+ if theta2 > 0), sigma = 1 + (2 rho - 1) /
-   ((1 - rho) theta2). If sigma < 1 or is undefined: Broda-Weinstein grid sigma in 1.05..131.05 (step
-   1), rho in 0..0.99 (step 0.01), minimising sum_v (mean_t residual)^2 (the constant profiled out).
+   ((1 - rho) theta2). When to leave the closed form depends on ``method``:
+
+   - ``"feenstra"`` (default; Feenstra 1994 as in the authors' published figures): the closed form
+     whenever sigma >= 1; rho outside [0, 1) only warns. The grid only if sigma < 1 or undefined.
+   - ``"broda-weinstein"`` (Broda & Weinstein 2006, QJE 121(2), appendix): the grid whenever the
+     closed form is inadmissible, i.e. rho outside [0, 1) (this includes theta1 < 0, which gives
+     rho < 0 or an undefined root) or sigma < 1 or undefined.
+
+   The Broda-Weinstein grid: sigma in 1.05..131.05 (step 1), rho in 0..0.99 (step 0.01); at each
+   point theta1(sigma, rho), theta2(sigma, rho) from the model, and the objective is the sum over
+   varieties of (mean_t residual_v)^2, residual = y - theta1 x1 - theta2 x2 - constant, with the
+   constant profiled out (the sample moments of their GMM criterion, unweighted). The grid has no
+   standard errors; the result always reports the other method's sigma as well.
 6. Standard errors of theta from the weighted IV regression (residuals with the raw x1, x2; HC2 by
    default), of (sigma, rho) by the delta method.
 
@@ -28,7 +39,10 @@ Reference values (methods note R5). Reproduced exactly: Germany across countries
 2013-2019, annual, reference DZ: sigma = 18.799499, n = 132, 27 varieties (all origins, regions and
 "other" groups included; origins present in only non-consecutive years, such as AE, drop out). The
 published SE of 7.34 is not reproduced exactly (its covariance estimator is not documented): HC2 gives
-7.42 (+1 %), the textbook 2SLS covariance 3.62. Not reproduced: sigma across oil fields (62.58) and
+7.42 (+1 %), the textbook 2SLS covariance 3.62. That closed form has theta1 < 0 and rho = -0.111,
+outside [0, 1): under ``method="broda-weinstein"`` the grid gives sigma = 30.05 (rho = 0). sigma
+also moves with the reference variety (``FeenstraResult.reference_sensitivity``): closed form DZ
+18.80, NG 32.45, GB 43.32, NO 80.10, AZ 123.08. Not reproduced: sigma across oil fields (62.58) and
 oil types (5.83), which rest on the authors' own grade and quality tables.
 
 Only the algorithm as published is used here; no code of the authors' (GPL) package.
@@ -50,14 +64,17 @@ from ._panel import build_panel, candidates, matching
 from ._plot import pyplot
 
 __all__ = [
-    "COV_TYPES", "FeenstraResult", "FeenstraWarning", "VARIETIES", "feenstra", "feenstra_table",
-    "oil_type", "simulate_feenstra",
+    "COV_TYPES", "FeenstraResult", "FeenstraWarning", "METHODS", "VARIETIES", "feenstra",
+    "feenstra_table", "oil_type", "simulate_feenstra",
 ]
 
 #: Variety definitions :func:`feenstra` accepts.
 VARIETIES = ("partner", "grade", "oil_type")
 #: Covariance estimators of (theta1, theta2, constant); see :func:`feenstra`.
 COV_TYPES = ("classic", "HC0", "HC1", "HC2", "HC3")
+#: When to use the Broda-Weinstein grid; see the module docstring, step 5.
+METHODS = ("feenstra", "broda-weinstein")
+_METHOD_NAMES = {"feenstra": "Feenstra closed form", "broda-weinstein": "Broda-Weinstein"}
 #: API gravity above which a crude is light, and below which it is heavy (degrees API); in between
 #: (bounds included) it is medium. Sulphur (% by weight) below which it is sweet, else sour.
 LIGHT_ABOVE_API = 31.1
@@ -103,7 +120,15 @@ class FeenstraResult:
         Elasticity of substitution between varieties (dimensionless).
     rho : float
         ``omega (sigma - 1) / (1 + omega sigma)``, omega the inverse supply elasticity; admissible in
-        [0, 1). A value outside that range is reported as estimated (with a :class:`FeenstraWarning`).
+        [0, 1). Under ``method="feenstra"`` a value outside that range is reported as estimated (with
+        a :class:`FeenstraWarning`); under ``"broda-weinstein"`` it sends the estimate to the grid.
+    method : {"feenstra", "broda-weinstein"}
+        The rule that chose between closed form and grid (module docstring, step 5).
+    rho_admissible : bool
+        True if the closed-form rho is in [0, 1) (whatever ``method``; NaN rho counts as False).
+    sigma_other_method, rho_other_method : float
+        (sigma, rho) under the other method on the same sample (equal to ``sigma``, ``rho`` when
+        both rules keep the closed form).
     theta1, theta2, constant : float
         Coefficients of the efficient (weighted) IV regression. With the grid fallback they are
         still the regression's; ``grid`` holds the theta implied by the grid point.
@@ -113,7 +138,8 @@ class FeenstraResult:
         Observations (variety-period changes, the reference's own included) and varieties
         (reference included).
     used_grid : bool
-        True if the closed form was inadmissible (sigma < 1 or undefined) and the grid was used.
+        True if the grid was used: sigma < 1 or undefined, or (``method="broda-weinstein"``) rho
+        outside [0, 1).
     varieties : pandas.DataFrame
         Per variety: changes used, means of y, x1, x2, the weight scale ``s_hat``, fitted mean.
     observations : pandas.DataFrame
@@ -153,11 +179,65 @@ class FeenstraResult:
     periods: tuple[pd.Timestamp, pd.Timestamp] | None = None
     coverage: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
+    method: str = "feenstra"
+    rho_admissible: bool = True
+    sigma_other_method: float = np.nan
+    rho_other_method: float = np.nan
+    table: pd.DataFrame | None = field(repr=False, default=None)
 
     @property
     def admissible(self) -> bool:
         """True if sigma > 1 and 0 <= rho < 1 (the range Feenstra's model allows)."""
         return bool(self.sigma > 1 and 0 <= self.rho < 1)
+
+    @property
+    def other_method(self) -> str:
+        """The method not used for ``sigma`` (whose figure is ``sigma_other_method``)."""
+        return METHODS[1 - METHODS.index(self.method)]
+
+    def reference_sensitivity(self, references: Iterable[str] | None = None) -> pd.DataFrame:
+        """sigma and rho re-estimated with each admissible reference variety, under both methods.
+
+        A variety is an admissible reference if it has a change in every period of the sample, so
+        that differencing against it keeps every period (and n_obs); pass `references` to choose
+        others (any variety observed in two consecutive periods). Same table, covariance and grid
+        setting as this result; FeenstraWarnings inside are suppressed (see ``rho_admissible``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``reference``; columns ``sigma``, ``rho`` (under this result's ``method``),
+            ``sigma_feenstra``, ``rho_feenstra`` (closed form; NaN if undefined),
+            ``rho_admissible``, ``sigma_broda_weinstein``, ``rho_broda_weinstein``, ``used_grid``
+            (under this result's method), ``se_sigma`` (closed form, delta method) and ``n_obs``.
+            Rows sorted by ``sigma_feenstra``; this result's reference is among them.
+        """
+        if self.table is None:
+            raise AnalysisError("this result holds no variety table to re-estimate from")
+        if references is None:
+            obs = self.observations
+            n_periods = obs["t"].nunique()
+            counts = obs.groupby("variety")["t"].nunique()
+            references = sorted(counts.index[counts == n_periods])
+        rows = {}
+        for ref in dict.fromkeys(str(r) for r in references):
+            obs, ref = _differenced(self.table, ref)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FeenstraWarning)
+                res = _estimate(obs, ref, self.cov_type, True, self.method)
+            by = {res.method: (res.sigma, res.rho), res.other_method: (res.sigma_other_method,
+                                                                       res.rho_other_method)}
+            closed = _rho_sigma(res.theta1, res.theta2)
+            rows[ref] = {"sigma": res.sigma, "rho": res.rho,
+                         "sigma_feenstra": closed[1], "rho_feenstra": closed[0],
+                         "rho_admissible": res.rho_admissible,
+                         "sigma_broda_weinstein": by["broda-weinstein"][0],
+                         "rho_broda_weinstein": by["broda-weinstein"][1],
+                         "used_grid": res.used_grid, "se_sigma": _closed_se(res),
+                         "n_obs": res.n_obs}
+        table = pd.DataFrame.from_dict(rows, orient="index")
+        table.index.name = "reference"
+        return table.sort_values("sigma_feenstra", na_position="last")
 
     def to_frame(self) -> pd.DataFrame:
         """Parameters with standard errors and normal 95 % intervals (index: sigma, rho, theta1, ...)."""
@@ -177,16 +257,24 @@ class FeenstraResult:
         if self.periods is not None:
             fmt = "%Y" if self.freq == "A" else "%Y-%m"
             span = f"{self.periods[0]:{fmt}}..{self.periods[1]:{fmt}}, "
+        other = _METHOD_NAMES[self.other_method]
         lines = [
             f"Feenstra (1994) elasticity of substitution across {self.variety} varieties",
             f"{where}{span}{'annual' if self.freq == 'A' else 'monthly' if self.freq else ''} "
             f"changes; reference variety {self.reference}",
             f"n = {self.n_obs} observations, {self.n_varieties} varieties (reference included)",
             "",
+            f"method: {self.method} (closed form; Broda-Weinstein grid "
+            + ("when rho is outside [0, 1) or sigma < 1)" if self.method == "broda-weinstein"
+               else "only if sigma < 1 or undefined)"),
             f"sigma = {self.sigma:.4f}" + ("  (Broda-Weinstein grid; no standard error)"
                                            if self.used_grid else f"  (SE {self.se_sigma:.4f})"),
             f"rho   = {self.rho:.4f}" + ("" if self.used_grid else f"  (SE {self.se_rho:.4f})")
             + ("" if 0 <= self.rho < 1 else "  OUTSIDE [0, 1): inadmissible under the model"),
+            "closed-form rho " + ("admissible (in [0, 1))" if self.rho_admissible
+                                  else "inadmissible (outside [0, 1) or undefined)"),
+            f"other method, {self.other_method} ({other}): sigma = {self.sigma_other_method:.4f}, "
+            f"rho = {self.rho_other_method:.4f}",
             f"theta1 = {self.theta1:.6g} (SE {self.se_theta1:.3g}), theta2 = {self.theta2:.6g} "
             f"(SE {self.se_theta2:.3g}), constant = {self.constant:.3g}",
             f"standard errors: {self.cov_type} covariance of the weighted IV regression, delta "
@@ -238,6 +326,7 @@ def feenstra_table(
     reference: str | None = None,
     cov_type: str = "HC2",
     grid: bool = True,
+    method: str = "feenstra",
     _stacklevel: int = 0,
 ) -> FeenstraResult:
     """Feenstra (1994) estimate from a table of values and quantities per variety and period.
@@ -255,7 +344,12 @@ def feenstra_table(
         the textbook 2SLS ``s^2 (Xhat'Xhat)^-1``; ``HC0``-``HC3`` are White-type sandwiches with
         the leverages of Xhat.
     grid : bool
-        Use the Broda-Weinstein grid when the closed form is inadmissible; if False, raise instead.
+        Use the Broda-Weinstein grid when `method` calls for it; if False, raise instead. (The
+        other method's sigma is still computed, with the grid if it needs it.)
+    method : {"feenstra", "broda-weinstein"}
+        ``"feenstra"``: closed form whenever sigma >= 1 (rho outside [0, 1) only warns).
+        ``"broda-weinstein"``: the grid whenever rho is outside [0, 1) or sigma < 1 or undefined.
+        See the module docstring, step 5.
 
     Returns
     -------
@@ -268,11 +362,15 @@ def feenstra_table(
     """
     if cov_type not in COV_TYPES:
         raise AnalysisError(f"cov_type must be one of {list(COV_TYPES)}, got {cov_type!r}")
+    if method not in METHODS:
+        raise AnalysisError(f"method must be one of {list(METHODS)}, got {method!r}")
     missing = {"variety", "t", "value", "quantity"} - set(table.columns)
     if missing:
         raise AnalysisError(f"table needs columns variety, t, value, quantity; missing {sorted(missing)}")
     obs, reference = _differenced(table, reference)
-    return _estimate(obs, reference, cov_type, grid, stacklevel=3 + _stacklevel)
+    result = _estimate(obs, reference, cov_type, grid, method, stacklevel=3 + _stacklevel)
+    result.table = table
+    return result
 
 
 def _group_means(codes: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
@@ -330,7 +428,7 @@ def _differenced(table: pd.DataFrame, reference: str | None) -> tuple[pd.DataFra
 
 
 def _estimate(obs: pd.DataFrame, reference: str, cov_type: str, use_grid: bool,
-              stacklevel: int = 4) -> FeenstraResult:
+              method: str = "feenstra", stacklevel: int = 4) -> FeenstraResult:
     """Steps 3-6 on the differenced sample."""
     names, codes = np.unique(obs["variety"].to_numpy(), return_inverse=True)
     n_varieties = len(names)
@@ -358,22 +456,31 @@ def _estimate(obs: pd.DataFrame, reference: str, cov_type: str, use_grid: bool,
     cov_rs = grad @ cov[:2, :2] @ grad.T
     se_rho, se_sigma = (float(np.sqrt(v)) if v >= 0 else np.nan for v in np.diag(cov_rs))
     mean_y = _group_means(codes, y, n_varieties)[:, 0]
+    sigma_ok = bool(np.isfinite(sigma) and sigma >= 1)
+    rho_ok = bool(np.isfinite(rho) and 0 <= rho < 1)
+    needs = {"feenstra": not sigma_ok, "broda-weinstein": not (sigma_ok and rho_ok)}
+    grid_point = _grid_search(mean_y, means[:, 0], means[:, 1])
+    other = METHODS[1 - METHODS.index(method)]
+    other_sigma, other_rho = grid_point[:2] if needs[other] else (sigma, rho)
     used_grid, grid_info = False, None
-    if not (np.isfinite(sigma) and sigma >= 1):
+    if needs[method]:
+        why = (f"sigma = {sigma:.4g}" if not sigma_ok else f"rho = {rho:.4g} is outside [0, 1)")
         if not use_grid:
             raise AnalysisError(f"closed-form estimate inadmissible (theta1 = {t1:.4g}, theta2 = "
-                                f"{t2:.4g}, sigma = {sigma:.4g}) and the grid is switched off")
+                                f"{t2:.4g}, {why}) and the grid is switched off")
         closed = (rho, sigma)
-        sigma, rho, grid_info = _grid_search(mean_y, means[:, 0], means[:, 1])
+        sigma, rho, grid_info = grid_point
         grid_info["closed_form"] = {"rho": closed[0], "sigma": closed[1]}
         se_rho = se_sigma = np.nan
         used_grid = True
         warnings.warn(f"Feenstra closed form inadmissible (theta1 = {t1:.4g}, theta2 = {t2:.4g}, "
-                      f"sigma = {closed[1]:.4g}); used the Broda-Weinstein grid: sigma = {sigma:.2f}, "
-                      f"rho = {rho:.2f}", FeenstraWarning, stacklevel=stacklevel)
-    elif not 0 <= rho < 1:
+                      f"{why}; closed-form sigma = {closed[1]:.4g}); used the Broda-Weinstein grid "
+                      f"(method={method!r}): sigma = {sigma:.2f}, rho = {rho:.2f}",
+                      FeenstraWarning, stacklevel=stacklevel)
+    elif not rho_ok:
         warnings.warn(f"rho = {rho:.4f} is outside [0, 1): the supply side is inadmissible under "
-                      f"Feenstra's model; sigma = {sigma:.4f} is reported as estimated",
+                      f"Feenstra's model; sigma = {sigma:.4f} is reported as estimated "
+                      f"(method='broda-weinstein' gives {other_sigma:.2f})",
                       FeenstraWarning, stacklevel=stacklevel)
     se_theta = np.sqrt(np.clip(np.diag(cov), 0, None))
     line = theta if grid_info is None else grid_info["theta"]
@@ -389,8 +496,17 @@ def _estimate(obs: pd.DataFrame, reference: str, cov_type: str, use_grid: bool,
         se_constant=float(se_theta[2]), n_obs=len(obs), n_varieties=int(n_varieties),
         reference=reference, used_grid=used_grid, cov_type=cov_type, cov=cov, varieties=varieties,
         observations=obs, first_step=(float(first[1]), float(first[2]), float(first[0])),
-        grid=grid_info,
+        grid=grid_info, method=method, rho_admissible=rho_ok, sigma_other_method=float(other_sigma),
+        rho_other_method=float(other_rho),
     )
+
+
+def _closed_se(result: FeenstraResult) -> float:
+    """Delta-method SE of the closed-form sigma of `result` (NaN where undefined)."""
+    rho, sigma = _rho_sigma(result.theta1, result.theta2)
+    grad = _gradient(result.theta1, result.theta2, rho, sigma)
+    var = float((grad @ result.cov[:2, :2] @ grad.T)[1, 1])
+    return float(np.sqrt(var)) if var >= 0 else np.nan
 
 
 def _covariance(x: np.ndarray, resid: np.ndarray, cov_type: str) -> np.ndarray:
@@ -513,6 +629,7 @@ def feenstra(
     exclude: Iterable[str] | None = None,
     qualities: pd.DataFrame | Mapping[str, tuple[float, float]] | None = None,
     cov_type: str = "HC2",
+    method: str = "feenstra",
 ) -> FeenstraResult:
     """Elasticity of substitution across `reporter`'s crude import varieties (Feenstra 1994).
 
@@ -547,6 +664,12 @@ def feenstra(
         Overrides the frame's qualities for the grades it lists.
     cov_type : {"HC2", "classic", "HC0", "HC1", "HC3"}
         Covariance of theta; see :func:`feenstra_table`.
+    method : {"feenstra", "broda-weinstein"}
+        ``"feenstra"`` (default): the closed form whenever sigma >= 1, as in the published figures
+        (DE by origin, reference DZ: sigma = 18.80 with rho = -0.11, inadmissible).
+        ``"broda-weinstein"``: their grid whenever rho is outside [0, 1) or sigma < 1 (DE: sigma =
+        30.05, rho = 0). The result reports the other method's sigma and ``rho_admissible``;
+        :meth:`FeenstraResult.reference_sensitivity` re-estimates with every reference.
 
     Returns
     -------
@@ -577,6 +700,8 @@ def feenstra(
         raise AnalysisError(f"freq must be 'A' or 'M', got {freq!r}")
     if cov_type not in COV_TYPES:
         raise AnalysisError(f"cov_type must be one of {list(COV_TYPES)}, got {cov_type!r}")
+    if method not in METHODS:
+        raise AnalysisError(f"method must be one of {list(METHODS)}, got {method!r}")
     lo, hi = _bounds(start, end)
     rows, world, source, chosen, native = _select(frame, reporter, dataset, freq, lo, hi)
     how = "monthly data summed per year" if freq == "A" and native == "M" else "as published"
@@ -600,7 +725,8 @@ def feenstra(
         raise AnalysisError(f"{reporter} has no variety-period with both value and volume in "
                             f"{source}/{chosen}" + _window_text(lo, hi) + context)
     try:
-        result = feenstra_table(table, reference=reference, cov_type=cov_type, _stacklevel=1)
+        result = feenstra_table(table, reference=reference, cov_type=cov_type, method=method,
+                                _stacklevel=1)
     except AnalysisError as exc:
         raise AnalysisError(f"{reporter}, {source}/{chosen}, {variety} varieties: {exc}{context}") from exc
     result.reporter, result.source, result.dataset = reporter, source, chosen
@@ -608,9 +734,14 @@ def feenstra(
     periods = result.observations["period"]
     result.periods = (periods.min(), periods.max())
     result.coverage = coverage
-    if not 0 <= result.rho < 1 and not result.used_grid:
+    if not result.rho_admissible and not result.used_grid:
         notes.append(f"rho = {result.rho:.3f} is outside [0, 1), which Feenstra's model excludes; "
-                     "sigma is reported as estimated (as the published German figure is)")
+                     "sigma is reported as estimated (as the published German figure is); "
+                     f"Broda-Weinstein's rule (grid) gives sigma = {result.sigma_other_method:.2f}")
+    elif not result.rho_admissible:
+        notes.append(f"closed-form rho = {result.grid['closed_form']['rho']:.3f} (sigma = "
+                     f"{result.grid['closed_form']['sigma']:.2f}) is inadmissible; sigma is from the "
+                     "Broda-Weinstein grid")
     if source == "dg_ener" and reporter == "DE":
         notes.append("the register's German figures exclude pipeline imports (Druzhba crude is "
                      "missing before 2020), so WORLD here is seaborne/other imports only")
