@@ -55,7 +55,7 @@ def test_chow_matches_hand_computation():
 
 def test_chow_with_trend_matches_statsmodels_ols():
     y = monthly(np.random.default_rng(3).normal(size=30).cumsum())
-    result = chow_test(y, "2021-03", trend=True)
+    result = chow_test(y, "2021-03", trend=True, cov="iid")  # a random walk: "auto" picks HAC
     t = np.arange(30.0)
     x = sm.add_constant(t)
     b = 14  # 2021-03 is the 15th month
@@ -109,7 +109,7 @@ def test_sup_f_equals_largest_chow_f():
 def test_sup_f_dates_and_detects_a_known_break():
     true_at, hits, rejections, seeds = 24, 0, 0, 100
     for seed in range(seeds):
-        result = sup_f_test(shifted(seed, at=true_at, shift=1.5), pvalue="asymptotic")
+        result = sup_f_test(shifted(seed, at=true_at, shift=1.5), pvalue="asymptotic", cov="iid")
         position = result.path.index.get_loc(result.break_date) + 8
         hits += abs(position - true_at) <= 2
         rejections += result.p_value < 0.05

@@ -5,11 +5,18 @@ of the mean), optionally a linear trend and exogenous regressors; every coeffici
 a break (pure structural change). Break dates are the **first period of the new regime**.
 Missing values (NaN) are dropped before fitting; the remaining observations keep their order.
 
-The F statistics assume serially uncorrelated errors. Autocorrelated errors make the tests
+The classical F statistics assume serially uncorrelated errors. Autocorrelated errors make them
 over-reject badly: with AR(1) errors (phi = 0.5) and no break, the 5 % sup-F test rejects about
-40 % of the time; adding the lagged series as a regressor (``exog=series.shift(1)``) restores the
-size (``benchmarks/breaks_RESULTS.md``). The fixed-regressor bootstrap p-value of
-:func:`sup_f_test` handles heteroskedasticity, not autocorrelation (methods note section 6).
+40 % of the time (``benchmarks/breaks_RESULTS.md``). :func:`chow_test` and :func:`sup_f_test`
+therefore take ``cov=``: ``"auto"`` (the default) runs a Ljung-Box test (lag ``min(12, n // 4)``,
+level 0.05) on the residuals of the no-break model and, when it rejects, uses the HAC
+(Newey-West) Wald form of the test; ``"iid"`` is the classical F; ``"hac"`` forces the Wald form.
+The result says which was used, with the Ljung-Box p-value and the lag-1 autocorrelation. The
+other remedy, adding the lagged series as a regressor (``exog=series.shift(1)``), also restores
+the size. The fixed-regressor bootstrap p-value of :func:`sup_f_test` handles
+heteroskedasticity, not autocorrelation (methods note section 6), so the HAC sup-Wald test uses
+Andrews' (1993) limit distribution. :func:`multiple_breaks` gives Bai (1997) confidence intervals
+for the break dates.
 """
 
 from __future__ import annotations
@@ -34,6 +41,76 @@ __all__ = [
 CUSUM_CONSTANTS = {0.01: 1.143, 0.05: 0.948, 0.10: 0.850}
 #: Liu-Wu-Zidek (1997) constants, as used by Bai and Perron (2003).
 LWZ_C0, LWZ_DELTA0 = 0.299, 0.1
+#: Quantiles of argmax_s (W(s) - |s|/2), W a two-sided Brownian motion: Bai (1997), table 1.
+BAI_QUANTILES = {0.90: 4.7, 0.95: 7.687, 0.99: 11.033}
+#: Level of the Ljung-Box test that switches ``cov="auto"`` to the HAC form.
+LJUNG_BOX_LEVEL = 0.05
+COV_CHOICES = ("auto", "iid", "hac")
+
+
+# -- serial correlation ---------------------------------------------------------------------------
+
+
+def newey_west_lags(n: int) -> int:
+    """Newey-West (1994) rule of thumb for the Bartlett bandwidth: ``floor(4 (n / 100)^(2/9))``."""
+    return int(np.floor(4 * (n / 100) ** (2 / 9)))
+
+
+@dataclass(frozen=True)
+class _Serial:
+    cov: str  # "iid" or "hac": the covariance used
+    lag1: float  # lag-1 autocorrelation of the residuals
+    lb_lags: int
+    lb_pvalue: float  # Ljung-Box p-value (NaN when not computable)
+    hac_lags: int  # Newey-West lags (used only when cov == "hac")
+
+    def text(self, model: str) -> str:
+        used = ("HAC (Newey-West, Bartlett kernel, "
+                f"{self.hac_lags} lags) Wald form" if self.cov == "hac" else "classical (iid) form")
+        return (f"residuals of the {model}: lag-1 autocorrelation {self.lag1:.2f}, Ljung-Box "
+                f"({self.lb_lags} lags) p = {self.lb_pvalue:.2g}; {used} used")
+
+
+def _serial(resid: np.ndarray, cov: str) -> _Serial:
+    """Ljung-Box test of `resid` and the covariance choice for ``cov`` in {"auto", "iid", "hac"}."""
+    from statsmodels.stats.diagnostic import acorr_ljungbox
+
+    if cov not in COV_CHOICES:
+        raise AnalysisError(f"cov must be one of {COV_CHOICES}, got {cov!r}")
+    resid = np.asarray(resid, dtype=float)
+    n = resid.size
+    lags = min(12, n // 4)
+    denom = float(resid @ resid)
+    lag1 = float(resid[1:] @ resid[:-1] / denom) if n > 1 and denom > 0 else float("nan")
+    p = float("nan")
+    if lags >= 1 and denom > 0:
+        p = float(acorr_ljungbox(resid, lags=[lags])["lb_pvalue"].iloc[0])
+    used = cov if cov != "auto" else ("hac" if p < LJUNG_BOX_LEVEL else "iid")
+    return _Serial(cov=used, lag1=lag1, lb_lags=lags, lb_pvalue=p, hac_lags=newey_west_lags(n))
+
+
+def _hac_wald(y: np.ndarray, x: np.ndarray, b: int, maxlags: int) -> float:
+    """Wald statistic of ``d = 0`` in ``y = x b + (x 1[t >= b]) d + e`` with the statsmodels
+    Newey-West covariance (``cov_type="HAC"``, Bartlett kernel, `maxlags`, its default small-sample
+    correction)."""
+    import statsmodels.api as sm
+
+    k = x.shape[1]
+    after = (np.arange(y.size) >= b)[:, None]
+    res = sm.OLS(y, np.hstack([x, x * after])).fit(cov_type="HAC", cov_kwds={"maxlags": maxlags})
+    delta = np.asarray(res.params)[k:]
+    vcov = np.asarray(res.cov_params())[k:, k:]
+    return float(delta @ np.linalg.pinv(vcov) @ delta)
+
+
+def _long_run_variance(resid: np.ndarray, maxlags: int) -> float:
+    """Newey-West (Bartlett) long-run variance ``g0 + 2 sum_j (1 - j/(L+1)) g_j``,
+    ``g_j = sum_t e_t e_{t-j} / n``."""
+    n = resid.size
+    total = float(resid @ resid) / n
+    for j in range(1, min(maxlags, n - 1) + 1):
+        total += 2 * (1 - j / (maxlags + 1)) * float(resid[j:] @ resid[:-j]) / n
+    return total
 
 
 # -- shared preparation ---------------------------------------------------------------------------
@@ -137,8 +214,10 @@ def _plot_fit(ax, design: _Design, fitted: pd.Series, breaks: list, title: str):
 class ChowResult:
     """The result of :func:`chow_test`.
 
-    ``f_stat = ((rss_pooled - rss_1 - rss_2) / k) / ((rss_1 + rss_2) / (n - 2k))`` with ``p_value``
-    from F(k, n - 2k); ``coefficients`` has one row per regime.
+    ``cov == "iid"``: ``f_stat = ((rss_pooled - rss_1 - rss_2) / k) / ((rss_1 + rss_2) / (n - 2k))``
+    with ``p_value`` from F(k, n - 2k). ``cov == "hac"``: ``f_stat = wald / k``, the HAC Wald
+    statistic over k, with ``p_value`` from the same F(k, n - 2k). ``lag1`` and ``lb_pvalue``
+    describe the residuals of the no-break model; ``coefficients`` has one row per regime.
     """
 
     name: str
@@ -155,6 +234,12 @@ class ChowResult:
     coefficients: pd.DataFrame
     fitted: pd.Series = field(repr=False)
     dropped: int = 0
+    cov: str = "iid"
+    wald: float | None = None
+    lag1: float = float("nan")
+    lb_pvalue: float = float("nan")
+    lb_lags: int = 0
+    hac_lags: int = 0
     _design: _Design | None = field(default=None, repr=False)
 
     @property
@@ -168,6 +253,7 @@ class ChowResult:
             "break_date": self.break_date, "f_stat": self.f_stat, "p_value": self.p_value,
             "df_num": self.df[0], "df_den": self.df[1], "n": self.n, "n1": self.n1, "n2": self.n2,
             "rss_pooled": self.rss_pooled, "rss_1": self.rss_1, "rss_2": self.rss_2,
+            "cov": self.cov, "wald": self.wald, "lag1": self.lag1, "lb_pvalue": self.lb_pvalue,
         }])
 
     def summary(self) -> str:
@@ -177,11 +263,16 @@ class ChowResult:
             f"regressors: {', '.join(self.coefficients.columns)} (k={self.k}); n={self.n} "
             f"({self.n1} before, {self.n2} from the break)"
             + (f"; {self.dropped} missing observations dropped" if self.dropped else ""),
-            f"F({self.df[0]}, {self.df[1]}) = {self.f_stat:.3f}, p = {self.p_value:.4g}",
+            (f"F({self.df[0]}, {self.df[1]}) = {self.f_stat:.3f}, p = {self.p_value:.4g}"
+             if self.cov == "iid" else
+             f"HAC Wald = {self.wald:.3f}; Wald/k = {self.f_stat:.3f}, p = {self.p_value:.4g} "
+             f"from F({self.df[0]}, {self.df[1]})"),
+            _serial_of(self).text("no-break model"),
             "coefficients by regime:",
             self.coefficients.to_string(float_format=lambda v: f"{v:,.4g}"),
-            "assumes serially uncorrelated, homoskedastic errors and a break date chosen without "
-            "looking at the data (otherwise use sup_f_test).",
+            ("assumes serially uncorrelated, homoskedastic errors" if self.cov == "iid" else
+             "the HAC form allows for autocorrelation and heteroskedasticity (asymptotically)")
+            + " and a break date chosen without looking at the data (otherwise use sup_f_test).",
         ]
         return "\n".join(lines)
 
@@ -195,8 +286,14 @@ class ChowResult:
                          f"p={self.p_value:.3g}")
 
 
-def chow_test(series: pd.Series, break_date, exog=None, trend: bool = False) -> ChowResult:
-    """Chow (1960) F test of a break at a known date.
+def _serial_of(result) -> _Serial:
+    return _Serial(cov=result.cov, lag1=result.lag1, lb_lags=result.lb_lags,
+                   lb_pvalue=result.lb_pvalue, hac_lags=result.hac_lags)
+
+
+def chow_test(series: pd.Series, break_date, exog=None, trend: bool = False,
+              cov: str = "auto") -> ChowResult:
+    """Chow (1960) F test of a break at a known date, or its HAC Wald form.
 
     Parameters
     ----------
@@ -208,12 +305,21 @@ def chow_test(series: pd.Series, break_date, exog=None, trend: bool = False) -> 
         Extra regressors (aligned on the series index when pandas), besides the constant.
     trend : bool
         Add a linear time trend (in periods) to the regressors.
+    cov : {"auto", "iid", "hac"}
+        ``"iid"``: the classical F. ``"hac"``: the Wald statistic ``W`` of the k break terms ``d``
+        in ``y = x b + (x 1[t >= break]) d + e`` with the Newey-West covariance (statsmodels OLS,
+        ``cov_type="HAC"``, Bartlett kernel, ``maxlags = floor(4 (n/100)^(2/9))``, statsmodels'
+        small-sample correction); ``f_stat = W / k`` and the p-value is taken from F(k, n - 2k)
+        (more conservative than chi2(k) / k in small samples). ``"auto"``: ``"hac"`` when the
+        Ljung-Box test (lag ``min(12, n // 4)``) rejects at 5 % on the residuals of the no-break
+        model, else ``"iid"``. The result reports the choice, the Ljung-Box p-value and the lag-1
+        autocorrelation.
 
     Returns
     -------
     ChowResult
         ``F = [(RSS_p - RSS_1 - RSS_2) / k] / [(RSS_1 + RSS_2) / (n - 2k)]`` and its p-value
-        ``scipy.stats.f.sf(F, k, n - 2k)``, with ``k`` the number of regressors.
+        ``scipy.stats.f.sf(F, k, n - 2k)``, with ``k`` the number of regressors (or the HAC form).
     """
     design = _design(series, exog, trend)
     n, k = design.x.shape
@@ -221,10 +327,16 @@ def chow_test(series: pd.Series, break_date, exog=None, trend: bool = False) -> 
     if b <= k or n - b <= k:
         raise AnalysisError(f"a break at {break_date} leaves {b} and {n - b} observations; each "
                             f"regime needs more than k={k}")
-    _, rss_p = _ols(design.y, design.x)
+    coef_p, rss_p = _ols(design.y, design.x)
+    serial = _serial(design.y - design.x @ coef_p, cov)
     coef1, rss_1 = _ols(design.y[:b], design.x[:b])
     coef2, rss_2 = _ols(design.y[b:], design.x[b:])
-    f_stat = ((rss_p - rss_1 - rss_2) / k) / ((rss_1 + rss_2) / (n - 2 * k))
+    wald = None
+    if serial.cov == "hac":
+        wald = _hac_wald(design.y, design.x, b, serial.hac_lags)
+        f_stat = wald / k
+    else:
+        f_stat = ((rss_p - rss_1 - rss_2) / k) / ((rss_1 + rss_2) / (n - 2 * k))
     fitted, _ = _fitted(design, [0, b, n])
     coefficients = pd.DataFrame([coef1 + 0.0, coef2 + 0.0], columns=design.names,
                                 index=pd.Index(["before", "after"], name="regime"))
@@ -232,7 +344,9 @@ def chow_test(series: pd.Series, break_date, exog=None, trend: bool = False) -> 
         name=str(series.name), break_date=design.index[b], f_stat=float(f_stat),
         p_value=float(stats.f.sf(f_stat, k, n - 2 * k)), k=k, n=n, n1=b, n2=n - b,
         rss_pooled=rss_p, rss_1=rss_1, rss_2=rss_2, coefficients=coefficients, fitted=fitted,
-        dropped=design.dropped, _design=design)
+        dropped=design.dropped, cov=serial.cov, wald=wald, lag1=serial.lag1,
+        lb_pvalue=serial.lb_pvalue, lb_lags=serial.lb_lags, hac_lags=serial.hac_lags,
+        _design=design)
 
 
 # -- Quandt-Andrews sup-F -------------------------------------------------------------------------
@@ -282,7 +396,8 @@ def _asymptotic_supf(k: int, trim: float, reps: int = 20_000, grid: int = 2_000,
 
 @dataclass
 class SupFResult:
-    """The result of :func:`sup_f_test`: the Chow F at every admissible date and its maximum."""
+    """The result of :func:`sup_f_test`: the Chow F (or HAC Wald / k) at every admissible date and
+    its maximum; ``cov`` says which, ``lag1`` and ``lb_pvalue`` describe the no-break residuals."""
 
     name: str
     sup_f: float
@@ -297,6 +412,11 @@ class SupFResult:
     path: pd.Series
     chow: ChowResult
     dropped: int = 0
+    cov: str = "iid"
+    lag1: float = float("nan")
+    lb_pvalue: float = float("nan")
+    lb_lags: int = 0
+    hac_lags: int = 0
 
     def to_frame(self) -> pd.DataFrame:
         """The F path: ``period, f_stat`` (NaN where a regressor is constant within a regime)."""
@@ -308,19 +428,26 @@ class SupFResult:
         method = ("fixed-regressor wild bootstrap (Hansen 2000), "
                   f"{self.n_boot} draws" if self.pvalue_method == "bootstrap"
                   else "Andrews (1993) limit distribution, simulated")
+        stat = "sup-F" if self.cov == "iid" else "sup-Wald/k (HAC)"
+        caveat = ("errors are assumed serially uncorrelated: with AR(1) errors (phi=0.5) the 5% test "
+                  "rejects ~40% of the time without a break; use cov='hac' or "
+                  "exog=series.shift(1) to allow for it." if self.cov == "iid" else
+                  "HAC sup-Wald: the Andrews limit holds asymptotically; with strong "
+                  "autocorrelation in short series it still over-rejects (read p with care); "
+                  "the fixed-regressor bootstrap is not used because it ignores autocorrelation.")
         return "\n".join([
-            f"Quandt-Andrews sup-F test for one break at an unknown date in {self.name}",
+            f"Quandt-Andrews {stat} test for one break at an unknown date in {self.name}",
             f"regressors: {', '.join(self.chow.coefficients.columns)} (k={self.k}); n={self.n}; "
             f"trimming {self.trim:.0%} (dates {_label(self.path.index[0])}.."
             f"{_label(self.path.index[-1])})"
             + (f"; {self.dropped} missing observations dropped" if self.dropped else ""),
-            f"sup-F = {self.sup_f:.3f} at {_label(self.break_date)}; p {_p_text(self.p_value, self)} "
-            f"({method})",
+            f"{stat} = {self.sup_f:.3f} at {_label(self.break_date)}; "
+            f"p {_p_text(self.p_value, self)} ({method})",
             f"critical values: {crit}",
+            _serial_of(self).text("no-break model"),
             "regime coefficients at the sup-F date:",
             self.chow.coefficients.to_string(float_format=lambda v: f"{v:,.4g}"),
-            "errors are assumed serially uncorrelated: with AR(1) errors (phi=0.5) the 5% test "
-            "rejects ~40% of the time without a break; pass exog=series.shift(1) to allow for it.",
+            caveat,
         ])
 
     def plot(self, ax=None):
@@ -346,7 +473,8 @@ def _p_text(p: float, result: SupFResult) -> str:
 
 
 def sup_f_test(series: pd.Series, trim: float = 0.15, exog=None, trend: bool = False,
-               pvalue: str = "bootstrap", n_boot: int = 999, seed: int = 0) -> SupFResult:
+               pvalue: str = "bootstrap", n_boot: int = 999, seed: int = 0,
+               cov: str = "auto") -> SupFResult:
     """Quandt-Andrews test of one break at an unknown date: the largest Chow F over the dates.
 
     Parameters
@@ -368,10 +496,19 @@ def sup_f_test(series: pd.Series, trim: float = 0.15, exog=None, trend: bool = F
         Hansen's (1997) response-surface approximation of that same limit distribution is not
         implemented (its coefficient tables were not available from a licence-compatible source);
         simulating the limit directly replaces it.
+        With ``cov="hac"`` (chosen or forced) the p-value is always ``"asymptotic"``: the
+        fixed-regressor bootstrap keeps the residuals' heteroskedasticity but not their
+        autocorrelation, so it would undo the correction.
     n_boot : int
         Bootstrap draws.
     seed : int
         Seed of the bootstrap draws.
+    cov : {"auto", "iid", "hac"}
+        As in :func:`chow_test`. ``"hac"``: at each candidate date the HAC (Newey-West) Wald
+        statistic of the break terms, divided by k; its supremum has the same Andrews (1993) limit
+        as sup-F (the long-run variance is estimated consistently), so the simulated limit
+        distribution gives the p-value and critical values. ``"auto"`` decides by a Ljung-Box test
+        on the residuals of the no-break model.
     """
     if not 0 < trim < 0.5:
         raise AnalysisError(f"trim must be in (0, 0.5), got {trim}")
@@ -383,7 +520,13 @@ def sup_f_test(series: pd.Series, trim: float = 0.15, exog=None, trend: bool = F
     if breaks.size == 0:
         raise AnalysisError(f"{n} observations leave no candidate break date with trimming {trim} "
                             f"and k={k} regressors")
+    coef_p, _ = _ols(design.y, design.x)
+    serial = _serial(design.y - design.x @ coef_p, cov)
     path = _f_path(design.y[:, None], design.x, breaks)[:, 0]
+    if serial.cov == "hac":
+        pvalue = "asymptotic"
+        path = np.array([_hac_wald(design.y, design.x, b, serial.hac_lags) / k
+                         if np.isfinite(f) else np.nan for b, f in zip(breaks, path, strict=True)])
     if np.all(np.isnan(path)):
         raise AnalysisError("no candidate date gives a Chow F (regressors constant within regimes)")
     best = int(np.nanargmax(path))
@@ -403,12 +546,15 @@ def sup_f_test(series: pd.Series, trim: float = 0.15, exog=None, trend: bool = F
         p = float(1 - np.searchsorted(draws, sup_f, side="left") / draws.size)
         crit = {lv: float(np.quantile(draws, 1 - lv)) for lv in levels}
     chow = chow_test(pd.Series(design.y, index=design.index, name=series.name),
-                     design.index[breaks[best]], exog=_exog_only(design), trend=False)
+                     design.index[breaks[best]], exog=_exog_only(design), trend=False,
+                     cov=serial.cov)
     return SupFResult(
         name=str(series.name), sup_f=sup_f, break_date=design.index[breaks[best]], p_value=p,
         pvalue_method=pvalue, critical_values=crit, trim=trim, k=k, n=n,
         n_boot=n_boot if pvalue == "bootstrap" else None,
-        path=pd.Series(path, index=design.index[breaks]), chow=chow, dropped=design.dropped)
+        path=pd.Series(path, index=design.index[breaks]), chow=chow, dropped=design.dropped,
+        cov=serial.cov, lag1=serial.lag1, lb_pvalue=serial.lb_pvalue, lb_lags=serial.lb_lags,
+        hac_lags=serial.hac_lags)
 
 
 def _exog_only(design: _Design) -> pd.DataFrame | None:
@@ -566,7 +712,10 @@ class BreaksResult:
     """The result of :func:`multiple_breaks`.
 
     ``selection`` has one row per number of breaks m = 0..max: the minimal SSR, BIC, LWZ and the
-    break dates; ``segments`` one row per regime of the chosen partition.
+    break dates; ``segments`` one row per regime of the chosen partition, with ``lower`` and
+    ``upper``, the confidence interval of the date the regime starts (empty for the first);
+    ``intervals`` one row per break: date, shift, variance used, half-width, lower, upper.
+    ``cov``, ``lag1`` and ``lb_pvalue`` describe the residuals of the chosen partition.
     """
 
     name: str
@@ -581,10 +730,18 @@ class BreaksResult:
     k: int
     n: int
     notes: list[str] = field(default_factory=list)
+    intervals: pd.DataFrame | None = None
+    level: float = 0.95
+    cov: str = "iid"
+    lag1: float = float("nan")
+    lb_pvalue: float = float("nan")
+    lb_lags: int = 0
+    hac_lags: int = 0
     _design: _Design | None = field(default=None, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
-        """The regimes of the chosen partition: start, end, observations, coefficients."""
+        """The regimes of the chosen partition: start, end, observations, coefficients, and the
+        confidence interval (``lower``, ``upper``) of each regime's start date."""
         return self.segments.copy()
 
     def summary(self) -> str:
@@ -600,10 +757,25 @@ class BreaksResult:
             table.to_string(float_format=lambda v: f"{v:,.4f}"),
             "",
             self.segments.to_string(float_format=lambda v: f"{v:,.4g}"),
-            "no confidence intervals for the break dates; the criteria assume serially "
-            "uncorrelated errors.",
+            *self._interval_lines(),
+            "the information criteria assume serially uncorrelated errors.",
         ]
         return "\n".join(lines + self.notes)
+
+    def _interval_lines(self) -> list[str]:
+        if self.intervals is None or self.intervals.empty:
+            return []
+        lines = [f"{self.level:.0%} confidence intervals for the break dates (Bai 1997, mean shift: "
+                 f"date +- {BAI_QUANTILES[self.level]} sigma^2 / shift^2, rounded outward):"]
+        for row in self.intervals.itertuples():
+            lines.append(f"  {_label(row.date)}: [{_label(row.lower)}, {_label(row.upper)}] "
+                         f"(shift {row.shift:,.4g}, half-width {row.half_width:.2f} periods)")
+        lines.append(_Serial(cov=self.cov, lag1=self.lag1, lb_lags=self.lb_lags,
+                             lb_pvalue=self.lb_pvalue, hac_lags=self.hac_lags)
+                     .text("chosen partition").replace(
+                         "Wald form used", "long-run variance used as sigma^2").replace(
+                         "classical (iid) form used", "residual variance used as sigma^2"))
+        return lines
 
     def plot(self, ax=None):
         """The series with the regime fits and the break dates."""
@@ -614,8 +786,27 @@ class BreaksResult:
                          f"{self.name}: {self.n_breaks} break(s) by {self.criterion.upper()}")
 
 
+def _break_intervals(design: _Design, positions: list[int], means: list[float], resid: np.ndarray,
+                     serial: _Serial, level: float) -> pd.DataFrame:
+    """Bai (1997) intervals ``T_k +- ceil(c sigma^2 / delta_k^2)`` for a mean-shift model."""
+    n = design.y.size
+    sigma2 = (_long_run_variance(resid, serial.hac_lags) if serial.cov == "hac"
+              else float(resid @ resid) / n)
+    rows = []
+    for i, b in enumerate(positions):
+        delta = means[i + 1] - means[i]
+        half = BAI_QUANTILES[level] * sigma2 / delta ** 2 if delta != 0 else np.inf
+        width = int(np.ceil(half - 1e-12)) if np.isfinite(half) else n
+        lo, hi = max(b - width, 1), min(b + width, n - 1)
+        rows.append({"date": design.index[b], "position": b, "shift": delta, "sigma2": sigma2,
+                     "half_width": half, "lower": design.index[lo], "upper": design.index[hi]})
+    return pd.DataFrame(rows, columns=["date", "position", "shift", "sigma2", "half_width",
+                                       "lower", "upper"])
+
+
 def multiple_breaks(series: pd.Series, max_breaks: int = 3, trim: float = 0.15,
-                    criterion: str = "bic", exog=None, trend: bool = False) -> BreaksResult:
+                    criterion: str = "bic", exog=None, trend: bool = False,
+                    level: float = 0.95, cov: str = "auto") -> BreaksResult:
     """Bai-Perron (1998, 2003) estimation of up to `max_breaks` breaks, number chosen by BIC or LWZ.
 
     For each m = 0..max_breaks the partition minimising the total SSR over all partitions with
@@ -636,6 +827,24 @@ def multiple_breaks(series: pd.Series, max_breaks: int = 3, trim: float = 0.15,
         Information criterion that chooses the number of breaks.
     exog, trend
         Regressors besides the constant (all coefficients change at each break).
+    level : {0.90, 0.95, 0.99}
+        Level of the break-date confidence intervals.
+    cov : {"auto", "iid", "hac"}
+        Variance used in the intervals: ``"iid"`` the residual variance ``SSR / n``, ``"hac"`` the
+        Newey-West long-run variance of the residuals (Bartlett kernel,
+        ``floor(4 (n/100)^(2/9))`` lags), ``"auto"`` the latter when a Ljung-Box test (lag
+        ``min(12, n // 4)``, 5 %) rejects on the residuals of the chosen partition.
+
+    Notes
+    -----
+    Confidence intervals for the break dates (Bai 1997; Bai and Perron 1998), mean-shift model
+    (constant only) with a common error variance: ``T_k +- c sigma^2 / delta_k^2``, rounded outward
+    to whole periods and clipped to the sample, where ``delta_k`` is the estimated shift in mean at
+    break k (regime mean after minus before), ``sigma^2`` the residual (or long-run) variance, and
+    ``c`` the quantile of ``argmax_s (W(s) - |s| / 2)``, W a two-sided Brownian motion: 4.7 (90 %),
+    7.687 (95 %), 11.033 (99 %) (Bai 1997, table 1). With a trend or exogenous regressors no
+    interval is computed (a note says so). The intervals are asymptotic in the shift shrinking
+    with n; they are conservative for large shifts (the rounding) and too narrow for small ones.
     """
     if criterion not in ("bic", "lwz"):
         raise AnalysisError(f"criterion must be 'bic' or 'lwz', got {criterion!r}")
@@ -643,6 +852,10 @@ def multiple_breaks(series: pd.Series, max_breaks: int = 3, trim: float = 0.15,
         raise AnalysisError(f"trim must be in (0, 0.5), got {trim}")
     if max_breaks < 1:
         raise AnalysisError(f"max_breaks must be at least 1, got {max_breaks}")
+    if level not in BAI_QUANTILES:
+        raise AnalysisError(f"level must be one of {sorted(BAI_QUANTILES)}, got {level}")
+    if cov not in COV_CHOICES:
+        raise AnalysisError(f"cov must be one of {COV_CHOICES}, got {cov!r}")
     design = _design(series, exog, trend)
     n, k = design.x.shape
     h = max(int(np.ceil(trim * n - 1e-9)), k + 1)
@@ -673,9 +886,22 @@ def multiple_breaks(series: pd.Series, max_breaks: int = 3, trim: float = 0.15,
         {"start": design.index[a], "end": design.index[b - 1], "n": b - a,
          "mean": float(design.y[a:b].mean()), **dict(zip(design.names, coef, strict=True))}
         for a, b, coef in zip(bounds[:-1], bounds[1:], coefs, strict=True)])
+    resid = design.y - fitted.to_numpy()
+    serial = _serial(resid, cov)
+    intervals = None
+    if chosen and k == 1:
+        intervals = _break_intervals(design, positions, segments["mean"].tolist(), resid, serial,
+                                     level)
+        segments["lower"] = [pd.NaT, *intervals["lower"]]
+        segments["upper"] = [pd.NaT, *intervals["upper"]]
+    elif chosen:
+        notes.append("no confidence intervals for the break dates: the Bai (1997) formula used "
+                     "here covers the mean-shift model (no trend or exog) only")
     if design.dropped:
         notes.append(f"{design.dropped} missing observations dropped before estimation")
     return BreaksResult(
         name=str(series.name), breaks=list(selection.loc[chosen, "breaks"]), n_breaks=chosen,
         criterion=criterion, selection=selection.drop(columns="positions"), segments=segments,
-        fitted=fitted, trim=trim, min_size=h, k=k, n=n, notes=notes, _design=design)
+        fitted=fitted, trim=trim, min_size=h, k=k, n=n, notes=notes, intervals=intervals,
+        level=level, cov=serial.cov, lag1=serial.lag1, lb_pvalue=serial.lb_pvalue,
+        lb_lags=serial.lb_lags, hac_lags=serial.hac_lags, _design=design)
