@@ -3,6 +3,19 @@
 The inference machinery of :mod:`oilflows.analytics.panel_designs` (whose docstring describes the method
 and its references): reporter and month dummies projected out once (Frisch-Waugh-Lovell), the CR1
 variance with t(G-1), and the restricted wild cluster bootstrap-t with its interval by test inversion.
+
+Number of draws (``n_boot="auto"``, the default of ``did`` and ``event_study``). The bootstrap
+distribution is over cluster weight vectors: Rademacher has 2**G of them, Webb 6**G. When that number
+is at most :data:`AUTO_CAP` (99,999; Webb up to 6 clusters, Rademacher up to 16) every vector is
+enumerated once: the exact bootstrap distribution, no Monte Carlo error (``mc_error`` is (0, 0)) and
+no dependence on the seed. Otherwise draws start at :data:`AUTO_START` (999) and double, the earlier
+draws kept, until the Monte Carlo standard error of each interval end is below the given tolerance
+(half of the last digit the summary prints) or :data:`AUTO_CAP` draws are reached. That standard
+error is estimated by batch means: the draws are split into :data:`AUTO_BATCHES` (10) consecutive
+batches, the interval is inverted in each, and the s.e. of the full-run end is the standard deviation
+of the batch ends over sqrt(10) (an end's Monte Carlo variance scales as 1/B). An integer ``n_boot``
+draws that many (Rademacher: all 2**G vectors when 2**G <= n_boot, as before) and reports the same
+batch-means error.
 """
 
 from __future__ import annotations
@@ -17,6 +30,10 @@ from ..errors import AnalysisError
 #: Wild-bootstrap weight distributions.
 WEIGHTS = ("webb", "rademacher")
 _WEBB = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
+_POINTS = {"webb": _WEBB, "rademacher": np.array([-1.0, 1.0])}
+#: ``n_boot="auto"``: first number of draws, the cap (also the largest enumerated support) and the
+#: number of batches of the batch-means Monte Carlo error.
+AUTO_START, AUTO_CAP, AUTO_BATCHES = 999, 99_999, 10
 
 
 def _dummies(codes: np.ndarray, drop_first: bool) -> np.ndarray:
@@ -114,7 +131,21 @@ def _draw_weights(n_clusters: int, weights: str, n_boot: int, rng: np.random.Gen
     return rng.choice(_WEBB, size=(n_clusters, n_boot))
 
 
-def _n_boot_used(n_clusters: int, weights: str, n_boot: int) -> int:
+def _support(n_clusters: int, weights: str) -> int:
+    """Number of distinct cluster weight vectors (2**G Rademacher, 6**G Webb)."""
+    return len(_POINTS[weights]) ** n_clusters
+
+
+def _enumerate(n_clusters: int, weights: str) -> np.ndarray:
+    """G x K**G: every weight vector once (the exact bootstrap distribution)."""
+    points = _POINTS[weights]
+    return points[np.indices((len(points),) * n_clusters).reshape(n_clusters, -1)]
+
+
+def _n_boot_used(n_clusters: int, weights: str, n_boot: int | str) -> int:
+    if n_boot == "auto":
+        support = _support(n_clusters, weights)
+        return support if support <= AUTO_CAP else AUTO_CAP  # an upper bound when drawn adaptively
     return 2 ** n_clusters if weights == "rademacher" and 2 ** n_clusters <= n_boot else n_boot
 
 
@@ -126,10 +157,12 @@ class _WildBootstrap:
     the bootstrap t-statistics of every beta0 come from six B-vectors computed once.
     """
 
-    def __init__(self, fit: _CoefficientFit, weights: str, n_boot: int, rng: np.random.Generator):
+    def __init__(self, fit: _CoefficientFit, weights: str, n_boot: int, rng: np.random.Generator,
+                 draws: np.ndarray | None = None):
         self.fit = fit
-        draws = _draw_weights(fit.n_clusters, weights, n_boot, rng)  # G x B
-        self.n_boot = draws.shape[1]
+        if draws is None:
+            draws = _draw_weights(fit.n_clusters, weights, n_boot, rng)  # G x B
+        self.draws, self.n_boot = draws, draws.shape[1]
         xx = float(fit.x @ fit.x)
         members = np.zeros((len(fit.clusters), fit.n_clusters))  # N x G cluster indicator E
         members[np.arange(len(fit.clusters)), fit.clusters] = 1.0
@@ -193,13 +226,54 @@ class _Inference:
     ci_wild: tuple[float, float] | None
     p_wild: float | None
     n_boot_used: int | None
+    mc_error: tuple[float, float] | None = None  # Monte Carlo s.e. of each wild interval end
+    exact: bool = False  # every weight vector enumerated (no Monte Carlo error)
 
 
-def _infer(fit: _CoefficientFit, inference: str, weights: str, n_boot: int, seed: int,
-           level: float) -> _Inference:
+def _mc_error(fit: _CoefficientFit, weights: str, draws: np.ndarray, level: float,
+              ends: tuple[float, float]) -> tuple[float, float]:
+    """Batch-means Monte Carlo s.e. of each interval end (inf when batch ends are unbounded)."""
+    errors = []
+    batches = [_WildBootstrap(fit, weights, 0, None, part).interval(level)
+               for part in np.array_split(draws, AUTO_BATCHES, axis=1)]
+    for side, end in enumerate(ends):
+        values = np.array([b[side] for b in batches])
+        if np.all(values == end):  # every batch and the full run unbounded alike (or identical)
+            errors.append(0.0)
+        elif not np.all(np.isfinite(values)) or not np.isfinite(end):
+            errors.append(np.inf)
+        else:
+            errors.append(float(np.std(values, ddof=1) / np.sqrt(AUTO_BATCHES)))
+    return errors[0], errors[1]
+
+
+def _infer(fit: _CoefficientFit, inference: str, weights: str, n_boot: int | str, seed: int,
+           level: float, tolerance=None) -> _Inference:
+    """CR1 and (``inference="wild"``) the wild bootstrap; `tolerance(end)` is the largest acceptable
+    Monte Carlo s.e. of an interval end under ``n_boot="auto"`` (half the last printed digit)."""
     lo, hi, p = _cluster_inference(fit, level)
     if inference != "wild":
         return _Inference(fit.estimate, fit.se, (lo, hi), p, None, None, None)
-    boot = _WildBootstrap(fit, weights, n_boot, np.random.default_rng(seed))
-    return _Inference(fit.estimate, fit.se, (lo, hi), p, boot.interval(level), boot.pvalue(0.0),
-                      boot.n_boot)
+    rng = np.random.default_rng(seed)
+    if n_boot != "auto":
+        boot = _WildBootstrap(fit, weights, n_boot, rng)
+        ci = boot.interval(level)
+        exact = weights == "rademacher" and 2 ** fit.n_clusters <= n_boot
+        error = (0.0, 0.0) if exact else _mc_error(fit, weights, boot.draws, level, ci)
+        return _Inference(fit.estimate, fit.se, (lo, hi), p, ci, boot.pvalue(0.0), boot.n_boot, error, exact)
+    if _support(fit.n_clusters, weights) <= AUTO_CAP:
+        boot = _WildBootstrap(fit, weights, 0, None, _enumerate(fit.n_clusters, weights))
+        return _Inference(fit.estimate, fit.se, (lo, hi), p, boot.interval(level), boot.pvalue(0.0),
+                          boot.n_boot, (0.0, 0.0), True)
+    tolerance = tolerance or (lambda end: 0.0)
+    draws = _draw_weights(fit.n_clusters, weights, AUTO_START, rng)
+    while True:
+        boot = _WildBootstrap(fit, weights, 0, None, draws)
+        ci = boot.interval(level)
+        error = _mc_error(fit, weights, draws, level, ci)
+        done = all(e < tolerance(end) or (e == 0 and not np.isfinite(end))
+                   for e, end in zip(error, ci, strict=True))
+        more = min(draws.shape[1], AUTO_CAP - draws.shape[1])
+        if done or more <= 0:
+            return _Inference(fit.estimate, fit.se, (lo, hi), p, ci, boot.pvalue(0.0), boot.n_boot, error)
+        draws = np.hstack([draws, _draw_weights(fit.n_clusters, weights, more, rng)])

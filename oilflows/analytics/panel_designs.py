@@ -19,8 +19,13 @@ Rademacher, enumerated exactly when 2**G <= n_boot), bootstrap t-statistics with
 recomputed in every draw, symmetric p-value P(|t*| >= |t|), and the confidence interval by test
 inversion: the set of beta0 whose p-value is >= 1 - level, found by bisection on the closed-form
 p(beta0) with the same draws for every beta0 (Roodman, MacKinnon, Nielsen & Webb 2019, "Fast and wild",
-Stata Journal 19(1)). With one or two treated reporters the interval can be very wide or unbounded; that
-is the honest answer (MacKinnon & Webb 2017, J. Applied Econometrics 32(2)), not a bug.
+Stata Journal 19(1)). Draws: ``n_boot="auto"`` (default) enumerates every weight vector when there are
+at most 99,999 (Webb up to 6 reporters, Rademacher up to 16: exact, no Monte Carlo error, no seed
+dependence), and otherwise doubles the draws from 999 (cap 99,999) until the batch-means Monte Carlo
+standard error of each interval end is below half the last digit the summary prints; ``mc_error`` and
+the draws used are reported (:mod:`._two_way`). With one or two treated reporters the interval can be
+very wide or unbounded; that is the honest answer (MacKinnon & Webb 2017, J. Applied Econometrics
+32(2)), not a bug.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from ..errors import AnalysisError
 from ..schema import WORLD
 from ._panel import window
 from ._plot import pyplot
-from ._two_way import WEIGHTS, _dummies, _infer, _n_boot_used, _TwoWay
+from ._two_way import AUTO_CAP, WEIGHTS, _dummies, _infer, _support, _TwoWay
 from ._two_way import _draw_weights as _draw_weights  # kept as panel_designs._draw_weights (tests)
 from ._two_way import _WildBootstrap as _WildBootstrap  # likewise
 from .reporter_panel import (
@@ -78,6 +83,11 @@ class DiDResult:
     ci, pvalue : the interval and p-value (H0: beta = 0) of the chosen `inference`.
     ci_cluster, p_cluster : CR1 with t(G-1).
     ci_wild, p_wild : wild cluster restricted bootstrap (None with ``inference="cluster"``).
+    n_boot : int
+        Bootstrap draws used (with every weight vector enumerated: their number, 2**G or 6**G).
+    mc_error : (float, float) or None
+        Monte Carlo standard error of each end of ``ci_wild`` (batch means over 10 batches; 0 when every
+        weight vector is enumerated, ``bootstrap_exact``).
     means : pandas.DataFrame
         Mean outcome per month of treated and control reporters (for the plot).
     exposure_table : pandas.DataFrame
@@ -122,6 +132,8 @@ class DiDResult:
     beta_bounds: tuple[float, float] | None = None
     estimate_at_lo: float | None = None
     estimate_at_hi: float | None = None
+    mc_error: tuple[float, float] | None = None
+    bootstrap_exact: bool = False
 
     def to_frame(self) -> pd.DataFrame:
         """One row per inference method: estimate, se, ci_low, ci_high, pvalue."""
@@ -163,9 +175,13 @@ class DiDResult:
             f"{_ci(self.ci_cluster, self.outcome)}, p = {self.p_cluster:.3f}",
         ]
         if self.ci_wild is not None:
-            lines.append(f"  wild cluster bootstrap (restricted, {self.weights} weights, {self.n_boot} "
-                         f"draws, CI by test inversion): {self.level:.0%} CI "
+            lines.append(f"  wild cluster bootstrap (restricted, {self.weights} weights, "
+                         f"{_draws_text(self.n_boot, self.bootstrap_exact, self.n_clusters, self.weights)}, "
+                         f"CI by test inversion): {self.level:.0%} CI "
                          f"{_ci(self.ci_wild, self.outcome)}, p = {self.p_wild:.3f}")
+            if self.mc_error is not None:
+                lines.append("    " + _mc_text(self.mc_error, self.ci_wild, self.outcome,
+                                                self.bootstrap_exact))
         lines += ["", "Per reporter (mean outcome, undisclosed share of WORLD, partner's confidential "
                   "cells):", _reporter_table(self.exposure_table, self.outcome)]
         if self.caveats:
@@ -199,7 +215,7 @@ def did(
     post: tuple[str, str] | None = None,
     cluster: str = "reporter",
     inference: str = "wild",
-    n_boot: int = 999,
+    n_boot: int | str = "auto",
     seed: int = 0,
     dataset: str | None = None,
     *,
@@ -235,8 +251,12 @@ def did(
     inference : {"wild", "cluster"}
         Which interval and p-value :attr:`DiDResult.ci` / ``pvalue`` report (both are computed with
         "wild").
-    n_boot : int
-        Bootstrap draws (Rademacher: all 2**G sign vectors when that is fewer).
+    n_boot : "auto" or int
+        Bootstrap draws. ``"auto"`` (default): every weight vector enumerated when there are at most
+        99,999 of them (exact, seed-free); otherwise 999 draws doubled (cap 99,999) until the Monte
+        Carlo s.e. of each interval end (batch means, 10 batches) is below half the last printed digit
+        (0.005 pp for shares, else half the 4th significant digit). An int: that many draws
+        (Rademacher: all 2**G sign vectors when that is fewer), the old behaviour.
     seed : int
         Seed of the bootstrap draws.
     dataset : str, optional
@@ -264,7 +284,7 @@ def did(
     d_post = (data["treated"] & data["post"]).to_numpy(float)[:, None]
     model = _TwoWay(data["y"].to_numpy(float), d_post, setup["fixed"], data["reporter"].to_numpy())
     fit = model.coefficient(0)
-    inf = _infer(fit, inference, weights, n_boot, seed, level)
+    inf = _infer(fit, inference, weights, n_boot, seed, level, _tolerance(outcome))
     means = (data.assign(group=np.where(data["treated"], "treated", "controls"))
              .pivot_table(index="period", columns="group", values="y", aggfunc="mean"))
     result = DiDResult(
@@ -276,7 +296,8 @@ def did(
         ci_cluster=inf.ci_cluster, p_cluster=inf.p_cluster, ci_wild=inf.ci_wild, p_wild=inf.p_wild,
         inference=inference, weights=weights, n_boot=inf.n_boot_used, level=level, n_obs=len(data),
         n_clusters=fit.n_clusters, means=means.reindex(columns=["treated", "controls"]),
-        exposure_table=setup["table"], panel=setup["panel"], confidential=confidential)
+        exposure_table=setup["table"], panel=setup["panel"], confidential=confidential,
+        mc_error=inf.mc_error, bootstrap_exact=inf.exact)
     if confidential == "bounds":
         c = _weights(d_post, setup["fixed"])[0]
         result.beta_bounds = _identified_set(c, data["y_lo"].to_numpy(float), data["y_hi"].to_numpy(float))
@@ -326,7 +347,9 @@ def _setup(frame, treated, controls, partner, outcome, post_start, pre, post, cl
     _check_choice("weights", weights, WEIGHTS)
     if not 0 < level < 1:
         raise AnalysisError(f"level must be between 0 and 1, got {level}")
-    if inference == "wild" and n_boot < 99:
+    if n_boot != "auto" and (isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer))):
+        raise AnalysisError(f"n_boot must be 'auto' or an integer, got {n_boot!r}")
+    if inference == "wild" and n_boot != "auto" and n_boot < 99:
         raise AnalysisError(f"n_boot must be at least 99 for a wild bootstrap, got {n_boot}")
     treated = [treated] if isinstance(treated, str) else list(dict.fromkeys(treated))
     if not treated:
@@ -450,7 +473,9 @@ class EventStudyResult:
     ci_low/ci_high and pvalue of the chosen inference, ci/p of both inferences, ``binned`` (endpoint
     bins collect all months beyond), ``treated_obs`` (treated reporter-months in the bin); with
     ``confidential="bounds"`` also ``bound_low``/``bound_high`` (the identified set of each beta_k) and
-    ``estimate_at_hi`` (``estimate`` is then at the lower end of every outcome interval);
+    ``estimate_at_hi`` (``estimate`` is then at the lower end of every outcome interval); with
+    ``inference="wild"``: ``n_boot`` (draws used) and ``mc_error_low``/``mc_error_high`` (Monte Carlo
+    s.e. of each interval end, 0 when every weight vector is enumerated);
     ``mean_post_bounds``: the identified set of the mean of beta_k over k >= 0.
     """
 
@@ -521,7 +546,13 @@ class EventStudyResult:
 
     def _method(self) -> str:
         if self.inference == "wild":
-            return f"wild cluster bootstrap (restricted, {self.weights}, {self.n_boot} draws)"
+            errors = self.table[["mc_error_low", "mc_error_high"]].to_numpy(float)
+            exact = bool(np.nanmax(errors) == 0) and self.n_boot == _support(self.n_clusters, self.weights)
+            text = _draws_text(self.n_boot, exact, self.n_clusters, self.weights)
+            if not exact:
+                text += (f"; largest Monte Carlo s.e. of an interval end "
+                         f"{_small(float(np.nanmax(errors)), self.outcome)}")
+            return f"wild cluster bootstrap (restricted, {self.weights}, {text})"
         return "CR1 with t(G-1)"
 
     def plot(self, ax=None):
@@ -559,7 +590,7 @@ def event_study(
     ref: int = -1,
     cluster: str = "reporter",
     inference: str = "wild",
-    n_boot: int = 999,
+    n_boot: int | str = "auto",
     seed: int = 0,
     dataset: str | None = None,
     *,
@@ -604,14 +635,17 @@ def event_study(
     rows = []
     for j, k in enumerate(ks):
         fit = model.coefficient(j)
-        inf = _infer(fit, inference, weights, n_boot, seed, level)
+        inf = _infer(fit, inference, weights, n_boot, seed, level, _tolerance(outcome))
         ci, p = (inf.ci_wild, inf.p_wild) if inference == "wild" else (inf.ci_cluster, inf.p_cluster)
         rows.append({"k": k, "estimate": inf.estimate, "se": inf.se, "ci_low": ci[0], "ci_high": ci[1],
                      "pvalue": p, "ci_low_cluster": inf.ci_cluster[0], "ci_high_cluster": inf.ci_cluster[1],
-                     "p_cluster": inf.p_cluster, "treated_obs": int(regressors[:, j].sum())})
+                     "p_cluster": inf.p_cluster, "treated_obs": int(regressors[:, j].sum()),
+                     "n_boot": inf.n_boot_used, "mc_error_low": inf.mc_error[0] if inf.mc_error else np.nan,
+                     "mc_error_high": inf.mc_error[1] if inf.mc_error else np.nan})
     rows.append({"k": ref, "estimate": 0.0, "se": 0.0, "ci_low": 0.0, "ci_high": 0.0, "pvalue": np.nan,
                  "ci_low_cluster": 0.0, "ci_high_cluster": 0.0, "p_cluster": np.nan,
-                 "treated_obs": int((is_treated & (binned == ref)).sum())})
+                 "treated_obs": int((is_treated & (binned == ref)).sum()), "n_boot": None,
+                 "mc_error_low": 0.0, "mc_error_high": 0.0})
     mean_post_bounds = None
     if confidential == "bounds":
         c = _weights(regressors, setup["fixed"])
@@ -631,7 +665,7 @@ def event_study(
         partner=partner, outcome=outcome, measure=measure, source=setup["panel"].source,
         dataset=setup["panel"].dataset, post_start=t0, pre=setup["pre"], post=setup["post"], ref=ref,
         leads=leads, lags=lags, inference=inference, weights=weights,
-        n_boot=None if inference != "wild" else _n_boot_used(fit.n_clusters, weights, n_boot),
+        n_boot=None if inference != "wild" else int(pd.Series([r["n_boot"] for r in rows[:-1]]).max()),
         level=level, n_obs=len(data), n_clusters=fit.n_clusters, table=table, panel=setup["panel"],
         confidential=confidential, mean_post_bounds=mean_post_bounds)
     result.caveats = _caveats(setup, partner)
@@ -670,6 +704,7 @@ class ExposureResult:
     dropped: dict[str, str] = field(default_factory=dict)
     caveats: list[str] = field(default_factory=list)
     model: object = field(default=None, repr=False)  # the statsmodels results
+    df_resid: int | None = None  # n - k: the t quantiles' degrees of freedom
 
     def to_frame(self) -> pd.DataFrame:
         """The per-reporter table (dose, shares, change, fitted value, residual)."""
@@ -680,7 +715,7 @@ class ExposureResult:
         lines = [f"Exposure design: change in {self.partner} share of {WORLD} ({_span(self.post)} vs "
                  f"{_span(self.base)}) on the base-window {self.dose_partner} share",
                  f"data: {self.source}/{self.dataset}, {self.measure}; OLS across {self.n} reporters, "
-                 f"{self.cov_type} standard errors",
+                 f"{self.cov_type} standard errors, t({self.df_resid}) quantiles and p-values",
                  f"b = {self.b:.4f} (s.e. {self.se:.4f}), {self.level:.0%} CI [{self.ci[0]:.4f}, "
                  f"{self.ci[1]:.4f}], p = {self.pvalue:.3f}; a = {self.a:.4f}",
                  "",
@@ -749,7 +784,9 @@ def exposure(
     freq : {"M", "A"}
         Frequency of the data used (windows are then years, e.g. ``("2021", "2021")``).
     cov_type : str
-        statsmodels robust covariance; HC3 (default) suits few observations (Long & Ervin 2000).
+        statsmodels robust covariance; HC3 (default) suits few observations (Long & Ervin 2000). The
+        interval and p-value use t(n - k) quantiles (statsmodels ``use_t=True``; n reporters, k
+        coefficients), not the normal: with 5 reporters t(3).
     level : float
     confidential : {"drop", "lower_bound"}
         Applied to `partner`: ``drop`` (default) leaves out reporter-months with a confidential
@@ -796,7 +833,8 @@ def exposure(
         raise AnalysisError(f"the dose ({dose_partner} share) is the same for every reporter")
     import statsmodels.api as sm
 
-    model = sm.OLS(table["change"], design).fit(cov_type=cov_type)
+    # use_t: t(n - k) quantiles and p-values (statsmodels' robust covariances default to the normal).
+    model = sm.OLS(table["change"], design).fit(cov_type=cov_type, use_t=True)
     table["fitted"], table["residual"] = model.fittedvalues, model.resid
     ci = model.conf_int(alpha=1 - level).loc["dose"]
     params = pd.DataFrame({"estimate": model.params, "se": model.bse, "pvalue": model.pvalues})
@@ -805,7 +843,8 @@ def exposure(
         dataset=panel.dataset, base=(lo_b, hi_b), post=(lo_p, hi_p), b=float(model.params["dose"]),
         se=float(model.bse["dose"]), ci=(float(ci.iloc[0]), float(ci.iloc[1])),
         pvalue=float(model.pvalues["dose"]), a=float(model.params["const"]), cov_type=cov_type,
-        level=level, n=len(table), table=table, params=params, dropped=panel.dropped, model=model)
+        level=level, n=len(table), table=table, params=params, dropped=panel.dropped, model=model,
+        df_resid=int(round(model.df_resid)))
     result.caveats = _exposure_caveats(result, model)
     return result
 
@@ -844,6 +883,39 @@ def _num(x: float, outcome: str, sign: bool = True) -> str:
     if outcome == "share":
         return f"{100 * x:+.2f} pp" if sign else f"{100 * x:.2f} pp"
     return f"{x:+.4g}" if sign else f"{x:.4g}"
+
+
+def _tolerance(outcome: str):
+    """Half the last digit :func:`_num` prints for a value: the Monte Carlo s.e. target of an end."""
+    if outcome == "share":
+        return lambda x: 0.5e-4  # printed in pp with 2 decimals: 0.01 pp = 1e-4
+    return lambda x: (0.5 * 10.0 ** (np.floor(np.log10(abs(x))) - 3) if np.isfinite(x) and x != 0
+                      else 0.5e-4)  # 4 significant digits
+
+
+def _draws_text(n_boot: int, exact: bool, n_clusters: int, weights: str) -> str:
+    if exact:
+        base = 2 if weights == "rademacher" else 6
+        return f"all {n_boot} = {base}^{n_clusters} weight vectors enumerated (exact, no Monte Carlo error)"
+    return f"{n_boot} draws"
+
+
+def _mc_text(error: tuple[float, float], ci: tuple[float, float], outcome: str, exact: bool) -> str:
+    if exact:
+        return "Monte Carlo error of the interval ends: none (exact enumeration, the seed does not matter)"
+    tol = _tolerance(outcome)
+    met = all(e < tol(end) or (e == 0 and not np.isfinite(end)) for e, end in zip(error, ci, strict=True))
+    return (f"Monte Carlo s.e. of the interval ends (batch means): {_small(error[0], outcome)}, "
+            f"{_small(error[1], outcome)}"
+            + ("" if met else f" (above half the last printed digit; more draws than {AUTO_CAP:,} or "
+               "another seed can move the printed ends)"))
+
+
+def _small(x: float, outcome: str) -> str:
+    """A Monte Carlo error, two significant digits."""
+    if not np.isfinite(x):
+        return "inf (an end unbounded in some batches)"
+    return f"{100 * x:.2g} pp" if outcome == "share" else f"{x:.2g}"
 
 
 def _ci(ci: tuple[float, float], outcome: str) -> str:
