@@ -244,6 +244,97 @@ def test_multiple_breaks_caps_and_errors():
         multiple_breaks(shifted(0), max_breaks=0)
 
 
+# -- autocorrelation: cov="auto" / "hac" ----------------------------------------------------------
+
+
+def ar1(seed: int, n: int = 96, rho: float = 0.8, at: int | None = None, shift: float = 0.0) -> pd.Series:
+    rng = np.random.default_rng(seed)
+    u, e = rng.standard_normal(n), np.zeros(n)
+    for t in range(n):
+        e[t] = (rho * e[t - 1] if t else 0.0) + u[t]
+    if at is not None:
+        e[at:] += shift
+    return monthly(e)
+
+
+def test_auto_picks_hac_under_ar1_errors_and_iid_under_white_noise():
+    hac = sum(chow_test(ar1(s, at=48, shift=1.0), "2024-01").cov == "hac" for s in range(30))
+    iid = sum(chow_test(shifted(s, n=96, at=48, shift=0.5), "2024-01").cov == "iid" for s in range(30))
+    assert hac == 30
+    assert iid >= 26  # the Ljung-Box test has 5 % size; with a 0.5 sd shift it rarely rejects
+    assert sup_f_test(ar1(1, at=48, shift=1.0)).cov == "hac"
+    assert sup_f_test(shifted(1, n=96, at=48, shift=0.5), n_boot=99).cov == "iid"
+
+
+def test_hac_chow_matches_statsmodels_and_reports_ljung_box():
+    from statsmodels.stats.diagnostic import acorr_ljungbox
+
+    y = ar1(3, at=48, shift=1.0)
+    result = chow_test(y, "2024-01")
+    values = y.to_numpy()
+    resid = values - values.mean()
+    lags = int(np.floor(4 * (96 / 100) ** (2 / 9)))  # Newey-West rule: 3
+    assert result.hac_lags == lags == 3
+    assert result.lb_lags == 12
+    assert result.lb_pvalue == pytest.approx(acorr_ljungbox(resid, lags=[12])["lb_pvalue"].iloc[0])
+    assert result.lag1 == pytest.approx(resid[1:] @ resid[:-1] / (resid @ resid))
+    after = (np.arange(96) >= 48).astype(float)
+    fit = sm.OLS(values, np.c_[np.ones(96), after]).fit(cov_type="HAC", cov_kwds={"maxlags": lags})
+    wald = fit.params[1] ** 2 / fit.cov_params()[1, 1]
+    assert result.wald == pytest.approx(wald, rel=1e-9) and result.f_stat == pytest.approx(wald)
+    assert result.p_value == pytest.approx(stats.f.sf(wald, 1, 94), rel=1e-9)
+    assert "HAC" in result.summary() and "Ljung-Box" in result.summary()
+    iid = chow_test(y, "2024-01", cov="iid")
+    assert iid.cov == "iid" and iid.wald is None and iid.f_stat != pytest.approx(result.f_stat)
+    # sup-Wald: the HAC Chow Wald/k at each date, Andrews' limit for the p-value.
+    sup = sup_f_test(y, n_boot=199)
+    assert sup.cov == "hac" and sup.pvalue_method == "asymptotic" and sup.n_boot is None
+    assert sup.path.loc[pd.Timestamp("2024-01-01")] == pytest.approx(result.f_stat, rel=1e-9)
+    assert sup.critical_values[0.05] == pytest.approx(8.68, rel=0.025)
+    with pytest.raises(AnalysisError, match="cov must be one of"):
+        chow_test(y, "2024-01", cov="newey")
+
+
+def test_break_date_interval_by_hand():
+    y = shifted(7, n=120, at=60, shift=2.0)
+    result = multiple_breaks(y, max_breaks=1, cov="iid")
+    assert result.n_breaks == 1
+    b = result.fitted.index.get_loc(result.breaks[0])
+    values = y.to_numpy()
+    before, after = values[:b], values[b:]
+    resid = np.r_[before - before.mean(), after - after.mean()]
+    sigma2 = resid @ resid / 120
+    half = 7.687 * sigma2 / (after.mean() - before.mean()) ** 2
+    row = result.intervals.iloc[0]
+    assert row["half_width"] == pytest.approx(half, rel=1e-12)
+    width = int(np.ceil(half))
+    assert (row["lower"], row["upper"]) == (y.index[b - width], y.index[b + width])
+    assert result.segments.loc[1, ["lower", "upper"]].tolist() == [row["lower"], row["upper"]]
+    assert "95% confidence intervals" in result.summary()
+    # 99 %: c = 11.033; HAC: the Bartlett long-run variance of the same residuals.
+    assert multiple_breaks(y, max_breaks=1, cov="iid", level=0.99).intervals["half_width"][0] == (
+        pytest.approx(half * 11.033 / 7.687))
+    lags = int(np.floor(4 * (120 / 100) ** (2 / 9)))  # 4
+    lrv = resid @ resid / 120 + 2 * sum((1 - j / (lags + 1)) * resid[j:] @ resid[:-j] / 120
+                                        for j in range(1, lags + 1))
+    hac = multiple_breaks(y, max_breaks=1, cov="hac").intervals.iloc[0]
+    assert hac["sigma2"] == pytest.approx(lrv) and hac["half_width"] == pytest.approx(half * lrv / sigma2)
+    with pytest.raises(AnalysisError, match="level must be one of"):
+        multiple_breaks(y, level=0.8)
+
+
+def test_break_date_interval_coverage():
+    # 200 seeds, n = 120, a 2 sd shift at position 60: the 95 % interval covers it 93 % of the time
+    # (0.95 with a 3 sd shift, 0.89 with 1 sd; the asymptotics are in a shrinking shift).
+    seeds, covered = 200, 0
+    for seed in range(seeds):
+        y = shifted(seed, n=120, at=60, shift=2.0)
+        result = multiple_breaks(y, max_breaks=1)
+        row = result.intervals.iloc[0]
+        covered += result.n_breaks == 1 and row["lower"] <= y.index[60] <= row["upper"]
+    assert 0.90 <= covered / seeds <= 0.99
+
+
 # -- plots ---------------------------------------------------------------------------------------
 
 
@@ -288,6 +379,26 @@ def test_russian_decline_is_dated(default):
     bp = multiple_breaks(ru)
     assert bp.breaks == [pd.Timestamp("2022-05-01"), pd.Timestamp("2023-01-01")]
     assert cusum_test(ru).crosses
+
+
+def test_russian_series_is_autocorrelated_and_tested_with_hac(default):
+    from statsmodels.stats.diagnostic import acorr_ljungbox
+
+    ru = partner_series(default, "DE", "RU", dataset="nrg_ti_coifpm")
+    chow, sup = chow_test(ru, "2023-01"), sup_f_test(ru)
+    resid = ru.to_numpy() - ru.mean()
+    # Residuals of the no-break model: lag-1 0.92 (0.71 within the pre-2023 regime), Ljung-Box p 3e-40.
+    assert chow.lag1 == pytest.approx(0.923, abs=0.001) and sup.lag1 == chow.lag1
+    assert chow.lb_pvalue == pytest.approx(acorr_ljungbox(resid, lags=[12])["lb_pvalue"].iloc[0])
+    assert chow.lb_pvalue < 1e-4
+    assert chow.cov == sup.cov == "hac" and sup.pvalue_method == "asymptotic"
+    assert sup.break_date == pd.Timestamp("2023-01-01") and sup.p_value < 0.01
+    assert chow_test(ru, "2023-01", cov="iid").cov == "iid"
+    bp = multiple_breaks(ru)
+    # Residuals of the 2-break partition: lag-1 0.39, Ljung-Box p 0.007 -> long-run variance.
+    assert bp.cov == "hac" and bp.lag1 == pytest.approx(0.387, abs=0.001)
+    assert bp.intervals["lower"].tolist() == [pd.Timestamp("2022-03-01"), pd.Timestamp("2022-12-01")]
+    assert bp.intervals["upper"].tolist() == [pd.Timestamp("2022-07-01"), pd.Timestamp("2023-02-01")]
 
 
 def test_kazakh_series_shows_no_clear_break(default):
