@@ -533,3 +533,97 @@ def test_real_data_drop_default_lower_bound_and_bounds(default):
 def test_exposure_refuses_bounds(default):
     with pytest.raises(AnalysisError, match="confidential must be one of"):
         exposure(default, confidential="bounds")
+
+
+# -- bootstrap draws (n_boot="auto") and small-sample quantiles (issue 11) ------------------------------
+
+
+def test_auto_bootstrap_does_not_move_with_the_seed_on_real_data(default):
+    """Issue 11: with 999 draws the DE/PL lower end moved from -38 to -24 pp over seeds 1-5."""
+    from oilflows.analytics.panel_designs import _ci
+
+    old = {_ci(did(default, seed=s, n_boot=999, **LB).ci_wild, "share") for s in range(1, 6)}
+    assert len(old) == 5  # every seed printed a different interval
+    for rule, n_clusters in (("lower_bound", 5), ("drop", 4)):
+        results = [did(default, seed=s, confidential=rule) for s in range(1, 6)]
+        printed = {_ci(r.ci_wild, "share") for r in results}
+        assert len(printed) == 1  # equal at the printed precision (here: identical)
+        r = results[0]
+        # 6**G Webb weight vectors <= 99,999: all enumerated, the exact bootstrap distribution.
+        assert r.n_clusters == n_clusters and r.n_boot == 6 ** n_clusters and r.bootstrap_exact
+        assert r.mc_error == (0.0, 0.0)
+        text = r.summary()
+        assert f"all {6 ** n_clusters} = 6^{n_clusters} weight vectors enumerated" in text
+        assert "Monte Carlo error of the interval ends: none" in text
+    assert printed == {"[-103.07 pp, +47.54 pp]"}  # "drop", DE vs FR IT NL
+    # Rademacher with 2**5 = 32 vectors is enumerated too (also with an integer n_boot >= 32, as before).
+    rad = did(default, weights="rademacher", **LB)
+    assert rad.n_boot == 32 and rad.mc_error == (0.0, 0.0)
+
+
+def test_enumerated_weights_are_the_exact_distribution():
+    from oilflows.analytics._two_way import _WEBB, _enumerate
+
+    draws = _enumerate(3, "webb")
+    assert draws.shape == (3, 216) and len({tuple(c) for c in draws.T}) == 216
+    assert all(np.isin(draws, _WEBB).all(axis=1))
+    assert _enumerate(4, "rademacher").shape == (4, 16)
+
+
+def test_auto_doubles_until_the_mc_error_is_below_the_tolerance():
+    """8 clusters (6**8 Webb vectors): random draws, doubled from 999 until the batch-means error is small."""
+    from oilflows.analytics._two_way import AUTO_CAP, _infer, _TwoWay
+
+    frame, truth = sim.simulate_frame(1, n_units=8)
+    setup = panel_designs._setup(frame, truth.treated, truth.controls, "KZ", "share", "2023-01", None, None,
+                                 "reporter", "wild", "auto", "webb", 0.95, "volume_bbl", None, "drop")
+    data = setup["data"]
+    d_post = (data["treated"] & data["post"]).to_numpy(float)[:, None]
+    model = _TwoWay(data["y"].to_numpy(float), d_post, setup["fixed"], data["reporter"].to_numpy())
+    fit = model.coefficient(0)
+    tol = 2e-4  # 0.02 pp
+    runs = [_infer(fit, "wild", "webb", "auto", seed, 0.95, lambda end: tol) for seed in range(1, 4)]
+    for r in runs:
+        assert not r.exact and 999 < r.n_boot_used < AUTO_CAP and r.n_boot_used % 999 == 0
+        assert max(r.mc_error) < tol
+    ends = np.array([r.ci_wild for r in runs])
+    assert np.ptp(ends, axis=0).max() < 8 * tol  # seeds agree to a few Monte Carlo errors
+    # The batch-means error estimates the seed spread of a fixed-size run (within a factor of 2.5).
+    fixed = [_infer(fit, "wild", "webb", 999, seed, 0.95) for seed in range(10)]
+    spread = np.std([r.ci_wild for r in fixed], axis=0, ddof=1)
+    reported = np.mean([r.mc_error for r in fixed], axis=0)
+    assert np.all(reported / spread > 1 / 2.5) and np.all(reported / spread < 2.5)
+    # At the summary's precision (0.005 pp) 8 clusters need more than the cap: the summary says so.
+    result = did(frame, treated=truth.treated, controls=truth.controls, seed=1)
+    assert result.n_boot == AUTO_CAP and not result.bootstrap_exact
+    assert "Monte Carlo s.e. of the interval ends (batch means)" in result.summary()
+    es = event_study(frame, treated=truth.treated, controls=truth.controls, leads=2, lags=2, n_boot=199)
+    assert {"n_boot", "mc_error_low", "mc_error_high"} <= set(es.table.columns)
+    assert (es.table.drop(index=-1)["n_boot"] == 199).all()
+
+
+def test_auto_n_boot_validation(default):
+    with pytest.raises(AnalysisError, match="n_boot must be 'auto' or an integer"):
+        did(default, treated="DE", controls=DONORS, n_boot="many")
+
+
+def test_exposure_interval_uses_t_with_n_minus_k_dof(default):
+    """Issue 11: 5 reporters, HC3: the normal interval [-0.75, 0.82] becomes [-1.24, 1.31] with t(3)."""
+    import statsmodels.api as sm
+    from scipy import stats
+
+    for kwargs in (LB, {}):  # "drop" (default) leaves 3 reporters (ES and PL out): t(1)
+        result = exposure(default, **kwargs)
+        design = sm.add_constant(result.table["dose"])
+        hc3 = sm.OLS(result.table["change"], design).fit(cov_type="HC3")  # normal quantiles
+        n, k = design.shape
+        crit = stats.t.ppf(0.975, n - k)
+        se = float(hc3.bse["dose"])
+        assert result.se == pytest.approx(se, rel=1e-12) and result.df_resid == n - k
+        assert result.ci == pytest.approx((result.b - crit * se, result.b + crit * se), rel=1e-10)
+        assert result.pvalue == pytest.approx(2 * stats.t.sf(abs(result.b / se), n - k), rel=1e-10)
+        assert f"t({n - k}) quantiles" in result.summary()
+    lb = exposure(default, **LB)
+    assert lb.n == 5 and lb.ci == pytest.approx((-1.2426, 1.3117), abs=1e-4)
+    normal = sm.OLS(lb.table["change"], sm.add_constant(lb.table["dose"])).fit(cov_type="HC3").conf_int()
+    assert tuple(normal.loc["dose"]) == pytest.approx((-0.7520, 0.8211), abs=1e-4)
