@@ -571,3 +571,14 @@ def test_plot_has_the_varieties(published):
     import matplotlib.pyplot as plt
 
     plt.close(ax.figure)
+
+
+def test_intervals_use_t_quantiles_with_the_regression_degrees_of_freedom():
+    from scipy import stats
+
+    result = feenstra(oilflows.load_default(dataset="coir"), "DE", reference="DZ")
+    table = result.to_frame()
+    half = (table["ci_high"] - table["ci_low"]) / 2
+    q = stats.t.ppf(0.975, result.n_obs - 3)  # theta1, theta2 and the constant
+    assert half.loc["theta1"] == pytest.approx(q * table.loc["theta1", "std_error"])
+    assert q > stats.norm.ppf(0.975)

@@ -57,6 +57,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from ..errors import AnalysisError
 from ..schema import WORLD
@@ -83,7 +84,6 @@ SWEET_BELOW_SULPHUR = 1.0
 #: The Broda-Weinstein (2006) grid.
 GRID_SIGMA = np.round(np.arange(1.05, 131.05 + 1e-9, 1.0), 2)
 GRID_RHO = np.round(np.arange(0.0, 0.99 + 1e-9, 0.01), 2)
-_Z95 = 1.959963984540054
 
 
 class FeenstraWarning(UserWarning):
@@ -240,14 +240,16 @@ class FeenstraResult:
         return table.sort_values("sigma_feenstra", na_position="last")
 
     def to_frame(self) -> pd.DataFrame:
-        """Parameters with standard errors and normal 95 % intervals (index: sigma, rho, theta1, ...)."""
+        """Parameters with standard errors and 95 % intervals from t(n_obs - 3) quantiles (three
+        regression coefficients: theta1, theta2, constant; index: sigma, rho, theta1, ...)."""
         est = [self.sigma, self.rho, self.theta1, self.theta2, self.constant]
         se = [self.se_sigma, self.se_rho, self.se_theta1, self.se_theta2, self.se_constant]
         table = pd.DataFrame({"estimate": est, "std_error": se},
                              index=pd.Index(["sigma", "rho", "theta1", "theta2", "constant"],
                                             name="parameter"))
-        table["ci_low"] = table["estimate"] - _Z95 * table["std_error"]
-        table["ci_high"] = table["estimate"] + _Z95 * table["std_error"]
+        q = float(stats.t.ppf(0.975, self.n_obs - 3)) if self.n_obs > 3 else np.nan
+        table["ci_low"] = table["estimate"] - q * table["std_error"]
+        table["ci_high"] = table["estimate"] + q * table["std_error"]
         return table
 
     def summary(self) -> str:
