@@ -5,8 +5,10 @@ Each replication simulates a monthly series, adds a known effect after the shock
 excess (12 post months) with the true effect. It reports the bias, the RMSE, the mean interval
 width and the share of replications whose 95 % interval covers the truth.
 
-Run: ``python benchmarks/counterfactual_simulation.py [--seeds 1000] [--workers 2]``; it writes
-``benchmarks/counterfactual_RESULTS.md``. About 20 minutes on 2 cores with 1,000 seeds.
+Run: ``python benchmarks/counterfactual_simulation.py [--seeds 1000] [--first-seed 0] [--workers 2]
+[--rows rows.csv]``; it writes ``benchmarks/counterfactual_RESULTS.md`` (``--out`` elsewhere).
+About 10 minutes on 2 cores with 1,000 seeds. ``--baseline`` runs code that predates the
+``anticipation_end`` argument (the issue 11 "before" figures).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy import signal, special  # noqa: E402
 
-from oilflows.analytics.counterfactual import counterfactual  # noqa: E402
+from oilflows.analytics.counterfactual import CALIBRATION, counterfactual  # noqa: E402
 from oilflows.schema import COLUMNS, conform  # noqa: E402
 
 H = 12  # post months (2023-01..2023-12)
@@ -71,13 +73,17 @@ SCENARIOS = {
 }
 
 
+#: extra keyword arguments of every ``counterfactual`` call (the sensitivity re-fit is not needed)
+EXTRA: dict = {"anticipation_end": None}
+
+
 def replicate(job: tuple[str, int, bool, int]) -> dict:
     scenario, n_pre, corrected, seed = job
     _, kind, settings = SCENARIOS[scenario]
     rng = np.random.default_rng([seed, n_pre])
     n = n_pre + H
     common = {"reporter": "XX", "shock": "2023-01", "post": ("2023-01", "2023-12"),
-              "parameter_uncertainty": corrected, "n_sims": 1000}
+              "parameter_uncertainty": corrected, "n_sims": 1000, **EXTRA}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if kind == "volume":
@@ -103,18 +109,20 @@ def replicate(job: tuple[str, int, bool, int]) -> dict:
             truth, estimate, interval = 0.5, result.coverage, result.coverage_interval
     return {"scenario": scenario, "n_pre": n_pre, "corrected": corrected, "seed": seed,
             "error": estimate - truth, "width": interval[1] - interval[0],
+            "lower": interval[0] - truth, "upper": interval[1] - truth,
             "covered": bool(interval[0] <= truth <= interval[1])}
 
 
-def jobs(seeds: int) -> list[tuple[str, int, bool, int]]:
+def jobs(seeds: int, first: int = 0) -> list[tuple[str, int, bool, int]]:
     out = []
+    seeds_ = range(first, first + seeds)
     for n_pre in (24, 36, 60, 120):
         for corrected in (True, False):
-            out += [("A", n_pre, corrected, s) for s in range(seeds)]
+            out += [("A", n_pre, corrected, s) for s in seeds_]
     for scenario in ("B", "C", "D"):
         for corrected in (True, False):
-            out += [(scenario, 36, corrected, s) for s in range(seeds)]
-    out += [("E", 36, True, s) for s in range(seeds // 2)]
+            out += [(scenario, 36, corrected, s) for s in seeds_]
+    out += [("E", 36, True, s) for s in seeds_[: seeds // 2]]
     return out
 
 
@@ -133,8 +141,10 @@ def report(rows: pd.DataFrame, seeds: int, seconds: float) -> str:
         "Model: the default `counterfactual()` specification, SARIMAX (1,0,0)x(1,0,0,12) with a "
         "constant, 12 post months, 95 % intervals.",
         "`corrected` = `parameter_uncertainty=True` (delta-method parameter uncertainty, "
-        "innovation variance rescaled by n/(n-k), t quantiles); `plain` = statsmodels' "
-        "state-space prediction intervals.",
+        "innovation variance rescaled by n/(n-k), t quantiles, forecast covariance calibrated "
+        f"by 1 + {CALIBRATION:g}/(n-k)); `plain` = statsmodels' state-space prediction intervals. "
+        "Scenario E's coverage-ratio interval simulates the two forecast errors jointly "
+        "(correlation of the pre-window residuals).",
         "Truth: the cumulative effect over the 12 post months (A-C: 36 = 12 x 3 innovation sd; "
         "D: 0.24 share-months; E: the coverage ratio 0.5).",
         "",
@@ -162,11 +172,13 @@ def report(rows: pd.DataFrame, seeds: int, seconds: float) -> str:
         "",
         "Reading: plain state-space intervals ignore parameter-estimation error, which dominates "
         "the error of a 12-month sum when the pre window is short (the level the forecast reverts "
-        "to is estimated from a few dozen autocorrelated points), so they under-cover. The "
-        "correction recovers most, not all, of the gap; the rest comes from the small-sample "
-        "downward bias of the AR estimates (understated persistence), worst for persistent "
-        "series (C). Both approach 95 % as the pre window grows. Treat a 95 % interval from 36 "
-        "monthly points as roughly a 90 % one.",
+        "to is estimated from a few dozen autocorrelated points), so they under-cover. The delta "
+        "method alone recovered most, not all, of the gap (87-94 %); the rest is O(1/n): the "
+        "small-sample downward bias of the AR estimates (understated persistence) and the "
+        "nonlinearity of the 12-month sum in them, worst for persistent series (C). The "
+        f"calibration 1 + {CALIBRATION:g}/(n-k) of the forecast covariance (c chosen on seeds "
+        "0-299 of this study, grid 0-20) removes it on average; persistent series remain the "
+        "weakest case.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -175,13 +187,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds first..first+seeds-1")
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--rows", type=Path, help="also write one CSV row per replication here")
+    parser.add_argument("--baseline", action="store_true",
+                        help="run on code without the anticipation_end argument")
     args = parser.parse_args()
+    if args.baseline:
+        EXTRA.clear()
     started = time.time()
-    todo = jobs(args.seeds)
+    todo = jobs(args.seeds, args.first_seed)
     with ProcessPoolExecutor(args.workers) as pool:
         rows = pd.DataFrame(list(pool.map(replicate, todo, chunksize=20)))
+    if args.rows:
+        rows.to_csv(args.rows, index=False)
     text = report(rows, args.seeds, time.time() - started)
-    OUT.write_text(text, encoding="utf-8")
+    args.out.write_text(text, encoding="utf-8")
     print(text)
 
 
