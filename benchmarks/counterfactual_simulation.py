@@ -177,8 +177,8 @@ def report(rows: pd.DataFrame, seeds: int, seconds: float) -> str:
         "small-sample downward bias of the AR estimates (understated persistence) and the "
         "nonlinearity of the 12-month sum in them, worst for persistent series (C). The "
         f"calibration 1 + {CALIBRATION:g}/(n-k) of the forecast covariance (c chosen on seeds "
-        "0-299 of this study, grid 0-20) removes it on average; persistent series remain the "
-        "weakest case.",
+        "0-299 and 1000-1599 of this study, see the module docstring) removes it on average; "
+        "persistent series remain the weakest case.",
     ]
     return "\n".join(lines) + "\n"
 
