@@ -185,36 +185,33 @@ def month_range(start: object, end: object) -> pd.DatetimeIndex:
 class Program:
     """A linear program over the hidden parts X[g, t] of disjoint groups of cells in some months.
 
-    A group is a partner (``partners``) or any set of cells (``groups``: name -> mask aligned with
-    ``accounts.cells``, e.g. an origin's grades of one route). Constraints: each X in its month box;
-    per month, the free hidden parts of the groups sum to at most the residual (exactly the residual
-    where they hold every hidden cell); extra rows ``lo <= sum of coef * X <= hi`` (totals from other
-    sources). Values are scaled by ``scale`` inside the solver for numerical range.
+    A group is any set of cells (``groups``: name -> mask aligned with ``accounts.cells``): a partner's
+    cells (:meth:`for_partners`) or an origin's grades of one route. Constraints: each X in its month
+    box; per month, the free hidden parts of the groups sum to at most the residual (exactly the
+    residual where they hold every hidden cell); extra rows ``lo <= sum of coef * X <= hi`` (totals
+    from other sources). Values are scaled by ``scale`` inside the solver for numerical range.
     """
 
     accounts: Accounts
-    partners: list[str]
     months: pd.DatetimeIndex
-    groups: dict[str, pd.Series] | None = None
+    groups: dict[str, pd.Series]
     boxes: dict[str, pd.DataFrame] = field(init=False)
     rows: list[tuple[dict[tuple[str, pd.Timestamp], float], float, float, str]] = field(
         default_factory=list)
 
+    @classmethod
+    def for_partners(cls, accounts: Accounts, partners: list[str], months: pd.DatetimeIndex) -> Program:
+        """One group per partner: its cells."""
+        return cls(accounts, months, {p: accounts.cells["partner"] == p for p in partners})
+
     def __post_init__(self) -> None:
-        if self.groups is None:
-            self.boxes = {p: self.accounts.partner_box(p).reindex(self.months) for p in self.partners}
-            self._counts = {p: self.accounts.hidden.get(p, pd.Series(0, index=self.accounts.months))
-                            for p in self.partners}
-        else:
-            self.partners = list(self.groups)
-            self.boxes = {g: self.accounts.group_box(m).reindex(self.months)
-                          for g, m in self.groups.items()}
-            cells = self.accounts.cells
-            hidden = self.accounts.cell_hidden.to_numpy(bool)
-            self._counts = {g: cells.loc[m.to_numpy(bool) & hidden, "period"].value_counts()
-                            for g, m in self.groups.items()}
-        self.index = {(p, t): i for i, (p, t) in enumerate(
-            (p, t) for p in self.partners for t in self.months)}
+        self.boxes = {g: self.accounts.group_box(m).reindex(self.months) for g, m in self.groups.items()}
+        cells = self.accounts.cells
+        hidden = self.accounts.cell_hidden.to_numpy(bool)
+        self._counts = {g: cells.loc[m.to_numpy(bool) & hidden, "period"].value_counts()
+                        for g, m in self.groups.items()}
+        self.index = {(g, t): i for i, (g, t) in enumerate(
+            (g, t) for g in self.groups for t in self.months)}
         finite = self.accounts.world.abs().max()
         self.scale = float(finite) if np.isfinite(finite) and finite > 0 else 1.0
 
@@ -228,7 +225,7 @@ class Program:
         a_ub, b_ub, a_eq, b_eq = [], [], [], []
         acc = self.accounts
         for t in self.months:
-            free = [p for p in self.partners if self.boxes[p].loc[t, "free"]]
+            free = [g for g in self.groups if self.boxes[g].loc[t, "free"]]
             if len(free) < 2:
                 continue  # one partner: its box already says everything
             u = acc.residual[t] if acc.has_detail[t] else acc.world[t]

@@ -592,13 +592,13 @@ def _program_with_totals(frame, acc: Accounts, partners: list[str], months: pd.D
     if len(all_months) > len(acc.months) or not all_months.isin(acc.months).all():
         acc = accounts(frame, acc.reporter, acc.measure, f"{acc.source}/{acc.dataset}", all_months)
     if grouping is None:
-        program = Program(acc, partners, all_months)
+        program = Program.for_partners(acc, partners, all_months)
 
         def keys_of(tot: Total) -> dict:
             return {(tot.partner, t): 1.0 for t in tot.months}
     else:
         groups, keys_of = grouping(acc)
-        program = Program(acc, [], all_months, groups=groups)
+        program = Program(acc, all_months, groups)
     unit, div = display(acc.measure)
     checked: list[Total] = []
     for tot in found:

@@ -184,7 +184,7 @@ def route_exposure(
 
     program, used = _program_with_totals(frame, acc, [origin], months, found, caveats, grouping)
     in_window = program.accounts.cells["period"].isin(months)
-    classes = [r for r in program.partners if (program.groups[r] & in_window).any()]
+    classes = [r for r in program.groups if (program.groups[r] & in_window).any()]
     rows = []
     for r in classes:
         c = program.vector({(r, t): 1.0 for t in months})
