@@ -430,7 +430,6 @@ def _since(frame: pd.DataFrame, result: SubstitutionResult) -> pd.DataFrame:
     from .sources.published import provenance
 
     prov = provenance()
-    key = ["dataset", "partner", "freq", "period"]
     prov = prov[prov["emitted"].astype(bool)]
     out = []
     for r in rows.sort_values(["period", "partner", "dataset"]).itertuples(index=False):
@@ -449,7 +448,6 @@ def _since(frame: pd.DataFrame, result: SubstitutionResult) -> pd.DataFrame:
                     "publisher": first["publisher"] if first is not None else r.dataset,
                     "published": (str(first["published_date"]) if first is not None
                                   else "date unknown")})
-    del key
     return pd.DataFrame(out)
 
 

@@ -106,8 +106,23 @@ def test_exact_where_nothing_is_confidential():
 
 
 def test_russian_crude_as_cpc_blend():
-    result = route_exposure(oilflows.load_default(), "DE", "RU", "2021-01", "2021-12")
-    assert "cpc" in set(result.to_frame()["route"]) or result.route("cpc")["upper"] == 0
+    # Hand-built: RU crude arrives as CPC Blend (RU_CPC, 5 t disclosed in January, confidential in
+    # February, where it shares the residual 10 - 3 = 7 with K's cell) and as Urals (RU_URL, 3 t a month).
+    spec = {"2021-01": {"WORLD": 10.0, "cells": {("RU", "RU_CPC"): 5.0, ("RU", "RU_URL"): 3.0,
+                                                 ("K", "K_a"): 2.0}},
+            "2021-02": {"WORLD": 10.0, "cells": {("RU", "RU_CPC"): None, ("RU", "RU_URL"): 3.0,
+                                                 ("K", "K_a"): None}}}
+    routes = _table({"RU_CPC": "cpc", "RU_URL": "russian_port", "K_a": "cpc"})
+    result = route_exposure(build(spec), "AA", "RU", "2021-01", "2021-02", dataset="grades",
+                            routes=routes)
+    cpc, port = result.route("cpc"), result.route("russian_port")
+    assert (cpc["disclosed"], cpc["lower"], cpc["upper"]) == (5.0, 5.0, 12.0)
+    assert (port["lower"], port["upper"]) == (6.0, 6.0)
+    assert result.russian_share == pytest.approx((1.0, 1.0))  # both routes run through Russia
+    # On the embedded data no reporter lists RU_CPC in 2021: the route is exactly 0.
+    real = route_exposure(oilflows.load_default(), "DE", "RU", "2021-01", "2021-12")
+    assert "cpc" not in set(real.to_frame()["route"])
+    assert (real.route("cpc")["lower"], real.route("cpc")["upper"]) == (0.0, 0.0)
 
 
 @pytest.mark.parametrize(("args", "fragment"), [
