@@ -302,6 +302,24 @@ def test_share_with_zeros_in_the_pre_window_is_clipped():
     assert t["upper"].to_numpy() == pytest.approx(special.expit(special.logit(t["upper"])).to_numpy())
 
 
+def test_ets_small_sample_correction_by_hand():
+    # Same seed, same simulated paths: the corrected cumulative half-width is the plain one times
+    # sqrt(n / (n - k)) t_{0.975}(n - k) / z_{0.975}; the note says the intervals are not calibrated.
+    from scipy import stats
+
+    frame = make_frame({"KZ": sarima_path(21, 60), "NO": np.full(60, 50.0)})
+    plain = counterfactual(frame, **SIM, model="ets", displaced=None, parameter_uncertainty=False)
+    fixed = counterfactual(frame, **SIM, model="ets", displaced=None)
+    assert fixed.cumulative_excess == pytest.approx(plain.cumulative_excess)
+    note = next(c for c in fixed.caveats if c.startswith("ETS: the joint forecast covariance"))
+    n, dof = (int(v) for v in note.split("n/(n-k) = ")[1].split(",")[0].split("/"))
+    assert n == 36 and 5 <= dof < n  # the default pre window: the 36 months before the shock
+    half = np.diff(plain.cumulative_interval)[0] / 2
+    expected = half * np.sqrt(n / dof) * stats.t.ppf(0.975, dof) / stats.norm.ppf(0.975)
+    assert np.diff(fixed.cumulative_interval)[0] / 2 == pytest.approx(expected, rel=1e-6)
+    assert "not calibrated by simulation" in note
+
+
 def test_ets_refuses_missing_months():
     kz = sarima_path(2, 48)
     kz[7] = np.nan

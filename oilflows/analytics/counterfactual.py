@@ -225,7 +225,7 @@ def _fit_forecast(y: pd.Series, h: int, model: str, order, seasonal_order, trend
     if model == "sarimax":
         fc = _sarimax_forecast(z, h, order, seasonal_order, trend, parameter_uncertainty)
     else:
-        fc = _ets_forecast(z, h, ets_options, n_sims, seed)
+        fc = _ets_forecast(z, h, ets_options, n_sims, seed, parameter_uncertainty)
     return _Forecast(mean=center + scale * fc.mean, cov=scale ** 2 * fc.cov, df=fc.df, spec=fc.spec,
                      n_obs=fc.n_obs, n_params=fc.n_params, aic=fc.aic, notes=fc.notes,
                      resid=fc.resid)
@@ -345,7 +345,16 @@ def _forecast_jacobian(mod, res, h: int) -> tuple[np.ndarray, list[str]]:
     return jac, notes
 
 
-def _ets_forecast(z: pd.Series, h: int, ets_options: dict | None, n_sims: int, seed: int) -> _Forecast:
+def _ets_forecast(z: pd.Series, h: int, ets_options: dict | None, n_sims: int, seed: int,
+                  small_sample: bool = True) -> _Forecast:
+    """ETS forecast; the joint covariance comes from simulated paths (innovation uncertainty only).
+
+    With `small_sample` (``parameter_uncertainty=True`` of :func:`counterfactual`) the covariance
+    is scaled by ``n / (n - k)`` (k estimated parameters, the ML variance being biased down by that
+    factor) and the intervals use t(n - k) quantiles, the two corrections that do not need the
+    model's forecast derivatives. Unlike SARIMAX, no delta-method term and no simulation-calibrated
+    factor is added: ETS intervals still omit parameter uncertainty, and the simulation study of
+    ``benchmarks/counterfactual_RESULTS.md`` covers the SARIMAX default only."""
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
     if z.isna().any():
@@ -364,12 +373,26 @@ def _ets_forecast(z: pd.Series, h: int, ets_options: dict | None, n_sims: int, s
                                        rng=np.random.default_rng(seed)),
                           dtype=float)
     notes = _caught(records)
-    notes.append("ETS: the joint forecast covariance is estimated from simulated paths and "
-                 "omits parameter uncertainty")
     cov = np.atleast_2d(np.cov(sims.reshape(h, -1)))
+    n_obs, k = int(z.size), len(res.params)
+    df = np.inf
+    if small_sample:
+        dof = n_obs - k
+        if dof < 5:
+            raise AnalysisError(f"{n_obs} pre-shock months leave {dof} degrees of freedom for the "
+                                f"{k} parameters of ETS {options}; lengthen the pre window or "
+                                f"simplify the model")
+        cov, df = cov * n_obs / dof, float(dof)
+        notes.append(f"ETS: the joint forecast covariance is estimated from simulated paths, scaled "
+                     f"by n/(n-k) = {n_obs}/{dof}, with t({dof}) quantiles; it omits parameter "
+                     f"uncertainty and is not calibrated by simulation (the SARIMAX default is): "
+                     f"expect intervals too narrow on short pre windows")
+    else:
+        notes.append("ETS: the joint forecast covariance is estimated from simulated paths and "
+                     "omits parameter uncertainty")
     spec = "ETS(" + ", ".join(f"{k}={v!r}" for k, v in options.items()) + ")"
     resid = pd.Series(np.asarray(res.resid, dtype=float), index=z.index)
-    return _Forecast(mean=mean, cov=cov, df=np.inf, spec=spec, n_obs=int(z.size),
+    return _Forecast(mean=mean, cov=cov, df=df, spec=spec, n_obs=n_obs,
                      n_params=len(res.params), aic=float(res.aic), notes=tuple(notes), resid=resid)
 
 
