@@ -1,12 +1,19 @@
 """Input helpers shared by the readers: bytes and a name from any source, bounded gzip and ZIP unpacking.
 
-Decompression is bounded (against gzip and ZIP bombs): no helper here produces more than
-:data:`MAX_DECOMPRESSED_BYTES` (default 4 GiB; environment variable ``OILFLOWS_MAX_DECOMPRESSED_BYTES``;
-the ``limit=`` argument of each helper), and output is produced in chunks of at most
-:data:`CHUNK_BYTES`, so a bomb is stopped before it is allocated. A ZIP archive is checked before
-anything extracts it (:func:`check_zip`): the declared sizes against the limit, the compression ratio
-of every large member against :data:`MAX_COMPRESSION_RATIO`, and then each member is inflated once,
-incrementally, to check that its actual size and CRC are the declared ones.
+Decompression is bounded (against gzip and ZIP bombs) twice over:
+
+- an absolute limit: no helper here produces more than :data:`MAX_DECOMPRESSED_BYTES` (default 4 GiB;
+  environment variable ``OILFLOWS_MAX_DECOMPRESSED_BYTES``; the ``limit=`` argument of each helper);
+- a limit relative to the compressed size: no input may expand more than :data:`MAX_COMPRESSION_RATIO`
+  times (default 200; environment variable ``OILFLOWS_MAX_COMPRESSION_RATIO``, ``inf`` turns it off;
+  the ``max_ratio=`` argument), except that any input may decompress to :data:`RATIO_MIN_BYTES` (1 MiB),
+  so small legitimate files are never refused. Real inputs expand 2-23 times (docs/reliability.md);
+  a bomb of zeros about 1000 times, so 1 MB of gzip cannot take a reader to gigabytes.
+
+Output is produced in chunks of at most :data:`CHUNK_BYTES`, so a bomb is stopped before it is
+allocated. A ZIP archive is checked before anything extracts it (:func:`check_zip`): the declared
+sizes against both limits (the whole archive and every large member), and then each member is
+inflated once, incrementally, to check that its actual size and CRC are the declared ones.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import struct
 import zipfile
 import zlib
@@ -31,10 +39,14 @@ ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 MAX_DECOMPRESSED_BYTES = 4 * 1024**3
 #: Environment variable overriding :data:`MAX_DECOMPRESSED_BYTES` (a number of bytes, e.g. ``1e9``).
 LIMIT_ENV = "OILFLOWS_MAX_DECOMPRESSED_BYTES"
-#: Most a ZIP member larger than :data:`RATIO_MIN_BYTES` may expand (uncompressed / compressed size).
-#: Real xlsx sheets and GENESIS flat files expand 5-30 times; a zip bomb of zeros about 1000 times.
+#: Most any compressed input (a gzip stream, a ZIP archive and each of its members, a 7z member) may
+#: expand: uncompressed / compressed size. Real inputs expand 2-23 times (nrg_ti_coifpm.csv.gz 23.0,
+#: the COIR workbooks 4.5-5.0 with members up to 9.3, GENESIS flat-file ZIPs 1.6-13.1 with members up
+#: to 16.8; a Comext month 9); a bomb of zeros about 1000 times. Read at call time.
 MAX_COMPRESSION_RATIO = 200.0
-#: Members up to this size (1 MiB) are not ratio-checked: they cannot be a bomb whatever their ratio.
+#: Environment variable overriding :data:`MAX_COMPRESSION_RATIO` (a number; ``inf`` turns the check off).
+RATIO_ENV = "OILFLOWS_MAX_COMPRESSION_RATIO"
+#: The floor of the ratio limit: any input may decompress to this many bytes (1 MiB) whatever its ratio.
 RATIO_MIN_BYTES = 1024**2
 #: Largest piece of output one decompression step produces (1 MiB).
 CHUNK_BYTES = 1024**2
@@ -62,6 +74,45 @@ def decompressed_limit(limit: int | None = None) -> int:
     return int(limit)
 
 
+def compression_ratio_limit(max_ratio: float | None = None) -> float:
+    """The ratio limit: `max_ratio` if given, else ``$OILFLOWS_MAX_COMPRESSION_RATIO``, else
+    :data:`MAX_COMPRESSION_RATIO` (read at call time). ``inf`` turns the check off.
+
+    Raises
+    ------
+    ValueError
+        The argument or the environment variable is not a number of at least 1.
+    """
+    if max_ratio is None:
+        text = os.environ.get(RATIO_ENV, "").strip()
+        if not text:
+            return float(MAX_COMPRESSION_RATIO)
+        try:
+            max_ratio = float(text)
+        except ValueError:
+            raise ValueError(f"${RATIO_ENV} must be a number (a ratio such as 200), not {text!r}") from None
+    if isinstance(max_ratio, bool) or not float(max_ratio) >= 1:
+        raise ValueError(f"the compression-ratio limit must be a number of at least 1, not {max_ratio!r}")
+    return float(max_ratio)
+
+
+def ratio_cap(compressed: int, max_ratio: float | None = None) -> float:
+    """Most bytes `compressed` bytes of input may decompress to under the ratio limit:
+    ``max(RATIO_MIN_BYTES, ratio * compressed)`` (``inf`` when the check is off)."""
+    ratio = compression_ratio_limit(max_ratio)
+    return max(float(RATIO_MIN_BYTES), ratio * max(int(compressed), 1))
+
+
+def ratio_problem(what: str, produced: int, compressed: int, max_ratio: float | None = None) -> str:
+    """The message of a :class:`DecompressionLimitError` raised for the ratio limit: `what` (e.g.
+    ``"gzip stream"``) decompressed to more than `produced` bytes from `compressed` bytes."""
+    ratio = compression_ratio_limit(max_ratio)
+    return (f"{what} expands to more than {produced:,} bytes from {compressed:,} compressed bytes "
+            f"({produced / max(compressed, 1):,.0f} times), more than the compression-ratio limit of "
+            f"{ratio:g} (and the floor of {RATIO_MIN_BYTES:,} bytes): a compression bomb? (set "
+            f"${RATIO_ENV} to allow more)")
+
+
 def read_bytes(src: Source, name: str | None = None) -> tuple[bytes, str]:
     """Return the bytes of `src` (a path, bytes, or a binary file object) and a name for error messages."""
     if isinstance(src, bytes | bytearray):
@@ -80,7 +131,9 @@ def read_bytes(src: Source, name: str | None = None) -> tuple[bytes, str]:
     raise TypeError(f"expected a path, bytes or a binary file object, got {type(src).__name__}")
 
 
-def gunzip_if_needed(data: bytes, name: str, *, limit: int | None = None) -> bytes:
+def gunzip_if_needed(
+    data: bytes, name: str, *, limit: int | None = None, max_ratio: float | None = None
+) -> bytes:
     """Decompress gzip bytes (detected by the magic number), incrementally and bounded.
 
     Several concatenated gzip members are decompressed one after another (as :func:`gzip.decompress`
@@ -94,46 +147,87 @@ def gunzip_if_needed(data: bytes, name: str, *, limit: int | None = None) -> byt
         The file name for error messages.
     limit : int, optional
         Most bytes the output may have (default :func:`decompressed_limit`).
+    max_ratio : float, optional
+        Most times the output may be larger than `data`, above :data:`RATIO_MIN_BYTES` (default
+        :func:`compression_ratio_limit`).
 
     Raises
     ------
     DecompressionLimitError
-        The output would exceed `limit` bytes (raised before more than `limit` + 1 MiB is produced).
+        The output would exceed `limit` bytes or `max_ratio` times the input (raised before more than
+        the limit + 1 MiB is produced).
     SourceFormatError
         A truncated or corrupt stream, or trailing data that is not another gzip member.
     """
     if not data.startswith(GZIP_MAGIC):
         return data
+    return b"".join(_gunzip(data, name, limit, max_ratio, keep=True)[0])
+
+
+def check_gzip(data: bytes, name: str, *, limit: int | None = None, max_ratio: float | None = None) -> int:
+    """Inflate gzip bytes once, counting and dropping the output, and return its size: the checks of
+    :func:`gunzip_if_needed` (both limits, truncation, corruption) for a reader that inflates the
+    stream itself. Bytes without the gzip magic number return their own length."""
+    if not data.startswith(GZIP_MAGIC):
+        return len(data)
+    return _gunzip(data, name, limit, max_ratio, keep=False)[1]
+
+
+#: Input fed to zlib in one step at the start of each gzip member (bytes), growing 4 times per step up
+#: to :data:`CHUNK_BYTES`: zlib copies the input left after a member's end, so a file of many tiny
+#: members must not hand the whole rest of the file to every member (that was quadratic).
+_FIRST_INPUT_BYTES = 64
+
+
+def _gunzip(data: bytes, name: str, limit: int | None, max_ratio: float | None, *,
+            keep: bool) -> tuple[list[bytes], int]:
+    """(output chunks if `keep`, output size) of a gzip stream; see :func:`gunzip_if_needed`."""
     cap = decompressed_limit(limit)
+    soft = ratio_cap(len(data), max_ratio)
+    view = memoryview(data)
     out: list[bytes] = []
     total = 0
-    rest = memoryview(data)
-    while True:
+    offset = 0  # start of the input not yet handed to zlib
+    while True:  # one gzip member per turn
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        pending: bytes | memoryview = rest
+        step = _FIRST_INPUT_BYTES
         try:
-            while not inflater.eof:  # zlib may hold output after the last input byte is read
-                chunk = inflater.decompress(pending, CHUNK_BYTES)
-                pending = inflater.unconsumed_tail
-                if not chunk and not pending:
-                    break
-                total += len(chunk)
-                if total > cap:
-                    raise DecompressionLimitError(
-                        name, f"gzip stream decompresses to more than the limit of {cap:,} bytes "
-                        f"(set ${LIMIT_ENV} to allow more)", "gzip")
-                out.append(chunk)
+            while not inflater.eof and offset < len(view):
+                pending: memoryview | bytes = view[offset : offset + step]
+                offset += len(pending)
+                step = min(step * 4, CHUNK_BYTES)
+                while True:  # zlib may hold output after the last input byte is read
+                    chunk = inflater.decompress(pending, CHUNK_BYTES)
+                    pending = inflater.unconsumed_tail
+                    total += len(chunk)
+                    if total > min(cap, soft):
+                        raise _limit_error(name, total, len(data), cap, soft, max_ratio)
+                    if keep and chunk:
+                        out.append(chunk)
+                    if inflater.eof or (not chunk and not pending):
+                        break
         except zlib.error as exc:
             raise SourceFormatError(name, f"gzip stream is truncated or corrupt ({exc})", "gzip") from exc
         if not inflater.eof:
             raise SourceFormatError(name, "gzip stream is truncated or corrupt (it ends before the "
                                           "end-of-stream marker)", "gzip")
-        rest = memoryview(inflater.unused_data)
-        if not bytes(rest).strip(b"\0"):
-            return b"".join(out)
-        if not bytes(rest[:2]) == GZIP_MAGIC:
-            raise SourceFormatError(name, f"gzip stream is followed by {len(rest)} bytes that are not "
-                                          "another gzip member", "gzip")
+        offset -= len(inflater.unused_data)  # the input after this member's end
+        if bytes(view[offset : offset + 2]) == GZIP_MAGIC:
+            continue  # another member
+        if offset >= len(view) or data.count(b"\0", offset) == len(view) - offset:
+            return out, total  # the end, or zero padding
+        raise SourceFormatError(name, f"gzip stream is followed by {len(view) - offset} bytes that are "
+                                      "not another gzip member", "gzip")
+
+
+def _limit_error(name: str, total: int, compressed: int, cap: int, soft: float,
+                 max_ratio: float | None) -> DecompressionLimitError:
+    """The error for a gzip stream past the absolute limit `cap` or the ratio limit `soft`."""
+    if cap <= soft:
+        return DecompressionLimitError(name, f"gzip stream decompresses to more than the limit of {cap:,} "
+                                             f"bytes (set ${LIMIT_ENV} to allow more)", "gzip")
+    return DecompressionLimitError(name, ratio_problem("gzip stream", int(soft), compressed, max_ratio),
+                                   "gzip")
 
 
 def sniff_text_kind(data: bytes) -> str:
@@ -171,7 +265,8 @@ def check_zip(
 
     Checks, in this order: the central directory is readable; every member is stored or deflated
     (other methods cannot be inflated in bounded steps) and not encrypted; the declared sizes add up
-    to at most `limit` bytes; no member larger than :data:`RATIO_MIN_BYTES` expands more than
+    to at most `limit` bytes and to at most `max_ratio` times the archive (above
+    :data:`RATIO_MIN_BYTES`); no member larger than :data:`RATIO_MIN_BYTES` expands more than
     `max_ratio` times; then every member is inflated once, in chunks of :data:`CHUNK_BYTES` that are
     counted and dropped, and must give exactly its declared size and CRC (a member that inflates
     past its declared size is stopped there). After this, any ZIP reader (openpyxl, :mod:`zipfile`)
@@ -186,7 +281,9 @@ def check_zip(
     limit : int, optional
         Most bytes all members together may decompress to (default :func:`decompressed_limit`).
     max_ratio : float, optional
-        Largest uncompressed/compressed size ratio of a member (default :data:`MAX_COMPRESSION_RATIO`).
+        Largest uncompressed/compressed size ratio of the archive and of a member (default
+        :func:`compression_ratio_limit`: ``$OILFLOWS_MAX_COMPRESSION_RATIO`` or
+        :data:`MAX_COMPRESSION_RATIO`).
 
     Returns
     -------
@@ -202,7 +299,8 @@ def check_zip(
         Not a ZIP archive, a truncated or corrupt archive, an unsupported or encrypted member.
     """
     cap = decompressed_limit(limit)
-    ratio = MAX_COMPRESSION_RATIO if max_ratio is None else float(max_ratio)
+    ratio = compression_ratio_limit(max_ratio)
+    soft = ratio_cap(len(data), ratio)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
@@ -224,8 +322,11 @@ def check_zip(
         if info.file_size > RATIO_MIN_BYTES and info.file_size > ratio * max(info.compress_size, 1):
             raise DecompressionLimitError(
                 name, f"member expands {info.file_size / max(info.compress_size, 1):,.0f} times "
-                f"({info.compress_size:,} -> {info.file_size:,} bytes), more than {ratio:g}: a zip bomb?",
-                info.filename)
+                f"({info.compress_size:,} -> {info.file_size:,} bytes), more than the compression-ratio "
+                f"limit of {ratio:g}: a zip bomb? (set ${RATIO_ENV} to allow more)", info.filename)
+        if declared > soft:  # many members, each under the floor, can add up to a bomb
+            raise DecompressionLimitError(
+                name, ratio_problem("the archive", declared, len(data), ratio), info.filename)
     for info in infos:
         _inflate(data, info, name, keep=False)
     return infos
@@ -300,11 +401,47 @@ def _inflate(data: bytes, info: zipfile.ZipInfo, name: str, *, keep: bool) -> by
     return b"".join(out)
 
 
+#: Most digits a JSON integer may have. More cannot be a statistic (no float holds 10**309) and Python
+#: refuses to convert more than 4,300 with an untyped ValueError; :func:`strict_json` names the key.
+MAX_JSON_INT_DIGITS = 320
+_LONG_DIGITS = re.compile(rb"[0-9]{%d}" % (MAX_JSON_INT_DIGITS + 1))
+
+
+class _LongInteger:
+    """Stands in for a JSON integer of too many digits until the object holding it names its key."""
+
+    __slots__ = ("digits",)
+
+    def __init__(self, digits: int):
+        self.digits = digits
+
+
+def _long_integer_in(value: Any) -> _LongInteger | None:
+    """The first :class:`_LongInteger` in `value` or in the lists it holds (not in nested objects:
+    their own hook has looked at them)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _LongInteger):
+            return item
+        if isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
 def strict_json(data: bytes, name: str, what: str = "JSON") -> Any:
     """Decode UTF-8 JSON strictly: a key given twice in one object, ``NaN``/``Infinity`` literals,
-    invalid UTF-8 or JSON, and absurd nesting raise :class:`SourceFormatError` naming `name`
-    (``json.loads`` would keep the last key silently and accept the literals). `what` names the
-    expected document in the messages (e.g. ``"Comtrade body"``)."""
+    an integer of more than :data:`MAX_JSON_INT_DIGITS` digits, invalid UTF-8 or JSON, and absurd
+    nesting raise :class:`SourceFormatError` naming `name` (and the key, where there is one;
+    ``json.loads`` would keep the last key silently, accept the literals and raise an untyped
+    ValueError past 4,300 digits). `what` names the expected document in the messages (e.g.
+    ``"Comtrade body"``)."""
+    long_integers: list[_LongInteger] = []  # made by parse_int, not yet found in an object
+
+    def too_long(found: _LongInteger, key: str | None) -> SourceFormatError:
+        where = f" in {key!r}" if key is not None else ""
+        return SourceFormatError(name, f"an integer of {found.digits:,} digits{where}: more than "
+                                       f"{MAX_JSON_INT_DIGITS} digits is no number of a statistic", key)
 
     def unique(pairs: list[tuple[str, Any]]) -> dict:
         out: dict = {}
@@ -312,14 +449,32 @@ def strict_json(data: bytes, name: str, what: str = "JSON") -> Any:
             if key in out:
                 raise SourceFormatError(name, f"duplicate JSON key {key!r} in one object", key)
             out[key] = value
+        if long_integers:
+            for key, value in pairs:
+                found = _long_integer_in(value)
+                if found is not None:
+                    raise too_long(found, key)
         return out
 
     def constant(literal: str) -> Any:
         raise SourceFormatError(name, f"{literal} is not a JSON number")
 
+    def parse_int(text: str) -> Any:
+        digits = len(text) - text.startswith("-")
+        if digits > MAX_JSON_INT_DIGITS:
+            long_integers.append(_LongInteger(digits))
+            return long_integers[-1]
+        return int(text)
+
+    # parse_int costs a Python call per integer: used only if the bytes hold a run of that many digits
+    numbers = {"parse_int": parse_int} if _LONG_DIGITS.search(data) else {}
     try:
-        return json.loads(data.decode("utf-8-sig"), object_pairs_hook=unique, parse_constant=constant)
+        document = json.loads(data.decode("utf-8-sig"), object_pairs_hook=unique, parse_constant=constant,
+                              **numbers)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SourceFormatError(name, f"not valid JSON, the body may be truncated ({exc})") from exc
     except RecursionError as exc:
         raise SourceFormatError(name, f"not a {what}: JSON nested too deeply") from exc
+    if long_integers:  # outside every object: the document itself, or in a top-level array
+        raise too_long(long_integers[0], None)
+    return document
