@@ -32,7 +32,10 @@ The flat-file CSV ("ffcsv"), as found in the real samples
   ``0`` less than half the last unit but more than nothing (a number), ``.`` unknown or secret,
   ``x``/``X`` cell locked (not meaningful), ``/`` not reliable enough, ``...`` available later,
   ``(n)`` limited reliability (the number is kept). See :data:`SPECIAL_VALUES`.
-- ``value_q`` (and the old ``__q`` columns) is a quality mark, e.g. ``e`` (final); kept verbatim.
+- ``value_q`` (and the old ``__q`` columns) is a quality mark, e.g. ``e`` (final); kept verbatim by
+  :func:`parse_ffcsv`. :func:`read` accepts only the marks of :data:`QUALITY_MARKS` (``e`` as in the real
+  samples, sources.md 4.3; ``p``/``r``/``s`` from the Destatis sign legend) and raises
+  :class:`SourceFormatError` on any other (``xc`` would put a confidential ``c`` beside a number).
 
 Decision on ``-`` (documented deviation from sources.md 4, "What a robust client must handle", item 3)
 -----------------------------------------------------------------------------------------------------
@@ -90,6 +93,7 @@ import io
 import json
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -133,6 +137,9 @@ OLD_GROUP: dict[str, str] = {
     "{n}_Auspraegung_Label": "{n}_variable_attribute_label",
 }
 _OLD_OPERATOR = re.compile(r"^CH\d{4}$")
+#: Most dimensions a flat file may have: GENESIS tables have a handful (51000-0017 four); a header
+#: naming more is refused before its columns are handled (a hostile header of 100,000 columns).
+MAX_DIMENSIONS = 100
 
 #: Special signs of German official statistics -> (number, reason). ``-`` is an observed zero
 #: ("nichts vorhanden"); the others are missing. See the module docstring for the decision on ``-``.
@@ -146,6 +153,11 @@ SPECIAL_VALUES: dict[str, tuple[float, str]] = {
 }
 #: The reason of a number in parentheses, ``(12,3)``: kept, flagged.
 LIMITED_RELIABILITY = "limited reliability"
+#: GENESIS quality marks (``value_q``, the old ``__q`` columns) :func:`read` accepts, kept as the flag's
+#: suffix. ``e`` is in the real samples (sources.md 4.3, "e = final"); ``p``, ``r``, ``s`` are the
+#: Destatis sign legend's "vorläufige/berichtigte/geschätzte Zahl" [U: not seen in a value_q]. Any
+#: other mark raises: the flag vocabulary stays known, and no mark can add a confidential ``c``.
+QUALITY_MARKS: dict[str, str] = {"e": "final", "p": "provisional", "r": "revised", "s": "estimated"}
 #: Special sign -> the canonical ``flag`` (``c`` = confidential, as in every oilflows source).
 CANONICAL_FLAG: dict[str, str] = {"-": "-", ".": "c", "x": "x", "X": "x", "/": "/", "...": "...", "()": "()"}
 
@@ -239,7 +251,7 @@ def _check_unique_cells(long: pd.DataFrame, name: str) -> None:
     unit and operator (a dropped content such as BME included)."""
     key = ["time", *(c for c in long.columns if "_variable_attribute_" in c),
            "value_variable_code", "value_unit", "value_operator"]
-    twice = long.duplicated(key, keep=False)
+    twice = long[key].duplicated(keep=False)  # long.duplicated(key) tests `column in key`: quadratic
     if twice.any():
         example = long.loc[twice, key].head(1).to_dict("records")
         raise SourceFormatError(name, f"{int(twice.sum())} rows give the same cell: cells occur twice, e.g. "
@@ -313,9 +325,9 @@ def _csv_rows(text: str, name: str) -> tuple[list[str], list[list[str]]]:
     if not rows:
         raise SourceFormatError(name, "the file is empty")
     header = [column.strip() for column in rows[0]]
-    duplicated = sorted({c for c in header if header.count(c) > 1})
+    duplicated = sorted(c for c, count in Counter(header).items() if count > 1)  # one pass: linear
     if duplicated:
-        raise SourceFormatError(name, f"duplicated columns {duplicated}", duplicated[0])
+        raise SourceFormatError(name, f"duplicated columns {_some(duplicated)}", duplicated[0])
     for line, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
             raise SourceFormatError(name, f"line {line} has {len(row)} fields, the header has "
@@ -324,20 +336,35 @@ def _csv_rows(text: str, name: str) -> tuple[list[str], list[list[str]]]:
     return header, rows[1:]
 
 
-def _groups(header: Sequence[str], pattern: str) -> int:
-    """The highest dimension number among the header's dimension columns (0 if none)."""
-    numbers = [int(m.group(1)) for c in header if (m := re.match(pattern, c))]
-    return max(numbers, default=0)
+def _some(items: Sequence, most: int = 10) -> str:
+    """At most `most` items of a list for a message, and how many there are in all."""
+    return f"{list(items[:most])}" + (f" ... ({len(items):,} in all)" if len(items) > most else "")
+
+
+def _groups(header: Sequence[str], pattern: str, name: str) -> int:
+    """The highest dimension number among the header's dimension columns (0 if none).
+
+    Raises, before a list of the columns it implies is built (``99999999_variable_code`` would imply 400
+    million), for a number above :data:`MAX_DIMENSIONS` or above a quarter of the header's length (each
+    dimension has four columns)."""
+    numbers = [(int(m.group(1)), c) for c in header if (m := re.match(pattern, c))]
+    n, column = max(numbers, default=(0, ""))
+    if n > MAX_DIMENSIONS or 4 * n > len(header):
+        raise SourceFormatError(name, f"column {column[:80]!r} names dimension {n:,}; a GENESIS flat file "
+                                      f"has at most {MAX_DIMENSIONS} dimensions of four columns each (this "
+                                      f"header has {len(header):,} columns)", column[:80])
+    return n
 
 
 def _column_set_error(
     name: str, found: Sequence[str], expected: Sequence[str], layout: str
 ) -> SourceFormatError:
-    """The error for a header that differs from the `expected` columns of a layout."""
-    missing = [c for c in expected if c not in found]
-    unexpected = [c for c in found if c not in expected]
+    """The error for a header that differs from the `expected` columns of a layout (sets: linear)."""
+    found_set, expected_set = set(found), set(expected)
+    missing = [c for c in expected if c not in found_set]
+    unexpected = [c for c in found if c not in expected_set]
     if missing or unexpected:
-        problem = f"unexpected columns {unexpected}, missing columns {missing}"
+        problem = f"unexpected columns {_some(unexpected)}, missing columns {_some(missing)}"
         field = (unexpected or missing)[0]
     else:
         i = next(i for i, (a, b) in enumerate(zip(found, expected, strict=True)) if a != b)
@@ -347,7 +374,7 @@ def _column_set_error(
 
 
 def _long_new(header: list[str], rows: list[list[str]], name: str) -> pd.DataFrame:
-    n = _groups(header, r"^(\d+)_variable_")
+    n = _groups(header, r"^(\d+)_variable_", name)
     quality = (NEW_QUALITY,) if NEW_QUALITY in header else ()
     expected = [*NEW_PREFIX, *(c.format(n=i) for i in range(1, n + 1) for c in NEW_GROUP),
                 *NEW_SUFFIX, *quality]
@@ -361,7 +388,7 @@ def _long_new(header: list[str], rows: list[list[str]], name: str) -> pd.DataFra
 
 
 def _long_old(header: list[str], rows: list[list[str]], name: str) -> pd.DataFrame:
-    n = _groups(header, r"^(\d+)_(?:Merkmal|Auspraegung)_")
+    n = _groups(header, r"^(\d+)_(?:Merkmal|Auspraegung)_", name)
     renames = {**OLD_PREFIX, **{old.format(n=i): new.format(n=i) for i in range(1, n + 1)
                                 for old, new in OLD_GROUP.items()}}
     fixed = list(renames)
@@ -374,14 +401,32 @@ def _long_old(header: list[str], rows: list[list[str]], name: str) -> pd.DataFra
     pairs = list(zip(value_columns[0::2], value_columns[1::2], strict=True))
     contents = [_old_content(value, quality, name) for value, quality in pairs]
     code_of_label = {label: code for code, label, _, _ in contents if code}
-    frame = pd.DataFrame(rows, columns=header, dtype=object)
-    base = frame[fixed].rename(columns=renames)
-    parts = []
-    for (value, quality), (code, label, unit, operator) in zip(pairs, contents, strict=True):
-        parts.append(base.assign(
-            value=frame[value], value_unit=unit, value_variable_code=code or code_of_label.get(label),
-            value_variable_label=label, value_operator=operator, value_q=frame[quality]))
-    return pd.concat(parts, ignore_index=True)
+    # Melt with numpy, content by content (all rows of the first content, then the second, ...): no
+    # frame per content, so a header of many thousand content columns stays linear in the cells.
+    table = np.empty((len(rows), len(header)), dtype=object)
+    if rows:
+        table[:] = rows
+    count = len(pairs)
+
+    def per_content(values: Iterable) -> pd.Series:
+        """One value per content, repeated for its rows; text dtype when all are text (as pandas
+        infers it for one frame per content)."""
+        values = list(values)
+        column = pd.Series(np.repeat(np.array(values, dtype=object), len(rows)), dtype=object)
+        return column.astype("str") if all(isinstance(v, str) for v in values) else column
+
+    def per_row(values: np.ndarray) -> pd.Series:
+        return pd.Series(values, dtype=object)
+
+    columns = {new: per_row(np.tile(table[:, i], count)) for i, new in enumerate(renames.values())}
+    columns["value"] = per_row(table[:, len(fixed)::2].T.reshape(-1))
+    columns["value_unit"] = per_content(unit for _, _, unit, _ in contents)
+    columns["value_variable_code"] = per_content(code or code_of_label.get(label)
+                                                 for code, label, _, _ in contents)
+    columns["value_variable_label"] = per_content(label for _, label, _, _ in contents)
+    columns["value_operator"] = per_content(operator for _, _, _, operator in contents)
+    columns["value_q"] = per_row(table[:, len(fixed) + 1::2].T.reshape(-1))
+    return pd.DataFrame(columns)
 
 
 def _old_content(value: str, quality: str, name: str) -> tuple[str | None, str, str | None, str | None]:
@@ -905,6 +950,11 @@ def _attribute(long: pd.DataFrame, n: int) -> tuple[pd.Series, pd.Series]:
 
 def _cells(long: pd.DataFrame, dims: Mapping[str, int], name: str) -> pd.DataFrame:
     """One row per kept value cell: flow, measure, partner, stlah, product, grade, period, v, flag."""
+    marks = sorted(set(long["value_q"].dropna().unique()) - set(QUALITY_MARKS))
+    if marks:
+        known = ", ".join(f"{k} ({v})" for k, v in QUALITY_MARKS.items())
+        raise SourceFormatError(name, f"unknown quality marks {[m[:20] for m in marks[:5]]}; known: {known}",
+                                "value_q")
     content = long["value_variable_code"].astype(str)
     unknown = sorted(set(content.unique()) - set(CONTENTS) - set(DROPPED_CONTENTS))
     if unknown:
