@@ -79,6 +79,7 @@ from typing import IO, Any, Literal
 import numpy as np
 import openpyxl
 import pandas as pd
+from openpyxl.utils import get_column_letter
 
 from .._io import ZIP_MAGIC, check_zip, read_zip_member
 from ..errors import SourceFormatError
@@ -216,6 +217,10 @@ _FOOTNOTE_MARK = re.compile(r"\(\d\)")
 _CONFIDENTIAL = re.compile(r"^\(\d\)$")  # "(3)": confidential data
 #: The flag of a row whose value and price are confidential but whose volume is given.
 VALUE_CONFIDENTIAL = "(3)"
+#: Most rows and columns a sheet may declare or hold (checked before openpyxl iterates it): the real
+#: register sheets of 2013-2019 have at most 437 rows and 8 columns (``B1:H437``).
+MAX_SHEET_ROWS = 10_000
+MAX_SHEET_COLUMNS = 100
 _FILE_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
 #: A number written as text: digits with optional thousands commas, decimals and exponent.
 _NUMBER_TEXT = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?$")
@@ -404,7 +409,9 @@ def _load(name: str, data: bytes, *, monthly: bool, cumulative: bool) -> _Book:
             else:
                 continue
             try:
-                book.rows[sheet] = list(wb[sheet].iter_rows(values_only=True))
+                book.rows[sheet] = _sheet_rows(name, sheet, wb[sheet])
+            except SourceFormatError:
+                raise
             except Exception as exc:  # a damaged sheet part
                 raise SourceFormatError(
                     name, f"sheet cannot be read: {type(exc).__name__}: {exc}", sheet
@@ -412,6 +419,43 @@ def _load(name: str, data: bytes, *, monthly: bool, cumulative: bool) -> _Book:
     finally:
         wb.close()
     return book
+
+
+def _sheet_rows(name: str, sheet: str, ws: Any) -> list[tuple[Any, ...]]:
+    """The rows of a read-only sheet, within :data:`MAX_SHEET_ROWS` x :data:`MAX_SHEET_COLUMNS`.
+
+    The dimension the sheet declares (``<dimension ref="B1:H214"/>``, which openpyxl pads every row
+    to and iterates to its last row, empty or not) is checked before any row is read: a 218 KB
+    workbook declaring ``A1:XFD1048576`` would make a million rows of 16,384 cells. A sheet that
+    declares none is counted as it is read, row by row.
+    """
+    declared = ws.max_row is not None and ws.max_column is not None
+    if declared and (ws.max_row > MAX_SHEET_ROWS or ws.max_column > MAX_SHEET_COLUMNS):
+        raise SourceFormatError(
+            name, f"the sheet declares the dimension {_dimension(ws)} ({ws.max_row:,} rows x "
+            f"{ws.max_column:,} columns); a register sheet has at most {MAX_SHEET_ROWS:,} rows and "
+            f"{MAX_SHEET_COLUMNS} columns (the real ones at most 437 x 8)", sheet)
+    rows: list[tuple[Any, ...]] = []
+    for row in ws.iter_rows(values_only=True):
+        if len(rows) >= MAX_SHEET_ROWS:
+            raise SourceFormatError(
+                name, f"the sheet holds more than {MAX_SHEET_ROWS:,} rows (empty ones included); a register "
+                "sheet has a few hundred", sheet)
+        if len(row) > MAX_SHEET_COLUMNS:
+            raise SourceFormatError(
+                name, f"row {len(rows) + 1} reaches column {len(row):,}; a register sheet has at most "
+                f"{MAX_SHEET_COLUMNS} columns", sheet)
+        rows.append(row)
+    return rows
+
+
+def _dimension(ws: Any) -> str:
+    """The declared dimension of a sheet as Excel writes it (``A1:XFD1048576``)."""
+    try:
+        return (f"{get_column_letter(ws.min_column)}{ws.min_row}:{get_column_letter(ws.max_column)}"
+                f"{ws.max_row}")
+    except ValueError:  # a column beyond XFD has no letters
+        return f"R{ws.min_row}C{ws.min_column}:R{ws.max_row}C{ws.max_column}"
 
 
 def _has_modified(name: str, data: bytes, members: dict[str, zipfile.ZipInfo]) -> bool:
