@@ -266,7 +266,8 @@ class Report:
         return "\n".join(lines)
 
     def html(self, figures: dict[str, str] | None = None) -> str:
-        """The report as a self-contained HTML page (figures linked as PNG files)."""
+        """The report as an HTML page; `figures` maps figure names to image sources (relative PNG paths,
+        or ``data:`` URIs as :meth:`write` passes them, which make the page self-contained)."""
         s = self.substitution
         esc = html.escape
         header, rows = self._replacement_rows()
@@ -313,28 +314,52 @@ class Report:
                 f"<h2>Caveats</h2><ul>{caveats}</ul><h2>Data</h2><p>{esc(self.data_note)}</p>"
                 f"</body></html>\n")
 
-    def write(self, directory: str | Path) -> dict[str, Path]:
-        """Write report.md, report.html, shares.png and replacement.png into `directory`."""
-        from .analytics._plot import pyplot
+    def write(self, directory: str | Path, figures: bool | None = None) -> dict[str, Path]:
+        """Write report.md, report.html and the figures shares.png and replacement.png into `directory`
+        (created if missing). report.html is self-contained: the figures are embedded as data URIs.
+
+        `figures`: None (default) draws them if matplotlib is installed and otherwise writes the
+        Markdown and HTML without them; True requires matplotlib (ImportError without it); False skips
+        them. Returns the paths written by kind (``markdown``, ``html``, and ``shares`` and
+        ``replacement`` only if the figures were drawn). Raises NotADirectoryError if `directory` is
+        an existing file.
+        """
+        import base64
+        import errno
 
         out = Path(directory)
+        if out.exists() and not out.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "exists and is not a directory", str(out))
+        plt = None
+        if figures or figures is None:
+            from .analytics._plot import pyplot
+
+            try:
+                plt = pyplot()
+            except ImportError:
+                if figures:
+                    raise
         out.mkdir(parents=True, exist_ok=True)
-        plt = pyplot()
-        figures = {"shares over time": "shares.png", "replacement": "replacement.png"}
-        # The two partners the report is about: with every confidential month drawn as a band, more
-        # partners make the figure unreadable (the shares table has them all).
-        ax = self.shares.plot(partners=[self.substitution.displaced, self.substitution.substitute])
-        ax.figure.tight_layout()
-        ax.figure.savefig(out / "shares.png", dpi=110)
-        plt.close(ax.figure)
-        ax = self.substitution.plot()
-        ax.figure.tight_layout()
-        ax.figure.savefig(out / "replacement.png", dpi=110)
-        plt.close(ax.figure)
-        (out / "report.md").write_text(self.markdown(figures), encoding="utf-8")
-        (out / "report.html").write_text(self.html(figures), encoding="utf-8")
-        return {"markdown": out / "report.md", "html": out / "report.html",
-                "shares": out / "shares.png", "replacement": out / "replacement.png"}
+        paths = {"markdown": out / "report.md", "html": out / "report.html"}
+        drawn: dict[str, str] = {}
+        if plt is not None:
+            # The two partners the report is about: with every confidential month drawn as a band, more
+            # partners make the figure unreadable (the shares table has them all).
+            ax = self.shares.plot(partners=[self.substitution.displaced, self.substitution.substitute])
+            ax.figure.tight_layout()
+            ax.figure.savefig(out / "shares.png", dpi=110)
+            plt.close(ax.figure)
+            ax = self.substitution.plot()
+            ax.figure.tight_layout()
+            ax.figure.savefig(out / "replacement.png", dpi=110)
+            plt.close(ax.figure)
+            drawn = {"shares over time": "shares.png", "replacement": "replacement.png"}
+            paths |= {"shares": out / "shares.png", "replacement": out / "replacement.png"}
+        embedded = {name: "data:image/png;base64," + base64.b64encode((out / file).read_bytes()).decode()
+                    for name, file in drawn.items()}
+        paths["markdown"].write_text(self.markdown(drawn), encoding="utf-8")
+        paths["html"].write_text(self.html(embedded), encoding="utf-8")
+        return paths
 
 
 def build_report(
