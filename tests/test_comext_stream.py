@@ -449,10 +449,15 @@ def test_not_a_bulk_file(tmp_path, body, fragment):
     assert str(path) in str(info.value)
 
 
-def test_header_only_and_no_chapter_27_give_an_empty_valid_frame(tmp_path):
+def test_header_only_is_an_error_and_no_chapter_27_gives_an_empty_valid_frame(tmp_path):
+    """A file with no data line at all (issue 12: a 7z of blank lines read as an empty frame) is
+    refused; a file whose data lines are all filtered out is an empty frame."""
     path = tmp_path / "full_202402.dat"
-    path.write_text(HEADER + "\n")
-    assert comext.read_bulk(path).empty
+    for body in (HEADER + "\n", HEADER, HEADER + "\n\n\r\n\n"):
+        path.write_text(body)
+        with pytest.raises(SourceFormatError, match="no data line") as info:
+            comext.read_bulk(path)
+        assert str(path) in str(info.value)
     path.write_text(HEADER + "\n" + line(product="84713000") + "\n")
     frame = comext.read_bulk(path)
     assert frame.empty and list(frame.columns) == list(schema.COLUMNS)

@@ -7,11 +7,13 @@ contract. How a file is read, whatever its size:
 1. **Bytes.** A plain file is read in blocks of about ``chunk_rows * BULK_ROW_BYTES`` bytes; a gzip file
    is decompressed block by block; the one data member of a ``.7z`` is decompressed by ``py7zr`` in a
    worker thread that hands blocks over a queue of :data:`QUEUE_BLOCKS` entries (no temporary file). A
-   7z member whose declared uncompressed size exceeds ``max_uncompressed_bytes`` is refused before
-   decompression, and any compressed stream (7z or gzip) is stopped once it has produced more than that
-   (:class:`DecompressionLimitError`).
+   7z member whose declared uncompressed size exceeds ``max_uncompressed_bytes``, or the compression-ratio
+   limit of :mod:`oilflows._io` (200 times the archive's size above 1 MiB by default), is refused before
+   decompression, and any compressed stream (7z or gzip) is stopped once it has produced more than
+   either (:class:`DecompressionLimitError`).
 2. **Lines.** Blocks are cut at line ends (a partial last line is carried to the next block), at most
-   ``chunk_rows`` lines at a time.
+   ``chunk_rows`` lines at a time. A line longer than :data:`MAX_LINE_BYTES` is refused (naming its
+   number) before anything parses it, and a file without a single data line is an error.
 3. **Prefilter on bytes.** The commas of the block are counted once (every non-blank line must have
    one field per header column; a mismatch is then located line by line to name it). The start of the
    product field of every line is located with numpy (eight bytes at a time where a line's first commas
@@ -41,7 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from .._io import markup_title
+from .._io import RATIO_ENV, RATIO_MIN_BYTES, compression_ratio_limit, markup_title, ratio_cap
 from ..errors import DecompressionLimitError, SourceFormatError  # noqa: F401 - re-exported
 
 #: Bulk v2 layout (``full_v2_YYYYMM.7z``): role -> column. The full header is
@@ -79,8 +81,9 @@ BULK_NUMERIC = ("value_eur", "quantity_kg")
 DEFAULT_CHUNK_ROWS = 250_000
 BULK_ROW_BYTES = 100
 MIN_BLOCK_BYTES = 4096
-#: The longest line accepted (bytes): a file without line ends is not a bulk CSV.
-MAX_LINE_BYTES = 1 << 20
+#: The longest line accepted (bytes, 16 KiB): real v2 rows average 82 bytes (18 short codes and numbers),
+#: so a longer line (a 10 MB cell, a file without line ends) is no bulk CSV and is refused before parsing.
+MAX_LINE_BYTES = 1 << 14
 #: Default decompression limit (bytes, 8 GiB): a month is about 0.4 GB uncompressed, a year a few GB.
 MAX_UNCOMPRESSED_BYTES = 8 << 30
 #: Blocks the 7z worker thread may decompress ahead of the parser.
@@ -114,16 +117,20 @@ def bulk_schema() -> pa.Schema:
 
 
 def stream_batches(
-    path: str | Path, filters: BulkFilters, chunk_rows: int, max_uncompressed_bytes: int | None
+    path: str | Path, filters: BulkFilters, chunk_rows: int, max_uncompressed_bytes: int | None,
+    max_ratio: float | None = None,
 ) -> Iterator[pa.RecordBatch]:
-    """Filtered record batches (:func:`bulk_schema`) of a bulk file, each from at most `chunk_rows` lines."""
+    """Filtered record batches (:func:`bulk_schema`) of a bulk file, each from at most `chunk_rows` lines.
+
+    `max_ratio` is the compression-ratio limit (None: :func:`oilflows._io.compression_ratio_limit`)."""
     path = Path(path)
     block_bytes = max(chunk_rows * BULK_ROW_BYTES, MIN_BLOCK_BYTES)
     magic = _magic(path)
+    ratio = _Ratio(path, max_ratio)
     if magic == SEVEN_ZIP_MAGIC:
-        name, chunks = _seven_zip_chunks(path, max_uncompressed_bytes, block_bytes)
+        name, chunks = _seven_zip_chunks(path, max_uncompressed_bytes, block_bytes, ratio)
     elif magic.startswith(GZIP_MAGIC):
-        name, chunks = str(path), _gzip_chunks(path, max_uncompressed_bytes, block_bytes)
+        name, chunks = str(path), _gzip_chunks(path, max_uncompressed_bytes, block_bytes, ratio)
     else:
         name, chunks = str(path), _file_chunks(path, block_bytes)
     try:
@@ -152,7 +159,23 @@ def _file_chunks(path: Path, block_bytes: int) -> Iterator[bytes]:
         raise SourceFormatError(str(path), f"cannot read file: {exc.strerror or exc}") from exc
 
 
-def _gzip_chunks(path: Path, limit: int | None, block_bytes: int) -> Iterator[bytes]:
+class _Ratio:
+    """The compression-ratio limit of one compressed file: at most `cap` bytes from its `size` bytes."""
+
+    def __init__(self, path: Path, max_ratio: float | None):
+        self.size = max(path.stat().st_size, 1)
+        self.ratio = compression_ratio_limit(max_ratio)
+        self.cap = ratio_cap(self.size, self.ratio)
+
+    def error(self, name: str, what: str, produced: int, field: str | None = None) -> DecompressionLimitError:
+        return DecompressionLimitError(
+            name, f"{what} {produced:,} bytes from a {self.size:,}-byte file ({produced / self.size:,.0f} "
+            f"times its size), more than the compression-ratio limit of {self.ratio:g} (above "
+            f"{RATIO_MIN_BYTES:,} bytes): a compression bomb? (pass max_compression_ratio= or set "
+            f"${RATIO_ENV} to allow more)", field)
+
+
+def _gzip_chunks(path: Path, limit: int | None, block_bytes: int, ratio: _Ratio) -> Iterator[bytes]:
     total = 0
     try:
         with gzip.open(path, "rb") as handle:
@@ -162,6 +185,8 @@ def _gzip_chunks(path: Path, limit: int | None, block_bytes: int) -> Iterator[by
                     raise DecompressionLimitError(
                         str(path), f"gzip stream decompresses to more than max_uncompressed_bytes={limit:,} "
                         "bytes; raise the limit if the file is genuine")
+                if total > ratio.cap:
+                    raise ratio.error(str(path), "gzip stream decompresses to more than", int(ratio.cap))
                 yield chunk
     except (OSError, EOFError, zlib.error) as exc:
         raise SourceFormatError(str(path), f"gzip stream is truncated or corrupt ({exc})") from exc
@@ -182,7 +207,8 @@ def _corrupt(path: Path | str, exc: BaseException) -> SourceFormatError:
     return SourceFormatError(str(path), f"7z archive is truncated or corrupt ({type(exc).__name__}: {exc})")
 
 
-def _seven_zip_chunks(path: Path, limit: int | None, block_bytes: int) -> tuple[str, Iterator[bytes]]:
+def _seven_zip_chunks(path: Path, limit: int | None, block_bytes: int,
+                      ratio: _Ratio) -> tuple[str, Iterator[bytes]]:
     """The name ``archive!member`` and the decompressed blocks of the archive's one data member."""
     py7zr = _import_py7zr()
     try:
@@ -200,7 +226,9 @@ def _seven_zip_chunks(path: Path, limit: int | None, block_bytes: int) -> tuple[
         raise DecompressionLimitError(
             str(path), f"member {member} declares {declared:,} bytes uncompressed, more than "
             f"max_uncompressed_bytes={limit:,}; raise the limit if the archive is genuine", member)
-    return f"{path}!{member}", _seven_zip_stream(py7zr, path, member, limit, block_bytes)
+    if declared > ratio.cap:
+        raise ratio.error(str(path), f"member {member} declares", declared, member)
+    return f"{path}!{member}", _seven_zip_stream(py7zr, path, member, limit, block_bytes, ratio)
 
 
 def declared_size(info) -> int:
@@ -211,10 +239,11 @@ def declared_size(info) -> int:
 _END = object()
 
 
-def _seven_zip_stream(py7zr, path: Path, member: str, limit: int | None, block_bytes: int) -> Iterator[bytes]:
+def _seven_zip_stream(py7zr, path: Path, member: str, limit: int | None, block_bytes: int,
+                      ratio: _Ratio) -> Iterator[bytes]:
     """Decompress `member` in a worker thread; yield its bytes in blocks of at most `block_bytes`."""
     if not hasattr(getattr(py7zr, "io", None), "WriterFactory"):  # py7zr < 1.0: no streaming writers
-        yield from _seven_zip_via_tempfile(py7zr, path, member, limit, block_bytes)
+        yield from _seven_zip_via_tempfile(py7zr, path, member, limit, block_bytes, ratio)
         return
     blocks: queue.Queue = queue.Queue(maxsize=QUEUE_BLOCKS)
     cancel = threading.Event()
@@ -237,6 +266,8 @@ def _seven_zip_stream(py7zr, path: Path, member: str, limit: int | None, block_b
                 raise DecompressionLimitError(
                     f"{path}!{member}", f"decompressed more than max_uncompressed_bytes={limit:,} bytes "
                     "(more than the member declares); refusing the rest", member)
+            if Writer.total > ratio.cap:
+                raise ratio.error(f"{path}!{member}", "decompressed more than", int(ratio.cap), member)
             view = memoryview(data)
             for start in range(0, len(view), block_bytes):
                 put(bytes(view[start:start + block_bytes]))
@@ -295,7 +326,8 @@ class _Cancelled(Exception):
     """The reader stopped: the 7z worker thread ends its extraction."""
 
 
-def _seven_zip_via_tempfile(py7zr, path: Path, member: str, limit: int | None, block_bytes: int):
+def _seven_zip_via_tempfile(py7zr, path: Path, member: str, limit: int | None, block_bytes: int,
+                            ratio: _Ratio):
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="oilflows-comext-") as tmp:
@@ -310,6 +342,8 @@ def _seven_zip_via_tempfile(py7zr, path: Path, member: str, limit: int | None, b
         if limit is not None and extracted.stat().st_size > limit:
             raise DecompressionLimitError(str(path), f"{member} holds more than max_uncompressed_bytes="
                                           f"{limit:,} bytes", member)
+        if extracted.stat().st_size > ratio.cap:
+            raise ratio.error(str(path), f"member {member} holds", extracted.stat().st_size, member)
         yield from _file_chunks(extracted, block_bytes)
 
 
@@ -347,6 +381,9 @@ def _line_blocks(chunks: Iterator[bytes], chunk_rows: int, name: str) -> Iterato
                                             "Comext bulk CSV")
                 rest = data
                 continue
+            if end > MAX_LINE_BYTES:
+                raise SourceFormatError(name, f"line 1 (the header) is longer than {MAX_LINE_BYTES:,} bytes: "
+                                        "not a Comext bulk CSV")
             yield data[:end], data[:4000]
             header_done, rest, chunk = True, b"", data[end + 1:]
         view = memoryview(chunk)
@@ -365,9 +402,13 @@ def _line_blocks(chunks: Iterator[bytes], chunk_rows: int, name: str) -> Iterato
         cut = chunk.rfind(b"\n") + 1 - (len(chunk) - len(view))
         rest = bytes(view[max(cut, 0):])
         if cut <= 0:
+            _check_length(len(rest), line_no, name)
             continue
         view = view[:cut]
         ends = np.flatnonzero(np.frombuffer(view, np.uint8) == _NEWLINE)
+        lengths = np.diff(ends, prepend=-1) - 1  # every line of the chunk, before anything parses it
+        if len(lengths) and lengths.max() > MAX_LINE_BYTES:
+            _check_length(MAX_LINE_BYTES + 1, line_no + int(np.argmax(lengths > MAX_LINE_BYTES)), name)
         for lo in range(0, len(ends), chunk_rows):
             part = ends[lo:lo + chunk_rows]
             starts = np.empty_like(part)
@@ -375,12 +416,21 @@ def _line_blocks(chunks: Iterator[bytes], chunk_rows: int, name: str) -> Iterato
             starts[1:] = part[:-1] + 1
             yield _Block(view, starts, part, line_no)
             line_no += len(part)
+        _check_length(len(rest), line_no, name)
     if not header_done:
         if rest.strip():
+            _check_length(len(rest), 1, name)
             yield rest, rest[:4000]
         return
     if rest:
         yield _Block(memoryview(rest), np.array([0]), np.array([len(rest)]), line_no, unterminated=True)
+
+
+def _check_length(length: int, line_no: int, name: str) -> None:
+    """Raise for a line of more than :data:`MAX_LINE_BYTES` bytes (`length`; at least, if it goes on)."""
+    if length > MAX_LINE_BYTES:
+        raise SourceFormatError(name, f"line {line_no} is longer than {MAX_LINE_BYTES:,} bytes: not a "
+                                "Comext bulk CSV (real lines have about 80)")
 
 
 # -- parse ----------------------------------------------------------------------------------------
@@ -407,7 +457,10 @@ def _batches(blocks: Iterator, name: str, filters: BulkFilters, chunk_rows: int)
     pending: list[bytes] = []
     pending_lines: list[np.ndarray] = []
     count = 0
+    data_seen = False  # a line that is not blank (an empty or blank file is an error, not an empty frame)
     for block in blocks:
+        if not data_seen:
+            data_seen = not _blank(np.frombuffer(block.view, np.uint8), block.starts, block.ends).all()
         kept, lines = _prefilter(block, plan, prefixes)
         if not len(lines):
             continue
@@ -417,6 +470,9 @@ def _batches(blocks: Iterator, name: str, filters: BulkFilters, chunk_rows: int)
         pending.append(kept)
         pending_lines.append(lines)
         count += len(lines)
+    if not data_seen:
+        raise SourceFormatError(name, "the file has a header but no data line (nothing, or only blank lines, "
+                                "follows it)")
     yield from _flush(pending, pending_lines, plan, filters)
 
 

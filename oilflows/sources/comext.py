@@ -72,12 +72,12 @@ import pandas as pd
 import pyarrow as pa
 
 from .. import codes
-from .._io import Source, gunzip_if_needed, markup_title, read_bytes, sniff_text_kind
+from .._io import Source, compression_ratio_limit, gunzip_if_needed, markup_title, read_bytes, sniff_text_kind
 from ..errors import FetchError, QueryError, SchemaError, SourceFormatError
 from ..formats import sdmx_csv
 
 # Reused from the Eurostat module (same SDMX-CSV flags, periods and async messages); see its docstrings.
-from ..formats.sdmx_csv import merge_conf_status, parse_periods
+from ..formats.sdmx_csv import check_flags, merge_conf_status, parse_periods
 from ..schema import COLUMNS, CONFIDENTIAL, OBSERVATION_KEY, conform, empty_frame
 from ._comext_stream import (  # noqa: F401  (re-exported: the bulk layout is part of this module's API)
     BULK_COLUMNS,
@@ -86,6 +86,7 @@ from ._comext_stream import (  # noqa: F401  (re-exported: the bulk layout is pa
     BULK_NUMERIC,
     BULK_ROW_BYTES,
     DEFAULT_CHUNK_ROWS,
+    MAX_LINE_BYTES,
     MAX_UNCOMPRESSED_BYTES,
     BulkFilters,
     DecompressionLimitError,
@@ -260,6 +261,7 @@ def read(src: Source, *, combine_cn8: bool = False, name: str | None = None) -> 
     if table.num_rows == 0:
         raise SourceFormatError(name, "SDMX-CSV file has a header but no observations")
     _check_dataflow(table, name)
+    check_flags(table["OBS_FLAG"].unique().to_pylist(), name)  # letters only, as in eurostat.read
     vintage = _vintage(table, name)
     long = _long_frame(table)
     _check_freq(long, name)
@@ -756,6 +758,7 @@ def read_bulk(
     combine_cn8: bool = False,
     vintage: str | pd.Timestamp | None = None,
     max_uncompressed_bytes: int | None = MAX_UNCOMPRESSED_BYTES,
+    max_compression_ratio: float | None = None,
 ) -> pd.DataFrame:
     """Read a Comext bulk file into the canonical frame, streaming and keeping only the wanted rows.
 
@@ -794,6 +797,10 @@ def read_bulk(
         Decompression limit, bytes (default :data:`MAX_UNCOMPRESSED_BYTES`, 8 GiB): a ``.7z`` whose
         member declares more is refused before decompressing, and a ``.7z`` or gzip stream that produces
         more is stopped (:class:`DecompressionLimitError`). None disables the limit.
+    max_compression_ratio : float, optional
+        Most times a ``.7z`` member or gzip stream may be larger than its file (above 1 MiB); default
+        ``$OILFLOWS_MAX_COMPRESSION_RATIO`` or :data:`oilflows._io.MAX_COMPRESSION_RATIO` (200; a month
+        is about 9 times its archive), ``math.inf`` turns it off. Checked like the limit above.
 
     Returns
     -------
@@ -806,15 +813,17 @@ def read_bulk(
     ------
     SourceFormatError
         Naming the file (``archive!member`` for a 7z) and, where one is at fault, the column: an HTML
-        page, an empty file, a header without the bulk columns (or not comma-separated), a line without
-        the product field, a truncated last line or archive, a non-numeric measure, an impossible period,
-        an unknown flow. :class:`DecompressionLimitError` (a subclass) for the limit above.
+        page, an empty file or one with a header and no data line, a header without the bulk columns (or
+        not comma-separated), a line longer than :data:`MAX_LINE_BYTES` or without the product field, a
+        truncated last line or archive, a non-numeric measure, an impossible period, an unknown flow.
+        :class:`DecompressionLimitError` (a subclass) for the limits above.
     QueryError
         Bad arguments (checked before the file is opened).
     """
     batches = list(iter_bulk(path, chapters, products, reporters=reporters, partners=partners, flows=flows,
                              stat_procedures=stat_procedures, chunk_rows=chunk_rows,
-                             max_uncompressed_bytes=max_uncompressed_bytes))
+                             max_uncompressed_bytes=max_uncompressed_bytes,
+                             max_compression_ratio=max_compression_ratio))
     schema = bulk_schema()
     table = pa.Table.from_batches(batches, schema=schema) if batches else schema.empty_table()
     name = str(path)
@@ -834,6 +843,7 @@ def iter_bulk(
     stat_procedures: Sequence[str | int] | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     max_uncompressed_bytes: int | None = MAX_UNCOMPRESSED_BYTES,
+    max_compression_ratio: float | None = None,
 ) -> Iterator[pa.RecordBatch]:
     """Stream a bulk file: filtered record batches, each parsed from at most `chunk_rows` kept lines.
 
@@ -854,6 +864,10 @@ def iter_bulk(
     if max_uncompressed_bytes is not None and max_uncompressed_bytes < 1:
         raise QueryError(f"comext bulk: max_uncompressed_bytes must be >= 1 or None, got "
                          f"{max_uncompressed_bytes}")
+    try:
+        compression_ratio_limit(max_compression_ratio)
+    except ValueError as exc:
+        raise QueryError(f"comext bulk: max_compression_ratio: {exc}") from None
     chapters = None if chapters is None else tuple(str(c) for c in chapters)
     products = None if products is None else tuple(str(p) for p in products)
     if chapters is not None and products is not None:
@@ -866,7 +880,7 @@ def iter_bulk(
         flows=None if flows is None else _flows(flows),
         stat_procedures=None if stat_procedures is None else tuple(str(s) for s in stat_procedures),
     )
-    return stream_batches(Path(path), filters, chunk_rows, max_uncompressed_bytes)
+    return stream_batches(Path(path), filters, chunk_rows, max_uncompressed_bytes, max_compression_ratio)
 
 
 def _with_eurostat_spellings(values: str | Sequence[str] | None) -> tuple[str, ...] | None:
