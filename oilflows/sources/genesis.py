@@ -1397,26 +1397,15 @@ def _post(url: str, form: Mapping[str, str], token: str):
     """POST a form with the token in the ``username`` header; FetchError messages never hold the token."""
     from .. import http
 
+    # The token headers are credentials: redacted, never cached, dropped on a redirect to another origin.
+    http.register_credential_header("username")
+    http.register_credential_header("password")
     headers = {"Content-Type": "application/x-www-form-urlencoded", "username": token, "password": ""}
     try:
         # Not cached (http also refuses to cache credentialed requests: the token stays off disk).
         return http.post(url, data=dict(form), headers=headers, ok=(200,), cache=False)
-    except FetchError as exc:
-        if token in str(exc):
-            raise _scrubbed(exc, token) from None
+    except FetchError as exc:  # redacted when built (http.redact masks every registered secret)
         raise exc from None  # never chained: the context holds the request, token header included
-
-
-def _scrub(text: str, token: str) -> str:
-    return text.replace(token, "***") if token else text
-
-
-def _scrubbed(exc: FetchError, token: str) -> FetchError:
-    """A copy of `exc` (same class, URL and status) with the token replaced by ``***``."""
-    prefix = (f"HTTP {exc.status} " if exc.status else "") + f"{exc.url}: "
-    message = str(exc)
-    problem = message[len(prefix):] if message.startswith(prefix) else message
-    return type(exc)(_scrub(exc.url, token), _scrub(problem, token), status=exc.status)
 
 
 def _data_or_status(response, label: str, token: str) -> bytes | None:
@@ -1432,8 +1421,8 @@ def _data_or_status(response, label: str, token: str) -> bytes | None:
     if content_type == "application/json" or kind == "json":
         return _status_body(_json(body, label, status), label, token, status)
     if kind == "markup" or content_type in ("text/html", "application/xhtml+xml"):
-        raise FetchError(label, _scrub(f"the service sent an HTML/XML page instead of data: "
-                                       f"{markup_title(body)!r}", token), status=status)
+        raise FetchError(label, f"the service sent an HTML/XML page instead of data: {markup_title(body)!r}",
+                         status=status)  # FetchError redacts every registered secret, the token included
     if content_type in DATA_TYPES or content_type.startswith("text/"):
         return body
     raise FetchError(label, f"unexpected Content-Type {content_type!r}", status=status)
@@ -1450,15 +1439,17 @@ def _json(body: bytes, label: str, status: int) -> dict:
 
 
 def _status_code(document: dict, label: str, token: str, status: int) -> tuple[int, str]:
-    """``Status.Code`` and ``Status.Content`` (whitespace collapsed, token scrubbed)."""
+    """``Status.Code`` and ``Status.Content`` (whitespace collapsed, every secret redacted)."""
+    from .. import http
+
     block = document.get("Status")
     code = block.get("Code") if isinstance(block, dict) else None
     try:
         number = int(code)
     except (TypeError, ValueError):
-        excerpt = _scrub(" ".join(json.dumps(document, ensure_ascii=False).split())[:300], token)
+        excerpt = http.redact(" ".join(json.dumps(document, ensure_ascii=False).split())[:300])
         raise FetchError(label, f"JSON without a GENESIS Status.Code: {excerpt}", status=status) from None
-    return number, _scrub(" ".join(str(block.get("Content", "")).split()), token)
+    return number, http.redact(" ".join(str(block.get("Content", "")).split()))
 
 
 def _status_body(document: dict, label: str, token: str, status: int) -> bytes | None:
