@@ -107,27 +107,36 @@ def verify(store: Store, *, deep: bool = True) -> VerifyReport:
 
 
 def _version(root: Path) -> int | None:
+    from .store import load_manifest
+
     try:
-        manifest = manifests.load(root)
+        manifest = load_manifest(root)
     except StoreError:
         return None
     return manifest.version if manifest else None
 
 
 def _verify_once(store: Store, deep: bool) -> VerifyReport:
-    from .store import _parent_key
+    from .store import INTERNAL_DIRS, _parent_key, load_manifest
 
     root = store.path
     try:
-        manifest = manifests.load(root)
+        manifest = load_manifest(root)
     except StoreError as exc:
         report = VerifyReport(root, None)
         report.problems.append(Problem(ERROR, manifests.MANIFEST, str(exc)))
         return report
     report = VerifyReport(root, manifest.version if manifest else None)
+    links = [name for name in INTERNAL_DIRS if (root / name).is_symlink()]
+    for name in links:
+        report.problems.append(Problem(ERROR, name, "a symbolic link: oilflows does not follow links "
+                                       "out of its store, so writes and repairs refuse to run; move "
+                                       "the directory into the store"))
+    if links:
+        return report
     _leftovers(root, report)
     if manifest is None:
-        if _view_files(root):
+        if _view_entries(root):
             report.problems.append(Problem(WARNING, manifests.MANIFEST,
                                            "no manifest (a store written by oilflows 0.1); "
                                            "`repair` adopts its files"))
@@ -143,16 +152,34 @@ def _verify_once(store: Store, deep: bool) -> VerifyReport:
     return report
 
 
+def _walk(top: Path) -> list[tuple[Path, bool]]:
+    """Every file and symbolic link under `top` (or `top` itself if it is a link), as
+    ``(path, is_link)``, without following links: nothing outside the store is ever listed."""
+    if top.is_symlink():
+        return [(top, True)]
+    if not top.is_dir():
+        return []
+    found = []
+    for folder, dirs, files in os.walk(top, followlinks=False):
+        base = Path(folder)
+        for name in sorted(dirs):  # a link to a directory is listed here, and not entered
+            if (base / name).is_symlink():
+                found.append((base / name, True))
+        for name in sorted(files):
+            found.append((base / name, (base / name).is_symlink()))
+    return sorted(found)
+
+
 def _unreferenced(root: Path, manifest: Manifest) -> list[str]:
-    """Root-relative paths of files under ``_data``/``_vintages`` that `manifest` does not name."""
+    """Root-relative paths of files (and links) under ``_data``/``_vintages`` the manifest does not name."""
     from .store import DATA_DIR, VINTAGE_DIR
 
     known = manifest.files()
     found = []
     for folder in (DATA_DIR, VINTAGE_DIR):
-        for path in sorted((root / folder).rglob("*")) if (root / folder).exists() else []:
+        for path, is_link in _walk(root / folder):
             rel = path.relative_to(root).as_posix()
-            if path.is_file() and rel not in known:
+            if is_link or rel not in known:
                 found.append(rel)
     return found
 
@@ -160,6 +187,8 @@ def _unreferenced(root: Path, manifest: Manifest) -> list[str]:
 def _view_matches(root: Path, view: Path, entry: FileEntry, deep: bool) -> bool:
     """Whether the public view file holds `entry`'s bytes: the same file (a hard link), or a copy of
     the same size (and, if `deep`, the same sha256)."""
+    if view.is_symlink():
+        return False
     if _durable.same_file(view, root / entry.file):
         return True
     try:
@@ -170,19 +199,22 @@ def _view_matches(root: Path, view: Path, entry: FileEntry, deep: bool) -> bool:
         return False
 
 
-def _view_kind(rel: str, expected: set[str] | dict) -> str:
-    """What a file in the public view is: 'current' (named by the manifest), 'temporary' (a link
-    oilflows was publishing), 'hidden' (a ``.`` or ``_`` name other engines skip, left alone) or
-    'foreign' (anything else: other engines would read it as data)."""
+def _view_kind(rel: str, expected: set[str] | dict, is_link: bool = False) -> str:
+    """What an entry of the public view is: 'current' (named by the manifest), 'temporary' (a link
+    oilflows was publishing), 'hidden' (a ``.`` or ``_`` name other engines skip, left alone),
+    'link' (a symbolic link: other engines would follow it out of the store) or 'foreign' (anything
+    else: other engines would read it as data)."""
     from .store import DATA_FILE
 
     name = rel.rsplit("/", 1)[-1]
-    if rel in expected:
-        return "current"
     if name.startswith(f".{DATA_FILE}.") and name.endswith(".tmp"):
         return "temporary"
     if name.startswith((".", "_")):
         return "hidden"
+    if is_link:
+        return "link"
+    if rel in expected:
+        return "current"
     return "foreign"
 
 
@@ -196,29 +228,42 @@ def _leftovers(root: Path, report: VerifyReport) -> None:
                                            "`repair` completes or removes it"))
 
 
-def _check_entry(root: Path, entry: FileEntry, key: str, deep: bool, report: VerifyReport) -> None:
+def _entry_problem(root: Path, entry: FileEntry, deep: bool) -> str | None:
+    """Why the committed file of `entry` is not as the manifest says (None if it is): missing, a
+    symbolic link, reached through one, another size, or (if `deep`) another sha256."""
+    from .store import links_between
+
     path = root / entry.file
-    report.files_checked += 1
+    if links_between(root, path.parent) is not None:
+        return "reached through a symbolic link"
+    if path.is_symlink():
+        return "a symbolic link, not a data file"
     try:
         size = path.stat().st_size
     except OSError:
-        report.problems.append(Problem(ERROR, entry.file, "missing"))
-        return
+        return "missing"
     if size != entry.bytes:
-        report.problems.append(Problem(ERROR, entry.file,
-                                       f"size {size} bytes, the manifest says {entry.bytes}"))
-        return
+        return f"size {size} bytes, the manifest says {entry.bytes}"
     if not deep:
-        report.rows_checked += entry.rows
-        return
+        return None
     try:
         digest = _durable.sha256_file(path)
     except OSError as exc:
-        report.problems.append(Problem(ERROR, entry.file, f"unreadable: {exc}"))
-        return
+        return f"unreadable: {exc}"
     if digest != entry.sha256:
-        report.problems.append(Problem(ERROR, entry.file, f"sha256 {digest[:12]}... differs from "
-                                       f"the manifest's {entry.sha256[:12]}..."))
+        return f"sha256 {digest[:12]}... differs from the manifest's {entry.sha256[:12]}..."
+    return None
+
+
+def _check_entry(root: Path, entry: FileEntry, key: str, deep: bool, report: VerifyReport) -> None:
+    path = root / entry.file
+    report.files_checked += 1
+    problem = _entry_problem(root, entry, deep)
+    if problem is not None:
+        report.problems.append(Problem(ERROR, entry.file, problem))
+        return
+    if not deep:
+        report.rows_checked += entry.rows
         return
     from .store import _read_partition, partition_values
 
@@ -235,28 +280,33 @@ def _check_entry(root: Path, entry: FileEntry, key: str, deep: bool, report: Ver
     report.rows_checked += len(frame)
 
 
-def _view_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.glob("source=*/**/*") if p.is_file())
+def _view_entries(root: Path) -> list[tuple[Path, bool]]:
+    """Files and links of the public view (everything under ``source=*``), links not followed."""
+    tops = sorted(p for p in root.iterdir() if p.name.startswith("source=")) if root.is_dir() else []
+    return [found for top in tops for found in _walk(top)]
 
 
 def _check_view(root: Path, manifest: Manifest, deep: bool, report: VerifyReport) -> None:
     from .store import DATA_FILE
 
     expected = {f"{key}/{DATA_FILE}": entry for key, entry in manifest.partitions.items()}
+    present = {path.relative_to(root).as_posix(): is_link for path, is_link in _view_entries(root)}
     for rel, entry in sorted(expected.items()):
-        view = root / rel
-        if not view.is_file():
+        if rel not in present:
             report.problems.append(Problem(WARNING, rel, "public view lacks this partition "
                                            "(publishing was interrupted); `repair` links it"))
-        elif not _view_matches(root, view, entry, deep):
+        elif not present[rel] and not _view_matches(root, root / rel, entry, deep):
             report.problems.append(Problem(WARNING, rel, "public view is older than the manifest "
                                            "(publishing was interrupted); `repair` re-links it"))
-    for path in _view_files(root):
-        rel = path.relative_to(root).as_posix()
-        kind = _view_kind(rel, expected)
+    for rel, is_link in sorted(present.items()):
+        kind = _view_kind(rel, expected, is_link)
         if kind == "temporary":
             report.problems.append(Problem(WARNING, rel, "temporary link of an interrupted publish; "
                                            "`repair` deletes it"))
+        elif kind == "link":
+            report.problems.append(Problem(ERROR, rel, "symbolic link in the public view: other "
+                                           "engines would follow it out of the store; `repair` moves "
+                                           "the link (not what it points to) to _quarantine"))
         elif kind == "foreign":
             report.problems.append(Problem(ERROR, rel, "foreign file in the public view: other "
                                            "engines read it as data; `repair` moves it to _quarantine"))
@@ -266,25 +316,35 @@ def _check_view(root: Path, manifest: Manifest, deep: bool, report: VerifyReport
 
 
 def recover(store: Store) -> None:
-    """Run :func:`repair` before a write (the lock is held); log what it did."""
-    report = repair(store)
+    """Run the light :func:`repair` before a write (the lock is held); log what it did.
+
+    Light: committed files are checked by presence and size only (and by sha256 before the view is
+    re-linked to one), and a damaged one is never dropped here: it only blocks writes to its own
+    partition (the write reading it fails), until :meth:`Store.repair`."""
+    report = repair(store, thorough=False)
     for action in report.actions:
         log.info("%s: %s", store.path, action)
 
 
-def repair(store: Store) -> RepairReport:
-    """Roll back what an interrupted write left and re-publish the view; the caller holds the lock."""
-    from .store import DATA_FILE, publish_partition
+def repair(store: Store, *, thorough: bool = True) -> RepairReport:
+    """Roll back what an interrupted write left and re-publish the view; the caller holds the lock.
+
+    Everything that can refuse (a crafted journal or manifest, a linked store directory) is checked
+    before anything is changed. `thorough` also hashes every committed file and sets damaged ones
+    aside (see :meth:`Store.repair`)."""
+    from .store import DATA_FILE, check_layout, load_manifest, publish_partition
 
     root = store.path
     report = RepairReport(root, None)
     if not root.exists():
         return report
-    _finish_legacy_journal(root, report)
+    check_layout(root)
+    journals = _legacy_journals(root)
+    manifest = load_manifest(root)
+    _finish_legacy_journal(root, journals, report)
     for tmp in manifests.temporaries(root):
         tmp.unlink()
         report.actions.append(f"deleted {tmp.name} (a write that did not commit)")
-    manifest = manifests.load(root)
     if manifest is None:
         manifest = _adopt_legacy(root, report)
         if manifest is None:
@@ -294,44 +354,191 @@ def repair(store: Store) -> RepairReport:
         (root / rel).unlink()
         report.actions.append(f"deleted {rel} (written by a write that did not commit)")
     expected = {f"{key}/{DATA_FILE}" for key in manifest.partitions}
-    for path in _view_files(root):
+    for path, is_link in _view_entries(root):
         rel = path.relative_to(root).as_posix()
-        kind = _view_kind(rel, expected)
+        kind = _view_kind(rel, expected, is_link)
         if kind == "temporary":
             path.unlink()
             report.actions.append(f"deleted {rel} (temporary link of an interrupted publish)")
-        elif kind == "foreign":
-            target = root / "_quarantine" / rel
-            while target.exists():  # never overwrite what an earlier repair set aside
-                target = target.with_name(target.name + ".1")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(path, target)
-            report.actions.append(f"moved foreign file {rel} to _quarantine/")
+        elif kind in ("foreign", "link"):
+            _quarantine(root, rel)
+            what = "symbolic link (not its target)" if kind == "link" else "foreign file"
+            report.actions.append(f"moved {what} {rel} to _quarantine/")
+    dropped: list[str] = []
     for key, entry in sorted(manifest.partitions.items()):
         view = root / key / DATA_FILE
+        problem = _entry_problem(root, entry, deep=thorough)
+        if problem is None and not _durable.same_file(view, root / entry.file):
+            problem = _entry_problem(root, entry, deep=True)  # never link the view to bad bytes
+        if problem is not None:
+            if _restore_from_view(root, key, entry, problem, report):
+                problem = None
+            elif thorough:
+                _set_aside(root, key, entry, problem, report)
+                dropped.append(entry.file)
+                continue
+            else:
+                report.actions.append(f"left {key} unpublished: its data file {entry.file} is {problem}"
+                                      "; `oilflows store repair` sets it aside")
+                continue
         if not _durable.same_file(view, root / entry.file):  # stale, or a copy (a copied store)
             publish_partition(root, key, entry)
             report.actions.append(f"re-linked {key}/{DATA_FILE} to {entry.file}")
+    if thorough:
+        for entry in manifest.vintages:
+            problem = _entry_problem(root, entry, deep=True)
+            if problem is not None:
+                if (root / entry.file).exists() or (root / entry.file).is_symlink():
+                    _quarantine(root, entry.file)
+                dropped.append(entry.file)
+                report.actions.append(f"moved archive {entry.file} ({problem}) to _quarantine/ and "
+                                      "dropped it from the manifest: read(as_of=) no longer has its rows")
+    if dropped:
+        _commit_without(root, manifest, set(dropped), report)
     return report
 
 
-def _finish_legacy_journal(root: Path, report: RepairReport) -> None:
-    """Complete an interrupted oilflows 0.1 commit (journal of staged -> target renames)."""
+def _quarantine(root: Path, rel: str) -> Path:
+    """Move the file or link `rel` (not what a link points to) to ``_quarantine/rel``, never
+    overwriting what an earlier repair set aside."""
+    from .store import QUARANTINE_DIR, require_no_links
+
+    target = root / QUARANTINE_DIR / rel
+    while target.exists() or target.is_symlink():
+        target = target.with_name(target.name + ".1")
+    require_no_links(root, target.parent, "quarantine a file")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(root / rel, target)
+    return target
+
+
+def _restore_from_view(root: Path, key: str, entry: FileEntry, problem: str, report: RepairReport) -> bool:
+    """Put the committed bytes back from the public view if it still holds them (a regular file of
+    the manifest's size and sha256); the damaged file goes to ``_quarantine``. True if restored."""
+    from .store import DATA_FILE
+
+    view = root / key / DATA_FILE
+    if view.is_symlink() or not view.is_file():
+        return False
+    try:
+        if view.stat().st_size != entry.bytes or _durable.sha256_file(view) != entry.sha256:
+            return False
+    except OSError:
+        return False
+    data = root / entry.file
+    if data.exists() or data.is_symlink():
+        _quarantine(root, entry.file)
+    tmp = data.with_name(f".{data.name}.restore.tmp")
+    _durable.link_or_copy(view, tmp)
+    os.replace(tmp, data)
+    _durable.fsync_dir(data.parent)
+    report.actions.append(f"restored {entry.file} ({problem}) from the public view {key}/{DATA_FILE}, "
+                          "which holds the committed bytes")
+    return True
+
+
+def _set_aside(root: Path, key: str, entry: FileEntry, problem: str, report: RepairReport) -> None:
+    """Quarantine a partition whose data file is damaged or missing and no good copy exists."""
+    from .store import DATA_FILE
+
+    moved = []
+    for rel in (entry.file, f"{key}/{DATA_FILE}"):
+        if (root / rel).exists() or (root / rel).is_symlink():
+            _quarantine(root, rel)
+            moved.append(rel)
+    where = f"moved {' and '.join(moved)} to _quarantine/" if moved else "nothing left to move"
+    report.actions.append(f"dropped partition {key} from the manifest: its data file {entry.file} is "
+                          f"{problem} and no good copy exists ({where}); re-fetch it (e.g. `oilflows "
+                          "refresh`); its archived vintages are kept")
+
+
+def _commit_without(root: Path, manifest: Manifest, dropped: set[str], report: RepairReport) -> None:
+    """Commit a manifest without the files of `dropped` (a new version, like any write)."""
+    import uuid
+
+    new = Manifest(version=manifest.version + 1, txid=uuid.uuid4().hex[:12],
+                   committed=pd.Timestamp.now(tz="UTC").isoformat(),
+                   partitions={k: e for k, e in manifest.partitions.items() if e.file not in dropped},
+                   vintages=[e for e in manifest.vintages if e.file not in dropped],
+                   retired=list(manifest.retired))
+    manifests.commit(root, new)
+    report.version = new.version
+    report.actions.append(f"committed manifest version {new.version} without {len(dropped)} damaged "
+                          "file(s)")
+
+
+def _legacy_journals(root: Path) -> list[tuple[Path, list[tuple[Path, Path]] | None]]:
+    """The 0.1 journals under ``_journal``, each with its moves re-rooted in this store (None for a
+    torn journal). :class:`StoreError`, before anything is moved, for an entry that does not move a
+    file of this store's ``_staging/<txid>`` to its place in this store."""
     journal_dir = root / "_journal"
-    for journal in sorted(journal_dir.glob("*.json")) if journal_dir.exists() else []:
+    if not journal_dir.is_dir():
+        return []
+    found = []
+    for journal in sorted(journal_dir.glob("*.json")):
+        if journal.is_symlink() or not journal.is_file():
+            raise StoreError(f"{journal}: refusing a 0.1 journal that is not a regular file")
         try:
-            moves = json.loads(journal.read_text())
-        except ValueError:  # torn while being written: no file had been moved yet
+            moves = json.loads(journal.read_text(encoding="utf-8"))
+        except (ValueError, RecursionError):  # torn while being written: no file had been moved yet
+            found.append((journal, None))
+            continue
+        if not isinstance(moves, list):
+            raise StoreError(f"{journal}: refusing a 0.1 journal that is not a list of moves; "
+                             "nothing was moved (delete it if it is not oilflows')")
+        found.append((journal, [_rerooted(root, journal, move) for move in moves]))
+    return found
+
+
+def _rerooted(root: Path, journal: Path, move: object) -> tuple[Path, Path]:
+    """One 0.1 journal move, ``[<any root>/_staging/<txid>/<rel>, <any root>/<rel>]``, as the same
+    move inside `root` (a store copied with a journal keeps the old root's absolute paths)."""
+    from .store import DATA_FILE, VINTAGE_DIR, is_key, key_of, links_between
+
+    txid = journal.stem
+
+    def refuse(why: str) -> StoreError:
+        return StoreError(f"{journal}: refusing the 0.1 journal entry {move!r}: {why}; nothing was "
+                          "moved (delete the journal if it is not oilflows')")
+
+    if not (isinstance(move, list) and len(move) == 2 and all(isinstance(p, str) for p in move)):
+        raise refuse("not a [source, target] pair of paths")
+    source, target = (Path(p).parts for p in move)
+    starts = [i for i in range(len(source) - 1) if source[i] == "_staging" and source[i + 1] == txid]
+    if not starts:
+        raise refuse(f"the source is not under _staging/{txid}")
+    rest = source[starts[-1] + 2:]
+    rel = "/".join(rest)
+    valid = (len(rest) == 4 and rest[3] == DATA_FILE and is_key("/".join(rest[:3]))) or (
+        rest[:1] == (VINTAGE_DIR,) and key_of(rel, (VINTAGE_DIR,)) is not None)
+    if not valid:
+        raise refuse("it does not move a partition file or an archive of this store's layout")
+    if tuple(target[-len(rest):]) != tuple(rest):
+        raise refuse("the target is not the place of the staged file")
+    staged, final = root / "_staging" / txid / rel, root / rel
+    for path in (staged, final):
+        link = links_between(root, path.parent)
+        if link is not None:
+            raise refuse(f"{link} is a symbolic link")
+    return staged, final
+
+
+def _finish_legacy_journal(root: Path, journals: list, report: RepairReport) -> None:
+    """Complete an interrupted oilflows 0.1 commit (journal of staged -> target renames), with the
+    moves checked and re-rooted by :func:`_legacy_journals`."""
+    journal_dir = root / "_journal"
+    for journal, moves in journals:
+        if moves is None:
             journal.unlink()
             report.actions.append(f"deleted torn 0.1 journal {journal.name}")
             continue
         for source, target in moves:
-            if Path(source).exists():
-                Path(target).parent.mkdir(parents=True, exist_ok=True)
+            if source.exists() or source.is_symlink():
+                target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(source, target)
         journal.unlink()
         report.actions.append(f"completed 0.1 commit {journal.stem}")
-    if journal_dir.exists() and not any(journal_dir.iterdir()):
+    if journal_dir.is_dir() and not any(journal_dir.iterdir()):
         journal_dir.rmdir()
     if (root / "_staging").exists():
         shutil.rmtree(root / "_staging")
@@ -339,26 +546,44 @@ def _finish_legacy_journal(root: Path, report: RepairReport) -> None:
 
 
 def _adopt_legacy(root: Path, report: RepairReport) -> Manifest | None:
-    """Write a manifest for a store whose files were written by oilflows 0.1 (no manifest)."""
-    from .store import DATA_DIR, DATA_FILE, VINTAGE_DIR, _read_partition, partition_values
+    """Write a manifest for a store whose files were written by oilflows 0.1 (no manifest).
 
-    views = sorted(root.glob(f"source=*/dataset=*/reporter=*/{DATA_FILE}"))
-    archives = sorted((root / VINTAGE_DIR).rglob("*.parquet")) if (root / VINTAGE_DIR).exists() else []
+    Only regular files at places of the layout (valid partition codes, no links on the way) are
+    adopted; others are left to the view check (quarantined) or deleted as unreferenced."""
+    from .store import DATA_DIR, DATA_FILE, VINTAGE_DIR, _read_partition, is_key, key_of, partition_values
+
+    views = []
+    for path, is_link in _view_entries(root):
+        rel = path.relative_to(root).as_posix()
+        key = rel.rsplit("/", 1)[0]
+        if not is_link and path.name == DATA_FILE and rel.count("/") == 3 and is_key(key):
+            views.append((key, path))
+    archives = [(key_of(path.relative_to(root).as_posix(), (VINTAGE_DIR,)), path)
+                for path, is_link in _walk(root / VINTAGE_DIR) if not is_link]
+    archives = [(key, path) for key, path in archives if key is not None]
     if not views and not archives:
         return None
     manifest = Manifest(version=1, txid="adopted", committed=pd.Timestamp.now(tz="UTC").isoformat())
-    for view in views:
-        key = view.parent.relative_to(root).as_posix()
+    for key, view in views:
+        try:
+            rows = pq.read_metadata(view).num_rows
+        except (OSError, ValueError) as exc:  # ArrowInvalid is a ValueError
+            report.actions.append(f"not adopted: {key}/{DATA_FILE} is unreadable ({exc})")
+            continue
         data = root / DATA_DIR / key / "000001-adopted.parquet"
         data.unlink(missing_ok=True)
         _durable.link_or_copy(view, data)
-        rows = pq.read_metadata(data).num_rows
         manifest.partitions[key] = FileEntry.of(root, data, rows)
-    for archive in archives:
-        key = archive.parent.relative_to(root / VINTAGE_DIR).as_posix()
-        _read_partition(archive, partition_values(key))  # unreadable files are not adopted
-        manifest.vintages.append(FileEntry.of(root, archive, pq.read_metadata(archive).num_rows))
+    for key, archive in archives:
+        try:
+            _read_partition(archive, partition_values(key))
+            rows = pq.read_metadata(archive).num_rows
+        except (StoreError, OSError, ValueError) as exc:
+            report.actions.append(f"not adopted: {archive.relative_to(root).as_posix()} is "
+                                  f"unreadable ({exc})")
+            continue
+        manifest.vintages.append(FileEntry.of(root, archive, rows))
     manifests.commit(root, manifest)
-    report.actions.append(f"adopted an oilflows 0.1 store: {len(views)} partitions, "
-                          f"{len(archives)} archive files")
+    report.actions.append(f"adopted an oilflows 0.1 store: {len(manifest.partitions)} partitions, "
+                          f"{len(manifest.vintages)} archive files")
     return manifest
