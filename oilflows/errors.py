@@ -67,6 +67,12 @@ class QueryError(OilflowsError, ValueError):
     """A request cannot be built: an unknown filter dimension, a malformed period, ..."""
 
 
+class StoreQueryError(StoreError, QueryError):
+    """A read of the store was asked something it cannot answer: a filter value of the wrong type
+    (``reporter=5``), an ``as_of`` that is not a date or carries a time zone, an unknown column, or a
+    malformed ``replace=`` scope of a write. Both a :class:`StoreError` and a :class:`QueryError`."""
+
+
 class NetworkError(FetchError):
     """The service could not be reached at all (no network, DNS failure, refused connection)."""
 
