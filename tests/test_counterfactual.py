@@ -302,6 +302,23 @@ def test_share_with_zeros_in_the_pre_window_is_clipped():
     assert t["upper"].to_numpy() == pytest.approx(special.expit(special.logit(t["upper"])).to_numpy())
 
 
+def test_persistent_pre_window_is_flagged():
+    # AR(1) phi 0.95 (lag-1 autocorrelation of the 36 pre months well above 0.8) gets the caveat
+    # that the simulation study found such intervals too narrow; white noise does not.
+    e = np.random.default_rng(9).standard_normal(300)
+    persistent = 100 + signal.lfilter([1.0], [1.0, -0.95], e)[-48:]
+    noise = 100 + np.random.default_rng(6).standard_normal(48)
+    dev = persistent[:36] - persistent[:36].mean()
+    lag1 = dev[1:] @ dev[:-1] / (dev @ dev)  # 0.94 for this path
+    flagged = []
+    for series in (persistent, noise):
+        frame = make_frame({"KZ": series, "NO": np.full(48, 50.0)})
+        result = counterfactual(frame, **SIM, displaced=None)
+        flagged.append([c for c in result.caveats if "strongly persistent" in c])
+    assert len(flagged[0]) == 1 and f"autocorrelation {lag1:.2f}" in flagged[0][0]
+    assert flagged[1] == []
+
+
 def test_ets_small_sample_correction_by_hand():
     # Same seed, same simulated paths: the corrected cumulative half-width is the plain one times
     # sqrt(n / (n - k)) t_{0.975}(n - k) / z_{0.975}; the note says the intervals are not calibrated.
