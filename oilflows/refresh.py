@@ -55,7 +55,7 @@ import pandas as pd
 from . import http
 from .errors import NetworkError, OilflowsError, QueryError
 from .schema import KEY
-from .store import Store, WriteSummary
+from .store import Store, WriteSummary, release_scope
 
 _GEOS = ["DE", "FR", "IT", "ES", "NL", "PL", "AT", "CZ"]
 
@@ -338,7 +338,8 @@ def refresh(
                     break  # all or nothing: nothing will be written, stop asking the servers
                 continue
             if keep_going:
-                item.summary = store.write(frame)
+                # A download is a full release of what it covers: rows it no longer has are retired.
+                item.summary = store.write(frame, replace=release_scope(frame))
                 item.written = True
             else:
                 fetched.append((item, frame))
@@ -350,7 +351,8 @@ def refresh(
         combined = pd.concat(frames, ignore_index=True)
         # Two entries may ask for the same observation: the later entry wins, as in separate writes.
         combined = combined.drop_duplicates(subset=list(KEY), keep="last").reset_index(drop=True)
-        result.write = store.write(combined)
+        # Each download is a full release of what it covers: rows it no longer has are retired.
+        result.write = store.write(combined, replace=[s for f in frames for s in release_scope(f)])
         for item, _ in fetched:
             item.written = True
     return result

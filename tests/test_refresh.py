@@ -194,3 +194,37 @@ def test_all_datasets_empty_writes_nothing_and_does_not_fail(tmp_path, monkeypat
     result = refresh([{"source": "comext", "params": {"reporter": "DE"}}], store, progress=False)
     assert result.ok and result.write is None
     assert not store.path.exists() or store.manifest() is None
+
+
+@pytest.mark.parametrize("keep_going", [False, True])
+def test_refresh_retires_a_reclassified_grade(tmp_path, monkeypatch, keep_going):
+    """A new release files the same barrels under another grade: refresh passes the download's
+    slice as replace=, so the old grade stops being current instead of being counted twice; the
+    store still knows what it held before (as_of)."""
+    from oilflows.schema import COLUMNS, conform
+    from oilflows.sources import comext
+
+    def release(vintage: str, grade: str) -> pd.DataFrame:
+        rows = [{"source": "comext", "dataset": "ds-045409", "vintage": pd.Timestamp(vintage),
+                 "freq": "M", "period": pd.Timestamp(period), "reporter": "DE", "partner": partner,
+                 "flow": "import", "product": "crude_oil", "grade": g, "volume_bbl": None,
+                 "mass_t": mass, "value": None, "currency": None, "api_gravity": None,
+                 "sulphur_pct": None, "price_per_bbl": None, "flag": None}
+                for period in ("2023-01-01", "2023-02-01")
+                for partner, g, mass in (("KZ", grade, 100.0), ("NO", None, 50.0))]
+        return conform(pd.DataFrame(rows, columns=list(COLUMNS)))
+
+    releases = iter([release("2024-01-10", "KZ_CPC_BLN"), release("2024-02-10", "KZ_KEBCO")])
+    monkeypatch.setattr(comext, "fetch", lambda **kwargs: next(releases))
+    spec = [{"source": "comext", "params": {"reporter": "DE", "partner": ["KZ", "NO"]}}]
+    store = Store(tmp_path)
+    assert refresh(spec, store, progress=False, keep_going=keep_going).ok
+    second = refresh(spec, store, progress=False, keep_going=keep_going)
+    assert second.ok
+    summary = second.items[0].summary if keep_going else second.write
+    assert summary.rows_retired == 2
+    current = store.read()
+    assert current.groupby("partner")["mass_t"].sum().to_dict() == {"KZ": 200.0, "NO": 100.0}
+    assert set(current["grade"].dropna()) == {"KZ_KEBCO"}
+    before = store.read(as_of="2024-01-31")
+    assert set(before["grade"].dropna()) == {"KZ_CPC_BLN"} and len(before) == 4
