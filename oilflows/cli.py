@@ -59,7 +59,7 @@ def _common() -> argparse.ArgumentParser:
     """Options every command takes, before or after the command name."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
-                        help="log more (-v: info, -vv: debug) on stderr")
+                        help="log on stderr: -v warnings and info (e.g. HTTP retries), -vv debug")
     common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
                         help="only errors on stderr: no progress bar, no notes, no warnings")
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -554,8 +554,10 @@ def main(argv: list[str] | None = None) -> int:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(f"oilflows {args.command}: %(levelname)s: %(message)s"))
     verbose = getattr(args, "verbose", 0)
-    logger.setLevel(logging.ERROR if _quiet(args) else
-                    logging.WARNING if not verbose else logging.INFO if verbose == 1 else logging.DEBUG)
+    # The library logs retries and cache trouble as warnings, meant for a log, not the console: shown
+    # from -v on (with info), debug with -vv; -q silences logging altogether.
+    logger.setLevel(logging.CRITICAL + 1 if _quiet(args) else
+                    logging.ERROR if not verbose else logging.INFO if verbose == 1 else logging.DEBUG)
     logger.addHandler(handler)
     try:
         status = handlers[args.command](args)

@@ -122,6 +122,29 @@ def test_report_error_is_one_line(capsys):
     assert err.startswith("oilflows report: error:") and "\n" not in err
 
 
+def test_log_levels(capsys, monkeypatch):
+    """Library log messages: errors by default, warnings and info with -v, debug with -vv, none with -q."""
+    import logging
+
+    def chatty(args):
+        log = logging.getLogger("oilflows.test")
+        log.debug("d-message")
+        log.info("i-message")
+        log.warning("w-message")
+        log.error("e-message")
+        return 0
+
+    monkeypatch.setattr(cli, "_info", chatty)
+    before = list(logging.getLogger("oilflows").handlers)
+    seen = {}
+    for flags in ((), ("-v",), ("-vv",), ("-q",)):
+        assert cli.main([*flags, "info"]) == 0
+        err = capsys.readouterr().err
+        seen[flags] = [m for m in ("d", "i", "w", "e") if f"{m}-message" in err]
+    assert seen == {(): ["e"], ("-v",): ["i", "w", "e"], ("-vv",): ["d", "i", "w", "e"], ("-q",): []}
+    assert logging.getLogger("oilflows").handlers == before  # main() removes its handler
+
+
 @pytest.fixture
 def no_network(monkeypatch, tmp_path):
     monkeypatch.setenv("OILFLOWS_NO_CACHE", "1")
