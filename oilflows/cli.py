@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import errno
 import json
 import logging
 import os
@@ -300,7 +301,7 @@ def _report(args: argparse.Namespace) -> int:
     from .report import build_report
 
     if args.output and Path(args.output).exists() and not Path(args.output).is_dir():
-        raise NotADirectoryError(20, "exists and is not a directory (--output takes a directory)",
+        raise NotADirectoryError(errno.ENOTDIR, "exists and is not a directory (--output takes a directory)",
                                  args.output)
     if args.store is not None:
         store = _open_store(args.store)
