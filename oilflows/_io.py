@@ -105,9 +105,9 @@ def ratio_cap(compressed: int, max_ratio: float | None = None) -> float:
 
 def ratio_problem(what: str, produced: int, compressed: int, max_ratio: float | None = None) -> str:
     """The message of a :class:`DecompressionLimitError` raised for the ratio limit: `what` (e.g.
-    ``"gzip stream"``) decompressed to more than `produced` bytes from `compressed` bytes."""
+    ``"gzip stream expands to more than"``) `produced` bytes from `compressed` bytes."""
     ratio = compression_ratio_limit(max_ratio)
-    return (f"{what} expands to more than {produced:,} bytes from {compressed:,} compressed bytes "
+    return (f"{what} {produced:,} bytes from {compressed:,} compressed bytes "
             f"({produced / max(compressed, 1):,.0f} times), more than the compression-ratio limit of "
             f"{ratio:g} (and the floor of {RATIO_MIN_BYTES:,} bytes): a compression bomb? (set "
             f"${RATIO_ENV} to allow more)")
@@ -226,8 +226,8 @@ def _limit_error(name: str, total: int, compressed: int, cap: int, soft: float,
     if cap <= soft:
         return DecompressionLimitError(name, f"gzip stream decompresses to more than the limit of {cap:,} "
                                              f"bytes (set ${LIMIT_ENV} to allow more)", "gzip")
-    return DecompressionLimitError(name, ratio_problem("gzip stream", int(soft), compressed, max_ratio),
-                                   "gzip")
+    problem = ratio_problem("gzip stream expands to more than", int(soft), compressed, max_ratio)
+    return DecompressionLimitError(name, problem, "gzip")
 
 
 def sniff_text_kind(data: bytes) -> str:
@@ -326,7 +326,8 @@ def check_zip(
                 f"limit of {ratio:g}: a zip bomb? (set ${RATIO_ENV} to allow more)", info.filename)
         if declared > soft:  # many members, each under the floor, can add up to a bomb
             raise DecompressionLimitError(
-                name, ratio_problem("the archive", declared, len(data), ratio), info.filename)
+                name, ratio_problem("the archive declares at least", declared, len(data), ratio),
+                info.filename)
     for info in infos:
         _inflate(data, info, name, keep=False)
     return infos
