@@ -2,6 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+#: Masks every registered secret in a text; set by :mod:`oilflows.http` (its :func:`~oilflows.http.redact`)
+#: when it is imported. FetchError and SourceFormatError pass their URL, source and message through it,
+#: so no message, ``repr`` or traceback of theirs can hold a key or token, wherever they are built.
+_redactor: Callable[[str], str] | None = None
+
+
+def _clean(text):
+    """`text` with every registered secret masked (unchanged if not a non-empty str or no redactor)."""
+    if _redactor is None or not isinstance(text, str) or not text:
+        return text
+    return _redactor(text)
+
 
 class OilflowsError(Exception):
     """Base class of every error raised by oilflows."""
@@ -21,6 +35,7 @@ class SourceFormatError(OilflowsError, ValueError):
     """
 
     def __init__(self, source: str, problem: str, field: str | None = None):
+        source, problem, field = _clean(source), _clean(problem), _clean(field)
         self.source = source
         self.field = field
         self.problem = problem
@@ -46,9 +61,16 @@ class SchemaError(OilflowsError, ValueError):
 
 
 class FetchError(OilflowsError, OSError):
-    """A download failed: no network, an HTTP error, or an error body from the service."""
+    """A download failed: no network, an HTTP error, or an error body from the service.
+
+    The URL and the message are redacted (every registered secret masked) when the error is built.
+    ``retry_after`` is the wait the server asked for (``Retry-After``, seconds), or None.
+    """
+
+    retry_after: float | None = None
 
     def __init__(self, url: str, problem: str, status: int | None = None):
+        url, problem = _clean(url), _clean(problem)
         self.url = url
         self.status = status
         code = f"HTTP {status} " if status else ""

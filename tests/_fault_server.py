@@ -13,9 +13,14 @@ when the queue is empty the path's standing action (``then=``) answers, else 404
     ResetMidBody(reply, send)             as Truncate, but a TCP reset instead of a clean close
     Chunked(reply, size, cut)             chunked transfer; `cut`: close before the last chunk
     Drip(reply, chunk, interval)          the body `chunk` bytes at a time, `interval` seconds apart
+    HeaderDrip(reply, interval)           the status line and headers one byte at a time, `interval`
+                                          seconds apart, then the body
+    Flood(reply, size, chunk)             `reply`'s status and headers, then `size` zero bytes (its
+                                          Content-Length) written `chunk` bytes at a time
 
-``server.seen`` records every request (method, path, query, headers, body, time); ``max_in_flight``
-the most requests handled at once. ``reset()`` (and leaving the server) cuts every Delay, Drip and
+``server.seen`` records every request (method, path, query, headers, body, time, and ``sent``: the bytes
+of the answer the client let the server write, counted by Drip, HeaderDrip and Flood); ``max_in_flight``
+the most requests handled at once; ``settle()`` waits until no request is in flight. ``reset()`` (and leaving the server) cuts every Delay, Drip and
 Meet still waiting short and waits until no request is in flight, so that a handler left waiting by
 one test (its client timed out) cannot count in the next. The server binds 127.0.0.1 only.
 """
@@ -108,6 +113,19 @@ class Drip:
 
 
 @dataclass
+class HeaderDrip:
+    reply: Reply
+    interval: float = 0.1
+
+
+@dataclass
+class Flood:
+    reply: Reply
+    size: int
+    chunk: int = 64 * 1024
+
+
+@dataclass
 class Seen:
     method: str
     path: str
@@ -115,6 +133,7 @@ class Seen:
     headers: dict[str, str]
     body: bytes
     time: float
+    sent: int = 0  # answer bytes written (Drip, HeaderDrip and Flood count; the others do not)
 
 
 class FaultServer:
@@ -177,6 +196,13 @@ class FaultServer:
             time.sleep(0.01)
         self._released = threading.Event()
 
+    def settle(self, patience: float = 60.0) -> bool:
+        """Wait (at most `patience` s) until no request is in flight; True if none is."""
+        deadline = time.monotonic() + patience
+        while self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return not self.in_flight
+
     def count(self, path: str | None = None) -> int:
         return sum(1 for s in self.seen if path is None or s.path == path)
 
@@ -207,9 +233,10 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
+        seen = Seen(self.command, parts.path, parts.query, dict(self.headers.items()), body, time.monotonic())
+        self._seen = seen
         with server._lock:
-            server.seen.append(Seen(self.command, parts.path, parts.query, dict(self.headers.items()),
-                                    body, time.monotonic()))
+            server.seen.append(seen)
             server.in_flight += 1
             server.max_in_flight = max(server.max_in_flight, server.in_flight)
         try:
@@ -260,11 +287,35 @@ class _Handler(BaseHTTPRequestHandler):
             self._head(action.reply, len(action.reply.body))
             data = action.reply.body
             for start in range(0, len(data), action.chunk):
-                self.wfile.write(data[start : start + action.chunk])
-                self.wfile.flush()
+                self._send_counted(data[start : start + action.chunk])
                 released.wait(action.interval)
+        elif isinstance(action, HeaderDrip):
+            reply = action.reply
+            lines = [f"HTTP/1.1 {reply.status} X", f"Content-Type: {reply.content_type}",
+                     *(f"{k}: {v}" for k, v in reply.headers.items())]
+            if "Content-Length" not in reply.headers:
+                lines.append(f"Content-Length: {len(reply.body)}")
+            head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+            self.close_connection = True
+            for i in range(len(head)):
+                self._send_counted(head[i : i + 1])
+                released.wait(action.interval)
+            self._send_counted(reply.body)
+        elif isinstance(action, Flood):
+            self._head(action.reply, action.size)
+            block = bytes(action.chunk)
+            left = action.size
+            while left > 0:
+                self._send_counted(block[: min(left, action.chunk)])
+                left -= min(left, action.chunk)
         else:
             raise TypeError(f"unknown action {action!r}")
+
+    def _send_counted(self, data: bytes) -> None:
+        """Write and flush `data`; count it in the request's ``sent`` once the socket took it."""
+        self.wfile.write(data)
+        self.wfile.flush()
+        self._seen.sent += len(data)
 
     def _head(self, reply: Reply, length: int | None, chunked: bool = False) -> None:
         self.send_response(reply.status)

@@ -646,7 +646,7 @@ class _TooBig(Exception):
 def _fetch_split(query: Query, budget: _Budget) -> list[pd.DataFrame]:
     """Fetch `query`; on a too-big answer split it and fetch the parts (depth first)."""
     try:
-        body, url = _fetch_one(query, budget)
+        frame, url = _fetch_one(query, budget)
     except _TooBig as too_big:
         parts = split_query(query)
         if not parts:
@@ -654,13 +654,16 @@ def _fetch_split(query: Query, budget: _Budget) -> list[pd.DataFrame]:
                              "cannot be split further (one period, partner, product and reporter); "
                              "pass start= and end=, or name the partners", status=too_big.status) from None
         return [frame for part in parts for frame in _fetch_split(part, budget)]
-    if body is None or _header_only(body, url):
-        return []
-    return [read(body, name=url)]
+    return [] if frame is None else [frame]
 
 
-def _fetch_one(query: Query, budget: _Budget) -> tuple[bytes | None, str]:
-    """One data request: the body (None for "no results"), or :class:`_TooBig`."""
+def _frame(body: bytes, url: str) -> pd.DataFrame | None:
+    """The frame of a data body, None for a header-only body (how an empty selection may answer)."""
+    return None if _header_only(body, url) else read(body, name=url)
+
+
+def _fetch_one(query: Query, budget: _Budget) -> tuple[pd.DataFrame | None, str]:
+    """One data request: the frame (None for "no results"), or :class:`_TooBig`."""
     from .. import http
 
     url, params = _url(query), query.params()
@@ -668,18 +671,39 @@ def _fetch_one(query: Query, budget: _Budget) -> tuple[bytes | None, str]:
         raise FetchError(url, f"gave up splitting a too-big query after {budget.sent} requests "
                          "(max_requests); narrow the query")
     budget.sent += 1
-    response = http.get(url, params=params, ok=(200, 404, 413))
+    try:  # a 200 is cached only if _answer read it (never a page, a notice or a cut gzip stream)
+        response = http.get(url, params=params, ok=(200, 404, 413), validate=_answer)
+        frame = response.validated if response.status_code == 200 else _answer(response)
+    except _Queued as queued:
+        body = await_async(BASE_URL, queued.key, budget.poll_seconds, budget.max_wait_seconds)
+        return _frame(body, queued.url), queued.url
+    return frame, response.url or url
+
+
+class _Queued(Exception):
+    """A 200 answer announcing a queued (asynchronous) extraction: not data, never cached."""
+
+    def __init__(self, key: str, url: str):
+        super().__init__(key)
+        self.key, self.url = key, url
+
+
+def _answer(response) -> pd.DataFrame | None:
+    """A data answer's frame, or None for "no results" (404) or a header-only body. Raises
+    :class:`_Queued` for an asynchronous-extraction notice, :class:`_TooBig`, FetchError for an error
+    or an HTML page, SourceFormatError for a body that does not read. :func:`_fetch_one` gives it to
+    http.get as the validator of a 200, so only a body that reads is cached."""
     body = response.content
-    where = response.url or url
+    where = response.url
     head = "" if body.startswith(b"\x1f\x8b") else body[:4000].decode("utf-8", "replace")
     excerpt = " ".join(head.split())[:300]
     if response.status_code == 404:
         if "No results found" in head or "NO_RESULTS" in head.upper():
-            return None, where
+            return None
         raise FetchError(where, excerpt or "not found", status=404)
     key = async_key(head)
     if key is not None:
-        return await_async(BASE_URL, key, budget.poll_seconds, budget.max_wait_seconds), where
+        raise _Queued(key, where)
     upper = head.upper()
     if "EXTRACTION_TOO_BIG" in upper or (response.status_code == 413 and ("TOO LARGE" in upper
                                                                           or "EXCEEDS" in upper)):
@@ -689,7 +713,7 @@ def _fetch_one(query: Query, budget: _Budget) -> tuple[bytes | None, str]:
     if sniff_text_kind(body) == "markup":
         raise FetchError(where, f"the service sent an HTML/XML page instead of data: {markup_title(body)!r}",
                          status=response.status_code)
-    return body, where
+    return _frame(body, where)
 
 
 def _fault_text(text: str) -> str:

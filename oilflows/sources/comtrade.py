@@ -67,6 +67,9 @@ from .._io import Source, gunzip_if_needed, markup_title, read_bytes, sniff_text
 from ..errors import FetchError, QueryError, SourceFormatError
 from ..schema import COLUMNS, MAX_ABS_VALUE, PERIOD_YEARS, conform, empty_frame
 
+# The key's header is a credential: redacted, never cached, dropped on a redirect to another origin.
+http.register_credential_header("Ocp-Apim-Subscription-Key")
+
 SOURCE = "comtrade"
 DATASET = "hs"
 
@@ -810,46 +813,40 @@ class _Caller:
                 time.sleep(wait)
         headers = {"Ocp-Apim-Subscription-Key": self.key} if self.key else None
         try:
-            # A keyed call is never cached (http also refuses to cache credentialed requests).
+            # A keyed call is never cached (http also refuses to cache credentialed requests). A keyless
+            # 200 is cached only if _document accepted it (never an HTML page or an error body).
+            # Errors are redacted when built (http.redact masks the key and every other secret).
             response = http.get(url, params=params, headers=headers, ok=HANDLED_STATUSES,
-                                cache=self.cache and self.key is None)
+                                cache=self.cache and self.key is None, validate=_document)
         except FetchError as exc:
-            if self.key is None:
-                raise
-            raise _redacted(exc, self.key) from None  # the original may quote the key: not chained
+            raise exc from None  # never chained: a context could hold the request, key header included
         finally:
             self._last = time.monotonic()
             self.calls += 1
-        where = _redact(response.url or url, self.key)
+        where = http.redact(response.url or url)
         if self.first_date is None:
             self.first_date = _http_date(response.headers.get("Date"))
         if response.status_code != 200:  # 401/403 bad key -> AccessDeniedError, 429/quota -> RateLimitedError
-            raise http.error_type(response)(where, _redact(_status_problem(response), self.key),
-                                            status=response.status_code)
-        body = response.content
-        if sniff_text_kind(body) == "markup":
-            raise FetchError(where, "the service sent an HTML/XML page instead of JSON: "
-                             f"{markup_title(body)!r}", status=200)
-        document = _load_json(body, where)
-        problem = _service_error(document)
-        if problem is not None:
-            raise FetchError(where, _redact(f"the service reported an error: {problem}", self.key),
-                             status=200)
-        _records(document, where)
-        return document, where
+            error = http.error_type(response)(where, _status_problem(response), status=response.status_code)
+            error.retry_after = http.retry_after(response)
+            raise error
+        return response.validated, where
 
 
-def _redact(text: str, key: str | None) -> str:
-    return text.replace(key, "***") if key else text
-
-
-def _redacted(exc: FetchError, key: str | None) -> FetchError:
-    """`exc` with the key masked in its message and URL (the original is not chained)."""
-    new = type(exc).__new__(type(exc))
-    new.args = tuple(_redact(str(a), key) for a in exc.args)
-    new.url = _redact(exc.url, key)
-    new.status = exc.status
-    return new
+def _document(response: requests.Response) -> dict:
+    """The checked JSON document of a 200 answer; http's validator, so only such a body is cached.
+    FetchError for an HTML/XML page or an error the body reports, SourceFormatError for broken JSON."""
+    where = http.redact(response.url or "")
+    body = response.content
+    if sniff_text_kind(body) == "markup":
+        raise FetchError(where, "the service sent an HTML/XML page instead of JSON: "
+                         f"{markup_title(body)!r}", status=200)
+    document = _load_json(body, where)
+    problem = _service_error(document)
+    if problem is not None:
+        raise FetchError(where, f"the service reported an error: {problem}", status=200)
+    _records(document, where)
+    return document
 
 
 def _http_date(value: str | None) -> pd.Timestamp | None:

@@ -561,7 +561,14 @@ def fetch(
     from ..schema import empty_frame
 
     url, params = request_url(dataset, start=start, end=end, **filters)
-    response = http.get(url, params=params, ok=(200, 404, 413))
+    try:  # a 200 is cached only if _sync_answer read it (never a page, a notice or a cut gzip stream)
+        response = http.get(url, params=params, ok=(200, 404, 413),
+                            validate=lambda answer: _sync_answer(answer, dataset))
+    except _Queued as queued:
+        body = await_async(BASE_URL, queued.key, poll_seconds, max_wait_seconds)
+        return read(body, dataset=dataset, name=queued.url)
+    if response.status_code == 200:
+        return response.validated
     body = response.content
     text_head = body[:4000].decode("utf-8", "replace") if not body.startswith(b"\x1f\x8b") else ""
     if response.status_code == 404:
@@ -577,6 +584,35 @@ def fetch(
     elif response.status_code == 413:
         raise FetchError(response.url, " ".join(text_head.split())[:300], status=413)
     elif sniff_text_kind(body) == "markup":
+        raise FetchError(response.url, f"the service sent an HTML/XML page instead of data: "
+                         f"{markup_title(body)!r}", status=response.status_code)
+    return read(body, dataset=dataset, name=response.url)
+
+
+class _Queued(Exception):
+    """A 200 answer announcing a queued (asynchronous) extraction: not data, never cached."""
+
+    def __init__(self, key: str, url: str):
+        super().__init__(key)
+        self.key, self.url = key, url
+
+
+def _sync_answer(response, dataset: str) -> pd.DataFrame:
+    """The frame of a 200 data answer: the validator :func:`fetch` gives :func:`oilflows.http.get`, so
+    only a body that reads is cached. FetchError for EXTRACTION_TOO_BIG or an HTML/XML page,
+    :class:`_Queued` for an asynchronous-extraction notice, SourceFormatError for a body that does not
+    read (a cut gzip stream, a changed header)."""
+    from ..errors import FetchError
+
+    body = response.content
+    text_head = body[:4000].decode("utf-8", "replace") if not body.startswith(b"\x1f\x8b") else ""
+    if "EXTRACTION_TOO_BIG" in text_head:
+        raise FetchError(response.url, "extraction too big for Eurostat (max 5,000,000 cells); "
+                         "narrow the filters or the period", status=response.status_code)
+    key = async_key(text_head)
+    if key is not None:
+        raise _Queued(key, response.url)
+    if sniff_text_kind(body) == "markup":
         raise FetchError(response.url, f"the service sent an HTML/XML page instead of data: "
                          f"{markup_title(body)!r}", status=response.status_code)
     return read(body, dataset=dataset, name=response.url)
@@ -622,7 +658,9 @@ def last_update(dataset: str) -> pd.Timestamp | None:
     from .. import http
 
     info = dataset_info(dataset)
-    response = http.get(TOC_URL, params={"lang": "en"})
-    toc = read_toc(response.content, name=response.url)
+    # Cached only if it reads as the TOC (never an error page).
+    response = http.get(TOC_URL, params={"lang": "en"},
+                        validate=lambda answer: read_toc(answer.content, name=answer.url))
+    toc = response.validated
     rows = toc[(toc["code"] == info.code) & toc["last_update"].notna()]
     return None if rows.empty else rows["last_update"].max()
