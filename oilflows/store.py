@@ -571,7 +571,7 @@ class Store:
                 if attempt + 1 < _READ_ATTEMPTS and self._version() != _version_of(manifest):
                     continue
                 raise StoreError(f"{self.path}: a file named by the manifest is missing: {exc}; "
-                                 "run `oilflows store verify`") from exc
+                                 "run `oilflows store verify`, then `oilflows store repair`") from exc
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError) as exc:
                 raise StoreError(f"{self.path}: cannot read the store: {exc}") from exc
         frame = from_table(table)
@@ -680,6 +680,9 @@ class Store:
     def _locked(self) -> Iterator[None]:
         """Hold the writers' lock; a :class:`StoreError` after ``lock_timeout`` seconds of waiting."""
         self.path.mkdir(parents=True, exist_ok=True)
+        if (self.path / LOCK_FILE).is_symlink():  # taking the lock opens (and may truncate) it
+            raise StoreError(f"{self.path / LOCK_FILE} is a symbolic link: oilflows never follows links "
+                             "out of its store; delete it (it is re-created)")
         lock = FileLock(str(self.path / LOCK_FILE), timeout=self.lock_timeout)
         try:
             lock.acquire()

@@ -401,8 +401,11 @@ def repair(store: Store, *, thorough: bool = True) -> RepairReport:
 def _quarantine(root: Path, rel: str) -> Path:
     """Move the file or link `rel` (not what a link points to) to ``_quarantine/rel``, never
     overwriting what an earlier repair set aside."""
-    from .store import QUARANTINE_DIR, require_no_links
+    from .store import QUARANTINE_DIR, links_between, require_no_links
 
+    link = links_between(root, (root / rel).parent)
+    if link is not None:  # reached through a link: set the link aside, never what it points to
+        rel = link.relative_to(root).as_posix()
     target = root / QUARANTINE_DIR / rel
     while target.exists() or target.is_symlink():
         target = target.with_name(target.name + ".1")
@@ -415,10 +418,10 @@ def _quarantine(root: Path, rel: str) -> Path:
 def _restore_from_view(root: Path, key: str, entry: FileEntry, problem: str, report: RepairReport) -> bool:
     """Put the committed bytes back from the public view if it still holds them (a regular file of
     the manifest's size and sha256); the damaged file goes to ``_quarantine``. True if restored."""
-    from .store import DATA_FILE
+    from .store import DATA_FILE, links_between, require_no_links
 
     view = root / key / DATA_FILE
-    if view.is_symlink() or not view.is_file():
+    if view.is_symlink() or not view.is_file() or links_between(root, view.parent) is not None:
         return False
     try:
         if view.stat().st_size != entry.bytes or _durable.sha256_file(view) != entry.sha256:
@@ -428,6 +431,7 @@ def _restore_from_view(root: Path, key: str, entry: FileEntry, problem: str, rep
     data = root / entry.file
     if data.exists() or data.is_symlink():
         _quarantine(root, entry.file)
+    require_no_links(root, data.parent, "restore a data file")
     tmp = data.with_name(f".{data.name}.restore.tmp")
     _durable.link_or_copy(view, tmp)
     os.replace(tmp, data)

@@ -591,3 +591,33 @@ def test_malformed_replace_scope_is_refused_before_anything_is_written(tmp_path:
     with pytest.raises(QueryError, match="replace"):
         store.write(_release(V2, "KZ_KEBCO"), replace=scope)
     assert snapshot(tmp_path) == before
+
+
+def test_repair_never_moves_a_file_reached_through_a_linked_data_directory(tmp_path: Path, small) -> None:
+    """A link inside ``_data`` to a user's directory: repair removes the link (not its target) and
+    restores the data files from the view; the user's directory is untouched."""
+    store = Store(tmp_path / "store")
+    store.write(small)
+    elsewhere = tmp_path / "elsewhere"
+    shutil.move(store.path / "_data" / "source=eurostat", elsewhere)
+    (store.path / "_data" / "source=eurostat").symlink_to(elsewhere, target_is_directory=True)
+    (elsewhere / "notes.txt").write_text("mine")
+    before = snapshot(elsewhere)
+    assert not store.verify().ok
+    store.repair()
+    assert snapshot(elsewhere) == before
+    assert not (store.path / "_data" / "source=eurostat").is_symlink()
+    assert store.verify().clean
+    assert_same_rows(store.read(), small)
+
+
+def test_linked_lock_file_is_refused(tmp_path: Path, small: pd.DataFrame) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    store = Store(tmp_path / "store")
+    store.write(small)
+    (store.path / "_store.lock").unlink()
+    (store.path / "_store.lock").symlink_to(victim)
+    with pytest.raises(StoreError, match="symbolic link"):
+        store.write(make_frame([canonical_row(reporter="PL")]))
+    assert victim.read_text() == "keep me"
