@@ -536,11 +536,15 @@ class _Watchdog:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.stand_down()
+        _local.watchdog = self._previous
+
+    def stand_down(self) -> None:
+        """Stop watching (the answer is complete: urllib3 may already have pooled the connection)."""
         self._timer.cancel()
         with self._lock:
             self._done = True
             self._sockets.clear()
-        _local.watchdog = self._previous
 
     def watch(self, sock: socket.socket | None) -> None:
         if sock is None:
@@ -1223,6 +1227,7 @@ def _read_body(response: requests.Response, where: str, limit: int, clock: _Dead
                 if watchdog.fired:  # the watchdog's shutdown looks like an end of stream
                     error = too_slow() if strict else None
                 else:
+                    watchdog.stand_down()  # urllib3 has put the connection back in the pool
                     complete = True
                 break
             if size + len(chunk) > limit:

@@ -20,9 +20,10 @@ when the queue is empty the path's standing action (``then=``) answers, else 404
 
 ``server.seen`` records every request (method, path, query, headers, body, time, and ``sent``: the bytes
 of the answer the client let the server write, counted by Drip, HeaderDrip and Flood); ``max_in_flight``
-the most requests handled at once; ``settle()`` waits until no request is in flight. ``reset()`` (and leaving the server) cuts every Delay, Drip and
-Meet still waiting short and waits until no request is in flight, so that a handler left waiting by
-one test (its client timed out) cannot count in the next. The server binds 127.0.0.1 only.
+the most requests handled at once; ``settle()`` waits until no request is in flight. ``reset()`` (and
+leaving the server) cuts every Delay, Drip and Meet still waiting short and waits until no request is in
+flight, so that a handler left waiting by one test (its client timed out) cannot count in the next. The
+server binds 127.0.0.1 only.
 """
 
 from __future__ import annotations

@@ -144,7 +144,7 @@ def test_refresh_with_credentials_leaves_no_trace(env, tmp_path, caplog):
     assert (tmp_path / "cache" / http.CACHE_FILE).is_file()  # the keyless Eurostat answer was cached
     assert files_with_secret(tmp_path) == []  # cache file, store files, anything under tmp_path
     assert SECRET not in log_text(caplog)
-    assert any("Retrying" in r.getMessage() for r in caplog.records)  # urllib3's records were captured
+    assert any("Retrying" in r.getMessage() for r in caplog.records)  # the retry records were captured
     assert SECRET not in first.summary() + second.summary()
     for item in second.items:
         if item.exception is not None:
