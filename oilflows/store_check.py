@@ -368,7 +368,7 @@ def repair(store: Store, *, thorough: bool = True) -> RepairReport:
     for key, entry in sorted(manifest.partitions.items()):
         view = root / key / DATA_FILE
         problem = _entry_problem(root, entry, deep=thorough)
-        if problem is None and not _durable.same_file(view, root / entry.file):
+        if problem is None and not thorough and not _durable.same_file(view, root / entry.file):
             problem = _entry_problem(root, entry, deep=True)  # never link the view to bad bytes
         if problem is not None:
             if _restore_from_view(root, key, entry, problem, report):
