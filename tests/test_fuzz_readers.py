@@ -18,7 +18,11 @@ Inputs are of two kinds:
   reader (row-major cell order by ``itertools.product``, unit factors written out by hand), and the
   reader's frame must equal it.
 
-Budget: the default profile runs about 2,000 examples in all (deterministic: ``derandomize``);
+Hostile inputs (issue 12) have their own tests at the end: JSON integers of thousands of digits, any
+GENESIS quality mark, gzip bombs against the compression-ratio limit, headers widened by thousands of
+columns, Comext bulk files of blank lines and long cells.
+
+Budget: the default profile runs about 2,200 examples in all (deterministic: ``derandomize``);
 ``HYPOTHESIS_PROFILE=long`` multiplies every budget by 20 with random seeds.
 """
 
@@ -1285,3 +1289,102 @@ def test_impossible_periods_are_refused_by_every_reader():
     stamp = [[None, "Feb - 2013"], *COIR_SHEETS["EU COI - Jan"][1:]]  # a February stamp on the January sheet
     typed(lambda: dg_ener.read_coir(workbook_bytes({"EU COI - Jan": stamp}), year=2013), "<bytes>",
           "EU COI - Jan")
+
+
+# == hostile inputs (issue 12, readers): long integers, quality marks, bombs, wide headers, long lines ==
+
+BULK_HEADER = (FIX / "comext" / "full_v2_202402_sample.csv").read_text().splitlines()[0]
+BULK_ROW = "DE,KZ,E,27090090,33300,0610,0610,31,111000,05,1,1,NO_SU,202402,100,100,200,0"
+
+
+@fuzz(60)
+@given(reader=st.sampled_from(["comtrade", "jsonstat"]), seed=UNIT, path=PATH,
+       digits=st.integers(300, 6000), negative=st.booleans())
+def test_json_readers_with_long_integers(reader, seed, path, digits, negative):
+    """Any value of a real body replaced by an integer of 300-6,000 digits: a frame or a typed error
+    (Python's int() raised an untyped ValueError past 4,300 digits)."""
+    seeds_, name = ((COMTRADE_SEEDS, COMTRADE_NAME) if reader == "comtrade"
+                    else (JSONSTAT_SEEDS, JSONSTAT_NAME))
+    text = apply_json_ops(seeds_[seed % len(seeds_)], [("replace", path, "@@BIG@@")])
+    text = text.replace('"@@BIG@@"', "-" * negative + "7" * digits).encode()
+    module = comtrade if reader == "comtrade" else eurostat
+    frame = outcome(lambda: module.read(text, name=name), name)
+    if digits > 320 and b"7" * digits in text:
+        assert frame is None  # never read as a number
+
+
+@fuzz(60)
+@given(seed=st.sampled_from([0, 1]), line=UNIT,
+       mark=st.text(alphabet="cepxrsCE.-/ ", max_size=3))
+def test_genesis_quality_marks(seed, line, mark):
+    """Any quality mark in any data line: a frame that passes validate (known marks only) or a typed
+    error (the mark ``xc`` gave a frame that failed validate)."""
+    lines = GENESIS_SEEDS[seed].split(b"\n")
+    body = [i for i, text in enumerate(lines) if i > 0 and text.strip()]
+    fields = lines[body[line % len(body)]].split(b";")
+    fields[-1] = mark.encode()
+    lines[body[line % len(body)]] = b";".join(fields)
+    frame = outcome(lambda: genesis.read(b"\n".join(lines), name=GENESIS_NAME), GENESIS_NAME)
+    if frame is not None:
+        assert mark.strip() in {"", *genesis.QUALITY_MARKS}
+
+
+@fuzz(20)
+@given(reader=st.sampled_from(["genesis", "comtrade", "eurostat", "comext"]),
+       content=st.sampled_from([b"\0", b"\n", b"a;b;c\n", b"{"]), megabytes=st.integers(1, 6))
+def test_compression_bombs(reader, content, megabytes):
+    """Highly compressible gzip bodies of 1-6 MB: a typed error, and past the ratio limit (200:1 above
+    1 MiB) a DecompressionLimitError before more than that is inflated."""
+    from oilflows import _io
+    from oilflows.errors import DecompressionLimitError
+    from oilflows.sources import comext
+
+    body = content * (megabytes * 1_000_000 // len(content))
+    data = gzip.compress(body, mtime=0)
+    module = {"genesis": genesis, "comtrade": comtrade, "eurostat": eurostat, "comext": comext}[reader]
+    name = f"bomb-{reader}.gz"
+    try:
+        frame = module.read(data, name=name)
+    except SourceFormatError as exc:
+        assert name in str(exc)
+        if len(body) > _io.ratio_cap(len(data)):
+            assert isinstance(exc, DecompressionLimitError), exc
+        return
+    raise AssertionError(f"a frame of {len(frame)} rows from {content!r} * {megabytes} MB")
+
+
+@fuzz(20)
+@given(extra=st.integers(0, 20_000), duplicate=st.booleans(), position=UNIT)
+def test_genesis_wide_headers(extra, duplicate, position):
+    """A real header widened by up to 20,000 columns (junk or duplicates) at any position."""
+    lines = GENESIS_SEEDS[0].split(b"\n")
+    header = lines[0].split(b";")
+    names = [header[i % len(header)] if duplicate else b"junk%d" % i for i in range(extra)]
+    at_ = position % (len(header) + 1)
+    lines[0] = b";".join(header[:at_] + names + header[at_:])
+    frame = outcome(lambda: genesis.read(b"\n".join(lines), name=GENESIS_NAME), GENESIS_NAME)
+    assert frame is not None or extra > 0 or duplicate
+
+
+@fuzz(40)
+@given(parts=st.lists(st.one_of(st.just(("row", 0)), st.just(("blank", 0)),
+                                st.tuples(st.just("long"), st.integers(1, 40_000))), max_size=8),
+       chunk_rows=st.sampled_from([1, 7, 250_000]))
+def test_bulk_files_with_blank_and_long_lines(parts, chunk_rows):
+    """Comext bulk lines: valid rows, blank lines and rows with one long cell. A frame only if some
+    line is data and none is longer than MAX_LINE_BYTES; else a typed error naming the file."""
+    import tempfile
+
+    from oilflows.sources import _comext_stream, comext
+
+    lines = [BULK_HEADER]
+    for kind, size in parts:
+        lines.append(BULK_ROW if kind == "row" else "" if kind == "blank"
+                     else BULK_ROW.replace("NO_SU", "X" * size))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "full_202402.dat"
+        path.write_text("\n".join(lines) + "\n")
+        frame = outcome(lambda: comext.read_bulk(path, chunk_rows=chunk_rows), str(path))
+    too_long = any(len(line) > _comext_stream.MAX_LINE_BYTES for line in lines)
+    no_data = not any(kind != "blank" for kind, _ in parts)
+    assert (frame is None) == (too_long or no_data)
