@@ -142,3 +142,9 @@ class ExecutorError(OilflowsError, ValueError):
 class DecompressionLimitError(SourceFormatError):
     """Compressed input (gzip, ZIP, 7z) would decompress past the limit in bytes, or past the size its
     archive declares. ``source`` names the file, ``field`` the member (or ``"gzip"``)."""
+
+
+class ConfigError(QueryError):
+    """A refresh config (a TOML file or a list of dicts) asks for something oilflows cannot do: an unknown
+    key (with the closest known one), a malformed period or start after end, a code the source does not
+    know (``geo = ["Germany"]``: did you mean DE?). Raised before any network call; one line."""

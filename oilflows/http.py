@@ -406,13 +406,10 @@ class RateLimit:
     concurrent: int | None = None
 
 
-#: Per-host defaults (sources.md): Comtrade 10 calls a minute (3.4, comtradr's default); Eurostat has no
-#: documented limit but fair-use rules (1.7), so 2 a second; GENESIS at most 3 parallel requests (4.1).
-RATE_LIMITS: dict[str, RateLimit] = {
-    "comtradeapi.un.org": RateLimit(per_second=10 / 60, burst=1),
-    "ec.europa.eu": RateLimit(per_second=2.0, burst=4),
-    "www-genesis.destatis.de": RateLimit(per_second=1.0, burst=3, concurrent=3),
-}
+#: Per-host limits. Filled by the source registry (:mod:`oilflows.sources.registry`, imported with the
+#: package): each registration calls :func:`set_rate_limit` for its hosts (Comtrade 10 calls a minute,
+#: Eurostat 2 a second, GENESIS at most 3 parallel requests; sources.md). This module imports no source.
+RATE_LIMITS: dict[str, RateLimit] = {}
 
 
 #: The rate limiter's clock and sleep, and the sleep before a truncated body is fetched again; module

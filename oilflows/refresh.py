@@ -45,7 +45,8 @@ and the GENESIS token are read from ``$COMTRADE_API_KEY`` / ``$GENESIS_TOKEN`` o
 
 from __future__ import annotations
 
-import importlib
+import inspect
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,8 +54,10 @@ from pathlib import Path
 import pandas as pd
 
 from . import http
-from .errors import NetworkError, OilflowsError, QueryError
+from .errors import ConfigError, NetworkError, OilflowsError, QueryError
 from .schema import KEY
+from .sources import registry
+from .sources.registry import suggest
 from .store import Store, WriteSummary, release_scope
 
 _GEOS = ["DE", "FR", "IT", "ES", "NL", "PL", "AT", "CZ"]
@@ -66,9 +69,16 @@ DEFAULT_DATASETS: list[dict] = [
      "filters": {"siec": "O4100_TOT", "geo": _GEOS}},
     {"source": "eurostat", "dataset": "nrg_ti_oil", "filters": {"siec": "O4100_TOT", "geo": _GEOS}},
 ]
-#: Sources whose downloads carry no release stamp: the download time becomes the vintage.
-UNSTAMPED = ("comtrade", "genesis")
-SOURCES = ("eurostat", "comext", "comtrade", "genesis")
+#: Sources whose downloads carry no release stamp: the download time becomes the vintage (registry).
+UNSTAMPED = tuple(s.id for s in registry.all_sources() if s.fetcher and not s.stamped)
+#: Sources a config may name: every registered source with a fetcher (see :mod:`oilflows.sources.registry`).
+SOURCES = tuple(s.id for s in registry.all_sources() if s.fetcher)
+#: Keys allowed at the top of a config file, and in a [[dataset]] table (by the source's config style).
+TOP_KEYS = ("dataset", "keep_going")
+ENTRY_KEYS = {"filters": ("source", "dataset", "start", "end", "filters", "incremental"),
+              "params": ("source", "dataset", "params", "incremental")}
+_PERIOD = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
+_COMPACT_PERIOD = re.compile(r"^(\d{4})(\d{2})$")
 
 
 #: Config keys that would hold a credential: refused (keys come from the environment or the keyring).
@@ -162,53 +172,162 @@ def _load(path: str | Path | None) -> tuple[list[dict], dict]:
         config = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise QueryError(f"{path}: cannot read the refresh config: {exc}") from exc
+    for key in config:
+        if key not in TOP_KEYS:
+            raise ConfigError(f"{path}: unknown top-level key {key!r}{suggest(key, TOP_KEYS)}; "
+                              "a config holds [[dataset]] tables and keep_going")
     items = config.get("dataset")
     if not isinstance(items, list) or not items:
-        raise QueryError(f"{path}: expected one or more [[dataset]] tables")
-    _check_specs(items, str(path))
+        raise ConfigError(f"{path}: expected one or more [[dataset]] tables")
     keep_going = config.get("keep_going", False)
     if not isinstance(keep_going, bool):
-        raise QueryError(f"{path}: keep_going must be true or false, not {keep_going!r}")
+        raise ConfigError(f"{path}: keep_going must be true or false, not {keep_going!r}")
+    _check_specs(items, str(path))
     return items, {"keep_going": keep_going}
 
 
 def _check_specs(items: list[dict], where: str) -> None:
+    """Refuse (:class:`ConfigError`, one line) any entry oilflows cannot fetch as written: an unknown
+    source or key (with the closest known one), a credential, a malformed period or start after end, a
+    code the source does not know. Nothing here touches the network."""
     for i, item in enumerate(items, start=1):
         if not isinstance(item, dict) or "source" not in item:
-            raise QueryError(f"{where}: [[dataset]] number {i} lacks 'source'")
+            raise ConfigError(f"{where}: [[dataset]] number {i} lacks 'source'")
         if item["source"] not in SOURCES:
-            raise QueryError(f"{where}: [[dataset]] number {i}: unknown source {item['source']!r}; "
-                             f"known: {', '.join(SOURCES)}")
-        if item["source"] == "eurostat" and "dataset" not in item:
-            raise QueryError(f"{where}: [[dataset]] number {i} (eurostat) lacks 'dataset'")
-        secret = sorted(k for k in item.get("params", {}) if str(k).lower() in SECRET_PARAMS)
-        if secret:  # the value is not echoed
-            raise QueryError(f"{where}: [[dataset]] number {i} ({item['source']}): {secret[0]!r} does not "
-                             "belong in a config; set $COMTRADE_API_KEY / $GENESIS_TOKEN or the OS "
-                             "keyring entry (service 'oilflows')")
+            raise ConfigError(f"{where}: [[dataset]] number {i}: unknown source {item['source']!r}"
+                              f"{suggest(str(item['source']), SOURCES)}; known: {', '.join(SOURCES)}")
+        _check_spec(item, registry.get(item["source"]), f"{where}: [[dataset]] number {i} ({item['source']})")
+
+
+def _check_spec(item: dict, source: registry.Source, where: str) -> None:
+    allowed = ENTRY_KEYS[source.config]
+    for key in item:
+        if key not in allowed:
+            hint = suggest(str(key), allowed)
+            if not hint and difflib_top(str(key)):  # a top-level option written inside the table
+                hint = (" (did you mean keep_going? it is a top-level option: put it above the first "
+                        "[[dataset]])")
+            if str(key).lower() in SECRET_PARAMS:
+                _refuse_secret(key, where)
+            raise ConfigError(f"{where}: unknown key {key!r}{hint}; known: {', '.join(allowed)}")
+    if "incremental" in item and not isinstance(item["incremental"], bool):
+        raise ConfigError(f"{where}: incremental must be true or false, not {item['incremental']!r}")
+    if source.config == "filters":
+        if "dataset" not in item:
+            raise ConfigError(f"{where} lacks 'dataset'")
+        args = {k: item[k] for k in ("start", "end") if k in item}
+        extra = _table(item, "filters", where)
+        try:
+            info = source.dataset(item["dataset"])
+        except OilflowsError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+        dims = _dims(source, info.id)
+        for key in extra:
+            if dims is not None and key not in dims:
+                raise ConfigError(f"{where}: unknown filter {key!r}{suggest(str(key), dims)}; "
+                                  f"{info.id} dimensions: {', '.join(dims)}")
+        args.update(extra)
+    else:
+        args = _table(item, "params", where)
+        secret = sorted(k for k in args if str(k).lower() in SECRET_PARAMS)
+        if secret:
+            _refuse_secret(secret[0], where)
+        if "dataset" in item:
+            try:
+                source.dataset(item["dataset"])
+            except OilflowsError as exc:
+                raise ConfigError(f"{where}: {exc}") from None
+        names = _parameters(source)
+        for key in args:
+            if names is not None and key not in names:
+                raise ConfigError(f"{where}: unknown parameter {key!r}{suggest(str(key), names)} of "
+                                  f"{source.id}.fetch; known: {', '.join(sorted(names))}")
+    _check_periods(args, source, where)
+    for name in source.code_params:
+        registry.check_codes(source, name, args.get(name), where)
+
+
+def difflib_top(key: str) -> bool:
+    """True if `key` is (close to) a top-level option."""
+    return bool(suggest(key, ("keep_going",)))
+
+
+def _refuse_secret(key: object, where: str) -> None:  # the value is not echoed
+    raise ConfigError(f"{where}: {key!r} does not belong in a config; set $COMTRADE_API_KEY / "
+                      "$GENESIS_TOKEN or the OS keyring entry (service 'oilflows')")
+
+
+def _table(item: dict, key: str, where: str) -> dict:
+    value = item.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: {key} must be a table ({key} = {{ ... }}), not {value!r}")
+    return value
+
+
+def _dims(source: registry.Source, dataset: str) -> tuple[str, ...] | None:
+    """The filter dimensions of a filters-style dataset (Eurostat: its DSD dimensions)."""
+    module = __import__(source.module, fromlist=["dataset_info"])
+    info = getattr(module, "dataset_info", None)
+    return None if info is None else tuple(info(dataset).dims)
+
+
+def _parameters(source: registry.Source) -> set[str] | None:
+    """The keyword arguments a params-style entry may pass (None: the fetch takes any)."""
+    parameters = inspect.signature(source.fetch).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    return {p.name for p in parameters if p.kind is not inspect.Parameter.VAR_POSITIONAL
+            and p.name.lower() not in SECRET_PARAMS}
+
+
+def _period(value: object, name: str, where: str, *, end: bool) -> str:
+    """`value` (``YYYY`` or ``YYYY-MM``, or a year as an integer) as ``YYYY-MM`` (a year's first month,
+    or its last when it is an end)."""
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    match = _PERIOD.match(text) if isinstance(text, str) else None
+    if match is None:
+        raise ConfigError(f"{where}: {name} {value!r} is not a period: write YYYY or YYYY-MM (e.g. \"2020-01\")")
+    year, month = match.groups()
+    if month is not None and not 1 <= int(month) <= 12:
+        raise ConfigError(f"{where}: {name} {value!r}: month {month} is not 01-12")
+    return f"{year}-{month or ('12' if end else '01')}"
+
+
+def _check_periods(args: dict, source: registry.Source, where: str) -> None:
+    for first, last in source.period_params:
+        start = _period(args[first], first, where, end=False) if args.get(first) is not None else None
+        end = _period(args[last], last, where, end=True) if args.get(last) is not None else None
+        if start and end and start > end:
+            raise ConfigError(f"{where}: {first} {args[first]!r} is after {last} {args[last]!r}")
+    for name in source.period_lists:
+        value = args.get(name)
+        if value is None:
+            continue
+        values = value.split(",") if isinstance(value, str) else value if isinstance(value, list) else [value]
+        for one in values:
+            text = str(one).strip()
+            compact = _COMPACT_PERIOD.match(text)
+            _period(f"{compact[1]}-{compact[2]}" if compact else text, name, where, end=False)
 
 
 def _label(spec: dict) -> str:
-    default = {"comext": "ds-045409", "comtrade": "hs", "genesis": "51000-0017"}
-    return spec.get("dataset") or spec.get("params", {}).get("table") or default.get(spec["source"], "?")
+    return (spec.get("dataset") or spec.get("params", {}).get("table")
+            or registry.get(spec["source"]).default_dataset)
 
 
 def _fetch(spec: dict, stamp: pd.Timestamp) -> pd.DataFrame:
     """Call the source's fetch() for one config entry."""
-    source = spec["source"]
-    if source == "eurostat":
-        from .sources import eurostat
-
-        return eurostat.fetch(spec["dataset"], start=spec.get("start"), end=spec.get("end"),
-                              **spec.get("filters", {}))
+    source = registry.get(spec["source"])
+    if source.config == "filters":
+        return source.fetch(spec["dataset"], start=spec.get("start"), end=spec.get("end"),
+                            **spec.get("filters", {}))
     params = dict(spec.get("params", {}))
-    fetch = importlib.import_module(f"oilflows.sources.{source}").fetch
-    if source in UNSTAMPED:
+    if not source.stamped:
         params.setdefault("vintage", stamp)
     try:
-        return fetch(**params)
+        return source.fetch(**params)
     except TypeError as exc:  # a misspelt parameter in the config
-        raise QueryError(f"{source}: bad params {sorted(params)}: {exc}") from exc
+        raise QueryError(f"{source.id}: bad params {sorted(params)}: {exc}") from exc
 
 
 def _stored_vintage(store: Store, source: str, **filters: object) -> pd.Timestamp | None:
@@ -228,39 +347,14 @@ def _unchanged(spec: dict, store: Store) -> str | None:
     When the release is newer, the dataset's cached HTTP answers made before it are dropped."""
     if not spec.get("incremental", True):
         return None
-    source, params = spec["source"], spec.get("params", {})
-    if source == "eurostat":
-        from .sources import eurostat
-
-        code = eurostat.dataset_info(spec["dataset"]).code
-        stored = _stored_vintage(store, "eurostat", dataset=spec["dataset"].lower())
-        if stored is None:
-            return None
-        released, where = eurostat.last_update(spec["dataset"]), "Eurostat last update"
-        prefixes = [f"{eurostat.BASE_URL}/sdmx/2.1/data/{code}/"]
-    elif source == "comtrade" and params.get("reporter") and params.get("period"):
-        from .sources import comtrade
-
-        stored = _stored_vintage(store, "comtrade", reporter=params["reporter"])
-        if stored is None:
-            return None
-        freq = str(params.get("freq", "A")).upper()
-        released = comtrade.last_update(params["reporter"], params["period"], freq=freq)
-        where = "Comtrade last release"
-        prefixes = [comtrade.PREVIEW_URL.format(freq=freq), comtrade.DATA_URL.format(freq=freq)]
-    elif source == "genesis":
-        from .sources import genesis
-
-        table = params.get("table", "51000-0017")
-        base_url = params.get("base_url", genesis.BASE_URL)
-        stored = _stored_vintage(store, "destatis", dataset=table)
-        if stored is None:
-            return None
-        released = genesis.last_update(table, base_url=base_url)
-        where = "GENESIS last modification"
-        prefixes = [base_url.rstrip("/") + "/" + genesis.TABLEFILE]
-    else:
+    source = registry.get(spec["source"])
+    check = source.release(spec) if source.release is not None else None
+    if check is None:
         return None
+    stored = _stored_vintage(store, check.store_source, **dict(check.filters))
+    if stored is None:
+        return None
+    released, where, prefixes = check.released(), check.where, check.prefixes
     if released is not None and released <= stored:
         return f"{where} {released:%Y-%m-%d}, store holds vintage {stored:%Y-%m-%d %H:%M}"
     if released is not None:

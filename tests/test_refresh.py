@@ -137,9 +137,9 @@ def test_config_errors(tmp_path):
 
 
 def test_bad_params_are_a_query_error(tmp_path, http_env):
-    result = refresh([{"source": "genesis", "params": {"no_such_argument": 1}}], Store(tmp_path),
-                     progress=False)
-    assert not result.ok and "bad params" in result.items[0].error
+    # Refused before any download (issue 13): a typed one-line error naming the parameter.
+    with pytest.raises(QueryError, match="unknown parameter 'no_such_argument' of genesis.fetch"):
+        refresh([{"source": "genesis", "params": {"no_such_argument": 1}}], Store(tmp_path), progress=False)
 
 
 def test_comtrade_skipped_when_no_release_since_the_stored_vintage(mocked_responses, fixtures_dir,
