@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -11,23 +12,14 @@ import pandas as pd
 
 from ..errors import AnalysisError, SourceFormatError
 from ..schema import COLUMNS, CONFIDENTIAL, KEY
+from ..sources import registry as _registry
 from ._convert import partner_api, with_both_units
 from ._plot import pyplot
 
-#: Why sources disagree by construction, per (source, dataset).
-KNOWN_CAUSES: dict[tuple[str, str], str] = {
-    ("eurostat", "nrg_ti_coifpm"): "energy statistics by country of origin (company returns); grade cells "
-    "below the confidentiality threshold are excluded (e.g. KZ_MSC, where KEBCO lands); barrels",
-    ("eurostat", "nrg_ti_oil"): "energy statistics by country of origin; annual; tonnes",
-    ("eurostat", "nrg_ti_oilm"): "energy statistics by country of origin; monthly; tonnes",
-    ("dg_ener", "coir"): "register of company declarations by origin; Germany reports no pipeline "
-    "imports before 2020 (Druzhba crude missing); barrels",
-    ("comext", "ds-045409"): "customs: extra-EU imports by origin, intra-EU arrivals by member state of "
-    "consignment (Kazakh crude piped from Trieste can count as Italian); 100 kg",
-    ("comtrade", "hs"): "derived from the reporter's customs data (EU members: from Eurostat); kg",
-    ("destatis", "51000-0017"): "German customs trade by country of origin; provisional months revised",
-    ("published", "published"): "a published figure at its rounding (e.g. BAFA to 0.1 Mt: +/-0.05 Mt)",
-}
+#: Why sources disagree by construction, per (source, dataset): a live, read-only view of the source
+#: registrations (each :class:`oilflows.sources.registry.Source` carries its ``known_causes``). The
+#: registry imports no source module, so analytics reading it adds no import of the readers.
+KNOWN_CAUSES: Mapping[tuple[str, str], str] = _registry.KNOWN_CAUSES
 #: What a published grade slice is (source "published", grade not null).
 SLICES: dict[str, str] = {
     "KEBCO": "KEBCO through Druzhba to Schwedt only: a slice of Germany's imports from KZ (CPC Blend "
