@@ -137,6 +137,15 @@ OLD_GROUP: dict[str, str] = {
     "{n}_Auspraegung_Label": "{n}_variable_attribute_label",
 }
 _OLD_OPERATOR = re.compile(r"^CH\d{4}$")
+#: Old layout as GENESIS writes it in English (real answers of 51000-0010 recorded by pystatis, 2024):
+#: the new layout's leading names, but each dimension group is ``<n>_variable_code;<n>_variable_label;
+#: <n>_variable_code;<n>_variable_code`` (code, label, attribute code, attribute label: the names repeat,
+#: so these columns are read by position), followed by old-layout content columns.
+OLD_EN_GROUP: tuple[str, ...] = ("{n}_variable_code", "{n}_variable_label", "{n}_variable_code",
+                                 "{n}_variable_code")
+_OLD_EN_REPEAT = re.compile(r"^\d+_variable_code$")
+#: The quality partner of an old-layout content column (``CODE__Label__q``).
+OLD_QUALITY_SUFFIX = "__q"
 #: Most dimensions a flat file may have: GENESIS tables have a handful (51000-0017 four); a header
 #: naming more is refused before its columns are handled (a hostile header of 100,000 columns).
 MAX_DIMENSIONS = 100
@@ -227,7 +236,9 @@ def parse_ffcsv(
         raise ValueError(f"language must be 'de' or 'en', not {language!r}")
     data, name = read_bytes(src, name)
     header, rows = _csv_rows(_unpack(data, name), name)
-    if header[0] == NEW_PREFIX[0]:
+    if header[0] == NEW_PREFIX[0] and any("__" in column for column in header):  # old layout, English
+        layout, long = "old", _long_old(header, rows, name, english=True)
+    elif header[0] == NEW_PREFIX[0]:
         layout, long = "new", _long_new(header, rows, name)
     elif header[0] == next(iter(OLD_PREFIX)):
         layout, long = "old", _long_old(header, rows, name)
@@ -326,7 +337,8 @@ def _csv_rows(text: str, name: str) -> tuple[list[str], list[list[str]]]:
         raise SourceFormatError(name, "the file is empty")
     header = [column.strip() for column in rows[0]]
     duplicated = sorted(c for c, count in Counter(header).items() if count > 1)  # one pass: linear
-    if duplicated:
+    if duplicated and not (header[0] == NEW_PREFIX[0] and all(_OLD_EN_REPEAT.match(c) for c in duplicated)):
+        # The English old layout repeats ``<n>_variable_code`` (read by position, see _long_old).
         raise SourceFormatError(name, f"duplicated columns {_some(duplicated)}", duplicated[0])
     for line, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
@@ -387,26 +399,28 @@ def _long_new(header: list[str], rows: list[list[str]], name: str) -> pd.DataFra
     return long
 
 
-def _long_old(header: list[str], rows: list[list[str]], name: str) -> pd.DataFrame:
-    n = _groups(header, r"^(\d+)_(?:Merkmal|Auspraegung)_", name)
-    renames = {**OLD_PREFIX, **{old.format(n=i): new.format(n=i) for i in range(1, n + 1)
-                                for old, new in OLD_GROUP.items()}}
-    fixed = list(renames)
+def _long_old(header: list[str], rows: list[list[str]], name: str, english: bool = False) -> pd.DataFrame:
+    """Melt an old-layout (wide) file to the long shape. `english`: GENESIS's English old layout, whose
+    leading columns repeat names (:data:`OLD_EN_GROUP`) and are therefore read by position."""
+    if english:
+        n = _groups(header, r"^(\d+)_variable_", name)
+        fixed = [*NEW_PREFIX, *(c.format(n=i) for i in range(1, n + 1) for c in OLD_EN_GROUP)]
+        targets = [*NEW_PREFIX, *(c.format(n=i) for i in range(1, n + 1) for c in NEW_GROUP)]
+    else:
+        n = _groups(header, r"^(\d+)_(?:Merkmal|Auspraegung)_", name)
+        renames = {**OLD_PREFIX, **{old.format(n=i): new.format(n=i) for i in range(1, n + 1)
+                                    for old, new in OLD_GROUP.items()}}
+        fixed, targets = list(renames), list(renames.values())
     if header[: len(fixed)] != fixed:
-        raise _column_set_error(name, header[: len(fixed)], fixed, "old")
-    value_columns = header[len(fixed):]
-    if not value_columns or len(value_columns) % 2:
-        raise SourceFormatError(name, f"old layout: the content columns must come in pairs <content>, "
-                                      f"<content>__q; found {value_columns}", (value_columns or [None])[-1])
-    pairs = list(zip(value_columns[0::2], value_columns[1::2], strict=True))
-    contents = [_old_content(value, quality, name) for value, quality in pairs]
+        raise _column_set_error(name, header[: len(fixed)], fixed, "old (English)" if english else "old")
+    contents, value_index, quality_index = _old_contents(header, len(fixed), name)
     code_of_label = {label: code for code, label, _, _ in contents if code}
     # Melt with numpy, content by content (all rows of the first content, then the second, ...): no
     # frame per content, so a header of many thousand content columns stays linear in the cells.
     table = np.empty((len(rows), len(header)), dtype=object)
     if rows:
         table[:] = rows
-    count = len(pairs)
+    count = len(contents)
 
     def per_content(values: Iterable) -> pd.Series:
         """One value per content, repeated for its rows; text dtype when all are text (as pandas
@@ -418,40 +432,80 @@ def _long_old(header: list[str], rows: list[list[str]], name: str) -> pd.DataFra
     def per_row(values: np.ndarray) -> pd.Series:
         return pd.Series(values, dtype=object)
 
-    columns = {new: per_row(np.tile(table[:, i], count)) for i, new in enumerate(renames.values())}
-    columns["value"] = per_row(table[:, len(fixed)::2].T.reshape(-1))
+    columns = {new: per_row(np.tile(table[:, i], count)) for i, new in enumerate(targets)}
+    columns["value"] = per_row(table[:, value_index].T.reshape(-1))
     columns["value_unit"] = per_content(unit for _, _, unit, _ in contents)
     columns["value_variable_code"] = per_content(code or code_of_label.get(label)
                                                  for code, label, _, _ in contents)
     columns["value_variable_label"] = per_content(label for _, label, _, _ in contents)
     columns["value_operator"] = per_content(operator for _, _, _, operator in contents)
-    columns["value_q"] = per_row(table[:, len(fixed) + 1::2].T.reshape(-1))
+    columns["value_q"] = (per_row(table[:, quality_index].T.reshape(-1)) if quality_index
+                          else per_row(np.full(len(rows) * count, None, dtype=object)))
     return pd.DataFrame(columns)
 
 
-def _old_content(value: str, quality: str, name: str) -> tuple[str | None, str, str | None, str | None]:
-    """(code, label, unit, operator) of an old-layout content column, checking its ``__q`` partner."""
+def _old_contents(
+    header: list[str], first: int, name: str
+) -> tuple[list[tuple[str | None, str, str | None, str | None]], list[int], list[int]]:
+    """The contents of an old-layout header from column `first` on, the positions of their value
+    columns and of their ``__q`` quality columns (empty when the file was requested without quality).
+
+    Each content column is followed by its ``__q`` partner, in every content or in none (GENESIS's
+    ``quality=off``); anything else raises. One pass over the header: linear."""
+    contents, value_index, quality_index, lacking = [], [], [], []
+    i = first
+    while i < len(header):
+        column = header[i]
+        content, expected_quality = _old_content(column, name)
+        contents.append(content)
+        value_index.append(i)
+        following = header[i + 1] if i + 1 < len(header) else None
+        if following == expected_quality:
+            quality_index.append(i + 1)
+            i += 2
+        else:
+            lacking.append((column, expected_quality, following))
+            i += 1
+    if not contents:
+        raise SourceFormatError(name, "old layout: no content columns (CODE__Label__unit) after the "
+                                      "dimension columns", header[-1])
+    if quality_index and lacking:
+        column, expected_quality, following = lacking[0]
+        raise SourceFormatError(name, f"content column {column!r} must be followed by {expected_quality!r}, "
+                                      f"found {following!r}: the other contents have their quality "
+                                      f"column", following or column)
+    return contents, value_index, quality_index
+
+
+def _old_content(value: str, name: str) -> tuple[tuple[str | None, str, str | None, str | None], str]:
+    """((code, label, unit, operator), the name of its ``__q`` partner) of an old-layout content column.
+
+    GENESIS writes the spaces of label and unit as ``_`` in these names (``WERTA__Ausfuhr:_Wert__Tsd._EUR``):
+    they are turned back into spaces (``Tsd. EUR``)."""
     parts = value.split("__")
+    if parts[-1] == OLD_QUALITY_SUFFIX[2:] and len(parts) > 1:
+        raise SourceFormatError(name, f"quality column {value!r} does not follow the content it belongs "
+                                      f"to", value)
     if len(parts) == 3 and all(parts):
         code, label, unit = parts
-        operator, expected_quality = None, f"{code}__{label}__q"
+        operator, expected_quality = None, f"{code}__{label}{OLD_QUALITY_SUFFIX}"
     elif len(parts) == 2 and all(parts) and _OLD_OPERATOR.match(parts[1]):
         code, label, unit, operator = None, parts[0], None, parts[1]
-        expected_quality = f"{value}__q"
+        expected_quality = f"{value}{OLD_QUALITY_SUFFIX}"
     else:
         raise SourceFormatError(name, f"unreadable old-layout content column {value!r}; expected "
                                       f"CODE__Label__unit or Label__CH0000", value)
-    if quality != expected_quality:
-        raise SourceFormatError(name, f"content column {value!r} must be followed by "
-                                      f"{expected_quality!r}, found {quality!r}", quality)
-    return code, label, unit, operator
+    spaced = (code, label.replace("_", " "), unit.replace("_", " ") if unit else unit, operator)
+    return spaced, expected_quality
 
 
 def _language_hint(long: pd.DataFrame, layout: str) -> str | None:
-    if layout == "old":
-        return "de"
+    """The file's language from its time labels (``Jahr``/``Year``); an old-layout file without a
+    telling label is German (the English old layout was seen only with ``Year``)."""
     languages = {TIME_LABELS.get(str(label)) for label in long["time_label"].unique()} - {None}
-    return languages.pop() if len(languages) == 1 else None
+    if len(languages) == 1:
+        return languages.pop()
+    return "de" if layout == "old" and not languages else None
 
 
 def _parse_values(
