@@ -160,26 +160,10 @@ PARTNER_CODES: dict[str, str] = {
     "XI": "UK_NORTHERN_IRELAND",
     "XU": "UK_EXCL_NI",
 }
-#: The non-country partner codes this module produces, with their meaning (for ``codes.REGIONS``).
-PARTNER_REGIONS: dict[str, str] = {
-    "EU27_2020_EXTRA": "extra-EU27 (from 2020): all partners outside the EU",
-    "EU27_2020_INTRA": "intra-EU27 (from 2020): all EU partners",
-    "EU28_EXTRA": "extra-EU28", "EU28_INTRA": "intra-EU28",
-    "HIGH_SEAS": "high seas (geonomenclature QP)",
-    "STORES_PROVISIONS": "stores and provisions (QQ)",
-    "STORES_PROVISIONS_INTRA_EU": "stores and provisions, intra-EU trade (QR)",
-    "STORES_PROVISIONS_EXTRA_EU": "stores and provisions, trade with third countries (QS)",
-    "NOT_SPECIFIED": "countries and territories not specified (QU)",
-    "NOT_SPECIFIED_INTRA_EU": "not specified, intra-EU trade (QV)",
-    "NOT_SPECIFIED_EXTRA_EU": "not specified, trade with third countries (QW)",
-    "CONFIDENTIAL": "not specified for commercial or military reasons (QX)",
-    "CONFIDENTIAL_INTRA_EU": "not specified for commercial or military reasons, intra-EU (QY)",
-    "CONFIDENTIAL_EXTRA_EU": "not specified for commercial or military reasons, extra-EU (QZ)",
-    "CEUTA": "Ceuta (XC)", "MELILLA": "Melilla (XL)",
-    "UK_NORTHERN_IRELAND": "United Kingdom (Northern Ireland) (XI); part of GB",
-    "UK_EXCL_NI": "United Kingdom (excluding Northern Ireland) (XU); part of GB",
-    "UNKNOWN": "partner cell empty in the source",
-}
+#: The non-country partner codes this module produces, with their meaning: a view of the vocabulary
+#: (:data:`oilflows.codes.NON_COUNTRY`, source ``comext``; issue 13).
+PARTNER_REGIONS: dict[str, str] = {code: codes.NON_COUNTRY[code].meaning
+                                   for code in sorted(codes.non_country_codes("comext"))}
 
 #: Columns an SDMX-CSV file of DS-045409 may have besides its dimensions.
 SDMX_EXTRA_COLUMNS = ("DATAFLOW", "LAST UPDATE", "TIME_PERIOD", "OBS_VALUE", "OBS_FLAG", "CONF_STATUS")
