@@ -251,6 +251,37 @@ def markup_title(data: bytes) -> str:
     return " ".join(text.split())[:120]
 
 
+#: Bytes of a body :func:`body_head` looks at by default (enough for an error message or a header line).
+HEAD_BYTES = 4000
+
+
+def body_head(data: bytes, size: int = HEAD_BYTES) -> tuple[bytes, bool]:
+    """The first `size` bytes of a body's text, inflating only that much of a gzip body, and whether
+    they are the whole text. Never raises: a gzip stream too damaged to give its beginning gives
+    ``(b"", False)``, so the reader (which calls :func:`gunzip_if_needed`) raises the typed error.
+
+    The one place a fetcher looks inside a (possibly gzip) body to classify an answer: an error page,
+    a queued-extraction notice, a header-only CSV. At most ``size + 1`` bytes are produced, whatever
+    the body holds, so a bomb costs nothing here.
+    """
+    if not data.startswith(GZIP_MAGIC):
+        return data[:size], len(data) <= size
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        text = inflater.decompress(data[: max(size * 4, 1 << 16)], size + 1)
+    except zlib.error:
+        return b"", False
+    complete = (len(text) <= size and inflater.eof
+                and not inflater.unused_data.strip(b"\0") and len(data) <= max(size * 4, 1 << 16))
+    return text[:size], complete
+
+
+def text_head(data: bytes, size: int = HEAD_BYTES) -> str:
+    """:func:`body_head` decoded as UTF-8 (undecodable bytes replaced): the text an answer is
+    classified by."""
+    return body_head(data, size)[0].decode("utf-8", "replace")
+
+
 # -- ZIP archives ---------------------------------------------------------------------------------
 
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # zipfile.structFileHeader: 30 bytes

@@ -35,10 +35,11 @@ import pyarrow as pa
 
 from .. import codes
 from .._io import Source, check_gzip, gunzip_if_needed, markup_title, read_bytes, sniff_text_kind
-from ..errors import SourceFormatError, UnknownDatasetError
+from ..errors import FetchError, SourceFormatError, UnknownDatasetError
 from ..formats import jsonstat, sdmx_csv
 from ..schema import CONFIDENTIAL, SCHEMA
-from ._eurostat_api import async_key, await_async
+from ._eurostat_api import get_data
+from ._fetch import Budget, TooBig, check_periods, fetch_split, halve_periods
 
 
 @dataclass(frozen=True)
@@ -496,12 +497,21 @@ BASE_URL = "https://ec.europa.eu/eurostat/api/dissemination"
 #: Seconds between polls of an asynchronous extraction, and the most to wait for it.
 ASYNC_POLL_SECONDS = 10.0
 ASYNC_MAX_WAIT_SECONDS = 1800.0
+#: The most data requests one :func:`fetch` sends while splitting a too-big query.
+MAX_REQUESTS = 64
+#: Where the common arguments of the fetch signature go: ``reporter`` -> ``geo``, ``partner`` ->
+#: ``partner`` (nrg_ti_oil(m); nrg_ti_coifpm has none: filter ``crudeoil=`` codes), ``product`` ->
+#: ``siec`` (a SIEC code or a canonical product such as ``crude_oil``; nrg_ti_coifpm is crude only).
+COMMON_DIMS = {"reporter": "geo", "partner": "partner", "product": "siec"}
+#: Dimensions halved first when a too-big query is split (after the period).
+SPLIT_ORDER = ("partner", "crudeoil", "siec", "geo", "indic_nrg", "unit")
 
 _PERIOD = re.compile(r"^\d{4}(-\d{2})?$")
 
 
 def request_url(
-    dataset: str, *, start: str | None = None, end: str | None = None, **filters: str | list[str]
+    dataset: str, *, start: str | None = None, end: str | None = None, base_url: str | None = None,
+    **filters: str | list[str],
 ) -> tuple[str, dict[str, str]]:
     """The SDMX 2.1 data URL and query parameters for `dataset` with dimension `filters`.
 
@@ -528,94 +538,128 @@ def request_url(
         if not values or any(not re.fullmatch(r"[A-Za-z0-9_\-]+", v) for v in values):
             raise QueryError(f"eurostat {info.code}: bad codes for {dim}: {values!r}")
         positions.append("+".join(v.upper() for v in values))
+    start, end = check_periods(start, end, f"eurostat {info.code}", ("startPeriod", "endPeriod"))
     params = {"format": "SDMX-CSV", "compressed": "true"}
     for label, period in (("startPeriod", start), ("endPeriod", end)):
         if period is not None:
-            if not _PERIOD.match(str(period)):
-                raise QueryError(f"eurostat: {label} {period!r} is not YYYY or YYYY-MM")
-            params[label] = str(period)
-    return f"{BASE_URL}/sdmx/2.1/data/{info.code}/{'.'.join(positions)}", params
+            params[label] = period
+    base = (base_url or BASE_URL).rstrip("/")
+    return f"{base}/sdmx/2.1/data/{info.code}/{'.'.join(positions)}", params
+
+
+def dimension_filters(
+    dataset: str, *, reporter=None, partner=None, product=None, **filters: str | list[str]
+) -> dict[str, str | list[str]]:
+    """The dimension filters of a fetch: `filters` plus the common arguments mapped to `dataset`'s
+    dimensions (:data:`COMMON_DIMS`; ISO codes become Eurostat's, ``GR`` -> ``EL``, ``GB`` -> ``UK``,
+    ``WORLD`` -> ``TOTAL``; a canonical product becomes its SIEC code). QueryError for a common
+    argument the dataset has no dimension for, or one given twice."""
+    from ..errors import QueryError
+
+    info = dataset_info(dataset)
+    to_eurostat = {iso: code for code, iso in codes.EUROSTAT_COUNTRY.items()}
+    to_siec = {product: siec for siec, product in codes.SIEC_PRODUCT.items()}
+    out = dict(filters)
+    for name, value in (("reporter", reporter), ("partner", partner), ("product", product)):
+        if value is None:
+            continue
+        values = [value] if isinstance(value, str) else [str(v) for v in value]
+        dim = COMMON_DIMS[name]
+        if name == "product" and dim not in info.dims:
+            if all(v.lower() in ("crude_oil", "o4100_tot") for v in values):
+                continue  # nrg_ti_coifpm is crude oil only
+            raise QueryError(f"eurostat {info.code}: only product='crude_oil' is available")
+        if dim not in info.dims:
+            raise QueryError(f"eurostat {info.code}: no {name} dimension; filter its dimensions "
+                             f"{list(info.dims)} instead (nrg_ti_coifpm: crudeoil= codes such as KZ_CPC_BLN)")
+        if dim in out:
+            raise QueryError(f"eurostat {info.code}: {name}= and {dim}= both given")
+        if name == "product":
+            mapped = [to_siec.get(v.lower(), v) for v in values]
+        else:
+            mapped = [to_eurostat.get(v.upper(), v) for v in values]
+        out[dim] = mapped[0] if isinstance(value, str) else mapped
+    return out
 
 
 def fetch(
     dataset: str,
     *,
+    reporter: str | list[str] | None = None,
+    partner: str | list[str] | None = None,
+    product: str | list[str] | None = None,
     start: str | None = None,
     end: str | None = None,
+    base_url: str | None = None,
     poll_seconds: float = ASYNC_POLL_SECONDS,
     max_wait_seconds: float = ASYNC_MAX_WAIT_SECONDS,
+    max_requests: int = MAX_REQUESTS,
     **filters: str | list[str],
 ) -> pd.DataFrame:
     """Download `dataset` from Eurostat's SDMX 2.1 API as SDMX-CSV and return the canonical frame.
 
-    Handles: the synchronous answer; a queued (asynchronous) extraction, announced by an XML message
-    with a key, polled at ``/1.0/async/status/{key}`` every `poll_seconds` until AVAILABLE and then
-    downloaded from ``/1.0/async/data/{key}``; 413 EXTRACTION_TOO_BIG (raised as FetchError asking
-    for narrower filters); 404 "No results found" (an empty canonical frame); an HTML outage page
-    (FetchError). Retries and Retry-After are handled by :mod:`oilflows.http`.
+    The fetch signature of every source (docs/fetching.md): `dataset` is the Eurostat dataset code
+    (``nrg_ti_coifpm``, ``nrg_ti_oilm``, ``nrg_ti_oil``); `reporter`/`partner` are ISO alpha-2 codes
+    (``geo``/``partner`` dimensions), `product` a canonical product or SIEC code (``siec``); `start`/`end`
+    are ``YYYY`` or ``YYYY-MM`` (QueryError before any request for a malformed period or a start after
+    the end); `base_url` replaces :data:`BASE_URL`. Source-specific: any dimension of the dataset as a
+    keyword (``crudeoil=[...]``, ``indic_nrg=...``, ``geo=...``), `poll_seconds`/`max_wait_seconds` of
+    a queued extraction, and `max_requests`, the most data requests sent while splitting a too-big query.
+    No credential is needed.
 
-    Parameters are those of :func:`request_url`. Network errors raise :class:`FetchError`.
+    Handles (:func:`oilflows.sources._eurostat_api.classify`, shared with Comext): the synchronous
+    answer; a queued (asynchronous) extraction, polled at ``/1.0/async/status/{key}`` every
+    `poll_seconds` until AVAILABLE and then downloaded from ``/1.0/async/data/{key}``; a too-big answer
+    (413 EXTRACTION_TOO_BIG, "too large", "exceeds service limit": the query is split, period halves
+    first, then the codes of :data:`SPLIT_ORDER`, and the parts fetched; FetchError if it cannot be split
+    further); 404 "No results found" (an empty canonical frame); an HTML outage page (FetchError).
+    Retries, Retry-After and pacing are handled by :mod:`oilflows.http`.
     """
-    from .. import http
-    from ..errors import FetchError
-    from ..schema import empty_frame
+    from ..schema import conform, empty_frame
 
-    url, params = request_url(dataset, start=start, end=end, **filters)
-    try:  # a 200 is cached only if _sync_answer read it (never a page, a notice or a cut gzip stream)
-        response = http.get(url, params=params, ok=(200, 404, 413),
-                            validate=lambda answer: _sync_answer(answer, dataset))
-    except _Queued as queued:
-        body = await_async(BASE_URL, queued.key, poll_seconds, max_wait_seconds)
-        return read(body, dataset=dataset, name=queued.url)
-    if response.status_code == 200:
-        return response.validated
-    body = response.content
-    text_head = body[:4000].decode("utf-8", "replace") if not body.startswith(b"\x1f\x8b") else ""
-    if response.status_code == 404:
-        if "No results found" in text_head or "NO_RESULTS" in text_head.upper():
-            return empty_frame()
-        raise FetchError(response.url, " ".join(text_head.split())[:300], status=404)
-    if "EXTRACTION_TOO_BIG" in text_head:
-        raise FetchError(response.url, "extraction too big for Eurostat (max 5,000,000 cells); "
-                         "narrow the filters or the period", status=response.status_code)
-    key = async_key(text_head)
-    if key is not None:
-        body = await_async(BASE_URL, key, poll_seconds, max_wait_seconds)
-    elif response.status_code == 413:
-        raise FetchError(response.url, " ".join(text_head.split())[:300], status=413)
-    elif sniff_text_kind(body) == "markup":
-        raise FetchError(response.url, f"the service sent an HTML/XML page instead of data: "
-                         f"{markup_title(body)!r}", status=response.status_code)
-    return read(body, dataset=dataset, name=response.url)
+    info = dataset_info(dataset)
+    dims = dimension_filters(dataset, reporter=reporter, partner=partner, product=product, **filters)
+    url, params = request_url(dataset, start=start, end=end, base_url=base_url, **dims)  # checks first
+    start, end = params.get("startPeriod"), params.get("endPeriod")
+    base = (base_url or BASE_URL).rstrip("/")
 
+    def fetch_one(part: tuple[dict, str | None, str | None]) -> pd.DataFrame | None:
+        part_dims, part_start, part_end = part
+        part_url, part_params = request_url(dataset, start=part_start, end=part_end, base_url=base_url,
+                                            **part_dims)
+        return get_data(part_url, part_params, lambda body, where: read(body, dataset=dataset, name=where),
+                        base_url=base, poll_seconds=poll_seconds, max_wait_seconds=max_wait_seconds)
 
-class _Queued(Exception):
-    """A 200 answer announcing a queued (asynchronous) extraction: not data, never cached."""
+    def split(part: tuple[dict, str | None, str | None]) -> list[tuple[dict, str | None, str | None]]:
+        part_dims, part_start, part_end = part
+        halves = halve_periods(part_start, part_end, info.freq)
+        if halves:
+            return [(part_dims, s, e) for s, e in halves]
+        for dim in (*SPLIT_ORDER, *info.dims):
+            value = part_dims.get(dim)
+            if value is not None and not isinstance(value, str) and len(value) > 1:
+                values = list(value)
+                half = (len(values) + 1) // 2
+                return [({**part_dims, dim: values[:half]}, part_start, part_end),
+                        ({**part_dims, dim: values[half:]}, part_start, part_end)]
+        return []
 
-    def __init__(self, key: str, url: str):
-        super().__init__(key)
-        self.key, self.url = key, url
+    def cannot_split(part, too_big: TooBig) -> FetchError:
+        return FetchError(too_big.where, f"extraction too big for Eurostat (max 5,000,000 cells: "
+                          f"{too_big.detail}) and the query cannot be split further (one period and one "
+                          "code per dimension); narrow the filters or the period", status=too_big.status)
 
-
-def _sync_answer(response, dataset: str) -> pd.DataFrame:
-    """The frame of a 200 data answer: the validator :func:`fetch` gives :func:`oilflows.http.get`, so
-    only a body that reads is cached. FetchError for EXTRACTION_TOO_BIG or an HTML/XML page,
-    :class:`_Queued` for an asynchronous-extraction notice, SourceFormatError for a body that does not
-    read (a cut gzip stream, a changed header)."""
-    from ..errors import FetchError
-
-    body = response.content
-    text_head = body[:4000].decode("utf-8", "replace") if not body.startswith(b"\x1f\x8b") else ""
-    if "EXTRACTION_TOO_BIG" in text_head:
-        raise FetchError(response.url, "extraction too big for Eurostat (max 5,000,000 cells); "
-                         "narrow the filters or the period", status=response.status_code)
-    key = async_key(text_head)
-    if key is not None:
-        raise _Queued(key, response.url)
-    if sniff_text_kind(body) == "markup":
-        raise FetchError(response.url, f"the service sent an HTML/XML page instead of data: "
-                         f"{markup_title(body)!r}", status=response.status_code)
-    return read(body, dataset=dataset, name=response.url)
+    budget = Budget(max_requests, lambda sent: FetchError(
+        url, f"gave up splitting a too-big query after {sent} requests (max_requests); narrow the query"))
+    frames = fetch_split([(dims, start, end)], fetch_one, split, cannot_split, budget=budget)
+    frames = [frame for frame in frames if frame is not None]
+    if not frames:
+        return empty_frame()
+    if len(frames) == 1:
+        return frames[0]
+    order = ["reporter", "partner", "product", "grade", "flow", "freq", "period"]
+    frame = conform(pd.concat(frames, ignore_index=True))
+    return frame.sort_values(order, kind="stable", na_position="first").reset_index(drop=True)
 
 
 # -- release metadata ---------------------------------------------------------------------------
