@@ -75,51 +75,13 @@ DATASET = "hs"
 
 # -- code maps ------------------------------------------------------------------------------------
 
-#: Non-country codes this module introduces (beyond :data:`oilflows.codes.REGIONS`: WORLD, UNKNOWN,
-#: AFRICA, EUROPE, NEUTRAL_ZONE) and the historical ISO 3166-3 codes it uses, with their meaning.
-COMTRADE_REGIONS: dict[str, str] = {
-    "EU": "the European Union as a Comtrade reporter (code 97); an aggregate, not a country",
-    "EU_NES": "Europe EU, nes (Comtrade 492; ISO 492 would be Monaco, which Comtrade counts in France)",
-    "EFTA_NES": "Europe EFTA, nes (Comtrade 697)",
-    "EASTERN_EUROPE": "Eastern Europe, nes (Comtrade 221)",
-    "NORTH_AFRICA": "Northern Africa, nes (Comtrade 290)",
-    "CAMEU": "Africa CAMEU region, nes (Comtrade 472)",
-    "SACU": "Southern African Customs Union, before its members reported separately (Comtrade 711)",
-    "WESTERN_ASIA": "Western Asia, nes (Comtrade 879)",
-    "OCEANIA": "Oceania, nes (Comtrade 527)",
-    "CARIBBEAN": "Caribbean, nes (Comtrade 129)",
-    "CACM": "Central American Common Market, nes (Comtrade 471)",
-    "LAIA": "Latin American Integration Association, nes (Comtrade 473)",
-    "AMERICA": "Rest of America, nes (Comtrade 636)",
-    "NORTH_CENTRAL_AMERICA": "North America and Central America, nes (Comtrade 637)",
-    "BUNKERS": "ship and aircraft bunkers (Comtrade 837)",
-    "FREE_ZONES": "free zones (Comtrade 838)",
-    "SPECIAL_CATEGORIES": "special categories: partner withheld by the reporter (Comtrade 839)",
-    "BELUX": "Belgium-Luxembourg economic union, before 1999 (Comtrade 58)",
-    "MALAYA": "Peninsula Malaysia, historical (Comtrade 459)",
-    "SABAH": "Sabah, historical (Comtrade 461)",
-    "SARAWAK": "Sarawak, historical (Comtrade 457)",
-    "ANT_ABW": "Netherlands Antilles and Aruba, historical (Comtrade 532)",
-    "RYUKYU": "Ryukyu Islands, historical (Comtrade 647)",
-    "KNA_AIA": "Saint Kitts, Nevis and Anguilla, historical (Comtrade 658)",
-    "RHODESIA_NYASALAND": "Federation of Rhodesia and Nyasaland, historical (Comtrade 717)",
-    "TANGANYIKA": "Tanganyika, historical (Comtrade 835)",
-    "ZANZIBAR": "Zanzibar and Pemba, historical (Comtrade 836)",
-    "SOUTH_VIETNAM": "Republic of Vietnam, historical (Comtrade 868)",
-    "BQAQ": "British Antarctic Territory (ISO 3166-3; Comtrade 80)",
-    "CSHH": "Czechoslovakia (ISO 3166-3; Comtrade 200)",
-    "DDDE": "German Democratic Republic (ISO 3166-3; Comtrade 278)",
-    "ANHH": "Netherlands Antilles (ISO 3166-3; Comtrade 530)",
-    "PCHH": "Pacific Islands trust territory (ISO 3166-3; Comtrade 582)",
-    "PZPA": "Panama Canal Zone (ISO 3166-3; Comtrade 592)",
-    "SKIN": "Sikkim (ISO 3166-3; Comtrade 698)",
-    "YDYE": "Democratic Yemen (ISO 3166-3; Comtrade 720)",
-    "SUHH": "USSR (ISO 3166-3; Comtrade 810)",
-    "PUUM": "US Miscellaneous Pacific Islands (ISO 3166-3; Comtrade 849)",
-    "VDVN": "Democratic Republic of Vietnam (ISO 3166-3; Comtrade 866)",
-    "YUCS": "Socialist Federal Republic of Yugoslavia (ISO 3166-3; Comtrade 890)",
-    "CSXX": "Serbia and Montenegro (ISO 3166-3; Comtrade 891)",
-}
+#: Non-country codes this module emits (WORLD, EU, the "nes" areas, bunkers, free zones, special
+#: categories, historical areas with their ISO 3166-3 codes), with their meaning: a view of the vocabulary
+#: (:data:`oilflows.codes.NON_COUNTRY`, source ``comtrade``; issue 13).
+from .. import codes as _codes  # noqa: E402 (kept beside the constant it defines)
+
+COMTRADE_REGIONS: dict[str, str] = {code: _codes.NON_COUNTRY[code].meaning
+                                    for code in sorted(_codes.non_country_codes("comtrade"))}
 
 CODES_FILE = "comtrade_codes.csv"
 
