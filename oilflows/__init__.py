@@ -14,6 +14,7 @@ from .errors import (
 )
 from .refresh import refresh
 from .schema import KEY, SCHEMA
+from .sources.registry import datasets
 from .store import Store
 
 __version__ = "0.1.0"
@@ -30,6 +31,7 @@ __all__ = [
     "StoreError",
     "UnknownDatasetError",
     "__version__",
+    "datasets",
     "default_provenance",
     "load_default",
     "refresh",

@@ -180,9 +180,12 @@ def _parser() -> argparse.ArgumentParser:
         "list", help="datasets, reporters or partners in the embedded default or the store",
         parents=[common],
         description="List what the embedded default (or, with --store, the store) holds: datasets "
-                    "(rows, reporters, periods), reporters, or partners (of one --reporter), each with "
-                    "its rows and first and last period.")
+                    "(every registered source's datasets with title, units, frequency, rows, reporters "
+                    "and first and last period held), reporters, or partners (of one --reporter), each "
+                    "with its rows and first and last period.")
     listing.add_argument("what", choices=["datasets", "reporters", "partners"])
+    listing.add_argument("--source", default=None,
+                         help="only this source (eurostat, comext, comtrade, genesis, dg_ener, published)")
     listing.add_argument("--reporter", default=None, help="only this importer's rows")
     listing.add_argument("--dataset", default=None, help="only this dataset (e.g. nrg_ti_coifpm)")
     listing.add_argument("--store", default=None, metavar="PATH", nargs="?", const="",
@@ -458,13 +461,17 @@ def _info(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     from .codes import REGIONS
+    from .sources import registry
 
+    chosen = registry.get(args.source) if args.source else None  # an unknown source: one line, did you mean
     if args.store is not None:
         frame = _open_store(args.store).read()
     else:
         from .default import load_default
 
         frame = load_default()
+    if chosen is not None:
+        frame = frame[frame["source"] == (chosen.store_source or chosen.id)]
     if args.dataset:
         frame = frame[frame["dataset"] == args.dataset]
     if args.reporter:
@@ -477,13 +484,45 @@ def _list(args: argparse.Namespace) -> int:
                         freq=("freq", lambda x: ",".join(sorted(set(x)))))
     if args.what == "datasets":
         table["reporters"] = grouped["reporter"].nunique()
+        table = _with_registry(table.reset_index(), chosen, args.dataset)
     else:
         table["datasets"] = grouped["dataset"].agg(lambda x: ",".join(sorted(set(x))))
-    table = table.reset_index()
+    table = table.reset_index(drop=args.what == "datasets")
     if args.what == "partners":
         table["meaning"] = table["partner"].map(REGIONS).fillna("")
     _emit(args, lambda: _columns(table) if len(table) else f"no {args.what}", table, table)
     return EXIT_OK
+
+
+def _with_registry(held, chosen, dataset: str | None):
+    """`held` (source, dataset, rows, first, last, freq, reporters) with each registered dataset's units
+    and title, plus the registered datasets not held (0 rows). Published figures are one dataset per
+    publisher in the data, one registration."""
+    import pandas as pd
+
+    from .sources import registry
+
+    sources = [chosen] if chosen is not None else list(registry.all_sources())
+    by_store = {s.store_source or s.id: s for s in sources}
+    held = held.copy()
+    held["units"], held["title"] = "", ""
+    for i, (source, name) in enumerate(zip(held["source"], held["dataset"], strict=True)):
+        src = by_store.get(source)
+        if src is None:
+            continue
+        info = next((d for d in src.datasets if d.id == name), src.datasets[0] if source == "published" else None)
+        if info is not None:
+            held.loc[held.index[i], ["units", "title"]] = [",".join(info.units), info.title]
+        held.loc[held.index[i], "source"] = src.id
+    seen = set(zip(held["source"], held["dataset"], strict=True)) | {
+        (s, "published") for s in held["source"] if s == "published"}
+    extra = [{"source": s.id, "dataset": d.id, "rows": 0, "first": "", "last": "", "freq": d.freq,
+              "reporters": 0, "units": ",".join(d.units), "title": d.title}
+             for s in sources for d in s.datasets
+             if (s.id, d.id) not in seen and (dataset is None or d.id == dataset)]
+    table = pd.concat([held, pd.DataFrame(extra, columns=held.columns)], ignore_index=True) if extra else held
+    columns = ["source", "dataset", "units", "freq", "rows", "reporters", "first", "last", "title"]
+    return table[columns]
 
 
 def _store(args: argparse.Namespace) -> int:

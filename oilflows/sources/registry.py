@@ -543,3 +543,58 @@ register(Source(
     non_country=lambda: _non_country("published"),
     known_causes={"published": "a published figure at its rounding (e.g. BAFA to 0.1 Mt: +/-0.05 Mt)"},
 ))
+
+
+# -- discovery ---------------------------------------------------------------------------------------------
+
+DATASET_COLUMNS = ("source", "dataset", "title", "units", "freq", "first", "last", "fetch", "credential")
+
+
+def _coverage(store: Any = None) -> dict[tuple[str, str], tuple[str, str]]:
+    """(store source, dataset) -> (first, last) period ``YYYY-MM``: from the store when given, else the
+    embedded default's provenance. Published figures (one dataset per publisher) count as ``published``."""
+    spans: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def add(source: str, dataset: str, first: str, last: str) -> None:
+        if source == "published":
+            dataset = "published"
+        old = spans.get((source, dataset))
+        spans[(source, dataset)] = (min(first, old[0]), max(last, old[1])) if old else (first, last)
+
+    if store is not None:
+        frame = store.read()
+        if len(frame):
+            months = frame["period"].dt.strftime("%Y-%m")
+            grouped = frame.assign(month=months).groupby(["source", "dataset"], observed=True)["month"]
+            for (source, dataset), (first, last) in grouped.agg(["min", "max"]).iterrows():
+                add(str(source), str(dataset), first, last)
+        return spans
+    from ..default import default_provenance
+
+    for key, (first, last) in default_provenance().get("periods", {}).items():
+        source, _, dataset = key.partition("/")
+        add(source, dataset, first[:7], last[:7])
+    return spans
+
+
+def datasets(source: str | None = None, *, store: Any = None) -> Any:
+    """Every dataset of every registered source (or of `source`): a DataFrame with its source, dataset,
+    title, native unit(s), frequency, the first and last period held (``YYYY-MM``: in `store` when given,
+    else in the embedded default; empty when none is held), whether oilflows can fetch it, and the
+    credential variable it needs (empty: none).
+
+    >>> import oilflows
+    >>> oilflows.datasets("eurostat")[["dataset", "freq"]].values.tolist()[:1]
+    [['nrg_ti_coifpm', 'M']]
+    """
+    import pandas as pd
+
+    chosen = [get(source)] if source is not None else all_sources()
+    spans = _coverage(store)
+    rows = []
+    for src in chosen:
+        for info in src.datasets:
+            first, last = spans.get((src.store_source or src.id, info.id), (info.start, info.end))
+            rows.append((src.id, info.id, info.title, ",".join(info.units), info.freq, first or "",
+                         last or "", src.fetcher is not None, src.credential_env or ""))
+    return pd.DataFrame(rows, columns=list(DATASET_COLUMNS))
