@@ -96,6 +96,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from importlib import resources
 
 import numpy as np
 import pandas as pd
@@ -593,12 +594,14 @@ DROPPED_CONTENTS: dict[str, str] = {
     "BME": "Einfuhr: Besondere Maßeinheit", "BMA": "Ausfuhr: Besondere Maßeinheit",
 }
 #: Measure -> accepted ``value_unit`` strings -> factor to the canonical unit (tonnes, EUR, USD). "Tsd.
-#: EUR" and "Tsd. US $" are in the notebook's output [V]; "t" is inferred [U] (sources.md 4.2; the
-#: notebook's weights, e.g. 1.5 for four horses, fit tonnes). Any other unit raises: never assumed.
+#: EUR" and "Tsd. US $" are in the notebook's output [V] and in real German answers of 51000-0010 (new
+#: layout; the old layout writes "Tsd._EUR", read as "Tsd. EUR", in both languages); real English answers
+#: of the new layout write "EUR 1000" and "US-$ 1000" [V]; "t" is the weight unit in all four real files
+#: [V]. Any other unit raises: never assumed.
 UNITS: dict[str, dict[str, float]] = {
     "mass": {"t": 1.0},
-    "value_eur": {"Tsd. EUR": 1000.0},
-    "value_usd": {"Tsd. US $": 1000.0},
+    "value_eur": {"Tsd. EUR": 1000.0, "EUR 1000": 1000.0},
+    "value_usd": {"Tsd. US $": 1000.0, "US-$ 1000": 1000.0},
 }
 CURRENCY: dict[str, str] = {"value_eur": "EUR", "value_usd": "USD"}
 #: CN headings whose 8-digit codes are product ``crude_oil`` (HS 2709: crude petroleum oils, including
@@ -611,13 +614,16 @@ _STLAH = re.compile(r"^STLAH\d{3}$")
 #: STLAH code -> ISO alpha-2: the cross-check of the country labels and the request key of an ISO code.
 #: STLAH is "STLAH" + the 3-digit geonomenclature (GEONOM) number. Verified [V] in the official
 #: notebook's ``catalogue/values2variable`` output: STLAH003 Niederlande, STLAH478 Niederländische
-#: Antillen (bis 2012). All others are inferred from the GEONOM numbering [U] (sources.md 4.2 infers
-#: KZ 079 and RU 075). A wrong inference cannot pass silently: :func:`read` raises when a listed code
-#: carries another country's label. Check the list live with ``verify_stlah(stlah_catalogue())``.
+#: Antillen (bis 2012). All others were inferred from the GEONOM numbering (sources.md 4.2 infers
+#: KZ 079 and RU 075) and are now checked [V] against real answers of table 51000-0010 (pystatis
+#: recordings, the whole STLAH list; ``oilflows/data/genesis_countries.csv``): Sweden, Finland and
+#: Austria are 013/014/015 there (the inferred 030/032/038 were wrong). A wrong code cannot pass
+#: silently: :func:`read` raises when a listed code carries another country's label. Check the list
+#: live with ``verify_stlah(stlah_catalogue())``.
 STLAH_ISO: dict[str, str] = {
     "STLAH001": "FR", "STLAH003": "NL", "STLAH005": "IT", "STLAH006": "GB", "STLAH007": "IE",
     "STLAH008": "DK", "STLAH009": "GR", "STLAH010": "PT", "STLAH011": "ES", "STLAH017": "BE",
-    "STLAH018": "LU", "STLAH028": "NO", "STLAH030": "SE", "STLAH032": "FI", "STLAH038": "AT",
+    "STLAH018": "LU", "STLAH028": "NO", "STLAH013": "SE", "STLAH014": "FI", "STLAH015": "AT",
     "STLAH039": "CH", "STLAH052": "TR", "STLAH053": "EE", "STLAH054": "LV", "STLAH055": "LT",
     "STLAH060": "PL", "STLAH061": "CZ", "STLAH063": "SK", "STLAH064": "HU", "STLAH066": "RO",
     "STLAH068": "BG", "STLAH070": "AL", "STLAH072": "UA", "STLAH073": "BY", "STLAH074": "MD",
@@ -632,8 +638,9 @@ STLAH_ISO: dict[str, str] = {
     "STLAH647": "AE", "STLAH649": "OM", "STLAH700": "ID", "STLAH701": "MY", "STLAH703": "BN",
     "STLAH720": "CN", "STLAH800": "AU",
 }
-#: The codes of :data:`STLAH_ISO` seen in an official GENESIS answer.
-STLAH_VERIFIED: frozenset[str] = frozenset({"STLAH003", "STLAH478"})
+#: The codes of :data:`STLAH_ISO` seen in an official GENESIS answer (all of them: every code of
+#: :data:`STLAH_ISO` is in the real 51000-0010 answers, with the listed country's label).
+STLAH_VERIFIED: frozenset[str] = frozenset(STLAH_ISO)
 #: ISO alpha-2 -> STLAH code (the reverse of :data:`STLAH_ISO`), for ``fetch(countries=["KZ"])``.
 ISO_STLAH: dict[str, str] = {iso: code for code, iso in STLAH_ISO.items()}
 
@@ -877,7 +884,7 @@ COUNTRY_NAMES_BY_ISO: dict[str, tuple[str, ...]] = {
     "TZ": ("Tansania, Vereinigte Republik", "Tanzania, United Republic of", "Tanzania", "Tansania"),
     "UA": ("Ukraine",),
     "UG": ("Uganda",),
-    "UM": ("United States Minor Outlying Islands", "Amerikanisch-Ozeanien"),
+    "UM": ("United States Minor Outlying Islands",),  # not "Amerikanisch-Ozeanien" (STLAH810, until 2000)
     "US": ("Vereinigte Staaten", "United States", "Vereinigte Staaten von Amerika", "USA",
            "United States of America"),
     "UY": ("Uruguay",),
@@ -919,20 +926,84 @@ def _name_table(by_iso: Mapping[str, Iterable[str]]) -> dict[str, str]:
 
 #: Normalised country label (German or English) -> ISO alpha-2, built from :data:`COUNTRY_NAMES_BY_ISO`.
 COUNTRY_NAMES: dict[str, str] = _name_table(COUNTRY_NAMES_BY_ISO)
-#: A period annotation GENESIS appends to labels, e.g. "Niederländische Antillen (bis 2012)".
-_ANNOTATION = re.compile(r"\s*\((?:bis|ab|seit|until|from|since)\s+\d{4}\)\s*$", re.IGNORECASE)
+#: A date in a validity note: ``1998``, ``05/1992``, ``01.05.1992``, ``1992-05``, ``Mai 1992``.
+_DATE = r"(?:(?:\d{1,2}[./]){1,2}\d{4}|\d{4}(?:-\d{1,2}){0,2}|[^\W\d_]{3,}\.?\s+\d{4})"
+#: A validity note GENESIS appends to a label, in either language: ``(ab 05/1992)``, ``(bis 1998)``,
+#: ``(since 05/1992)``, ``(until 04/1992)``, ``(from 2001)``, ``(05/1992 bis 12/1992)``,
+#: ``(01/1993 - 05/2005)`` are in the real answers; ``seit``, ``vom``/``von``, ``to``/``till`` and the
+#: date forms of :data:`_DATE` are accepted as well. A note without a date (``(Vatikanstadt)``) is kept.
+_VALIDITY_NOTE = re.compile(
+    rf"\s*\(\s*(?:(?:ab|bis|seit|vom|von|since|until|from|till|to|before|after)\s+)?{_DATE}"
+    rf"(?:\s*(?:bis|-|\u2013|to|till|until)\s*{_DATE})?\s*\)\s*$", re.IGNORECASE)
+#: The old name of :data:`_VALIDITY_NOTE`.
+_ANNOTATION = _VALIDITY_NOTE
+
+
+def strip_validity_note(label: str) -> str:
+    """`label` without a trailing validity note: ``"Kasachstan (ab 05/1992)"`` -> ``"Kasachstan"``,
+    ``"Yugoslavia (05/1992 - 12/1992)"`` -> ``"Yugoslavia"``; other parentheses are kept."""
+    return _VALIDITY_NOTE.sub("", label)
+
+
+#: The country list of the foreign-trade statistics (variable STLAH, shared by 51000-0010 and 51000-0017)
+#: with German and English labels exactly as GENESIS prints them, from real answers (see
+#: ``data_sources/destatis_genesis.md``). Columns ``stlah, label_de, label_en, partner, note``;
+#: ``partner`` is ISO 3166-1 alpha-2 or a non-country code (``BELUX``, ``SUHH``, ``NOT_SPECIFIED`` ...).
+COUNTRIES_FILE = "genesis_countries.csv"
+_COUNTRY_COLUMNS = ["stlah", "label_de", "label_en", "partner", "note"]
+
+
+def _country_list() -> list[dict[str, str]]:
+    with resources.files("oilflows.data").joinpath(COUNTRIES_FILE).open("r", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames != _COUNTRY_COLUMNS:
+            raise ValueError(f"{COUNTRIES_FILE}: columns {reader.fieldnames}, expected {_COUNTRY_COLUMNS}")
+        rows = list(reader)
+    codes = Counter(row["stlah"] for row in rows)
+    partners = Counter(row["partner"] for row in rows)
+    bad = [r["stlah"] for r in rows if not _STLAH.match(r["stlah"]) or not r["partner"]
+           or codes[r["stlah"]] > 1 or partners[r["partner"]] > 1]
+    if bad:
+        raise ValueError(f"{COUNTRIES_FILE}: bad, repeated or unmapped rows {bad[:5]}")
+    return rows
+
+
+def _list_tables(rows: Iterable[Mapping[str, str]]) -> tuple[dict[str, str], dict[str, frozenset[str]], dict]:
+    """(STLAH code -> partner, STLAH code -> its label keys, label key -> partner). Labels are keyed as
+    printed and without their validity note; a note-less name that two codes share (``Jugoslawien``,
+    048 until 04/1992 and 090 in 1992) is left out of the name table (the code tells them apart)."""
+    partner_of: dict[str, str] = {}
+    labels_of: dict[str, frozenset[str]] = {}
+    names: dict[str, set[str]] = {}
+    for row in rows:
+        keys = {_name_key(text) for label in (row["label_de"], row["label_en"])
+                for text in (label, strip_validity_note(label))}
+        partner_of[row["stlah"]], labels_of[row["stlah"]] = row["partner"], frozenset(keys)
+        for key in keys:
+            names.setdefault(key, set()).add(row["partner"])
+    return partner_of, labels_of, {key: p.pop() for key, p in names.items() if len(p) == 1}
+
+
+#: STLAH code -> partner (ISO alpha-2 or non-country code), code -> label keys, label key -> partner:
+#: from :data:`COUNTRIES_FILE`.
+STLAH_PARTNER, STLAH_LABELS, LIST_NAMES = _list_tables(_country_list())
 
 
 def country_iso(label: str) -> str | None:
-    """ISO alpha-2 code of a GENESIS country label (German or English), or None if unknown.
+    """Partner code of a GENESIS country label (German or English): ISO alpha-2, or a non-country code
+    of the country list (``"Belgien und Luxemburg (bis 1998)"`` -> ``BELUX``); None if unknown.
 
-    ``country_iso("Kasachstan")`` and ``country_iso("Kazakhstan")`` give ``"KZ"``; a trailing
-    ``(bis 2012)`` is ignored when the full label is not listed.
+    ``country_iso("Kasachstan (ab 05/1992)")`` and ``country_iso("Kazakhstan")`` give ``"KZ"``. The
+    label is looked up as printed, then without its validity note (:func:`strip_validity_note`), first
+    in the GENESIS country list, then in :data:`COUNTRY_NAMES`.
     """
-    iso = COUNTRY_NAMES.get(_name_key(label))
-    if iso is None:
-        iso = COUNTRY_NAMES.get(_name_key(_ANNOTATION.sub("", label)))
-    return iso
+    key = _name_key(label)
+    stripped = _name_key(strip_validity_note(label))
+    for table, text in ((LIST_NAMES, key), (COUNTRY_NAMES, key), (LIST_NAMES, stripped),
+                        (COUNTRY_NAMES, stripped)):
+        if text in table:
+            return table[text]
+    return None
 
 
 # -- table 51000-0017: read -------------------------------------------------------------------------
@@ -1060,17 +1131,21 @@ def _partners(code: pd.Series, label: pd.Series, name: str) -> tuple[pd.Series, 
     iso_of: dict[tuple[str, str], str] = {}
     unknown, conflicts = [], []
     for stlah, text in pairs.itertuples(index=False):
+        if _name_key(text) in STLAH_LABELS.get(stlah, ()):  # the code's own label in the country list
+            iso_of[(stlah, text)] = STLAH_PARTNER[stlah]
+            continue
         iso = country_iso(text)
         if iso is None:
             unknown.append(f"{stlah} {text!r}")
             continue
-        listed = STLAH_ISO.get(stlah)
+        listed = STLAH_ISO.get(stlah) or STLAH_PARTNER.get(stlah)
         if listed is not None and listed != iso:
-            conflicts.append(f"{stlah} is {listed} in STLAH_ISO but labelled {text!r} ({iso})")
+            where = "STLAH_ISO" if stlah in STLAH_ISO else COUNTRIES_FILE
+            conflicts.append(f"{stlah} is {listed} in {where} but labelled {text!r} ({iso})")
         iso_of[(stlah, text)] = iso
     if unknown:
         raise SourceFormatError(name, f"unknown country labels {unknown[:10]}; add them to "
-                                      f"COUNTRY_NAMES_BY_ISO", "STLAH")
+                                      f"{COUNTRIES_FILE} or COUNTRY_NAMES_BY_ISO", "STLAH")
     if conflicts:
         raise SourceFormatError(name, "; ".join(conflicts[:5]), "STLAH")
     iso = pd.Series([iso_of[p] for p in zip(code, label, strict=True)], index=code.index, dtype=object)
