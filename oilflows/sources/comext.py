@@ -72,7 +72,15 @@ import pandas as pd
 import pyarrow as pa
 
 from .. import codes
-from .._io import Source, compression_ratio_limit, gunzip_if_needed, markup_title, read_bytes, sniff_text_kind
+from .._io import (
+    Source,
+    body_head,
+    compression_ratio_limit,
+    gunzip_if_needed,
+    markup_title,
+    read_bytes,
+    sniff_text_kind,
+)
 from ..errors import FetchError, QueryError, SchemaError, SourceFormatError
 from ..formats import sdmx_csv
 
@@ -93,7 +101,8 @@ from ._comext_stream import (  # noqa: F401  (re-exported: the bulk layout is pa
     bulk_schema,
     stream_batches,
 )
-from ._eurostat_api import async_key, await_async
+from ._eurostat_api import get_data
+from ._fetch import Budget, TooBig, call_text, check_periods, deprecated, fetch_split, halve_periods
 
 SOURCE = "comext"
 #: The canonical ``dataset`` of every row (API and bulk files hold the same statistics).
@@ -568,18 +577,25 @@ def request_url(
     return _url(query), query.params()
 
 
-def _url(query: Query) -> str:
-    return f"{BASE_URL}/sdmx/2.1/data/{DATAFLOW}/{query.key()}"
+def _url(query: Query, base_url: str | None = None) -> str:
+    return f"{(base_url or BASE_URL).rstrip('/')}/sdmx/2.1/data/{DATAFLOW}/{query.key()}"
+
+
+#: The defaults of the deprecated call form ``fetch(reporter, partner, product, flow, ...)``.
+_OLD_DEFAULTS = {"reporter": "DE", "partner": ("KZ", "RU"), "product": CRUDE_CN8, "flow": "import"}
+_UNSET = object()
 
 
 def fetch(
-    reporter: str | Sequence[str] | None = "DE",
-    partner: str | Sequence[str] | None = ("KZ", "RU"),
-    product: str | Sequence[str] | None = CRUDE_CN8,
-    flow: str | int | Sequence[str | int] = "import",
-    *,
+    dataset: str | None = None,
+    *old_args: object,
+    reporter: str | Sequence[str] | None = _UNSET,  # type: ignore[assignment]
+    partner: str | Sequence[str] | None = _UNSET,  # type: ignore[assignment]
+    product: str | Sequence[str] | None = _UNSET,  # type: ignore[assignment]
     start: str | None = None,
     end: str | None = None,
+    base_url: str | None = None,
+    flow: str | int | Sequence[str | int] = _UNSET,  # type: ignore[assignment]
     freq: str = "M",
     indicators: str | Sequence[str] = DEFAULT_INDICATORS,
     combine_cn8: bool = False,
@@ -589,156 +605,107 @@ def fetch(
 ) -> pd.DataFrame:
     """Download DS-045409 from the Comext SDMX 2.1 API and return the canonical frame.
 
-    Parameters are those of :func:`request_url` (``start``/``end`` are ``YYYY`` or ``YYYY-MM``), plus
-    `combine_cn8` (see :func:`sum_cn8`), the asynchronous-extraction polling interval and limit (seconds),
-    and `max_requests`, the most data requests sent while splitting a too-big query.
+    The fetch signature of every source (docs/fetching.md)::
 
-    Handles: retries of 429/5xx honouring Retry-After (:mod:`oilflows.http`); 413 EXTRACTION_TOO_BIG and
-    "response too large" (the query is split: period halves first, then partners, products, reporters,
-    and each part fetched; :class:`FetchError` if it cannot be split further or `max_requests` is
-    exceeded); a queued extraction (polled at ``/1.0/async/status/{key}``, then downloaded); 404 "No
-    results found" or a header-only body (an empty frame and a warning: wrong codes also answer so); an
-    HTML outage page (:class:`FetchError`). Bodies that do not parse raise :class:`SourceFormatError`
-    naming the URL.
+        fetch("DS-045409", reporter="DE", partner=["KZ", "RU"], product=CRUDE_CN8, start="2020-01",
+              end="2023-12", flow="import")
+
+    `dataset` is the dataflow id ``"DS-045409"`` (the only one; ``"ds-045409"`` too). `reporter`,
+    `partner` are ISO-2 codes and `product` CN codes (2, 4, 6 or 8 digits), one or a list; ``None`` (the
+    default) is a wildcard. `start`/`end` are ``YYYY`` or ``YYYY-MM`` (QueryError before any request for
+    a malformed period, a start after the end, or a month with ``freq="A"``). `base_url` replaces
+    :data:`BASE_URL`. No credential is needed. Source-specific: `flow` (import/export or 1/2, default
+    import), `freq` (M or A), `indicators`, `combine_cn8` (see :func:`sum_cn8`), the asynchronous-extraction
+    polling interval and limit (seconds), and `max_requests`, the most data requests sent while
+    splitting a too-big query.
+
+    Deprecated (until the next release, with a DeprecationWarning): the old form
+    ``fetch(reporter="DE", partner=("KZ", "RU"), product=CRUDE_CN8, flow="import", *, start, end, ...)``,
+    positional or keyword, without `dataset`; its defaults (DE, KZ+RU, the crude CN8 codes) apply there.
+
+    Handles (:func:`oilflows.sources._eurostat_api.classify`, shared with Eurostat): retries of 429/5xx
+    honouring Retry-After (:mod:`oilflows.http`); 413 EXTRACTION_TOO_BIG, "too large" and "exceeds" (the
+    query is split: period halves first, then partners, products, reporters, and each part fetched;
+    :class:`FetchError` if it cannot be split further or `max_requests` is exceeded); a queued extraction
+    (polled at ``/1.0/async/status/{key}``, then downloaded); 404 "No results found" or a header-only
+    body (an empty frame and a warning: wrong codes also answer so); an HTML outage page
+    (:class:`FetchError`). Bodies that do not parse raise :class:`SourceFormatError` naming the URL.
     """
-    query = build_query(reporter, partner, product, flow, start=start, end=end, freq=freq,
-                        indicators=indicators)
-    budget = _Budget(max_requests, poll_seconds, max_wait_seconds)
-    frames = _fetch_split(query, budget)
+    given = {"reporter": reporter, "partner": partner, "product": product, "flow": flow}
+    if dataset is not None and str(dataset).upper() == DATAFLOW:
+        if old_args:
+            raise TypeError("comext.fetch() takes only the dataset as a positional argument")
+        given = {k: (None if v is _UNSET else v) for k, v in given.items()}
+        given["flow"] = "import" if flow is _UNSET else flow
+    else:
+        if dataset is not None and str(dataset).upper().startswith("DS-"):
+            from ..errors import UnknownDatasetError
+
+            raise UnknownDatasetError(str(dataset), (DATAFLOW,), source=SOURCE)
+        positional = ([] if dataset is None else [dataset]) + list(old_args)
+        if len(positional) > 4:
+            raise TypeError(f"comext.fetch() takes at most 4 positional arguments in its old form "
+                            f"({len(positional)} given)")
+        for name, value in zip(_OLD_DEFAULTS, positional, strict=False):
+            if given[name] is not _UNSET:
+                raise TypeError(f"comext.fetch() got multiple values for argument {name!r}")
+            given[name] = value
+        given = {k: (_OLD_DEFAULTS[k] if v is _UNSET else v) for k, v in given.items()}
+        deprecated(SOURCE, "reporter, partner, product, flow, ...", call_text(
+            SOURCE, DATAFLOW, **{k: v for k, v in given.items() if k != "flow"}, start=start, end=end,
+            flow=given["flow"]))
+    check_periods(start, end, f"comext {DATAFLOW}", ("startPeriod", "endPeriod"))
+    query = build_query(given["reporter"], given["partner"], given["product"], given["flow"], start=start,
+                        end=end, freq=freq, indicators=indicators)
+    base = (base_url or BASE_URL).rstrip("/")
+
+    def fetch_one(part: Query) -> pd.DataFrame | None:
+        return get_data(_url(part, base), part.params(), _frame, base_url=base, poll_seconds=poll_seconds,
+                        max_wait_seconds=max_wait_seconds)
+
+    def cannot_split(part: Query, too_big: TooBig) -> FetchError:
+        return FetchError(too_big.where, f"extraction too big for Comext ({too_big.detail}) and the query "
+                          "cannot be split further (one period, partner, product and reporter); "
+                          "pass start= and end=, or name the partners", status=too_big.status)
+
+    budget = Budget(max_requests, lambda sent: FetchError(
+        _url(query, base), f"gave up splitting a too-big query after {sent} requests (max_requests); "
+        "narrow the query"))
+    frames = [f for f in fetch_split([query], fetch_one, split_query, cannot_split, budget=budget)
+              if f is not None]
     if not frames:
-        warnings.warn(f"comext: no observations for {_url(query)} {query.params()}; check the codes "
+        warnings.warn(f"comext: no observations for {_url(query, base)} {query.params()}; check the codes "
                       "(wrong or numeric codes also give an empty answer)", UserWarning, stacklevel=2)
         return empty_frame()
     frame = frames[0] if len(frames) == 1 else _sorted(conform(pd.concat(frames, ignore_index=True)))
     return sum_cn8(frame) if combine_cn8 else frame
 
 
-@dataclass
-class _Budget:
-    max_requests: int
-    poll_seconds: float
-    max_wait_seconds: float
-    sent: int = 0
-
-
-class _TooBig(Exception):
-    def __init__(self, url: str, status: int, detail: str):
-        super().__init__(detail)
-        self.url, self.status, self.detail = url, status, detail
-
-
-def _fetch_split(query: Query, budget: _Budget) -> list[pd.DataFrame]:
-    """Fetch `query`; on a too-big answer split it and fetch the parts (depth first)."""
-    try:
-        frame, url = _fetch_one(query, budget)
-    except _TooBig as too_big:
-        parts = split_query(query)
-        if not parts:
-            raise FetchError(too_big.url, f"extraction too big for Comext ({too_big.detail}) and the query "
-                             "cannot be split further (one period, partner, product and reporter); "
-                             "pass start= and end=, or name the partners", status=too_big.status) from None
-        return [frame for part in parts for frame in _fetch_split(part, budget)]
-    return [] if frame is None else [frame]
-
-
 def _frame(body: bytes, url: str) -> pd.DataFrame | None:
     """The frame of a data body, None for a header-only body (how an empty selection may answer)."""
-    return None if _header_only(body, url) else read(body, name=url)
+    return None if _header_only(body) else read(body, name=url)
 
 
-def _fetch_one(query: Query, budget: _Budget) -> tuple[pd.DataFrame | None, str]:
-    """One data request: the frame (None for "no results"), or :class:`_TooBig`."""
-    from .. import http
-
-    url, params = _url(query), query.params()
-    if budget.sent >= budget.max_requests:
-        raise FetchError(url, f"gave up splitting a too-big query after {budget.sent} requests "
-                         "(max_requests); narrow the query")
-    budget.sent += 1
-    try:  # a 200 is cached only if _answer read it (never a page, a notice or a cut gzip stream)
-        response = http.get(url, params=params, ok=(200, 404, 413), validate=_answer)
-        frame = response.validated if response.status_code == 200 else _answer(response)
-    except _Queued as queued:
-        body = await_async(BASE_URL, queued.key, budget.poll_seconds, budget.max_wait_seconds)
-        return _frame(body, queued.url), queued.url
-    return frame, response.url or url
-
-
-class _Queued(Exception):
-    """A 200 answer announcing a queued (asynchronous) extraction: not data, never cached."""
-
-    def __init__(self, key: str, url: str):
-        super().__init__(key)
-        self.key, self.url = key, url
-
-
-def _answer(response) -> pd.DataFrame | None:
-    """A data answer's frame, or None for "no results" (404) or a header-only body. Raises
-    :class:`_Queued` for an asynchronous-extraction notice, :class:`_TooBig`, FetchError for an error
-    or an HTML page, SourceFormatError for a body that does not read. :func:`_fetch_one` gives it to
-    http.get as the validator of a 200, so only a body that reads is cached."""
-    body = response.content
-    where = response.url
-    head = "" if body.startswith(b"\x1f\x8b") else body[:4000].decode("utf-8", "replace")
-    excerpt = " ".join(head.split())[:300]
-    if response.status_code == 404:
-        if "No results found" in head or "NO_RESULTS" in head.upper():
-            return None
-        raise FetchError(where, excerpt or "not found", status=404)
-    key = async_key(head)
-    if key is not None:
-        raise _Queued(key, where)
-    upper = head.upper()
-    if "EXTRACTION_TOO_BIG" in upper or (response.status_code == 413 and ("TOO LARGE" in upper
-                                                                          or "EXCEEDS" in upper)):
-        raise _TooBig(where, response.status_code, _fault_text(head) or excerpt)
-    if response.status_code == 413:
-        raise FetchError(where, excerpt or "413", status=413)
-    if sniff_text_kind(body) == "markup":
-        raise FetchError(where, f"the service sent an HTML/XML page instead of data: {markup_title(body)!r}",
-                         status=response.status_code)
-    return _frame(body, where)
-
-
-def _fault_text(text: str) -> str:
-    match = re.search(r"<faultstring>(.*?)</faultstring>", text, re.DOTALL)
-    return " ".join(match.group(1).split())[:300] if match else ""
-
-
-def _header_only(body: bytes, name: str) -> bool:
-    """True for an SDMX-CSV body with a header and no rows (how an empty selection may answer)."""
-    data = gunzip_if_needed(body, name)
-    lines = [line for line in data.splitlines() if line.strip()]
+def _header_only(body: bytes, name: str | None = None) -> bool:
+    """True for an SDMX-CSV body with a header and no rows (how an empty selection may answer); looks
+    at the first 64 KiB of the text only (:func:`oilflows._io.body_head`)."""
+    head, complete = body_head(body, 1 << 16)
+    if not complete:
+        return False
+    lines = [line for line in head.splitlines() if line.strip()]
     return len(lines) == 1 and lines[0].lstrip(b"\xef\xbb\xbf").startswith(b"DATAFLOW")
-
-
-def _month_index(period: str, freq: str, is_end: bool) -> int:
-    """A period as a count of months (M) or years (A); ``YYYY`` is January (start) or December (end)."""
-    year_text, month_text = _PERIOD.match(period).groups()
-    year = int(year_text)
-    if freq == "A":
-        return year
-    month = int(month_text) if month_text else (12 if is_end else 1)
-    return year * 12 + month - 1
-
-
-def _period_text(index: int, freq: str) -> str:
-    return str(index) if freq == "A" else f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def split_query(query: Query) -> list[Query]:
     """Two smaller queries covering `query`, or [] if it cannot be split.
 
     Splits the period range in halves when both ``start`` and ``end`` are given and span more than one
-    period; otherwise halves the partners, then the products, then the reporters.
+    period (:func:`oilflows.sources._fetch.halve_periods`); otherwise halves the partners, then the
+    products, then the reporters.
     """
-    if query.start is not None and query.end is not None:
-        first = _month_index(query.start, query.freq, False)
-        last = _month_index(query.end, query.freq, True)
-        if last > first:
-            middle = (first + last) // 2
-            text = [_period_text(i, query.freq) for i in (first, middle, middle + 1, last)]
-            return [replace(query, start=text[0], end=text[1]), replace(query, start=text[2], end=text[3])]
+    halves = halve_periods(query.start, query.end, query.freq)
+    if halves:
+        return [replace(query, start=s, end=e) for s, e in halves]
     for dim in ("partner", "product", "reporter"):
         values = getattr(query, dim)
         if values and len(values) > 1:
