@@ -608,6 +608,12 @@ CURRENCY: dict[str, str] = {"value_eur": "EUR", "value_usd": "USD"}
 #: natural-gas condensates 2709 00 10); the CN8 code becomes the ``grade``.
 CRUDE_HEADINGS: tuple[str, ...] = ("2709",)
 _WA8 = re.compile(r"^WA(\d{8})$")
+_WA4 = re.compile(r"^WA(\d{4})$")
+#: The dimensions :func:`read` needs per table: 51000-0017 is monthly by country and CN8; 51000-0010
+#: (the yearly table by country and 4-digit goods code, whose real answers pystatis recorded) is read
+#: the same way with ``freq="A"``.
+READ_DIMENSIONS: dict[str, tuple[str, ...]] = {"51000-0017": ("MONAT", "STLAH", "WAM8"),
+                                               "51000-0010": ("STLAH", "WAM4")}
 _MONTH = re.compile(r"^MONAT(0[1-9]|1[0-2])$")
 _STLAH = re.compile(r"^STLAH\d{3}$")
 
@@ -1019,6 +1025,12 @@ def read(
 ) -> pd.DataFrame:
     """Read a GENESIS flat file of table 51000-0017 (foreign trade by country and CN8) as canonical.
 
+    A file of table 51000-0010 (yearly, by country and 4-digit goods code: no ``MONAT``, ``WAM4`` instead
+    of ``WAM8``) is read the same way with ``dataset="51000-0010"``, ``freq="A"`` and product
+    ``crude_oil`` (no grade) for ``WA2709``, ``cn4_<code>`` otherwise. Country labels may carry validity
+    notes (``Kasachstan (ab 05/1992)``) and are mapped through ``oilflows/data/genesis_countries.csv``;
+    both languages and both layouts (with or without quality columns) are read.
+
     Parameters
     ----------
     src : path, bytes or binary file object
@@ -1051,12 +1063,14 @@ def read(
         return empty_frame()
     _check_statistic(long, name)
     dims = dimensions(long, name)
-    missing = [v for v in ("MONAT", "STLAH", "WAM8") if v not in dims]
+    table = "51000-0010" if "MONAT" not in dims and "WAM4" in dims else "51000-0017"
+    missing = [v for v in READ_DIMENSIONS[table] if v not in dims]
     if missing:
-        raise SourceFormatError(name, f"table 51000-0017 has the dimensions MONAT, STLAH and WAM8; "
-                                      f"this file has {sorted(dims)}", missing[0])
+        raise SourceFormatError(name, f"table 51000-0017 has the dimensions MONAT, STLAH and WAM8 "
+                                      f"(51000-0010: STLAH and WAM4, yearly); this file has "
+                                      f"{sorted(dims)}", missing[0])
     cells = _cells(long, dims, name)
-    return _canonical(cells, name, vintage)
+    return _canonical(cells, name, vintage, dataset=table, freq="M" if "MONAT" in dims else "A")
 
 
 def _check_statistic(long: pd.DataFrame, name: str) -> None:
@@ -1091,9 +1105,11 @@ def _cells(long: pd.DataFrame, dims: Mapping[str, int], name: str) -> pd.DataFra
     cells["flow"] = content.map(lambda c: CONTENTS[c][0])
     cells["measure"] = content.map(lambda c: CONTENTS[c][1])
     cells["v"] = long["value"] * _unit_factors(cells["measure"], long["value_unit"], name)
-    cells["period"] = _periods(long["time"], _attribute(long, dims["MONAT"])[0], name)
+    months = _attribute(long, dims["MONAT"])[0] if "MONAT" in dims else pd.Series("MONAT01", index=long.index)
+    cells["period"] = _periods(long["time"], months, name)
     cells["partner"], cells["stlah"] = _partners(*_attribute(long, dims["STLAH"]), name)
-    cells["product"], cells["grade"] = _products(_attribute(long, dims["WAM8"])[0], name)
+    goods = "WAM8" if "WAM8" in dims else "WAM4"
+    cells["product"], cells["grade"] = _products(_attribute(long, dims[goods])[0], name)
     flag = long["special"].map(lambda s: CANONICAL_FLAG.get(s, "") if isinstance(s, str) else "")
     cells["flag"] = flag + long["value_q"].fillna("")
     return cells
@@ -1158,7 +1174,16 @@ def _partners(code: pd.Series, label: pd.Series, name: str) -> tuple[pd.Series, 
 
 
 def _products(goods: pd.Series, name: str) -> tuple[pd.Series, pd.Series]:
-    """(product, grade) of ``WA`` + CN8 codes: crude_oil with grade ``CN<code>`` for CN 2709."""
+    """(product, grade) of ``WA`` + CN8 codes: crude_oil with grade ``CN<code>`` for CN 2709. The
+    4-digit codes of 51000-0010 (``WA2709``): crude_oil without grade; others ``cn4_<code>``."""
+    if len(goods) and goods.iloc[0].startswith("WA") and len(goods.iloc[0]) == 6:
+        cn4 = goods.str.extract(_WA4, expand=False)
+        if cn4.isna().any():
+            bad = sorted(goods[cn4.isna()].unique())[:5]
+            raise SourceFormatError(name, f"unreadable goods codes {bad}; expected WA + 4 digits", "WAM4")
+        crude = cn4.isin(list(CRUDE_HEADINGS))
+        return ("cn4_" + cn4).where(~crude, "crude_oil").astype(object), pd.Series(None, index=goods.index,
+                                                                                   dtype=object)
     cn8 = goods.str.extract(_WA8, expand=False)
     if cn8.isna().any():
         bad = sorted(goods[cn8.isna()].unique())[:5]
@@ -1169,7 +1194,9 @@ def _products(goods: pd.Series, name: str) -> tuple[pd.Series, pd.Series]:
     return product, grade
 
 
-def _canonical(cells: pd.DataFrame, name: str, vintage) -> pd.DataFrame:
+def _canonical(
+    cells: pd.DataFrame, name: str, vintage, dataset: str = "51000-0017", freq: str = "M"
+) -> pd.DataFrame:
     """Pivot the cells to one row per (flow, partner, product, grade, period)."""
     if cells.empty:
         return empty_frame()
@@ -1202,9 +1229,9 @@ def _canonical(cells: pd.DataFrame, name: str, vintage) -> pd.DataFrame:
     frame = frame.loc[has_mass | has_value].reset_index(drop=True)
     frame["grade"] = frame["grade"].where(frame["grade"] != "", None)
     frame["source"] = SOURCE
-    frame["dataset"] = "51000-0017"
+    frame["dataset"] = dataset
     frame["vintage"] = pd.Timestamp(vintage) if vintage is not None else pd.NaT
-    frame["freq"] = "M"
+    frame["freq"] = freq
     frame["reporter"] = "DE"
     for column_name in COLUMNS:
         if column_name not in frame.columns:
