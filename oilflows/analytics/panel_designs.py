@@ -53,6 +53,7 @@ from .reporter_panel import (
     _check_choice,
     available_reporters,
     is_aggregate,
+    non_country_reason,
     reporter_panel,
     reporter_panel_in_windows,
 )
@@ -233,10 +234,12 @@ def did(
     treated : str or sequence of str
         Treated importers (default DE and PL, the Druzhba-dependent ones). A treated reporter present in
         the data but without a usable WORLD total in the windows (PL in nrg_ti_coifpm from 2020) is left
-        out and listed in :attr:`DiDResult.dropped` and the caveats; one absent from `frame` is an error.
+        out and listed in :attr:`DiDResult.dropped` and the caveats; one absent from `frame` is an error,
+        and so is one that is not a country (``EU``, ``EU_V``; :func:`oilflows.codes.is_non_country`).
     controls : sequence of str, optional
-        Control importers; default every non-aggregate reporter in the data that is neither treated nor
-        Druzhba-exposed (:data:`DRUZHBA_REPORTERS`). At least two must have data.
+        Control importers; default every country reporter in the data that is neither treated nor
+        Druzhba-exposed (:data:`DRUZHBA_REPORTERS`). At least two must have data. A control that is not a
+        country (Comtrade's ``EU``, ``EU27_2020``, a region) is left out and named in the caveats.
     partner : str
         Origin whose outcome is compared (ISO alpha-2).
     outcome : {"share", "volume", "log1p_volume"}
@@ -354,6 +357,10 @@ def _setup(frame, treated, controls, partner, outcome, post_start, pre, post, cl
     treated = [treated] if isinstance(treated, str) else list(dict.fromkeys(treated))
     if not treated:
         raise AnalysisError("no treated reporter given")
+    not_countries = [r for r in treated if is_aggregate(r)]
+    if not_countries:
+        raise AnalysisError("treated reporter(s) must be countries: "
+                            + "; ".join(f"{r}: {non_country_reason(r)}" for r in not_countries))
     t0 = window((post_start, post_start))[0].to_period("M").to_timestamp()
     pre_w = window(pre) if pre is not None else (_FAR_PAST, t0 - pd.offsets.MonthBegin(1))
     post_w = window(post) if post is not None else (t0, _FAR_FUTURE)
@@ -369,7 +376,7 @@ def _setup(frame, treated, controls, partner, outcome, post_start, pre, post, cl
     if both:
         raise AnalysisError(f"{', '.join(both)} cannot be both treated and control")
     panel = reporter_panel_in_windows(frame, treated + controls, outcome, partner, measure, dataset,
-                                      [pre_w, post_w], "M", confidential, "drop")
+                                      [pre_w, post_w], "M", confidential, "drop", non_countries="drop")
     present = panel.reporters
     treated_used = [r for r in treated if r in present]
     controls_used = [r for r in controls if r in present]
@@ -771,8 +778,9 @@ def exposure(
     frame : pandas.DataFrame
         A canonical frame.
     reporters : sequence of str, optional
-        Importers; default every non-aggregate reporter in the data. Reporters without a WORLD total in
-        both windows are left out (listed in :attr:`ExposureResult.dropped`).
+        Importers; default every country reporter in the data. Reporters without a WORLD total in
+        both windows, and non-country codes (``EU``, ``EU_V``), are left out (listed in
+        :attr:`ExposureResult.dropped`).
     partner, dose_partner : str
         The partner whose share change is explained, and the one whose base share is the dose.
     base, post : tuple of str
@@ -802,7 +810,7 @@ def exposure(
     if reporters is None:
         reporters = available_reporters(frame, windows, measure, freq, dataset)
     panel = reporter_panel_in_windows(frame, reporters, "share", partner, measure, dataset, windows, freq,
-                                      confidential, "drop")
+                                      confidential, "drop", non_countries="drop")
     rows = []
     for reporter, reporter_panel_ in panel.panels.items():
         data = panel.data[panel.data["reporter"] == reporter]

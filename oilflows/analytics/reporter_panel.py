@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .. import codes
 from ..errors import AnalysisError
 from ..schema import CONFIDENTIAL, WORLD
 from ._panel import Panel, build_panel, check_measure, display, window
@@ -77,8 +78,19 @@ class ReporterPanel:
 
 
 def is_aggregate(code: str) -> bool:
-    """True for reporter codes that are not ISO alpha-2 countries (``EU_V``, ``EU28``, ``EU27_2020``)."""
-    return not (len(code) == 2 and code.isalpha() and code.isupper())
+    """True for reporter codes that are not countries: every code of the non-country vocabulary
+    (``EU_V``, ``EU28``, ``EU27_2020``, Comtrade's ``EU``, regions, ``WORLD``) and any code not shaped like
+    an ISO alpha-2 code (:func:`oilflows.codes.is_non_country`). An unassigned two-letter code (the
+    placeholders of hand-built or simulated frames, ``AA``) is not flagged."""
+    return codes.is_non_country(code)
+
+
+def non_country_reason(code: str) -> str:
+    """Why `code` is no importer: its kind and label in the non-country vocabulary."""
+    entry = codes.NON_COUNTRY.get(code)
+    what = f"{entry.kind}: {entry.label}" if entry is not None else "not an ISO alpha-2 code"
+    return (f"not a country ({what}); an aggregate contains its member countries and a region or "
+            "unspecified code is no importer")
 
 
 def reporter_panel(
@@ -102,7 +114,8 @@ def reporter_panel(
     reporters : sequence of str, optional
         ISO alpha-2 importers; default: every non-aggregate reporter with a WORLD total of `measure` in
         the window (in `dataset` if given).
-        Aggregates (``EU_V``, ``EU28``) are refused: they contain the countries.
+        Aggregates and other non-country codes (``EU_V``, ``EU28``, Comtrade's ``EU``;
+        :func:`oilflows.codes.is_non_country`) are refused: they contain the countries.
     outcome : {"share", "volume", "log1p_volume"}
         ``share``: partner quantity / WORLD (the undisclosed volume stays in the denominator);
         ``volume``: partner quantity in the measure's base unit (barrels, tonnes, currency);
@@ -141,11 +154,14 @@ def reporter_panel(
 
 
 def reporter_panel_in_windows(frame, reporters, outcome, partner, measure, dataset, windows, freq,
-                              confidential, on_missing) -> ReporterPanel:
+                              confidential, on_missing, non_countries: str = "raise") -> ReporterPanel:
     """:func:`reporter_panel` over several windows: inclusive ``(lo, hi)`` timestamp pairs, None for all.
 
     The other arguments are those of :func:`reporter_panel`. Each reporter needs a WORLD total of
     `measure` and a month with a disclosed partner in every window; otherwise `on_missing` applies.
+    `non_countries`: a reporter that is not a country (:func:`is_aggregate`) raises (``"raise"``, as
+    :func:`reporter_panel` does) or is left out with its reason in :attr:`ReporterPanel.dropped`
+    (``"drop"``: the donor and control pools of the panel designs and the synthetic control).
     """
     check_measure(measure)
     _check_choice("outcome", outcome, OUTCOMES)
@@ -157,16 +173,20 @@ def reporter_panel_in_windows(frame, reporters, outcome, partner, measure, datas
         raise AnalysisError("confidential='bounds' needs monthly data (freq='M')")
     if reporters is None:
         reporters = available_reporters(frame, windows or [(_FAR_PAST, _FAR_FUTURE)], measure, freq, dataset)
+    _check_choice("non_countries", non_countries, ("raise", "drop"))
     reporters = list(dict.fromkeys(reporters))
     aggregates = [r for r in reporters if is_aggregate(r)]
-    if aggregates:
-        raise AnalysisError(f"{', '.join(aggregates)}: aggregate reporter code(s), not importers (they "
-                            "contain the member countries); leave them out of the panel")
+    if aggregates and non_countries == "raise":
+        raise AnalysisError(f"{', '.join(aggregates)}: aggregate or other non-country reporter code(s), not "
+                            "importers (an aggregate contains the member countries); leave them out of the "
+                            "panel")
+    reporters = [r for r in reporters if r not in aggregates]
     absent = sorted(set(reporters) - set(frame["reporter"].unique()))
     if absent:
         raise AnalysisError(f"reporter(s) {', '.join(absent)} not in the data")
     windows = windows or [(_FAR_PAST, _FAR_FUTURE)]
     rows, panels, dropped, dropped_months, conf_months = [], {}, {}, {}, {}
+    dropped.update({r: non_country_reason(r) for r in aggregates})
     for reporter in reporters:
         reason = _missing_reason(frame, reporter, measure, freq, dataset, windows)
         if reason is None:

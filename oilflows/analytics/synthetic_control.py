@@ -30,6 +30,8 @@ from .reporter_panel import (
     DRUZHBA_REPORTERS,
     ReporterPanel,
     available_reporters,
+    is_aggregate,
+    non_country_reason,
     reporter_panel_in_windows,
 )
 
@@ -204,8 +206,10 @@ def synthetic_control(
     treated : str
         The treated importer (ISO alpha-2).
     donors : sequence of str, optional
-        Donor importers; default every non-aggregate reporter with data in both windows except the
-        treated one and the Druzhba-exposed ones (DE, PL, CZ, SK, HU). Donors without a usable WORLD
+        Donor importers; default every country reporter with data in both windows except the
+        treated one and the Druzhba-exposed ones (DE, PL, CZ, SK, HU). A donor that is not a country
+        (``EU``, ``EU27_2020``, a region; :func:`oilflows.codes.is_non_country`) is left out with a
+        caveat naming it; a treated unit that is not a country raises. Donors without a usable WORLD
         total, or missing any month the treated unit has (a month with no disclosed partner), are left
         out and listed in :attr:`SyntheticControlResult.dropped`. At least two must remain.
     partner : str
@@ -237,6 +241,9 @@ def synthetic_control(
     if confidential not in ("drop", "lower_bound"):
         raise AnalysisError(f"confidential must be 'drop' or 'lower_bound' for synthetic_control (its "
                             f"weights are not linear in the outcome, so no bounds), got {confidential!r}")
+    if is_aggregate(treated):
+        raise AnalysisError(f"treated reporter {treated}: {non_country_reason(treated)}; the treated unit "
+                            "must be a country")
     if treated not in set(frame["reporter"].unique()):
         raise AnalysisError(f"treated reporter {treated} not in the data")
     if donors is None:
@@ -244,7 +251,7 @@ def synthetic_control(
                                      exclude=[treated, *DRUZHBA_REPORTERS])
     donors = [d for d in dict.fromkeys(donors) if d != treated]
     panel = reporter_panel_in_windows(frame, [treated, *donors], outcome, partner, measure, dataset, windows,
-                                      "M", confidential, "drop")
+                                      "M", confidential, "drop", non_countries="drop")
     if treated in panel.dropped:
         raise AnalysisError(f"treated reporter {treated}: {panel.dropped[treated]}")
     wide = panel.wide("y")
