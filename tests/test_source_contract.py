@@ -36,7 +36,7 @@ SAMPLES: dict[str, dict] = {
         "sample": FIX / "eurostat" / "nrg_ti_coifpm_DE_KZ_RU.csv.gz", "read": {},
         "body": FIX / "eurostat" / "nrg_ti_coifpm_DE_KZ_RU.csv.gz", "content_type": CSV_TYPE,
         "headers": {"Content-Disposition": 'attachment; filename="estat_nrg_ti_coifpm_en.csv.gz"'},
-        "fetch": {"dataset": "nrg_ti_coifpm", "reporter": "DE", "partner": ["KZ_CPC_BLN", "RU_EXP_BLN"],
+        "fetch": {"dataset": "nrg_ti_coifpm", "reporter": "DE", "crudeoil": ["KZ_CPC_BLN", "RU_EXP_BLN"],
                   "start": "2020-01", "freq": "M", "indic_nrg": "VOL_THS_BBL"},
     },
     "comext": {

@@ -258,13 +258,15 @@ def _iso_table() -> dict[str, str]:
 
 
 def iso_countries() -> frozenset[str]:
-    """The ISO 3166-1 alpha-2 codes oilflows knows."""
-    return frozenset(_iso_table())
+    """The country codes oilflows accepts (:data:`oilflows.codes.COUNTRIES`: ISO 3166-1 alpha-2 and XK)."""
+    from .. import codes
+
+    return frozenset(getattr(codes, "COUNTRIES", None) or _iso_table())
 
 
 def _non_country(source: str) -> frozenset[str]:
-    """The non-country codes of `source`: :func:`oilflows.codes.non_country_codes` once it exists,
-    else the lists kept so far (``codes.REGIONS``, Comext's and Comtrade's region tables)."""
+    """The non-country codes of `source`: :func:`oilflows.codes.non_country_codes` (the one vocabulary),
+    or, in a tree without it, the lists kept before (``codes.REGIONS``, Comext's and Comtrade's tables)."""
     from .. import codes
 
     shared = getattr(codes, "non_country_codes", None)
@@ -339,15 +341,10 @@ def _eurostat_release(spec: dict) -> ReleaseCheck:
 
 def _eurostat_fetch(dataset, *, reporter=None, partner=None, product=None, start=None, end=None,
                     base_url=None, **filters):
-    from . import eurostat
+    from . import eurostat  # eurostat.fetch has the unified signature
 
-    if reporter is not None:
-        filters["geo"] = reporter
-    if partner is not None:
-        filters["partner" if "partner" in eurostat.dataset_info(dataset).dims else "crudeoil"] = partner
-    if product is not None:
-        filters["siec"] = product
-    return eurostat.fetch(dataset, start=start, end=end, **filters)
+    return eurostat.fetch(dataset, reporter=reporter, partner=partner, product=product, start=start, end=end,
+                          base_url=base_url, **filters)
 
 
 def _eurostat_datasets() -> tuple[DatasetInfo, ...]:
@@ -388,12 +385,11 @@ register(Source(
 
 def _comext_fetch(dataset="ds-045409", *, reporter=None, partner=None, product=None, start=None, end=None,
                   base_url=None, **kwargs):
-    from . import comext
+    from . import comext  # comext.fetch has the unified signature; None keeps its defaults (DE; KZ, RU)
 
-    get("comext").dataset(dataset)
     args = {k: v for k, v in (("reporter", reporter), ("partner", partner), ("product", product))
             if v is not None}
-    return comext.fetch(start=start, end=end, **args, **kwargs)
+    return comext.fetch(dataset, start=start, end=end, base_url=base_url, **args, **kwargs)
 
 
 register(Source(
@@ -501,7 +497,9 @@ register(Source(
     title="Destatis GENESIS-Online (German foreign trade statistics)",
     module="oilflows.sources.genesis",
     datasets=(DatasetInfo("51000-0017", "Foreign trade: imports and exports by country and CN8, monthly",
-                          ("t", "EUR"), "M"),),
+                          ("t", "EUR"), "M"),
+              DatasetInfo("51000-0010", "Foreign trade: imports and exports by country and WA4 heading, yearly",
+                          ("t", "EUR"), "A")),
     last_updater="last_update",
     store_source="destatis",
     hosts=("www-genesis.destatis.de",),
