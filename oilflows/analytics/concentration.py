@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..codes import REGIONS
+from .. import codes
 from ..errors import AnalysisError
 from ..schema import WORLD
 from ._panel import Panel, build_panel, check_measure, display, native_freq
@@ -295,8 +295,10 @@ def concentration(
 
     Notes
     -----
-    Partners are the source's partner codes: countries of origin, plus region codes (e.g. ``EUROPE``,
-    ``FSU``) where the source gives no country; each such code counts as one supplier. HHI depends on the
+    Partners are the source's partner codes: countries of origin, plus non-country codes (regions such as
+    ``EUROPE``, ``FSU``, Comext's ``NOT_SPECIFIED``, Comtrade's ``WESTERN_ASIA``; every code of
+    :data:`oilflows.codes.NON_COUNTRY`) where the source gives no country; each such code counts as one
+    supplier and is named in a caveat. HHI depends on the
     aggregation (country vs grade). The undisclosed residual is never counted as a supplier.
     """
     check_measure(measure)
@@ -414,10 +416,11 @@ def _caveats(result: ConcentrationResult) -> list[str]:
         if not short.empty:
             notes.append("Incomplete years (fewer than 12 months): "
                          + ", ".join(f"{p:%Y} ({m} months)" for p, m in short["months"].items()) + ".")
-    regions = [p for p in result.quantities.columns if p in REGIONS]
+    regions = [p for p in result.quantities.columns if codes.is_non_country(p)]
     if regions:
-        notes.append(f"Region codes counted as one supplier each: {', '.join(regions)} "
-                     "(the source gives no country for them).")
+        listed = ", ".join(f"{p} ({codes.kind(p) or 'not a country code'})" for p in regions)
+        notes.append(f"Region and other non-country codes counted as one supplier each: {listed} (the "
+                     "source gives no country for them).")
     if result.freq == "M" and not result.rolling:
         notes.append("Monthly indices are noisy (lumpy tanker arrivals); consider rolling=12.")
     return notes
