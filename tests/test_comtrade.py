@@ -644,12 +644,19 @@ def test_too_many_calls_fail_before_any_request(rsps):
 
 
 def test_calls_are_spaced(rsps, monkeypatch):
+    """Calls are paced by oilflows.http only (issue 13): its RATE_LIMITS space Comtrade calls
+    MIN_INTERVAL_SECONDS apart (the waits on the wire: tests/test_fetch_signature.py); the source never
+    sleeps itself, and min_interval= is deprecated."""
+    import time
+
     slept: list[float] = []
-    monkeypatch.setattr(comtrade.time, "sleep", slept.append)
+    monkeypatch.setattr(time, "sleep", slept.append)
     rsps.add(responses.GET, PREVIEW_M, body=body([crude(period="202301")]), content_type=JSON)
-    comtrade.fetch("DE", "KZ", ["2023-01", "2023-02", "2023-03"], freq="M", min_interval=6.0)
-    assert len(rsps.calls) == 3 and len(slept) == 2  # none before the first call
-    assert all(5.0 < s <= 6.0 for s in slept)
+    with pytest.warns(DeprecationWarning, match="min_interval"):
+        comtrade.fetch("DE", "KZ", ["2023-01", "2023-02", "2023-03"], freq="M", min_interval=6.0)
+    assert len(rsps.calls) == 3 and slept == []
+    limit = http.RATE_LIMITS["comtradeapi.un.org"]
+    assert limit.burst == 1 and 1 / limit.per_second == pytest.approx(6.0)  # 10 calls a minute
 
 
 # -- the key stays secret -------------------------------------------------------------------------------

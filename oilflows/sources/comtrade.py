@@ -52,7 +52,6 @@ import csv
 import email.utils
 import json
 import re
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from importlib import resources
@@ -66,6 +65,17 @@ from .. import http
 from .._io import Source, gunzip_if_needed, markup_title, read_bytes, sniff_text_kind, strict_json
 from ..errors import FetchError, QueryError, SourceFormatError
 from ..schema import COLUMNS, MAX_ABS_VALUE, PERIOD_YEARS, conform, empty_frame
+from ._fetch import (
+    Budget,
+    TooBig,
+    call_text,
+    check_periods,
+    credential,
+    deprecated,
+    fetch_split,
+    month_index,
+    period_text,
+)
 
 # The key's header is a credential: redacted, never cached, dropped on a redirect to another origin.
 http.register_credential_header("Ocp-Apim-Subscription-Key")
@@ -423,8 +433,12 @@ PREVIEW_PERIODS_PER_CALL = 1
 DATA_PERIODS_PER_CALL = 12
 #: Longest request URL Comtrade accepts ("Request URL Too Long" above it).
 MAX_URL_CHARS = 4095
-#: Seconds between two calls of one fetch (10 calls a minute, comtradr's default).
+#: Seconds between two calls (10 calls a minute, comtradr's default). The pacing itself is done by
+#: :mod:`oilflows.http` only (``http.RATE_LIMITS["comtradeapi.un.org"]``, one call per this many
+#: seconds); this constant documents it and is kept for compatibility.
 MIN_INTERVAL_SECONDS = 6.0
+#: The host of every Comtrade URL (``base_url=`` of :func:`fetch` replaces it).
+HOST_URL = "https://comtradeapi.un.org"
 #: Most calls one fetch may make (the free tier allows 500 calls a day).
 MAX_CALLS = 50
 #: HTTP statuses whose bodies fetch reads itself (429 arrives here only after the retries).
@@ -541,8 +555,10 @@ def build_query(reporter: Any, partner: Any, period: Any, *, cmd: Any = "2709", 
                  tuple(sorted(set(flows))))
 
 
-def request_url(query: Query, *, keyed: bool, max_records: int | None = None) -> tuple[str, dict[str, str]]:
-    """URL and parameters of one call for `query` on the keyed or the preview endpoint.
+def request_url(query: Query, *, keyed: bool, max_records: int | None = None,
+                base_url: str | None = None) -> tuple[str, dict[str, str]]:
+    """URL and parameters of one call for `query` on the keyed or the preview endpoint (on `base_url`
+    instead of :data:`HOST_URL` if given).
 
     Raises QueryError when the query has more periods than one call takes (12 keyed, 1 preview) or
     the URL would exceed :data:`MAX_URL_CHARS`.
@@ -552,7 +568,7 @@ def request_url(query: Query, *, keyed: bool, max_records: int | None = None) ->
         raise QueryError(f"comtrade: {len(query.periods)} periods in one call; the "
                          f"{'keyed' if keyed else 'preview'} endpoint takes at most {limit}")
     cap = max_records or (DATA_MAX_RECORDS if keyed else PREVIEW_MAX_RECORDS)
-    url = (DATA_URL if keyed else PREVIEW_URL).format(freq=query.freq)
+    url = _endpoint(keyed, query.freq, base_url)
     params = query.params(cap)
     full = requests.Request("GET", url, params=params).prepare().url or ""
     if len(full) > MAX_URL_CHARS:
@@ -571,41 +587,85 @@ def plan(query: Query, *, keyed: bool) -> list[Query]:
 # -- fetch ----------------------------------------------------------------------------------------
 
 
+def _endpoint(keyed: bool, freq: str, base_url: str | None = None) -> str:
+    url = (DATA_URL if keyed else PREVIEW_URL).format(freq=freq)
+    return base_url.rstrip("/") + url.removeprefix(HOST_URL) if base_url else url
+
+
+#: The classification `dataset` of :func:`fetch` (the URL path's ``HS``: each reporter's HS revision).
+DATASETS = ("HS",)
+_OLD_POSITIONAL = ("reporter", "partner", "period")
+_UNSET: Any = object()
+
+
 def fetch(
-    reporter: Any,
-    partner: Any,
-    period: Any,
-    *,
-    cmd: Any = "2709",
+    dataset: str | None = None,
+    *old_args: Any,
+    reporter: Any = None,
+    partner: Any = _UNSET,
+    product: Any = None,
+    start: str | None = None,
+    end: str | None = None,
+    base_url: str | None = None,
     flow: Any = "M",
-    freq: str = "A",
+    freq: str | None = None,
     api_key: str | None = None,
     max_records: int | None = None,
-    min_interval: float | None = None,
     max_calls: int = MAX_CALLS,
     vintage: Any = None,
+    period: Any = _UNSET,
+    cmd: Any = _UNSET,
+    min_interval: float | None = None,
 ) -> pd.DataFrame:
     """Download Comtrade data and return the canonical frame.
 
+    The fetch signature of every source (docs/fetching.md)::
+
+        fetch("HS", reporter="DE", partner=["KZ", "RU"], product="2709", start="2023-01", end="2023-03")
+
     Parameters
     ----------
-    reporter, partner, period, cmd, flow, freq
-        As in :func:`build_query` (ISO alpha-2 codes; ``partner=None`` for every partner).
+    dataset : str
+        ``"HS"``: goods (type C) in the Harmonized System, each reporter's own HS revision (the path's
+        classification; the only one oilflows reads).
+    reporter, partner : str or list of str
+        ISO alpha-2 codes (or WORLD, or codes of :data:`PARTNER_COMTRADE`); `reporter` is required,
+        ``partner=None`` (the default) asks for every partner.
+    product : str or list of str, optional
+        HS codes (2, 4 or 6 digits) or TOTAL, sent as ``cmdCode``; default ``"2709"`` (crude oil).
+    start, end : str
+        ``YYYY`` or ``YYYY-MM``; every period from `start` to `end` (default: `start`) is asked for. A
+        malformed period, a start after the end, or a month with ``freq="A"`` is a QueryError before
+        any request.
+    base_url : str, optional
+        Replaces ``https://comtradeapi.un.org`` (a mirror or a test server).
+    flow : str or list of str
+        Source-specific: M/X (or import/export); default M.
+    freq : {"A", "M"}, optional
+        Source-specific: annual or monthly data; default M when `start` or `end` names a month, else A.
     api_key : str, optional
-        Subscription key; defaults to ``$COMTRADE_API_KEY``. With a key the keyed endpoint is used
-        (key sent in the ``Ocp-Apim-Subscription-Key`` header, never in the URL, never cached, never
-        logged); without one, the keyless preview endpoint (500 records, one period per call).
+        Source-specific: the subscription key; by default ``$COMTRADE_API_KEY`` (else the OS keyring),
+        looked up by :func:`oilflows.http.credential`. With a key the keyed endpoint is used (key sent
+        in the ``Ocp-Apim-Subscription-Key`` header, never in the URL, never cached, never logged);
+        without one, the keyless preview endpoint (500 records, one period per call).
     max_records : int, optional
         Record cap sent as ``maxRecords`` (default 100,000 keyed, 500 preview). A response with
         that many records is truncated: the call is split in halves (periods, then partners, cmds,
         flows, reporters) and repeated; if it cannot be split, FetchError.
-    min_interval : float, optional
-        Seconds between calls (default :data:`MIN_INTERVAL_SECONDS`).
     max_calls : int
         Most calls this fetch may make (QueryError before the first call if the plan needs more,
         FetchError if truncation splits go past it).
     vintage : optional
         ``None`` (null vintage), ``"date"`` (the first response's HTTP Date, UTC) or a timestamp.
+
+    Calls are paced by :mod:`oilflows.http` (``RATE_LIMITS``: 10 calls a minute on
+    comtradeapi.un.org), not here.
+
+    Deprecated (until the next release, with a DeprecationWarning): the old form
+    ``fetch(reporter, partner, period, *, cmd="2709", flow="M", freq="A", ...)`` (``period`` one
+    ``YYYY``/``YYYY-MM``/``YYYYMM`` or a list), the ``cmd=`` and ``period=`` keywords, and
+    ``min_interval=`` (ignored: pacing is :mod:`oilflows.http`'s; change it with
+    :func:`oilflows.http.set_rate_limit`).
 
     Raises
     ------
@@ -616,38 +676,101 @@ def fetch(
         when it is replenished), 401 bad key, an HTML page, ``errorObject``, a non-empty ``error``,
         an unsplittable truncated result. The key never appears in a message.
     """
-    key = api_key if api_key is not None else http.credential(API_KEY_ENV)  # env, else the OS keyring
-    key = key.strip() if key else None
-    http.register_secret(key)
+    old = dataset is None or str(dataset).strip().upper() not in DATASETS or period is not _UNSET
+    if old:
+        positional = ([] if dataset is None else [dataset]) + list(old_args)
+        if len(positional) > len(_OLD_POSITIONAL):
+            raise TypeError(f"comtrade.fetch() takes at most 3 positional arguments in its old form "
+                            f"({len(positional)} given)")
+        given = {"reporter": reporter, "partner": None if partner is _UNSET else partner, "period": period}
+        for name, value in zip(_OLD_POSITIONAL, positional, strict=False):
+            taken = {"reporter": reporter is not None, "partner": partner is not _UNSET,
+                     "period": period is not _UNSET}
+            if taken[name]:
+                raise TypeError(f"comtrade.fetch() got multiple values for argument {name!r}")
+            given[name] = value
+        if given["period"] is _UNSET:
+            raise TypeError("comtrade.fetch() missing the periods: fetch('HS', ..., start=..., end=...)")
+        if product is not None or start is not None or end is not None:
+            raise TypeError("comtrade.fetch(): product=/start=/end= belong to the new form "
+                            "fetch('HS', reporter=..., ...); do not mix them with period=/cmd=")
+        cmds = "2709" if cmd is _UNSET else cmd
+        freq = "A" if freq is None else freq
+        query = build_query(given["reporter"], given["partner"], given["period"], cmd=cmds, flow=flow,
+                            freq=freq)
+        periods = sorted(query.periods)
+        deprecated(SOURCE, "reporter, partner, period, cmd=..., ...", call_text(
+            SOURCE, "HS", reporter=given["reporter"], partner=given["partner"], product=cmds,
+            start=_dash(periods[0], query.freq), end=_dash(periods[-1], query.freq), freq=query.freq))
+    else:
+        if old_args:
+            raise TypeError("comtrade.fetch() takes only the dataset as a positional argument")
+        if cmd is not _UNSET:
+            if product is not None:
+                raise TypeError("comtrade.fetch() got both product= and cmd=")
+            deprecated(SOURCE, "..., cmd=...", "product=...")
+            product = cmd
+        query = build_query(reporter, None if partner is _UNSET else partner,
+                            _period_range(start, end, freq), cmd="2709" if product is None else product,
+                            flow=flow, freq=_freq(start, end, freq))
+    if min_interval is not None:
+        deprecated(SOURCE, "..., min_interval=...", "it without min_interval (calls are paced by "
+                   "oilflows.http.RATE_LIMITS; change them with oilflows.http.set_rate_limit)")
+    key = credential(api_key, API_KEY_ENV)  # the argument, else $COMTRADE_API_KEY, else the OS keyring
     keyed = bool(key)
-    query = build_query(reporter, partner, period, cmd=cmd, flow=flow, freq=freq)
     pending = plan(query, keyed=keyed)
     for chunk in pending:
-        request_url(chunk, keyed=keyed, max_records=max_records)  # validate every call up front
+        request_url(chunk, keyed=keyed, max_records=max_records, base_url=base_url)  # validate every call
     if len(pending) > max_calls:
         raise QueryError(f"comtrade: this request needs {len(pending)} calls (max_calls={max_calls}); "
                          f"ask for fewer periods{'' if keyed else ' or set ' + API_KEY_ENV}")
-    caller = _Caller(key, MIN_INTERVAL_SECONDS if min_interval is None else min_interval)
+    caller = _Caller(key)
     cap = max_records or (DATA_MAX_RECORDS if keyed else PREVIEW_MAX_RECORDS)
-    records: list[dict] = []
-    while pending:
-        chunk = pending.pop(0)
-        if caller.calls >= max_calls:
-            raise FetchError(DATA_URL if keyed else PREVIEW_URL,
-                             f"truncated results needed more than max_calls={max_calls} calls")
-        url, params = request_url(chunk, keyed=keyed, max_records=max_records)
+    endpoint = _endpoint(keyed, query.freq, base_url)
+
+    def fetch_one(chunk: Query) -> list[dict]:
+        url, params = request_url(chunk, keyed=keyed, max_records=max_records, base_url=base_url)
         document, where = caller.call(url, params)
         if document["count"] >= cap or len(document["data"]) >= cap:
-            halves = chunk.split()
-            if not halves:
-                raise FetchError(where, f"result truncated at the cap of {cap} records and the "
-                                 "query cannot be split further; ask for fewer codes")
-            pending[:0] = halves
-            continue
-        records.extend(document["data"])
+            raise TooBig(where, f"result truncated at the cap of {cap} records")
+        return document["data"]
+
+    def cannot_split(chunk: Query, too_big: TooBig) -> FetchError:
+        return FetchError(too_big.where, f"{too_big.detail} and the query cannot be split further; ask "
+                          "for fewer codes")
+
+    budget = Budget(max_calls, lambda sent: FetchError(
+        endpoint, f"truncated results needed more than max_calls={max_calls} calls"))
+    parts = fetch_split(pending, fetch_one, lambda chunk: chunk.split(), cannot_split, budget=budget)
+    records = [record for part in parts for record in part]
     stamp = caller.first_date if isinstance(vintage, str) and vintage == "date" else vintage
-    name = (DATA_URL if keyed else PREVIEW_URL).format(freq=query.freq)
-    return _canonical(records, _vintage(stamp, name), name)
+    return _canonical(records, _vintage(stamp, endpoint), endpoint)
+
+
+def _dash(period: str, freq: str) -> str:
+    """A Comtrade period (``YYYY`` or ``YYYYMM``) in the fetch signature's form (``YYYY-MM``)."""
+    return period if freq == "A" else f"{period[:4]}-{period[4:]}"
+
+
+def _freq(start: Any, end: Any, freq: str | None) -> str:
+    """`freq`, else M when `start` or `end` names a month, else A."""
+    if freq is not None:
+        return str(freq).strip().upper()
+    return "M" if any(p is not None and "-" in str(p) for p in (start, end)) else "A"
+
+
+def _period_range(start: Any, end: Any, freq: str | None) -> list[str]:
+    """The periods from `start` to `end` (default `start`) in Comtrade's codes; QueryError first."""
+    start, end = check_periods(start, end, SOURCE)
+    if start is None:
+        raise QueryError("comtrade: give start= (YYYY or YYYY-MM; end= defaults to start)")
+    end = start if end is None else end
+    if _freq(start, end, freq) == "A":
+        if "-" in start or "-" in end:
+            raise QueryError(f"comtrade: freq A takes YYYY periods, not {start!r}/{end!r}")
+        return [str(year) for year in range(int(start), int(end) + 1)]
+    first, last = month_index(start), month_index(end, is_end=True)
+    return [period_text(i, "M") for i in range(first, last + 1)]
 
 
 # -- data availability ----------------------------------------------------------------------------
@@ -709,9 +832,7 @@ def last_update(
         raise QueryError(f"comtrade: classification {classification!r} is not a two-character code")
     reporters = _area_codes(reporter, "reporter")
     periods = _period_codes(period, freq)
-    key = api_key if api_key is not None else http.credential(API_KEY_ENV)  # env, else the OS keyring
-    key = key.strip() if key else None
-    http.register_secret(key)
+    key = credential(api_key, API_KEY_ENV)  # the argument, else $COMTRADE_API_KEY, else the OS keyring
     url = AVAILABILITY_URL.format(api="data" if key else "public", type=cmd_type, freq=freq,
                                   cl=classification)
     params = {"reporterCode": _join(reporters), "period": ",".join(periods)}
@@ -719,7 +840,7 @@ def last_update(
     if len(full) > MAX_URL_CHARS:
         raise QueryError(f"comtrade: request URL of {len(full)} characters exceeds Comtrade's "
                          f"{MAX_URL_CHARS}; ask for fewer codes")
-    document, where = _Caller(key, 0.0, cache=False).call(url, params)
+    document, where = _Caller(key, cache=False).call(url, params)
     wanted_reporters, wanted_periods = set(reporters), set(periods)
     latest: pd.Timestamp | None = None
     for rec in document["data"]:
@@ -757,22 +878,16 @@ def _release_stamp(value: Any, field: str, where: str) -> pd.Timestamp:
 
 
 class _Caller:
-    """Sends calls through :mod:`oilflows.http`, spaced by `min_interval`, and checks each answer."""
+    """Sends calls through :mod:`oilflows.http` (which paces them) and checks each answer."""
 
-    def __init__(self, key: str | None, min_interval: float, *, cache: bool = True):
+    def __init__(self, key: str | None, *, cache: bool = True):
         self.key = key
         self.cache = cache
-        self.min_interval = min_interval
         self.calls = 0
         self.first_date: pd.Timestamp | None = None
-        self._last: float | None = None
 
     def call(self, url: str, params: dict[str, str]) -> tuple[dict, str]:
         """One GET; returns (checked JSON body, response URL) or raises FetchError/SourceFormatError."""
-        if self._last is not None and self.min_interval > 0:
-            wait = self.min_interval - (time.monotonic() - self._last)
-            if wait > 0:
-                time.sleep(wait)
         headers = {"Ocp-Apim-Subscription-Key": self.key} if self.key else None
         try:
             # A keyed call is never cached (http also refuses to cache credentialed requests). A keyless
@@ -783,7 +898,6 @@ class _Caller:
         except FetchError as exc:
             raise exc from None  # never chained: a context could hold the request, key header included
         finally:
-            self._last = time.monotonic()
             self.calls += 1
         where = http.redact(response.url or url)
         if self.first_date is None:
