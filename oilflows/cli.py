@@ -510,7 +510,8 @@ def _with_registry(held, chosen, dataset: str | None):
         src = by_store.get(source)
         if src is None:
             continue
-        info = next((d for d in src.datasets if d.id == name), src.datasets[0] if source == "published" else None)
+        fallback = src.datasets[0] if source == "published" else None  # one dataset per publisher
+        info = next((d for d in src.datasets if d.id == name), fallback)
         if info is not None:
             held.loc[held.index[i], ["units", "title"]] = [",".join(info.units), info.title]
         held.loc[held.index[i], "source"] = src.id

@@ -286,7 +286,8 @@ def _period(value: object, name: str, where: str, *, end: bool) -> str:
     text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
     match = _PERIOD.match(text) if isinstance(text, str) else None
     if match is None:
-        raise ConfigError(f"{where}: {name} {value!r} is not a period: write YYYY or YYYY-MM (e.g. \"2020-01\")")
+        raise ConfigError(f"{where}: {name} {value!r} is not a period: write YYYY or YYYY-MM "
+                          "(e.g. \"2020-01\")")
     year, month = match.groups()
     if month is not None and not 1 <= int(month) <= 12:
         raise ConfigError(f"{where}: {name} {value!r}: month {month} is not 01-12")
@@ -412,10 +413,11 @@ def refresh(
     store = store or Store()
     stamp = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
     result = RefreshResult(keep_going=keep_going)
-    if any(spec["source"] == "eurostat" and spec.get("incremental", True) for spec in items):
-        from .sources import eurostat
-
-        http.invalidate(eurostat.TOC_URL)  # release checks read a fresh TOC (then cached for this run)
+    # Release checks read fresh metadata (Eurostat's TOC), then cached for this run.
+    for source_id in dict.fromkeys(spec["source"] for spec in items if spec.get("incremental", True)):
+        urls = registry.get(source_id).release_urls
+        for url in urls() if urls is not None else ():
+            http.invalidate(url)
     result.items = [RefreshItem(spec["source"], _label(spec), attempted=False) for spec in items]
     fetched: list[tuple[RefreshItem, pd.DataFrame]] = []
     iterator = range(len(items))

@@ -52,16 +52,20 @@ CASES = [
     ([eurostat(filters={"geo": ["de"]})], "(did you mean DE?)"),
     ([eurostat(filters={"goe": ["DE"]})], "unknown filter 'goe' (did you mean geo?)"),
     ([{"source": "eurostat", "dataset": "nrg_ti_coifpmm"}], "unknown dataset 'nrg_ti_coifpmm'"),
-    ([{"source": "eurostatt", "dataset": "nrg_ti_coifpm"}], "unknown source 'eurostatt' (did you mean eurostat?)"),
+    ([{"source": "eurostatt", "dataset": "nrg_ti_coifpm"}],
+     "unknown source 'eurostatt' (did you mean eurostat?)"),
     ([{"source": "comext", "params": {"reporter": "Germany"}}], "(did you mean DE?)"),
-    ([{"source": "comext", "params": {"partner": ["KZ", "Russia"]}}], "partner 'Russia' is not a comext code"),
+    ([{"source": "comext", "params": {"partner": ["KZ", "Russia"]}}],
+     "partner 'Russia' is not a comext code"),
     ([{"source": "comext", "params": {"start": "2021-01", "end": "2020-12"}}], "is after end"),
-    ([{"source": "comext", "params": {"reportr": "DE"}}], "unknown parameter 'reportr' (did you mean reporter?)"),
+    ([{"source": "comext", "params": {"reportr": "DE"}}],
+     "unknown parameter 'reportr' (did you mean reporter?)"),
     ([{"source": "comtrade", "params": {"reporter": "KZ", "partner": "DE", "period": ["2021", "2022-13"]}}],
      "month 13"),
     ([{"source": "comtrade", "params": {"reporter": "Kazakhstan", "partner": "DE", "period": "2021"}}],
      "(did you mean KZ?)"),
-    ([{"source": "genesis", "params": {"start_year": 2024, "end_year": 2023}}], "start_year 2024 is after end_year"),
+    ([{"source": "genesis", "params": {"start_year": 2024, "end_year": 2023}}],
+     "start_year 2024 is after end_year"),
     ([{"source": "genesis", "params": {"start_year": "23"}}], "not a period"),
     ([{"source": "genesis", "params": {"countries": ["Kasachstan"]}}], "not a genesis code"),
     ([eurostat(incremental="no")], "incremental must be true or false"),
@@ -117,4 +121,5 @@ def test_cli_shows_the_one_line(tmp_path, capsys, no_network):
                            'filters = { geo = ["Germany"] }\n')
     assert cli.main(["refresh", "--config", str(path), "--store", str(tmp_path / "s"), "--no-progress"]) == 1
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "did you mean DE?" in err and err.startswith("oilflows refresh: error:")
+    assert len(err.splitlines()) == 1 and "did you mean DE?" in err
+    assert err.startswith("oilflows refresh: error:")

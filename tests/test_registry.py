@@ -86,7 +86,8 @@ def test_a_new_source_is_one_registration(scratch_source):
     reconcile = importlib.import_module("oilflows.analytics.reconcile")
     assert reconcile.KNOWN_CAUSES[("scratch", "figures")] == "made up for a test"
     table = oilflows.datasets("scratch")
-    assert table[["dataset", "first", "last", "units"]].values.tolist() == [["figures", "2020-01", "2021-12", "t"]]
+    got = table[["dataset", "first", "last", "units"]].values.tolist()
+    assert got == [["figures", "2020-01", "2021-12", "t"]]
 
 
 def test_codes():

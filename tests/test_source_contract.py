@@ -134,7 +134,8 @@ def test_http_errors_are_typed_and_never_leak_the_key(source_id, status, error, 
     answer(offline, source, status=status, body=body, content_type="text/html")
     with pytest.raises(OilflowsError) as info:
         source.call_fetch(**case["fetch"])
-    assert isinstance(info.value, error), f"{source_id} HTTP {status}: {type(info.value).__name__}: {info.value}"
+    got = f"{source_id} HTTP {status}: {type(info.value).__name__}: {info.value}"
+    assert isinstance(info.value, error), got
     for text in (str(info.value), repr(info.value), repr(info.value.args)):
         assert FAKE_KEY not in text
     if isinstance(info.value, FetchError):

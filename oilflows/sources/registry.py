@@ -112,6 +112,9 @@ class Source:
         False when its downloads carry no release stamp: the refresh stamps them with the download time.
     release : callable or None
         ``release(spec) -> ReleaseCheck | None`` for the incremental refresh (None: always downloaded).
+    release_urls : callable or None
+        URLs of release metadata read fresh at the start of an incremental refresh (their cached
+        answers are dropped once, then cached for the run): Eurostat's table of contents.
     call_fetch : callable or None
         The adapter to the unified signature ``fetch(dataset, *, reporter=None, partner=None,
         product=None, start=None, end=None, base_url=None, **source_specific)``.
@@ -139,6 +142,7 @@ class Source:
     period_lists: tuple[str, ...] = ()
     stamped: bool = True
     release: Callable[[dict], ReleaseCheck | None] | None = None
+    release_urls: Callable[[], tuple[str, ...]] | None = None
     call_fetch: Callable[..., Any] | None = None
 
     def _function(self, name: str | None) -> Callable[..., Any] | None:
@@ -379,6 +383,7 @@ register(Source(
     code_params=("geo", "partner"),
     period_params=(("start", "end"),),
     release=_eurostat_release,
+    release_urls=lambda: (importlib.import_module("oilflows.sources.eurostat").TOC_URL,),
     call_fetch=_eurostat_fetch,
 ))
 
@@ -416,28 +421,28 @@ def _comtrade_release(spec: dict) -> ReleaseCheck | None:
     from . import comtrade
 
     params = spec.get("params", {})
-    if not (params.get("reporter") and params.get("period")):
+    period = params.get("period")
+    if period is None and params.get("start") and str(params.get("freq") or "A").upper() == "A":
+        first, last = int(str(params["start"])[:4]), int(str(params.get("end") or params["start"])[:4])
+        period = [str(year) for year in range(first, last + 1)]
+    if not (params.get("reporter") and period):
         return None
-    freq = str(params.get("freq", "A")).upper()
+    freq = str(params.get("freq") or "A").upper()
     return ReleaseCheck(
         "comtrade", {"reporter": params["reporter"]},
-        lambda: comtrade.last_update(params["reporter"], params["period"], freq=freq),
+        lambda: comtrade.last_update(params["reporter"], period, freq=freq),
         "Comtrade last release",
         (comtrade.PREVIEW_URL.format(freq=freq), comtrade.DATA_URL.format(freq=freq)))
 
 
 def _comtrade_fetch(dataset="hs", *, reporter=None, partner=None, product=None, start=None, end=None,
                     base_url=None, **kwargs):
-    from . import comtrade
+    from . import comtrade  # comtrade.fetch has the unified signature
 
-    get("comtrade").dataset(dataset)
-    period = kwargs.pop("period", None)
-    if period is None and start is not None:
-        first, last = int(str(start)[:4]), int(str(end or start)[:4])
-        period = [str(year) for year in range(first, last + 1)]
-    if product is not None:
-        kwargs["cmd"] = product
-    return comtrade.fetch(reporter, partner, period, **kwargs)
+    if partner is not None:
+        kwargs["partner"] = partner
+    return comtrade.fetch(dataset, reporter=reporter, product=product, start=start, end=end,
+                          base_url=base_url, **kwargs)
 
 
 register(Source(
@@ -454,6 +459,7 @@ register(Source(
     non_country=lambda: _non_country("comtrade"),
     known_causes={"hs": "derived from the reporter's customs data (EU members: from Eurostat); kg"},
     code_params=("reporter", "partner"),
+    period_params=(("start", "end"),),
     period_lists=("period",),
     stamped=False,
     release=_comtrade_release,
@@ -498,7 +504,8 @@ register(Source(
     module="oilflows.sources.genesis",
     datasets=(DatasetInfo("51000-0017", "Foreign trade: imports and exports by country and CN8, monthly",
                           ("t", "EUR"), "M"),
-              DatasetInfo("51000-0010", "Foreign trade: imports and exports by country and WA4 heading, yearly",
+              DatasetInfo("51000-0010",
+                          "Foreign trade: imports and exports by country and WA4 heading, yearly",
                           ("t", "EUR"), "A")),
     last_updater="last_update",
     store_source="destatis",
