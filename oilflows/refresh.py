@@ -22,6 +22,14 @@ The list is a TOML file (``oilflows refresh --config FILE``) of ``[[dataset]]`` 
 
 Without a config file, :data:`DEFAULT_DATASETS` is used (Eurostat only: no key needed).
 
+Strict: the sources, their datasets, the keys an entry may hold and its code and period arguments come
+from the source registry (:mod:`oilflows.sources.registry`). Before anything is downloaded, an unknown
+key is refused with the closest known one (``keep_goin`` -> did you mean keep_going?; ``strat``,
+``filter``), a period must be ``YYYY`` or ``YYYY-MM`` (month 01-12) with start <= end, and reporter,
+partner and ``geo`` codes must be ISO alpha-2 or one of the source's non-country codes
+(``geo = ["Germany"]``: did you mean DE?): each a one-line :class:`~oilflows.errors.ConfigError`
+(a QueryError).
+
 Incremental: before downloading, each source's release metadata is compared with the latest vintage
 in the store (Eurostat: the table of contents' "last update of data"; Comtrade: the release dates of
 its data-availability endpoint; GENESIS: the modified-data catalogue), and an unchanged dataset is not
@@ -193,6 +201,10 @@ def _check_specs(items: list[dict], where: str) -> None:
     for i, item in enumerate(items, start=1):
         if not isinstance(item, dict) or "source" not in item:
             raise ConfigError(f"{where}: [[dataset]] number {i} lacks 'source'")
+        if item["source"] not in SOURCES and item["source"] in {s.id for s in registry.all_sources()}:
+            raise ConfigError(f"{where}: [[dataset]] number {i}: source {item['source']!r} has no fetch "
+                              f"(its files are read with {registry.get(item['source']).module}); "
+                              f"a refresh fetches {', '.join(SOURCES)}")
         if item["source"] not in SOURCES:
             raise ConfigError(f"{where}: [[dataset]] number {i}: unknown source {item['source']!r}"
                               f"{suggest(str(item['source']), SOURCES)}; known: {', '.join(SOURCES)}")
