@@ -17,11 +17,14 @@ from oilflows.errors import SourceFormatError
 from oilflows.sources import genesis
 
 REAL = Path(__file__).parent / "fixtures" / "genesis" / "real"
-NEW_DE = REAL / "51000-0010_de_new_2026-03-10.zip"
-NEW_EN = REAL / "51000-0010_en_new_2026-03-10.zip"
+NEW_DE = REAL / "51000-0010_de_new_2026-03-10_flat.csv"  # the CSV of the recorded ZIP, rows cut
+NEW_EN = REAL / "51000-0010_en_new_2026-03-10_flat.csv"
 OLD_DE = REAL / "51000-0010_de_old_2024-06-23_flat.csv"
 OLD_EN = REAL / "51000-0010_en_old_2024-06-23_flat.csv"
 FIXTURES = {"new_de": NEW_DE, "new_en": NEW_EN, "old_de": OLD_DE, "old_en": OLD_EN}
+#: Countries per file: the old files are whole (all 262 STLAH values); the new ones keep 25 countries
+#: (whole rows cut, see the fixtures' README).
+COUNTRIES = {"new_de": 25, "new_en": 25, "old_de": 262, "old_en": 262}
 COUNTRY_LIST = Path(genesis.__file__).parent.parent / "data" / genesis.COUNTRIES_FILE
 
 
@@ -66,7 +69,7 @@ def cell(frame: pd.DataFrame, partner: str, flow: str) -> pd.Series:
 def test_real_files_parse(key, layout, decimal, units):
     long = genesis.parse_ffcsv(FIXTURES[key])
     assert long.attrs["layout"] == layout and long.attrs["decimal"] == decimal
-    assert len(long) == 262 * 6  # 262 countries x GEWA, WERTA, WERTAS, GEWE, WERTE, WERTES
+    assert len(long) == COUNTRIES[key] * 6  # countries x GEWA, WERTA, WERTAS, GEWE, WERTE, WERTES
     assert set(long["value_unit"]) == units
     assert long["value_q"].isna().all()  # requested with quality off: no value_q / __q columns
     assert genesis.dimensions(long) == {"DINSG": 1, "STLAH": 2, "WAM4": 3}
@@ -75,8 +78,8 @@ def test_real_files_parse(key, layout, decimal, units):
 @pytest.mark.parametrize("key", list(FIXTURES))
 def test_real_files_read(key):
     frame = genesis.read(FIXTURES[key])
-    assert len(frame) == 262 * 2  # one row per partner and flow
-    assert frame["partner"].nunique() == 262
+    assert len(frame) == COUNTRIES[key] * 2  # one row per partner and flow
+    assert frame["partner"].nunique() == COUNTRIES[key]
     assert set(frame["dataset"]) == {"51000-0010"} and set(frame["freq"]) == {"A"}
     assert set(frame["product"]) == {"cn4_0101"} and frame["grade"].isna().all()
     year = 2025 if key.startswith("new") else 2023
@@ -86,10 +89,9 @@ def test_real_files_read(key):
 
 def test_language_en_reads_the_english_files():
     """``language="en"`` failed on the units ``EUR 1000`` / ``US-$ 1000`` before issue 13."""
-    for path in (NEW_EN, OLD_EN):
-        assert len(genesis.read(path, language="en")) == 524
-    for path in (NEW_DE, OLD_DE):
-        assert len(genesis.read(path, language="de")) == 524
+    for key in FIXTURES:
+        language = key[-2:]
+        assert len(genesis.read(FIXTURES[key], language=language)) == COUNTRIES[key] * 2
 
 
 # -- values verified by hand in the raw files --------------------------------------------------------
@@ -108,11 +110,11 @@ HAND_VERIFIED = {
     "old_en": [("FR", "export", 52.8, 5_853_000.0), ("FR", "import", 16.5, 1_940_000.0),
                ("US", "export", 716.9, 141_390_000.0), ("US", "import", 69.7, 1_626_000.0),
                ("RU", "import", 0.6, 3_000.0), ("RU", "export", 0.0, 0.0), ("TR", "import", 0.6, 2_000.0)],
-    # new_de (CSV in the ZIP) line 824 "STLAH001;Frankreich;...;39,0;t;GEWA", 826 "1986;Tsd. EUR;WERTA",
-    # 829 "28,3;t;GEWE", 825 "5173;Tsd. EUR;WERTE"; line 884 "STLAH400;...;658,0;t;GEWA",
-    # 886 "132886;Tsd. EUR;WERTA", 889 "53,1;t;GEWE", 885 "1569;Tsd. EUR;WERTE";
-    # line 739 "STLAH075;Russische Föderation (ab 05/1992);...;0,5;t;GEWE", 735 "1;Tsd. EUR;WERTE";
-    # line 716 "STLAH052;Türkei;...;0,5;t;GEWA", 718 "6;Tsd. EUR;WERTA"
+    # new_de line 74 "STLAH001;Frankreich;...;39,0;t;GEWA", 76 "1986;Tsd. EUR;WERTA", 79 "28,3;t;GEWE",
+    # 75 "5173;Tsd. EUR;WERTE"; line 86 "STLAH400;...;658,0;t;GEWA", 88 "132886;Tsd. EUR;WERTA",
+    # 91 "53,1;t;GEWE", 87 "1569;Tsd. EUR;WERTE"; line 67 "STLAH075;Russische Föderation (ab 05/1992);
+    # ...;0,5;t;GEWE", 63 "1;Tsd. EUR;WERTE"; line 56 "STLAH052;Türkei;...;0,5;t;GEWA", 58 "6;Tsd. EUR;WERTA"
+    # (lines 824/826/... of the whole recorded CSV)
     "new_de": [("FR", "export", 39.0, 1_986_000.0), ("FR", "import", 28.3, 5_173_000.0),
                ("US", "export", 658.0, 132_886_000.0), ("US", "import", 53.1, 1_569_000.0),
                ("RU", "import", 0.5, 1_000.0), ("TR", "export", 0.5, 6_000.0)],
@@ -154,24 +156,28 @@ def test_languages_agree(key):
 
 
 def test_every_real_label_maps():
-    """Every label of every real file (262 German, 262 English) maps to the partner of its code in the
-    country list, both through read (by code) and by the label alone (as printed)."""
+    """Every label of every real file (262 German and 262 English in the old files, 25 + 25 in the new)
+    maps to the partner of its code in the country list, both through read (by code) and by the label
+    alone (as printed)."""
     partner_of = {row["stlah"]: row["partner"] for row in country_list()}
     checked = 0
     for path in FIXTURES.values():
         for code, label in raw_labels(path).items():
             assert genesis.country_iso(label) == partner_of[code], (code, label)
             checked += 1
-    assert checked == 4 * 262
+    assert checked == sum(COUNTRIES.values())
 
 
 def test_country_list_is_the_real_list():
-    """genesis_countries.csv holds exactly the codes and labels of the real answers, in both languages."""
+    """genesis_countries.csv holds exactly the codes and labels of the real answers, in both languages
+    (the whole list from the old files; the new files, 2026, print the same labels)."""
     rows = {row["stlah"]: row for row in country_list()}
     assert len(rows) == 262
     for path, column in ((NEW_DE, "label_de"), (OLD_DE, "label_de"),
                          (NEW_EN, "label_en"), (OLD_EN, "label_en")):
-        assert {code: row[column] for code, row in rows.items()} == raw_labels(path)
+        labels = raw_labels(path)
+        assert {code: rows[code][column] for code in labels} == labels
+        assert len(labels) in (25, 262)
 
 
 def test_partners_are_iso_or_declared_non_country_codes():
@@ -339,3 +345,11 @@ def test_unknown_english_unit_still_raises():
     text = text_of(NEW_EN).replace(";EUR 1000;", ";EUR 1,000,000;")
     with pytest.raises(SourceFormatError, match="unit 'EUR 1,000,000'"):
         genesis.read(text.encode())
+
+
+def test_new_layout_in_a_zip_as_genesis_serves_it():
+    """GENESIS serves the new layout as a ZIP holding one ``*_flat.csv`` (the recorded answers did)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("51000-0010_1773174953216_de_flat.csv", NEW_DE.read_bytes())
+    pd.testing.assert_frame_equal(genesis.read(buffer.getvalue()), genesis.read(NEW_DE))
