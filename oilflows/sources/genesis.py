@@ -112,6 +112,7 @@ from .._io import (
 )
 from ..errors import FetchError, QueryError, SourceFormatError, UnknownDatasetError
 from ..schema import COLUMNS, MAX_ABS_VALUE, PERIOD_YEARS, conform, empty_frame, validate
+from ._fetch import TooBig, call_text, check_periods, credential, deprecated, fetch_split, month_index
 
 SOURCE = "destatis"
 #: The tables :func:`read` and :func:`fetch` know.
@@ -1448,48 +1449,71 @@ def plan_requests(query: Query) -> list[Query]:
     return [query]
 
 
-class _TooBig(Exception):
-    """Internal: GENESIS answered status 98 for a request."""
+#: The module's name in messages (its rows' ``source`` is "destatis").
+_MODULE = "genesis"
+#: The arguments of the deprecated call form ``fetch(table, start_year, end_year, months, countries,
+#: goods, contents, token, language)``, in order.
+_OLD_POSITIONAL = ("start_year", "end_year", "months", "countries", "goods", "contents", "token", "language")
+#: Keywords only the deprecated form has (the new form's partner=, product=, start=, end= replace them).
+_OLD_ONLY = ("table", "start_year", "end_year", "countries", "goods")
 
 
 def fetch(
-    table: str = "51000-0017",
-    start_year: int | str | None = None,
-    end_year: int | str | None = None,
+    dataset: str | None = None,
+    *old_args: object,
+    reporter: str | None = None,
+    partner: str | Iterable[str] | None = None,
+    product: str | Iterable[str] | None = None,
+    start: str | int | None = None,
+    end: str | int | None = None,
+    base_url: str | None = None,
     months: Iterable[int | str] | None = None,
-    countries: str | Iterable[str] | None = None,
-    goods: str | Iterable[str] = DEFAULT_GOODS,
     contents: str | Iterable[str] = DEFAULT_CONTENTS,
     token: str | None = None,
     language: str = "de",
-    *,
     vintage: pd.Timestamp | str | None = None,
-    base_url: str = BASE_URL,
+    **old_kwargs: object,
 ) -> pd.DataFrame:
     """Download 51000-0017 from GENESIS-Online (``data/tablefile``, ffcsv) and return the canonical frame.
 
+    The fetch signature of every source (docs/fetching.md)::
+
+        fetch("51000-0017", partner=["KZ", "RU"], start="2022-11", end="2023-02", token=...)
+
     Parameters
     ----------
-    table : str
-        ``"51000-0017"`` (the only table :func:`read` knows).
-    start_year, end_year : int
-        Years to fetch (``end_year`` defaults to ``start_year``).
+    dataset : str
+        The table id, ``"51000-0017"`` (the only table :func:`read` knows).
+    reporter : str, optional
+        Always Germany: None or ``"DE"``.
+    partner : str or iterable of str, optional
+        ISO alpha-2 (through :data:`ISO_STLAH`) or STLAH codes (``STLAH``); all countries by default.
+    product : str or iterable of str, optional
+        CN8 codes (``WAM8``; ``27090090`` or ``WA27090090``); default HS 2709 (:data:`DEFAULT_GOODS`, also
+        for ``"crude_oil"``).
+    start, end : str
+        ``YYYY`` or ``YYYY-MM`` (`end` defaults to `start`): mapped to ``startyear``/``endyear`` and the
+        ``MONAT`` keys (a range across years is sent as up to three requests: the first year's months,
+        the whole years, the last year's months). A malformed period or a start after the end is a
+        QueryError before any request.
+    base_url : str, optional
+        Another GENESIS instance with the same API (e.g. the Bavarian one); default :data:`BASE_URL`.
     months : iterable of int, optional
-        Months 1..12; all by default.
-    countries : str or iterable of str, optional
-        ISO alpha-2 (through :data:`ISO_STLAH`) or STLAH codes; all countries by default.
-    goods : iterable of str
-        CN8 codes (``WA27090010``, ``WA27090090`` by default: HS 2709).
+        Source-specific: months 1..12 within every year (only with ``YYYY`` periods).
     contents : iterable of str
-        Contents of :data:`CONTENTS` (``GEWE`` import weight and ``WERTE`` import value by default).
+        Source-specific: contents of :data:`CONTENTS` (``GEWE`` import weight and ``WERTE`` import
+        value by default).
     token : str, optional
-        The GENESIS API token; defaults to ``$GENESIS_TOKEN``. Sent in the ``username`` header only.
+        Source-specific: the GENESIS API token; by default ``$GENESIS_TOKEN`` (else the OS keyring),
+        looked up by :func:`oilflows.http.credential`. Sent in the ``username`` header only.
     language : {"de", "en"}
-        Language of labels and numbers in the answer.
+        Source-specific: language of labels and numbers in the answer.
     vintage : timestamp or str, optional
         Stamp for the ``vintage`` column (null by default; see the module docstring).
-    base_url : str
-        Another GENESIS instance with the same API (e.g. the Bavarian one).
+
+    Deprecated (until the next release, with a DeprecationWarning): the old form ``fetch(table,
+    start_year, end_year, months, countries, goods, contents, token, language)``, positional or keyword
+    (``start_year=``, ``end_year=``, ``countries=``, ``goods=``, ``table=``).
 
     Returns
     -------
@@ -1506,25 +1530,101 @@ def fetch(
     SourceFormatError
         A truncated ZIP, a ZIP without exactly one CSV, a changed column set (see :func:`read`).
     """
-    query = build_query(table, start_year, end_year, months, countries, goods, contents, language)
+    unknown = set(old_kwargs) - set(_OLD_ONLY)
+    if unknown:
+        raise TypeError(f"genesis.fetch() got unexpected keyword arguments {sorted(unknown)}")
+    if old_args or old_kwargs or dataset is None:
+        query, token = _old_query(dataset, old_args, old_kwargs, months, contents, token, language,
+                                  reporter, partner, product, start, end)
+        queries = [query]
+    else:
+        queries = _new_queries(str(dataset), reporter, partner, product, start, end, months, contents,
+                               language)
     secret = _token(token)
-    url = base_url.rstrip("/") + "/" + TABLEFILE
+    url = (base_url or BASE_URL).rstrip("/") + "/" + TABLEFILE
+    parts = [part for query in queries for part in plan_requests(query)]
+
+    def fetch_one(part: Query) -> list[tuple[str, bytes]]:
+        return _download_one(part, url, secret)
+
+    def cannot_split(part: Query, too_big: TooBig) -> FetchError:
+        return FetchError(too_big.where, f"GENESIS status 98 (too big for a dialog request: "
+                          f"{too_big.detail}) even for one month, country, good and content",
+                          status=too_big.status)
+
     frames = []
-    for part in plan_requests(query):  # one after another: GENESIS tolerates at most 3 in parallel
-        for label, body in _download(part, url, secret):
-            frames.append(read(body, name=label, vintage=vintage, language=query.language))
+    # one after another: GENESIS tolerates at most 3 in parallel (and http caps it at 3)
+    for bodies in fetch_split(parts, fetch_one, split_query, cannot_split):
+        for label, body in bodies:
+            frames.append(read(body, name=label, vintage=vintage, language=queries[0].language))
     frames = [frame for frame in frames if len(frame)]
     if not frames:
         return empty_frame()
     return validate(conform(pd.concat(frames, ignore_index=True)))
 
 
-def _token(token: str | None) -> str:
-    from .. import http
+def _old_query(dataset, old_args, old_kwargs, months, contents, token, language, reporter, partner, product,
+               start, end) -> tuple[Query, str | None]:
+    """The Query and token of a call in the deprecated form (DeprecationWarning naming the new call)."""
+    if any(v is not None for v in (reporter, partner, product, start, end)):
+        raise TypeError("genesis.fetch(): reporter=/partner=/product=/start=/end= belong to the new form "
+                        "fetch('51000-0017', ...); do not mix them with start_year=/countries=/goods=")
+    if len(old_args) > len(_OLD_POSITIONAL):
+        raise TypeError(f"genesis.fetch() takes at most {len(_OLD_POSITIONAL) + 1} positional arguments")
+    given: dict[str, object] = {"table": "51000-0017" if dataset is None else dataset, "start_year": None,
+                                "end_year": None, "months": months, "countries": None, "goods": DEFAULT_GOODS,
+                                "contents": contents, "token": token, "language": language}
+    if "table" in old_kwargs and dataset is not None:
+        raise TypeError("genesis.fetch() got multiple values for argument 'table'")
+    given.update(old_kwargs)
+    for name, value in zip(_OLD_POSITIONAL, old_args, strict=False):
+        given[name] = value
+    query = build_query(given["table"], given["start_year"], given["end_year"], given["months"],
+                        given["countries"], given["goods"], given["contents"], given["language"])
+    first = f"{query.start_year}-{query.months[0]:02d}" if query.months else str(query.start_year)
+    last = f"{query.end_year}-{query.months[-1]:02d}" if query.months else str(query.end_year)
+    exact = not query.months or query.start_year == query.end_year and len(query.months) == (
+        query.months[-1] - query.months[0] + 1)
+    new = call_text(_MODULE, query.table, partner=list(given["countries"]) if given["countries"] else None,
+                    product=list(query.goods), start=first, end=last,
+                    months=None if exact else list(query.months), contents=list(query.contents))
+    deprecated(_MODULE, "table, start_year, end_year, months, countries, goods, ...", new)
+    return query, given["token"]  # type: ignore[return-value]
 
+
+def _new_queries(dataset, reporter, partner, product, start, end, months, contents, language) -> list[Query]:
+    """The Queries of a call in the new form: `start`..`end` as year ranges and their MONAT keys."""
+    if reporter is not None and str(reporter).strip().upper() != "DE":
+        raise QueryError(f"destatis {dataset}: the reporter is always Germany (DE), not {reporter!r}")
+    start, end = check_periods(start, end, f"destatis {dataset}")
+    if start is None:
+        raise QueryError(f"destatis {dataset}: start is required (YYYY or YYYY-MM; end defaults to start)")
+    end = start if end is None else end
+    if months is not None and ("-" in start or "-" in end):
+        raise QueryError(f"destatis {dataset}: months= goes with YYYY periods only, not {start!r}/{end!r}")
+    if product is None or (isinstance(product, str) and product.lower() == "crude_oil"):
+        product = DEFAULT_GOODS
+    first, last = month_index(start), month_index(end, is_end=True)
+    (y1, m1), (y2, m2) = divmod(first, 12), divmod(last, 12)
+    m1, m2 = m1 + 1, m2 + 1
+    spans: list[tuple[int, int, Iterable[int] | None]] = []
+    if y1 == y2:
+        spans.append((y1, y1, None if (m1, m2) == (1, 12) else range(m1, m2 + 1)))
+    else:
+        if m1 != 1:
+            spans.append((y1, y1, range(m1, 13)))
+        whole = (y1 if m1 == 1 else y1 + 1, y2 if m2 == 12 else y2 - 1)
+        if whole[0] <= whole[1]:
+            spans.append((whole[0], whole[1], None))
+        if m2 != 12:
+            spans.append((y2, y2, range(1, m2 + 1)))
+    return [build_query(dataset, a, b, months if span is None else list(span), partner, product, contents,
+                        language) for a, b, span in spans]
+
+
+def _token(token: str | None) -> str:
     # $GENESIS_TOKEN, else the OS keyring (service "oilflows", name GENESIS_TOKEN); registered for redaction.
-    value = (token if token is not None else http.credential(TOKEN_ENV) or "").strip()
-    http.register_secret(value)
+    value = credential(token, TOKEN_ENV)
     if not value:
         raise QueryError(f"destatis: GENESIS-Online needs an API token: set the environment variable "
                          f"{TOKEN_ENV} (or the keyring entry oilflows/{TOKEN_ENV}) or pass token=... "
@@ -1533,20 +1633,19 @@ def _token(token: str | None) -> str:
     return value
 
 
-def _download(query: Query, url: str, token: str) -> list[tuple[str, bytes]]:
-    """The data bodies answering `query` (none for status 104), splitting it on status 98."""
+def _download_one(query: Query, url: str, token: str) -> list[tuple[str, bytes]]:
+    """The data body answering `query` (none for status 104); :class:`TooBig` on status 98."""
     label = f"{url} [{query.describe()}]"
     response = _post(url, query.form(), token)
     try:
         body = _data_or_status(response, label, token)
     except _TooBig as exc:
-        parts = split_query(query)
-        if parts is None:
-            raise FetchError(label, f"GENESIS status 98 (too big for a dialog request: {exc}) even for "
-                                    f"one month, country, good and content", status=response.status_code
-                             ) from None
-        return [*_download(parts[0], url, token), *_download(parts[1], url, token)]
+        raise TooBig(label, str(exc), response.status_code) from None
     return [] if body is None else [(label, body)]
+
+
+class _TooBig(Exception):
+    """Internal: GENESIS answered status 98 for a request."""
 
 
 def _post(url: str, form: Mapping[str, str], token: str):
