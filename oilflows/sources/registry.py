@@ -514,6 +514,7 @@ register(Source(
     credential_env="GENESIS_TOKEN",
     credential_headers=("username", "password"),
     non_country=lambda: _non_country("genesis"),
+    code_pattern=r"STLAH\d{3}",  # GENESIS's own country codes, accepted by genesis.fetch as well
     known_causes={"51000-0017": "German customs trade by country of origin; provisional months revised"},
     code_params=("countries",),
     period_params=(("start_year", "end_year"),),
