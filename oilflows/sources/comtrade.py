@@ -88,10 +88,10 @@ DATASET = "hs"
 #: Non-country codes this module emits (WORLD, EU, the "nes" areas, bunkers, free zones, special
 #: categories, historical areas with their ISO 3166-3 codes), with their meaning: a view of the vocabulary
 #: (:data:`oilflows.codes.NON_COUNTRY`, source ``comtrade``; issue 13).
-from .. import codes as _codes  # noqa: E402 (kept beside the constant it defines)
+from .. import codes as _vocabulary  # noqa: E402 (kept beside the constant it defines)
 
-COMTRADE_REGIONS: dict[str, str] = {code: _codes.NON_COUNTRY[code].meaning
-                                    for code in sorted(_codes.non_country_codes("comtrade"))}
+COMTRADE_REGIONS: dict[str, str] = {code: _vocabulary.NON_COUNTRY[code].meaning
+                                    for code in sorted(_vocabulary.non_country_codes("comtrade"))}
 
 CODES_FILE = "comtrade_codes.csv"
 
