@@ -14,11 +14,14 @@ The list is a TOML file (``oilflows refresh --config FILE``) of ``[[dataset]]`` 
 
     [[dataset]]
     source = "comtrade"                     # key from $COMTRADE_API_KEY, else the keyless preview
-    params = { reporter = "KZ", partner = "DE", period = ["2021", "2022"], flow = "X" }
+    params = { reporter = "KZ", partner = "DE", start = "2021", end = "2022", flow = "X" }
 
     [[dataset]]
     source = "genesis"                      # token from $GENESIS_TOKEN
-    params = { start_year = 2023, end_year = 2023 }
+    dataset = "51000-0017"
+    params = { start = "2023", end = "2023" }
+
+`oilflows list datasets` (or :func:`oilflows.datasets`) lists the sources and datasets a config may name.
 
 Without a config file, :data:`DEFAULT_DATASETS` is used (Eurostat only: no key needed).
 
@@ -286,10 +289,11 @@ def _dims(source: registry.Source, dataset: str) -> tuple[str, ...] | None:
 def _parameters(source: registry.Source) -> set[str] | None:
     """The keyword arguments a params-style entry may pass (None: the fetch takes any)."""
     parameters = inspect.signature(source.fetch).parameters.values()
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters) and not source.legacy_params:
         return None
-    return {p.name for p in parameters if p.kind is not inspect.Parameter.VAR_POSITIONAL
-            and p.name.lower() not in SECRET_PARAMS}
+    named = {p.name for p in parameters if p.kind not in (inspect.Parameter.VAR_POSITIONAL,
+                                                          inspect.Parameter.VAR_KEYWORD)}
+    return {name for name in named | set(source.legacy_params) if name.lower() not in SECRET_PARAMS}
 
 
 def _period(value: object, name: str, where: str, *, end: bool) -> str:
@@ -337,8 +341,9 @@ def _fetch(spec: dict, stamp: pd.Timestamp) -> pd.DataFrame:
     params = dict(spec.get("params", {}))
     if not source.stamped:
         params.setdefault("vintage", stamp)
+    args = (spec["dataset"],) if "dataset" in spec else ()  # unified signatures take the dataset first
     try:
-        return source.fetch(**params)
+        return source.fetch(*args, **params)
     except TypeError as exc:  # a misspelt parameter in the config
         raise QueryError(f"{source.id}: bad params {sorted(params)}: {exc}") from exc
 

@@ -108,6 +108,9 @@ class Source:
         Pairs of (start, end) argument names checked as periods (``YYYY`` or ``YYYY-MM``).
     period_lists : tuple of str
         Arguments holding a list of periods (Comtrade ``period``).
+    legacy_params : tuple of str
+        Deprecated keyword arguments a fetch still takes through ``**kwargs``; a config may use them,
+        any other name is refused.
     stamped : bool
         False when its downloads carry no release stamp: the refresh stamps them with the download time.
     release : callable or None
@@ -140,6 +143,7 @@ class Source:
     code_params: tuple[str, ...] = ()
     period_params: tuple[tuple[str, str], ...] = ()
     period_lists: tuple[str, ...] = ()
+    legacy_params: tuple[str, ...] = ()
     stamped: bool = True
     release: Callable[[dict], ReleaseCheck | None] | None = None
     release_urls: Callable[[], tuple[str, ...]] | None = None
@@ -471,7 +475,7 @@ def _genesis_release(spec: dict) -> ReleaseCheck:
     from . import genesis
 
     params = spec.get("params", {})
-    table = params.get("table", "51000-0017")
+    table = spec.get("dataset") or params.get("table") or "51000-0017"
     base_url = params.get("base_url", genesis.BASE_URL)
     return ReleaseCheck("destatis", {"dataset": table}, lambda: genesis.last_update(table, base_url=base_url),
                         "GENESIS last modification", (base_url.rstrip("/") + "/" + genesis.TABLEFILE,))
@@ -479,23 +483,10 @@ def _genesis_release(spec: dict) -> ReleaseCheck:
 
 def _genesis_fetch(dataset="51000-0017", *, reporter=None, partner=None, product=None, start=None, end=None,
                    base_url=None, **kwargs):
-    from . import genesis
+    from . import genesis  # genesis.fetch has the unified signature
 
-    if reporter not in (None, "DE", ["DE"], ("DE",)):
-        from ..errors import QueryError
-
-        raise QueryError(f"genesis: reporter {reporter!r}: GENESIS tables are Germany's (DE) only")
-    if partner is not None:
-        kwargs["countries"] = partner
-    if product is not None:
-        kwargs["goods"] = product
-    if start is not None:
-        kwargs["start_year"] = int(str(start)[:4])
-    if end is not None:
-        kwargs["end_year"] = int(str(end)[:4])
-    if base_url is not None:
-        kwargs["base_url"] = base_url
-    return genesis.fetch(dataset, **kwargs)
+    return genesis.fetch(dataset, reporter=reporter, partner=partner, product=product, start=start, end=end,
+                         base_url=base_url, **kwargs)
 
 
 register(Source(
@@ -516,8 +507,9 @@ register(Source(
     non_country=lambda: _non_country("genesis"),
     code_pattern=r"STLAH\d{3}",  # GENESIS's own country codes, accepted by genesis.fetch as well
     known_causes={"51000-0017": "German customs trade by country of origin; provisional months revised"},
-    code_params=("countries",),
-    period_params=(("start_year", "end_year"),),
+    code_params=("partner", "countries"),
+    period_params=(("start", "end"), ("start_year", "end_year")),
+    legacy_params=("table", "start_year", "end_year", "countries", "goods"),
     stamped=False,
     release=_genesis_release,
     call_fetch=_genesis_fetch,
