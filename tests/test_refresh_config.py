@@ -123,3 +123,31 @@ def test_cli_shows_the_one_line(tmp_path, capsys, no_network):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "did you mean DE?" in err
     assert err.startswith("oilflows refresh: error:")
+
+
+def test_the_documented_config_passes():
+    """The example in oilflows.refresh's docstring is a valid config (in the unified fetch form)."""
+    import importlib
+    import textwrap
+    import tomllib
+
+    doc = importlib.import_module("oilflows.refresh").__doc__
+    block = doc[doc.index("    [[dataset]]"):doc.index("`oilflows list")]
+    config = tomllib.loads(textwrap.dedent(block))
+    _check_specs(config["dataset"], "docstring")
+    assert [item["source"] for item in config["dataset"]] == ["eurostat", "comext", "comtrade", "genesis"]
+
+
+def test_a_file_only_source_is_told_it_has_no_fetch(no_network, tmp_path):
+    with pytest.raises(ConfigError, match="source 'dg_ener' has no fetch"):
+        refresh([{"source": "dg_ener"}], Store(tmp_path), progress=False)
+
+
+def test_genesis_old_and_new_parameter_names(no_network):
+    old = {"source": "genesis", "params": {"start_year": 2023, "countries": ["KZ", "STLAH001"]}}
+    new = {"source": "genesis", "dataset": "51000-0017", "params": {"start": "2023-01", "partner": "KZ"}}
+    _check_specs([old, new], "test")
+    with pytest.raises(ConfigError, match="unknown parameter 'start_yaer' \\(did you mean start_year\\?\\)"):
+        _check_specs([{"source": "genesis", "params": {"start_yaer": 2023}}], "test")
+    with pytest.raises(ConfigError, match="partner 'Kasachstan'"):
+        _check_specs([{"source": "genesis", "params": {"partner": ["Kasachstan"]}}], "test")
