@@ -714,8 +714,9 @@ def fetch(
                             _period_range(start, end, freq), cmd="2709" if product is None else product,
                             flow=flow, freq=_freq(start, end, freq))
     if min_interval is not None:
-        deprecated(SOURCE, "..., min_interval=...", "it without min_interval (calls are paced by "
-                   "oilflows.http.RATE_LIMITS; change them with oilflows.http.set_rate_limit)")
+        deprecated(SOURCE, "..., min_interval=...", "comtrade.fetch(...) without min_interval= "
+                   "(ignored: calls are paced by oilflows.http.RATE_LIMITS; change them with "
+                   "oilflows.http.set_rate_limit)")
     key = credential(api_key, API_KEY_ENV)  # the argument, else $COMTRADE_API_KEY, else the OS keyring
     keyed = bool(key)
     pending = plan(query, keyed=keyed)

@@ -1588,7 +1588,7 @@ def _old_query(dataset, old_args, old_kwargs, months, contents, token, language,
     new = call_text(_MODULE, query.table, partner=list(given["countries"]) if given["countries"] else None,
                     product=list(query.goods), start=first, end=last,
                     months=None if exact else list(query.months), contents=list(query.contents))
-    deprecated(_MODULE, "table, start_year, end_year, months, countries, goods, ...", new)
+    deprecated(_MODULE, "table, start_year, end_year, months, countries, goods, ...", new, stacklevel=4)
     return query, given["token"]  # type: ignore[return-value]
 
 
