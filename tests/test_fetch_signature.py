@@ -131,12 +131,13 @@ def test_comext_old_keyword_form_keeps_its_defaults(rsps):
 
 
 def test_comext_new_form_none_is_a_wildcard_and_base_url(rsps):
+    """partner=None is every partner; product=None is crude oil (CRUDE_CN8), as for Comtrade and GENESIS."""
     other = "https://mirror.example.org/comext"
     rsps.add(responses.GET, re.compile(re.escape(other) + ".*"), body=COMEXT_M.read_bytes(),
              content_type=CSV_TYPE)
     comext.fetch("DS-045409", reporter="DE", start="2022-12", end="2023-02", base_url=other)
     assert rsps.calls[0].request.url.startswith(
-        f"{other}/sdmx/2.1/data/DS-045409/M.DE...1.VALUE_IN_EUROS+QUANTITY_IN_100KG?")
+        f"{other}/sdmx/2.1/data/DS-045409/M.DE..27090010+27090090.1.VALUE_IN_EUROS+QUANTITY_IN_100KG?")
 
 
 # == comtrade ==========================================================================================
@@ -168,6 +169,19 @@ def test_comtrade_months_from_start_to_end(rsps):
     same_requests(a, b)
     assert [parse_qs(c.request.url.split("?")[1])["period"] for c in b] == [["202212"], ["202301"]]
     assert parse_qs(b[0].request.url.split("?")[1])["cmdCode"] == ["2709"]  # product defaults to crude
+
+
+def test_comtrade_dataset_with_old_keywords(rsps):
+    """A dataset first and the old period=/cmd= keywords (a refresh config through the registry): the old
+    form, warned."""
+    rsps.add(responses.GET, comtrade.PREVIEW_URL.format(freq="A"), body=comtrade_body(), content_type=JSON)
+    old, new, a, b = old_and_new(
+        rsps,
+        lambda: comtrade.fetch("hs", reporter="CN", partner="AR", period="2010", cmd="TOTAL"),
+        lambda: comtrade.fetch("hs", reporter="CN", partner="AR", product="TOTAL", start="2010"),
+    )
+    same_requests(a, b)
+    pd.testing.assert_frame_equal(old, new)
 
 
 def test_comtrade_base_url(rsps):
@@ -207,6 +221,17 @@ def test_genesis_new_form_posts_the_old_form(rsps):
     pd.testing.assert_frame_equal(old, new)
     form = parse_qs(b[0].request.body)
     assert form["startyear"] == form["endyear"] == ["2023"] and form["classifyingkey1"] == ["MONAT01"]
+
+
+def test_genesis_dataset_with_old_keywords(rsps):
+    rsps.add(responses.POST, GENESIS_URL, body=GENESIS_JAN.read_bytes(), content_type="application/zip")
+    old, new, a, b = old_and_new(
+        rsps,
+        lambda: genesis.fetch("51000-0017", table="51000-0017", start_year=2023, months=[1], token=TOKEN),
+        lambda: genesis.fetch("51000-0017", start="2023-01", token=TOKEN),
+    )
+    same_requests(a, b)
+    pd.testing.assert_frame_equal(old, new)
 
 
 def test_genesis_period_range_across_years(rsps):

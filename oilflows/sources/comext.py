@@ -612,8 +612,10 @@ def fetch(
 
     `dataset` is the dataflow id ``"DS-045409"`` (the only one; ``"ds-045409"`` too). `reporter`,
     `partner` are ISO-2 codes and `product` CN codes (2, 4, 6 or 8 digits), one or a list; ``None`` (the
-    default) is a wildcard. `start`/`end` are ``YYYY`` or ``YYYY-MM`` (QueryError before any request for
-    a malformed period, a start after the end, or a month with ``freq="A"``). `base_url` replaces
+    default) is a wildcard for `reporter` and `partner`, and crude oil (:data:`CRUDE_CN8`) for `product`
+    (as for Comtrade and GENESIS: all of CN is always too big). `start`/`end` are ``YYYY`` or
+    ``YYYY-MM`` (QueryError before any request for a malformed period, a start after the end, or a month
+    with ``freq="A"``). `base_url` replaces
     :data:`BASE_URL`. No credential is needed. Source-specific: `flow` (import/export or 1/2, default
     import), `freq` (M or A), `indicators`, `combine_cn8` (see :func:`sum_cn8`), the asynchronous-extraction
     polling interval and limit (seconds), and `max_requests`, the most data requests sent while
@@ -637,6 +639,7 @@ def fetch(
             raise TypeError("comext.fetch() takes only the dataset as a positional argument")
         given = {k: (None if v is _UNSET else v) for k, v in given.items()}
         given["flow"] = "import" if flow is _UNSET else flow
+        given["product"] = CRUDE_CN8 if product is _UNSET or product is None else product
     else:
         if dataset is not None and str(dataset).upper().startswith("DS-"):
             from ..errors import UnknownDatasetError

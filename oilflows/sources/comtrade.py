@@ -678,7 +678,8 @@ def fetch(
     """
     old = dataset is None or str(dataset).strip().upper() not in DATASETS or period is not _UNSET
     if old:
-        positional = ([] if dataset is None else [dataset]) + list(old_args)
+        named = dataset is not None and str(dataset).strip().upper() in DATASETS  # fetch('HS', period=...)
+        positional = ([] if dataset is None or named else [dataset]) + list(old_args)
         if len(positional) > len(_OLD_POSITIONAL):
             raise TypeError(f"comtrade.fetch() takes at most 3 positional arguments in its old form "
                             f"({len(positional)} given)")

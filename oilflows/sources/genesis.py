@@ -1574,7 +1574,7 @@ def _old_query(dataset, old_args, old_kwargs, months, contents, token, language,
     given: dict[str, object] = {"table": "51000-0017" if dataset is None else dataset, "start_year": None,
                                 "end_year": None, "months": months, "countries": None, "goods": DEFAULT_GOODS,
                                 "contents": contents, "token": token, "language": language}
-    if "table" in old_kwargs and dataset is not None:
+    if "table" in old_kwargs and dataset is not None and dataset not in (old_kwargs["table"], TABLES[0]):
         raise TypeError("genesis.fetch() got multiple values for argument 'table'")
     given.update(old_kwargs)
     for name, value in zip(_OLD_POSITIONAL, old_args, strict=False):
