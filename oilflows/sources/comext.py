@@ -3,7 +3,9 @@
 Three entry points, all returning the canonical frame (source ``"comext"``, dataset ``"ds-045409"``):
 
 - :func:`read` parses SDMX-CSV 1.0 of DS-045409 (plain or gzip), as :func:`fetch` downloads it;
-- :func:`fetch` downloads from the Comext SDMX 2.1 API (its own host, not Eurostat's main one);
+- :func:`fetch` downloads from the Comext SDMX 2.1 API (its own host, not Eurostat's main one), with the
+  fetch signature of every source (docs/fetching.md): ``fetch("DS-045409", *, reporter=None,
+  partner=None, product=None, start=None, end=None, base_url=None, flow="import", ...)``;
 - :func:`read_bulk` streams a bulk file ``full_v2_YYYYMM.7z`` (or the CSV inside it, plain or gzip),
   keeping only the rows of the chosen CN chapters; :func:`iter_bulk` yields the filtered raw rows.
 

@@ -42,6 +42,11 @@ Comtrade quirks handled here and nowhere else:
   null unless ``vintage="date"`` (the first response's HTTP ``Date``, UTC, i.e. the download time) or
   an explicit stamp is given.
 
+Fetching: ``fetch("HS", *, reporter, partner=None, product="2709", start, end=None, base_url=None,
+flow="M", freq=None, api_key=None, ...)``, the fetch signature of every source (docs/fetching.md);
+the key comes from ``api_key=`` or :func:`oilflows.http.credential` (``$COMTRADE_API_KEY``), and calls
+are paced by :mod:`oilflows.http` (``RATE_LIMITS``) only.
+
 See the shared API notes (``sources.md``, section 3) and ``data_sources/comtrade.md`` (provenance,
 terms of use, limits).
 """

@@ -1,5 +1,9 @@
 """Eurostat energy statistics (nrg_ti_coifpm, nrg_ti_oilm, nrg_ti_oil): ``read`` files, ``fetch`` the API.
 
+``fetch(dataset, *, reporter=None, partner=None, product=None, start=None, end=None, base_url=None,
+**dimensions)`` is the fetch signature of every source (docs/fetching.md): `dataset` is the dataset code,
+reporter/partner/product map to ``geo``/``partner``/``siec``, too-big queries are split.
+
 Formats: SDMX-CSV 1.0 (plain or gzip; with or without the ``CONF_STATUS`` column Eurostat added in
 January 2025) and JSON-stat 2.0 (the statistics API). Both become the canonical frame.
 

@@ -74,6 +74,10 @@ GENESIS's confidentiality sign); the others keep their sign as flag.
 
 Web service (:func:`fetch`)
 ---------------------------
+``fetch("51000-0017", *, reporter=None, partner=None, product=None, start=None, end=None, base_url=None,
+token=None, ...)`` is the fetch signature of every source (docs/fetching.md): `partner` -> ``STLAH``,
+`product` -> ``WAM8``, `start`/`end` (``YYYY`` or ``YYYY-MM``) -> ``startyear``/``endyear`` and the
+``MONAT`` keys; the token comes from ``token=`` or :func:`oilflows.http.credential`.
 POST (never GET) to ``.../genesisWS/rest/2020/data/tablefile`` with a form-encoded body; the API token
 goes in the ``username`` header with an empty ``password`` header, read from ``token=`` or the
 ``GENESIS_TOKEN`` environment variable. The token is never logged and is scrubbed from every error
