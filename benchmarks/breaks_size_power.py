@@ -156,7 +156,8 @@ def main() -> None:
         "ar1-0.8: phi=0.8; ar1+lag: phi=0.5 with the lagged series as a regressor "
         "(`exog=series.shift(1)`, k=2). shift: mean shift (in sd) at mid-sample; 0 = size, "
         "1 = power. Columns: `cov=\"iid\"` with the Andrews (1993) asymptotic p-value and with the "
-        "fixed-regressor bootstrap; `cov=\"hac\"` (Newey-West Wald form, asymptotic p-value); "
+        "fixed-regressor bootstrap; `cov=\"hac\"` (Wald form with the AR(1)-prewhitened long-run "
+        "variance, asymptotic p-value); "
         "`cov=\"auto\"`, the default (HAC when a Ljung-Box test at 5 % rejects on the no-break "
         "residuals), and how often it chose HAC. dated: the sup-F date is within 2 periods of the "
         "true break.",

@@ -6,22 +6,21 @@ a break (pure structural change). Break dates are the **first period of the new 
 Missing values (NaN) are dropped before fitting; the remaining observations keep their order.
 
 The classical F statistics assume serially uncorrelated errors. Autocorrelated errors make them
-over-reject badly: with AR(1) errors (phi = 0.5) and no break, the 5 % sup-F test rejects about
-40 % of the time (``benchmarks/breaks_RESULTS.md``). :func:`chow_test` and :func:`sup_f_test`
-therefore take ``cov=``: ``"auto"`` (the default) runs a Ljung-Box test (lag ``min(12, n // 4)``,
-level 0.05) on the residuals of the no-break model and, when it rejects, uses the HAC
-Wald form of the test: the drop in the sum of squares divided by a long-run variance estimated
-from the residuals of the break model (AR(1) prewhitening with a bias-corrected coefficient,
-never below the residual variance; see :func:`long_run_variance`); ``"iid"`` is the classical F;
-``"hac"`` forces the Wald form. The result says which was used, with the Ljung-Box p-value, the
-lag-1 autocorrelation and the AR coefficient of the prewhitening. In the simulation study the HAC
-form rejects 5.5 % without a break under white noise, 7-11 % with AR(1) errors of phi 0.5 and
-12-23 % with phi 0.8 at n = 48-96 (the statsmodels Newey-West Wald it replaces: 14-20 %, 33 % and
-62 %). The other remedy, adding the lagged series as a regressor (``exog=series.shift(1)``), holds
-the nominal size with the bootstrap p-value. The fixed-regressor bootstrap p-value of
-:func:`sup_f_test` handles heteroskedasticity, not autocorrelation (methods note section 6), so
-the HAC sup-Wald test uses Andrews' (1993) limit distribution. :func:`multiple_breaks` gives
-Bai (1997) confidence intervals for the break dates.
+over-reject badly: with AR(1) errors (phi = 0.5) and no break, the 5 % sup-F test rejects about 40 %
+of the time (``benchmarks/breaks_RESULTS.md``). :func:`chow_test` and :func:`sup_f_test` therefore
+take ``cov=``: ``"auto"`` (the default) runs a Ljung-Box test (lag ``min(12, n // 4)``, level 0.05)
+on the residuals of the no-break model and, when it rejects, uses the HAC Wald form of the test: the
+drop in the sum of squares divided by a long-run variance estimated from the residuals of the break
+model (AR(1) prewhitening with a bias-corrected coefficient, never below the residual variance; see
+:func:`long_run_variance`); ``"iid"`` is the classical F; ``"hac"`` forces the Wald form. The result
+says which was used, with the Ljung-Box p-value, the lag-1 autocorrelation and the AR coefficient of
+the prewhitening. In the simulation study the HAC form rejects 4-6 % without a break under white
+noise, 7-16 % with AR(1) errors of phi 0.5 and 12-25 % with phi 0.8 at n = 36-96, falling with n
+(the statsmodels Newey-West Wald it replaces: 14-20 %, 33 % and 62 %). The other remedy, adding the
+lagged series as a regressor (``exog=series.shift(1)``), holds the nominal size with the bootstrap
+p-value. The fixed-regressor bootstrap p-value of :func:`sup_f_test` handles heteroskedasticity, not
+autocorrelation (methods note section 6), so the HAC sup-Wald test uses Andrews' (1993) limit
+distribution. :func:`multiple_breaks` gives Bai (1997) confidence intervals for the break dates.
 """
 
 from __future__ import annotations
@@ -459,8 +458,8 @@ class SupFResult:
                   "rejects ~40% of the time without a break; use cov='hac' or "
                   "exog=series.shift(1) to allow for it." if self.cov == "iid" else
                   "HAC sup-Wald: the Andrews limit holds asymptotically; in short autocorrelated "
-                  "series it still over-rejects (5% test: 7-11% with AR(1) phi=0.5, 12-23% with "
-                  "phi=0.8 at n=48-96 in simulation; read p with care, or test the dynamic model "
+                  "series it still over-rejects (5% test: 7-16% with AR(1) phi=0.5, 12-25% with "
+                  "phi=0.8 at n=36-96 in simulation; read p with care, or test the dynamic model "
                   "with exog=series.shift(1)); the fixed-regressor bootstrap is not used because "
                   "it ignores autocorrelation.")
         return "\n".join([
@@ -537,7 +536,7 @@ def sup_f_test(series: pd.Series, trim: float = 0.15, exog=None, trend: bool = F
         the date of the largest F (:func:`long_run_variance`); its supremum has the same Andrews
         (1993) limit as sup-F (the long-run variance is estimated consistently), so the simulated
         limit distribution gives the p-value and critical values. In the simulation study it
-        rejects 7-11 % (phi 0.5) and 12-23 % (phi 0.8) at 5 % without a break, n = 48-96: better
+        rejects 7-16 % (phi 0.5) and 12-25 % (phi 0.8) at 5 % without a break, n = 36-96: better
         than the 33-62 % of a Newey-West Wald, still above nominal for persistent series.
         ``"auto"`` decides by a Ljung-Box test
         on the residuals of the no-break model.
