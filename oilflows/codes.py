@@ -107,6 +107,14 @@ NON_COUNTRY: dict[str, NonCountry] = _load_non_country()
 
 #: Non-country codes with their meaning: a view of :data:`NON_COUNTRY` kept for old imports.
 REGIONS: dict[str, str] = {code: entry.meaning for code, entry in NON_COUNTRY.items()}
+#: Reporter aggregates that contain EU or euro-area member states (never summed with a member): the
+#: vocabulary's ``economic_area`` codes of the EU and the euro area, without the intra/extra flows.
+#: Preferred order first (the aggregate an analytic reports when several are present), then the rest.
+EU_AGGREGATES: tuple[str, ...] = tuple(dict.fromkeys(
+    ["EU_V", "EU27_2020", "EU28", "EU27_2007", "EU27", "EU"]
+    + sorted(code for code, entry in NON_COUNTRY.items()
+             if entry.kind == "economic_area" and code.startswith(("EU", "EA"))
+             and not code.endswith(("_EXTRA", "_INTRA")))))
 
 
 def is_country(code: object) -> bool:

@@ -236,3 +236,15 @@ def test_exposure_and_reporter_panel_with_a_non_country(panel_frame):
     assert "EU" not in reporter_panel(panel_frame).reporters
     with pytest.raises(AnalysisError, match="EU: aggregate or other non-country"):
         reporter_panel(panel_frame, ["DE", "EU"])
+
+
+def test_eu_aggregates_come_from_the_vocabulary():
+    # One list: the reporter aggregates that quality and mass_balance never sum with a member are
+    # the vocabulary's EU/euro-area economic areas (before issue 13 they were two hand lists that
+    # disagreed: quality lacked EU and EU27, mass_balance lacked EU27_2007).
+    from oilflows.analytics import mass_balance, quality
+
+    assert set(quality.EU_AGGREGATES) == set(mass_balance.EU_AGGREGATES) == set(codes.EU_AGGREGATES)
+    assert {"EU_V", "EU27_2020", "EU28", "EU27_2007", "EU27", "EU"} <= set(codes.EU_AGGREGATES)
+    assert all(codes.kind(code) == "economic_area" for code in codes.EU_AGGREGATES)
+    assert quality.EU_AGGREGATES[0] == "EU_V"  # the preferred aggregate first

@@ -46,6 +46,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
+from ..codes import EU_AGGREGATES as _EU_AGGREGATES
 from ..codes import is_iso_country
 from ..errors import AnalysisError
 from ..schema import CONFIDENTIAL, PERIOD_YEARS, WORLD, parse_interval_flag
@@ -58,8 +59,9 @@ EU27: frozenset[str] = frozenset({
     "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT",
     "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
 })
-#: Aggregate reporters that contain EU member states (never summed with a member).
-EU_AGGREGATES: frozenset[str] = frozenset({"EU_V", "EU27_2020", "EU28", "EU27", "EU"})
+#: Aggregate reporters that contain EU member states (never summed with a member): the vocabulary's
+#: :data:`oilflows.codes.EU_AGGREGATES`.
+EU_AGGREGATES: frozenset[str] = frozenset(_EU_AGGREGATES)
 #: The coarsest printed unit of a quantity (Eurostat prints thousand tonnes / thousand barrels).
 PRINTED_UNIT: dict[str, float] = {"mass_t": 1000.0, "volume_bbl": 1000.0}
 MEASURES = ("mass_t", "volume_bbl")

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .. import codes as _codes
 from ..errors import AnalysisError
 from ..schema import WORLD
 from ..units import barrels_to_tonnes
@@ -33,8 +34,9 @@ HEAVY_BELOW = 22.3
 SWEET_BELOW = 1.0
 #: The industry's usual sweet/sour threshold (% by weight), for ``sweet_below=``.
 INDUSTRY_SWEET_BELOW = 0.5
-#: Aggregate reporters that contain member states (never summed with them), in order of preference.
-EU_AGGREGATES: tuple[str, ...] = ("EU_V", "EU27_2020", "EU28", "EU27_2007")
+#: Aggregate reporters that contain member states (never summed with them), in order of preference:
+#: :data:`oilflows.codes.EU_AGGREGATES`, from the one vocabulary of non-country codes.
+EU_AGGREGATES: tuple[str, ...] = _codes.EU_AGGREGATES
 #: The class labels, lightest and sweetest first.
 OIL_TYPES: tuple[str, ...] = tuple(
     f"{g} {s}" for g in ("light", "medium", "heavy") for s in ("sweet", "sour"))
