@@ -18,6 +18,7 @@ inflated once, incrementally, to check that its actual size and CRC are the decl
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -25,10 +26,11 @@ import re
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .errors import DecompressionLimitError, SourceFormatError  # noqa: F401 - re-exported
+from .errors import ConfigError, DecompressionLimitError, SourceFormatError  # noqa: F401 - re-exported
 
 Source = str | os.PathLike | bytes | bytearray | BinaryIO
 
@@ -58,8 +60,8 @@ def decompressed_limit(limit: int | None = None) -> int:
 
     Raises
     ------
-    ValueError
-        The argument or the environment variable is not a positive number.
+    oilflows.errors.ConfigError
+        The argument or the environment variable is not a positive number (a ``ValueError`` too).
     """
     if limit is None:
         text = os.environ.get(LIMIT_ENV, "").strip()
@@ -68,9 +70,9 @@ def decompressed_limit(limit: int | None = None) -> int:
         try:
             limit = int(float(text))
         except ValueError:
-            raise ValueError(f"${LIMIT_ENV} must be a number of bytes, not {text!r}") from None
+            raise ConfigError(f"${LIMIT_ENV} must be a number of bytes, not {text!r}") from None
     if isinstance(limit, bool) or int(limit) <= 0:
-        raise ValueError(f"the decompressed-size limit must be a positive number of bytes, not {limit!r}")
+        raise ConfigError(f"the decompressed-size limit must be a positive number of bytes, not {limit!r}")
     return int(limit)
 
 
@@ -80,8 +82,8 @@ def compression_ratio_limit(max_ratio: float | None = None) -> float:
 
     Raises
     ------
-    ValueError
-        The argument or the environment variable is not a number of at least 1.
+    oilflows.errors.ConfigError
+        The argument or the environment variable is not a number of at least 1 (a ``ValueError`` too).
     """
     if max_ratio is None:
         text = os.environ.get(RATIO_ENV, "").strip()
@@ -90,9 +92,9 @@ def compression_ratio_limit(max_ratio: float | None = None) -> float:
         try:
             max_ratio = float(text)
         except ValueError:
-            raise ValueError(f"${RATIO_ENV} must be a number (a ratio such as 200), not {text!r}") from None
+            raise ConfigError(f"${RATIO_ENV} must be a number (a ratio such as 200), not {text!r}") from None
     if isinstance(max_ratio, bool) or not float(max_ratio) >= 1:
-        raise ValueError(f"the compression-ratio limit must be a number of at least 1, not {max_ratio!r}")
+        raise ConfigError(f"the compression-ratio limit must be a number of at least 1, not {max_ratio!r}")
     return float(max_ratio)
 
 
@@ -510,3 +512,42 @@ def strict_json(data: bytes, name: str, what: str = "JSON") -> Any:
     if long_integers:  # outside every object: the document itself, or in a top-level array
         raise too_long(long_integers[0], None)
     return document
+
+
+# -- streaming a compressed file ------------------------------------------------------------------
+
+
+class FileRatio:
+    """The compression-ratio limit of one compressed file: at most `cap` bytes from its `size` bytes."""
+
+    def __init__(self, path: Path, max_ratio: float | None):
+        self.size = max(path.stat().st_size, 1)
+        self.ratio = compression_ratio_limit(max_ratio)
+        self.cap = ratio_cap(self.size, self.ratio)
+
+    def error(self, name: str, what: str, produced: int, field: str | None = None) -> DecompressionLimitError:
+        return DecompressionLimitError(
+            name, f"{what} {produced:,} bytes from a {self.size:,}-byte file ({produced / self.size:,.0f} "
+            f"times its size), more than the compression-ratio limit of {self.ratio:g} (above "
+            f"{RATIO_MIN_BYTES:,} bytes): a compression bomb? (pass max_compression_ratio= or set "
+            f"${RATIO_ENV} to allow more)", field)
+
+
+def iter_gzip_file(path: Path, limit: int | None, block_bytes: int, ratio: FileRatio) -> Iterator[bytes]:
+    """Stream the decompressed bytes of the gzip file `path` in blocks of `block_bytes`, never holding
+    more: at most `limit` bytes in all (None: no absolute limit) and at most ``ratio.cap``
+    (:class:`FileRatio`); a truncated or corrupt stream is a :class:`SourceFormatError`."""
+    total = 0
+    try:
+        with gzip.open(path, "rb") as handle:
+            while chunk := handle.read(block_bytes):
+                total += len(chunk)
+                if limit is not None and total > limit:
+                    raise DecompressionLimitError(
+                        str(path), f"gzip stream decompresses to more than max_uncompressed_bytes={limit:,} "
+                        "bytes; raise the limit if the file is genuine")
+                if total > ratio.cap:
+                    raise ratio.error(str(path), "gzip stream decompresses to more than", int(ratio.cap))
+                yield chunk
+    except (OSError, EOFError, zlib.error) as exc:
+        raise SourceFormatError(str(path), f"gzip stream is truncated or corrupt ({exc})") from exc

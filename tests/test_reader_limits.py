@@ -626,3 +626,37 @@ def test_gzip_of_many_members_is_inflated_in_linear_work(monkeypatch):
     assert _io.gunzip_if_needed(data + b"\0" * 100, "many.gz") == payload * members  # zero padding
     with pytest.raises(SourceFormatError, match="not another gzip member"):
         _io.gunzip_if_needed(data + b"junk", "many.gz")
+
+
+def test_bad_limit_settings_are_typed_config_errors(monkeypatch):
+    # A mistyped environment variable is the user's configuration, not a bug: a typed ConfigError
+    # (still a ValueError for old callers) naming the variable.
+    from oilflows import _io
+    from oilflows.errors import ConfigError
+
+    monkeypatch.setenv(_io.RATIO_ENV, "two hundred")
+    with pytest.raises(ConfigError, match=_io.RATIO_ENV):
+        _io.compression_ratio_limit()
+    monkeypatch.setenv(_io.LIMIT_ENV, "lots")
+    with pytest.raises(ConfigError, match=_io.LIMIT_ENV):
+        _io.decompressed_limit()
+    with pytest.raises(ValueError):
+        _io.compression_ratio_limit(0.5)
+
+
+def test_streamed_gzip_lives_in_io_and_keeps_both_limits(tmp_path):
+    # The Comext bulk reader streams gzip through oilflows._io (one place for decompression).
+    import gzip
+
+    from oilflows import _io
+    from oilflows.sources import _comext_stream
+
+    assert _comext_stream.iter_gzip_file is _io.iter_gzip_file
+    path = tmp_path / "zeros.gz"
+    path.write_bytes(gzip.compress(b"\0" * (4 * 1024**2)))  # ~4 KB that inflates 1000-fold
+    with pytest.raises(DecompressionLimitError, match="compression-ratio limit"):
+        list(_io.iter_gzip_file(path, None, 64 * 1024, _io.FileRatio(path, None)))
+    with pytest.raises(DecompressionLimitError, match="max_uncompressed_bytes"):
+        list(_io.iter_gzip_file(path, 100_000, 64 * 1024, _io.FileRatio(path, float("inf"))))
+    assert b"".join(_io.iter_gzip_file(path, None, 64 * 1024, _io.FileRatio(path, float("inf")))) == (
+        b"\0" * (4 * 1024**2))

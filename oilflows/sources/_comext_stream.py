@@ -30,10 +30,8 @@ The last line of the file may lack its line end but not a field (a truncated fil
 from __future__ import annotations
 
 import contextlib
-import gzip
 import queue
 import threading
-import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +41,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from .._io import RATIO_ENV, RATIO_MIN_BYTES, compression_ratio_limit, markup_title, ratio_cap
+from .._io import FileRatio as _Ratio
+from .._io import iter_gzip_file, markup_title
 from ..errors import DecompressionLimitError, SourceFormatError  # noqa: F401 - re-exported
 
 #: Bulk v2 layout (``full_v2_YYYYMM.7z``): role -> column. The full header is
@@ -130,7 +129,7 @@ def stream_batches(
     if magic == SEVEN_ZIP_MAGIC:
         name, chunks = _seven_zip_chunks(path, max_uncompressed_bytes, block_bytes, ratio)
     elif magic.startswith(GZIP_MAGIC):
-        name, chunks = str(path), _gzip_chunks(path, max_uncompressed_bytes, block_bytes, ratio)
+        name, chunks = str(path), iter_gzip_file(path, max_uncompressed_bytes, block_bytes, ratio)
     else:
         name, chunks = str(path), _file_chunks(path, block_bytes)
     try:
@@ -157,39 +156,6 @@ def _file_chunks(path: Path, block_bytes: int) -> Iterator[bytes]:
                 yield chunk
     except OSError as exc:
         raise SourceFormatError(str(path), f"cannot read file: {exc.strerror or exc}") from exc
-
-
-class _Ratio:
-    """The compression-ratio limit of one compressed file: at most `cap` bytes from its `size` bytes."""
-
-    def __init__(self, path: Path, max_ratio: float | None):
-        self.size = max(path.stat().st_size, 1)
-        self.ratio = compression_ratio_limit(max_ratio)
-        self.cap = ratio_cap(self.size, self.ratio)
-
-    def error(self, name: str, what: str, produced: int, field: str | None = None) -> DecompressionLimitError:
-        return DecompressionLimitError(
-            name, f"{what} {produced:,} bytes from a {self.size:,}-byte file ({produced / self.size:,.0f} "
-            f"times its size), more than the compression-ratio limit of {self.ratio:g} (above "
-            f"{RATIO_MIN_BYTES:,} bytes): a compression bomb? (pass max_compression_ratio= or set "
-            f"${RATIO_ENV} to allow more)", field)
-
-
-def _gzip_chunks(path: Path, limit: int | None, block_bytes: int, ratio: _Ratio) -> Iterator[bytes]:
-    total = 0
-    try:
-        with gzip.open(path, "rb") as handle:
-            while chunk := handle.read(block_bytes):
-                total += len(chunk)
-                if limit is not None and total > limit:
-                    raise DecompressionLimitError(
-                        str(path), f"gzip stream decompresses to more than max_uncompressed_bytes={limit:,} "
-                        "bytes; raise the limit if the file is genuine")
-                if total > ratio.cap:
-                    raise ratio.error(str(path), "gzip stream decompresses to more than", int(ratio.cap))
-                yield chunk
-    except (OSError, EOFError, zlib.error) as exc:
-        raise SourceFormatError(str(path), f"gzip stream is truncated or corrupt ({exc})") from exc
 
 
 def _import_py7zr():
