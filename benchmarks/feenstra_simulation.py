@@ -110,8 +110,11 @@ def markdown(rows: list[dict], seeds: int, seconds: float) -> str:
         "counts variety-periods, not periods. Annual register data (7 years, 27 origins) are in that "
         "regime: read the German sigma of 18.80 (SE 7.34) as a magnitude, not a precise value.",
         "- Broda-Weinstein (grid whenever rho-hat is inadmissible) changes the estimate only in the runs "
-        "where rho-hat falls outside [0, 1); compare its median with the closed form's in the designs "
-        "where that happens often (sigma = 19, rho = 0 designs).",
+        "where rho-hat falls outside [0, 1). Where that is most runs (sigma = 19, 7 periods: 91 %) it "
+        "moves the median from 18.72 to 19.05, slightly closer to the truth; where the true rho is 0 "
+        "(half the runs inadmissible) it moves it from 5.26 to 5.51, further away (the grid's rho >= 0 "
+        "constraint binds at the truth and its objective is flat there). Neither method dominates: the "
+        "library shows both sigmas and says whether rho is admissible.",
         "- The covariance types differ little here: after the 1/s weighting the simulated errors have "
         "no heteroskedasticity left. The default `HC2` guards against what real data leave over, and is "
         "the type closest to the published German SE (7.42 against 7.34; the textbook 2SLS `classic` "
