@@ -42,6 +42,7 @@ if str(ROOT) not in sys.path:
 
 from oilflows.analytics.panel_designs import did, event_study, exposure  # noqa: E402
 from oilflows.analytics.synthetic_control import synthetic_control  # noqa: E402
+from oilflows.errors import AnalysisError  # noqa: E402
 from oilflows.schema import COLUMNS  # noqa: E402
 
 POST_START = "2023-01"
@@ -294,9 +295,13 @@ def real_data_section() -> list[str]:
                      f"[{100 * r.ci_cluster[0]:+.2f}, {100 * r.ci_cluster[1]:+.2f}] | {r.p_cluster:.3f} | "
                      f"[{100 * r.ci_wild[0]:+.2f}, {100 * r.ci_wild[1]:+.2f}] | {r.p_wild:.3f} |")
     lines += ["", "```", d.summary(), "```", ""]
-    es = event_study(frame, **design)
-    lines += ["### Event study (same design, bins at k <= -12 and k >= 12)", "", "```", es.summary(), "```",
-              ""]
+    try:
+        es_text = event_study(frame, **design).summary()
+    except AnalysisError as exc:  # under "drop" Germany may have no identified month at k = -1
+        es_text = (f"confidential='drop' (default): not identified: {exc}\n\nconfidential='lower_bound' "
+                   "(the disclosed part only, a lower bound of the outcome):\n"
+                   + event_study(frame, **design, confidential="lower_bound").summary())
+    lines += ["### Event study (same design, bins at k <= -12 and k >= 12)", "", "```", es_text, "```", ""]
     sc = synthetic_control(frame, treated="DE", donors=design["controls"])
     sc_i = synthetic_control(frame, treated="DE", donors=design["controls"], intercept=True)
     lines += ["### Synthetic control (DE; donors FR, IT, ES, NL; pre 2020-01..2022-12, post 2023)", "",
