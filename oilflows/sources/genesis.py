@@ -4,8 +4,19 @@ GENESIS-Online is the database of the Federal Statistical Office (Destatis). Tab
 monthly foreign trade of Germany by country (``STLAH``) and 8-digit goods code (``WAM8``, ``WA`` + CN8);
 its contents are ``GEWE``/``WERTE``/``WERTES``/``BME`` (imports: weight, value in EUR, value in USD,
 supplementary unit) and ``GEWA``/``WERTA``/``WERTAS``/``BMA`` (exports). ``read`` returns the canonical
-frame (``source="destatis"``, ``dataset="51000-0017"``), ``parse_ffcsv`` any GENESIS flat file as a long
-frame, ``fetch`` downloads through the REST web service (sources.md section 4).
+frame (``source="destatis"``, ``dataset="51000-0017"``; the yearly table 51000-0010 as well, with
+``freq="A"``), ``parse_ffcsv`` any GENESIS flat file as a long frame, ``fetch`` downloads through the REST
+web service (sources.md section 4).
+
+Country labels, as real answers write them (fixtures recorded by the pystatis project,
+``tests/fixtures/genesis/real/``): a ``STLAH`` code is looked up in ``oilflows/data/genesis_countries.csv``
+(all 262 codes of the foreign-trade statistics, German and English labels, the ISO code or a declared
+non-country code); validity notes such as ``(ab 05/1992)``, ``(since 05/1992)`` or ``(01/1993 - 05/2005)``
+are stripped before the label is checked against that code; official long names (``Islamische Republik
+Iran``) and historical aggregates (``Belgien und Luxemburg`` -> ``BELUX``) come from the same list. Units
+are accepted in both languages (``Tsd. EUR``/``EUR 1000``, ``Tsd. US $``/``US-$ 1000``, ``t``). The old
+layout is read with or without its ``__q`` quality columns, and the English old layout's repeated
+``<n>_variable_code`` header names are read by position.
 
 The flat-file CSV ("ffcsv"), as found in the real samples
 -------------------------------------------------------
