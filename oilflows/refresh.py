@@ -58,7 +58,9 @@ from __future__ import annotations
 
 import inspect
 import re
+import sys
 import tomllib
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,6 +72,9 @@ from .schema import KEY
 from .sources import registry
 from .sources.registry import suggest
 from .store import Store, WriteSummary, release_scope
+
+__all__ = ["DEFAULT_DATASETS", "ENTRY_KEYS", "SECRET_PARAMS", "SOURCES", "TOP_KEYS", "UNSTAMPED",
+           "RefreshItem", "RefreshResult", "load_config", "refresh"]
 
 _GEOS = ["DE", "FR", "IT", "ES", "NL", "PL", "AT", "CZ"]
 
@@ -492,3 +497,24 @@ def _fetch_one(spec: dict, store: Store, item: RefreshItem, stamp: pd.Timestamp)
         return None
     item.rows = len(frame)
     return frame
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable: ``oilflows.refresh(config)`` is :func:`refresh`.
+
+    ``oilflows.refresh`` is this module (``import oilflows.refresh`` and
+    ``importlib.import_module("oilflows.refresh")`` give it), and calling it calls :func:`refresh`,
+    the form ``oilflows.refresh(...)`` users already write."""
+
+    def __call__(
+        self,
+        config: str | Path | list[dict] | None = None,
+        store: Store | None = None,
+        progress: bool = True,
+        *,
+        keep_going: bool | None = None,
+    ) -> RefreshResult:
+        return refresh(config, store, progress, keep_going=keep_going)
+
+
+sys.modules[__name__].__class__ = _CallableModule
