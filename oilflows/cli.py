@@ -621,3 +621,6 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+__all__ = ["EXIT_BROKEN_PIPE", "EXIT_DATA", "EXIT_INTERRUPTED", "EXIT_NETWORK", "EXIT_OK",
+           "EXIT_STORE", "EXIT_USAGE", "exit_code", "main"]

@@ -201,3 +201,8 @@ def is_iso_country(code: str) -> bool:
     :func:`is_non_country`); False for WORLD, aggregates and region codes. Kept for old callers:
     unlike :func:`is_country` it lets unassigned two-letter codes (``AA``) through."""
     return not is_non_country(code)
+
+__all__ = ["COIFPM_PREFIX", "COUNTRIES", "EUROSTAT_COUNTRY", "EU_AGGREGATES", "ISO_3166_1", "KINDS",
+           "NON_COUNTRY", "NON_COUNTRY_FILE", "NOT_COUNTRIES", "REGIONS", "SIEC_PRODUCT",
+           "SOURCE_ALIASES", "NonCountry", "coifpm_partner", "is_country", "is_iso_country",
+           "is_non_country", "kind", "map_codes", "non_country_codes"]

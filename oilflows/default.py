@@ -46,3 +46,5 @@ def load_default(
 def default_provenance() -> dict:
     """Provenance of the embedded snapshot: inputs (with sha256), vintages, rows and licences."""
     return json.loads(_path("default.json").read_text(encoding="utf-8"))
+
+__all__ = ["default_provenance", "load_default"]

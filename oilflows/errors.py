@@ -148,3 +148,9 @@ class ConfigError(QueryError):
     """A refresh config (a TOML file or a list of dicts) asks for something oilflows cannot do: an unknown
     key (with the closest known one), a malformed period or start after end, a code the source does not
     know (``geo = ["Germany"]``: did you mean DE?). Raised before any network call; one line."""
+
+__all__ = ["AccessDeniedError", "AnalysisError", "BodyTooLargeError", "ConfigError",
+           "DecompressionLimitError", "ExecutorError", "FetchError", "FetchTimeoutError",
+           "NetworkError", "OilflowsError", "QueryError", "RateLimitedError", "SchemaError",
+           "SourceFormatError", "StoreError", "StoreQueryError", "TruncatedBodyError",
+           "UnknownDatasetError"]

@@ -74,3 +74,5 @@ def _bound(value: str | pd.Timestamp, lower: bool) -> pd.Timestamp:
     if not lower and isinstance(value, str) and len(value.strip()) == 4:
         stamp = stamp.replace(month=12)
     return stamp
+
+__all__ = ["expression"]

@@ -22,3 +22,5 @@ def combine(*frames: pd.DataFrame) -> pd.DataFrame:
     if not parts:
         return conform(pd.DataFrame({c: [] for c in COLUMNS}))
     return latest(pd.concat(parts, ignore_index=True))
+
+__all__ = ["combine", "latest"]

@@ -1269,3 +1269,11 @@ def _reason(exc: BaseException) -> str:
 def _body_excerpt(response: requests.Response) -> str:
     text = response.text[:300] if response.content else response.reason or ""
     return " ".join(text.split()) or (response.reason or "error")
+
+__all__ = ["BACKOFF_MAX", "BODY_RETRIES", "CACHE_FILE", "CACHE_MAX_BYTES", "CACHE_SECONDS",
+           "DEADLINE", "ERROR_BODY_BYTES", "KEYRING_SERVICE", "MAX_BODY_BYTES", "MAX_REDIRECTS",
+           "MAX_RETRY_AFTER", "RATE_LIMITS", "REDACTED_LOGGERS", "REDIRECT_STATUSES",
+           "RETRY_STATUSES", "SECRET_FIELDS", "TIMEOUT", "USER_AGENT", "RateLimit",
+           "backoff_seconds", "cache_enabled", "cache_path", "credential", "error_type", "get",
+           "invalidate", "post", "redact", "register_credential_header", "register_secret",
+           "request", "retry_after", "retry_policy", "session", "set_rate_limit", "timeouts"]

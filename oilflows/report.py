@@ -531,3 +531,5 @@ def _context_text(context: pd.DataFrame) -> str:
     lines += [f"{r.measure:<46}{r.baseline:>10}{r.post:>10}  {r.note}"
               for r in context.itertuples(index=False)]
     return "\n".join(lines)
+
+__all__ = ["Report", "before_after", "build_report"]

@@ -368,3 +368,7 @@ def grades_on_route(table: pd.DataFrame, route: str, *, reporter: str = ALL_REPO
 def routes_for(table: pd.DataFrame, grades: Iterable[str], reporter: str, period: object) -> dict[str, str]:
     """:func:`route_of` for several grades at once: grade -> route id."""
     return {g: route_of(table, g, reporter, period) for g in grades}
+
+__all__ = ["ALL_REPORTERS", "COLUMNS", "CONFIDENCE", "DEPENDS_ON_RUSSIA", "ROUTES", "check_route",
+           "depends_on_russia", "grade_origin", "grades_on_route", "parse_route_table",
+           "route_column", "route_of", "route_table", "routes_for"]

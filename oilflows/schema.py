@@ -152,3 +152,8 @@ def validate(frame: pd.DataFrame) -> pd.DataFrame:
         raise SchemaError(f"{int(leaked.sum())} confidential rows carry a quantity")
     del table
     return frame
+
+__all__ = ["COLUMNS", "CONFIDENTIAL", "FLOWS", "FREQS", "INTERVAL_FLAG", "KEY", "MAX_ABS_VALUE",
+           "MEASURES", "OBSERVATION_KEY", "PERIOD_YEARS", "QUANTITIES", "SCHEMA", "WORLD",
+           "IntervalFlagError", "conform", "empty_frame", "from_table", "parse_interval_flag",
+           "to_table", "validate"]

@@ -1065,3 +1065,10 @@ def _write_file(frame: pd.DataFrame, path: Path, presorted: bool = False) -> Non
         pq.write_table(table, handle, **_PARQUET_OPTIONS)
         handle.flush()
         os.fsync(handle.fileno())
+
+__all__ = ["DATA_DIR", "DATA_FILE", "FILE_SCHEMA", "INTERNAL_DIRS", "LOCK_FILE", "MAX_CODE_LENGTH",
+           "PARTITIONS", "PARTITION_SCHEMA", "QUARANTINE_DIR", "RETIRED_FLAG", "RETIRED_SUFFIX",
+           "ROW_GROUP_ROWS", "SCOPE_COLUMNS", "VINTAGE_DIR", "Store", "WriteSummary", "check_codes",
+           "check_layout", "default_path", "is_code", "is_key", "key_of", "links_between",
+           "load_manifest", "partition_key", "partition_values", "publish_partition",
+           "release_scope", "require_no_links"]

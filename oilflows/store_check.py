@@ -591,3 +591,5 @@ def _adopt_legacy(root: Path, report: RepairReport) -> Manifest | None:
     report.actions.append(f"adopted an oilflows 0.1 store: {len(manifest.partitions)} partitions, "
                           f"{len(manifest.vintages)} archive files")
     return manifest
+
+__all__ = ["Problem", "RepairReport", "VerifyReport", "recover", "repair", "verify"]

@@ -111,3 +111,6 @@ def commit(root: Path, manifest: Manifest) -> None:
 def temporaries(root: Path) -> list[Path]:
     """Manifests written by a commit that did not finish (removed by a repair)."""
     return sorted(root.glob(f"{MANIFEST}.*.tmp"))
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "MANIFEST", "FileEntry", "Manifest", "commit", "load",
+           "temporaries"]

@@ -39,3 +39,6 @@ def tonnes_to_barrels(tonnes: ArrayLike, api_gravity: ArrayLike = DEFAULT_API_GR
 def barrels_to_tonnes(barrels: ArrayLike, api_gravity: ArrayLike = DEFAULT_API_GRAVITY) -> ArrayLike:
     """Convert barrels to metric tonnes at the given API gravity (degrees; default documented above)."""
     return barrels / barrels_per_tonne(api_gravity)
+
+__all__ = ["DEFAULT_API_GRAVITY", "M3_PER_BBL", "ArrayLike", "barrels_per_tonne",
+           "barrels_to_tonnes", "specific_gravity", "tonnes_to_barrels"]

@@ -424,3 +424,6 @@ def _caveats(result: ConcentrationResult) -> list[str]:
     if result.freq == "M" and not result.rolling:
         notes.append("Monthly indices are noisy (lumpy tanker arrivals); consider rolling=12.")
     return notes
+
+__all__ = ["POINTS", "ConcentrationResult", "concentration", "cr_k", "effective_n", "evenness",
+           "hhi", "risk_weighted_hhi", "shannon"]

@@ -1043,3 +1043,8 @@ def _caveats(result: CounterfactualResult, sub: _Extracted, panel: Panel, notes:
             out.append(f"the coverage interval treats the forecast errors of {result.partner} and "
                        f"{result.displaced} as independent (joint_coverage=False).")
     return out + notes
+
+__all__ = ["ANTICIPATION_END", "CALIBRATION", "DEFAULT_ETS", "DEFAULT_ORDER",
+           "DEFAULT_SEASONAL_ORDER", "DEFAULT_SHARE_FLOOR", "DISPLACED_BASELINES", "MODELS",
+           "TARGETS", "CounterfactualResult", "counterfactual", "partner_series",
+           "residual_correlation"]

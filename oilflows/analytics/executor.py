@@ -212,3 +212,6 @@ def _loaded_openblas() -> list[str]:
         return []
     paths = {line.split(maxsplit=5)[-1] for line in maps.splitlines() if "openblas" in line.lower()}
     return sorted(p for p in paths if p.startswith("/") and ".so" in Path(p).name)
+
+__all__ = ["BLAS_ENV_VARS", "blas_threads", "check_executor", "default_workers", "describe",
+           "is_dask_client", "limit_blas_threads", "map_tasks"]

@@ -139,3 +139,5 @@ def mirror(
              "a missing period on one side is missing, not zero"]
     return MirrorResult(importer, exporter, measure, freq, imp_name, exp_name, margin, lag, window,
                         table, notes)
+
+__all__ = ["MirrorResult", "mirror"]

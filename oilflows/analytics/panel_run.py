@@ -765,3 +765,8 @@ def panel_counterfactual(
                  "nominal 95% intervals cover about 92% in simulation (benchmarks/"
                  "counterfactual_RESULTS.md). Over many series, about alpha of them exclude 0 by "
                  "chance alone."])
+
+__all__ = ["COUNTERFACTUAL_COLUMNS", "COUNT_COLUMNS", "DATE_COLUMNS", "ERROR_COLUMNS", "GROUP",
+           "MAX_CHUNK", "ON_ERROR", "SLICE_COLUMNS", "SUBSTITUTION_COLUMNS", "TEXT_COLUMNS",
+           "PanelResult", "SeriesSpec", "counterfactual_series", "panel_concentration",
+           "panel_counterfactual", "panel_substitution"]

@@ -434,3 +434,6 @@ def _num(x: float, signed: bool = False) -> str:
     if pd.isna(x):
         return "n/a"
     return f"{x:+.2f}" if signed else f"{x:.2f}"
+
+__all__ = ["MIXED_BASIS", "PRICE_BASIS", "PRICE_ONLY_BASIS", "VALUE_BASIS", "PriceSpreadResult",
+           "UnitValuesResult", "price_spread", "unit_values"]

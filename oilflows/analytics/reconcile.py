@@ -322,3 +322,4 @@ def _default_reference(table: pd.DataFrame) -> str:
     counts = pool.groupby("name")["period"].nunique()
     return sorted(counts[counts == counts.max()].index)[0]
 
+__all__ = ["KNOWN_CAUSES", "SLICES", "ReconcileResult", "read_published", "reconcile"]

@@ -309,3 +309,5 @@ def _span(pair: tuple[float, float], div: float) -> str:
     lo, hi = pair
     text = [("inf" if x > 0 else "-inf") if math.isinf(x) else f"{x / div:,.0f}" for x in (lo, hi)]
     return text[0] if text[0] == text[1] else f"{text[0]} .. {text[1]}"
+
+__all__ = ["EMBARGO_CRUDE", "EMBARGO_PRODUCTS", "RelabellingResult", "Signal", "relabelling_signals"]

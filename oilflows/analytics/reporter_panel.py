@@ -330,3 +330,7 @@ def _windows_text(windows) -> str:
 def _check_choice(name: str, value, options) -> None:
     if value not in options:
         raise AnalysisError(f"{name} must be one of {list(options)}, got {value!r}")
+
+__all__ = ["CONFIDENTIAL_RULES", "DRUZHBA_REPORTERS", "OUTCOMES", "ReporterPanel",
+           "available_reporters", "is_aggregate", "non_country_reason", "reporter_panel",
+           "reporter_panel_in_windows"]

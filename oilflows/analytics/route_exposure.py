@@ -230,5 +230,4 @@ def route_exposure(
         russian_share_disclosed=dep0 / disclosed_total if disclosed_total > 0 else math.nan,
         note=note, caveats=caveats)
 
-
-
+__all__ = ["RouteExposureResult", "route_exposure"]

@@ -270,3 +270,5 @@ def supplier_shares(
     long["exact"] = long["exact"].astype(bool)
     long = long[list(COLUMNS)].sort_values(["period", "partner"]).reset_index(drop=True)
     return SharesResult(reporter, measure, freq, panel.source, panel.dataset, long, panel)
+
+__all__ = ["COLUMNS", "SharesResult", "supplier_shares"]

@@ -213,3 +213,5 @@ def _caveats(result: ShiftShareResult) -> list[str]:
     notes.append("Compare whole years or the same months (seasonality); the base year matters "
                  "(2021 vs 2019; 2020 is the COVID year).")
     return notes
+
+__all__ = ["ShiftShareResult", "shift_share"]

@@ -321,3 +321,4 @@ def _format_table(table: pd.DataFrame, divisor: float) -> str:
                     f"{share_text:>9}{int(row['confidential_post']):>10}  {span}")
     return "\n".join(rows)
 
+__all__ = ["SubstitutionResult", "substitution"]

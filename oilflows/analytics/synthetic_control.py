@@ -370,3 +370,5 @@ def _fmt(x: float, outcome: str, sign: bool = True) -> str:
     if outcome == "share":
         return f"{100 * x:+.2f} pp" if sign else f"{100 * x:.2f} pp"
     return f"{x:+.4g}" if sign else f"{x:.4g}"
+
+__all__ = ["SyntheticControlResult", "simplex_weights", "synthetic_control"]

@@ -281,3 +281,5 @@ def _meta(doc: dict, name: str) -> dict:
         raise SourceFormatError(name, f"expected a dataset code, found {extension['id']!r}"[:200],
                                 "extension.id")
     return {k: doc.get(k) for k in ("updated", "label", "extension", "source")}
+
+__all__ = ["MAX_CELLS", "WITHHELD_STATUSES", "is_withheld", "parse"]

@@ -460,3 +460,8 @@ def merged_flags(flag_codes: np.ndarray, flag_values: np.ndarray, conf_codes: np
         lut = np.where(empty[lut], -1, keep[lut])
         values = values[~empty]
     return lut[combo], values
+
+__all__ = ["CONF_STATUS_CODES", "HEAD_BYTES", "REQUIRED", "UNDISCLOSED", "Coded", "check_codes",
+           "check_flags", "check_period_shape", "coded_from_frame", "head", "header_columns",
+           "merge_conf_status", "merged_flags", "parse", "parse_coded", "parse_periods",
+           "period_starts"]

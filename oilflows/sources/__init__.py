@@ -4,3 +4,5 @@ Every source is registered once in :mod:`oilflows.sources.registry` (datasets, u
 limits, credentials, non-country codes, known causes): ``registry.get("eurostat")``,
 ``registry.all_sources()``; adding a source is described in docs/sources.md.
 """
+
+__all__: list[str] = []  # the submodules are the API

@@ -913,3 +913,7 @@ def _bulk_periods(period: pd.Series, name: str) -> tuple[np.ndarray, pd.Series]:
     freq = np.array(freqs, dtype=object)[inverse]
     stamp = pd.Series(pd.DatetimeIndex(stamps)[inverse], index=period.index).astype("datetime64[s]")
     return freq, stamp
+
+__all__ = ["BASE_URL", "CRUDE_CN8", "DATASET", "DEFAULT_INDICATORS", "FLOWS", "INDICATORS",
+           "SOURCE", "Query", "build_query", "fetch", "iter_bulk", "partner_code",
+           "product_and_grade", "read", "read_bulk", "request_url", "split_query", "sum_cn8"]

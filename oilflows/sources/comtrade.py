@@ -982,3 +982,6 @@ def _status_problem(response: requests.Response) -> str:
     if status == 414 or "request url too long" in message.lower():
         return f"request URL too long; ask for fewer codes per call ({message})"
     return message
+
+__all__ = ["API_KEY_ENV", "DATASET", "DATASETS", "DATA_URL", "FLOWS", "PRODUCTS", "SOURCE", "Query",
+           "build_query", "fetch", "last_update", "plan", "read", "request_url"]

@@ -712,3 +712,6 @@ def last_update(dataset: str) -> pd.Timestamp | None:
     toc = response.validated
     rows = toc[(toc["code"] == info.code) & toc["last_update"].notna()]
     return None if rows.empty else rows["last_update"].max()
+
+__all__ = ["BASE_URL", "DATASETS", "TOC_URL", "Dataset", "dataset_info", "dimension_filters",
+           "fetch", "last_update", "read", "read_toc", "request_url"]

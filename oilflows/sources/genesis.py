@@ -1846,3 +1846,8 @@ def _genesis_date(value, label: str) -> pd.Timestamp:
         return pd.Timestamp(year=year, month=month, day=day, hour=hour, minute=minute, second=second)
     except ValueError:
         raise SourceFormatError(label, f"date {value!r} is not a valid date", "Date") from None
+
+__all__ = ["BASE_URL", "CONTENTS", "COUNTRY_NAMES", "DEFAULT_CONTENTS", "DEFAULT_GOODS",
+           "ISO_STLAH", "SOURCE", "STLAH_ISO", "TABLES", "TOKEN_ENV", "Query", "build_query",
+           "country_iso", "dimensions", "fetch", "last_update", "parse_ffcsv", "plan_requests",
+           "read", "split_query", "stlah_catalogue", "verify_stlah"]

@@ -626,3 +626,6 @@ def provenance(path: Source | None = None, *, min_trust: str = "medium") -> pd.D
     added["vintage"] = pd.to_datetime(added["vintage"])
     added["period"] = pd.to_datetime(added["period"])
     return pd.concat([table.reset_index(drop=True), added.reset_index(drop=True)], axis=1)
+
+__all__ = ["METRICS", "QUALIFIERS", "SOURCE", "TRUST_LEVELS", "PublishedFlagError", "bounds",
+           "dataset_slug", "format_flag", "interval", "parse_flag", "provenance", "read"]
