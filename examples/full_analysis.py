@@ -46,7 +46,8 @@ hhi = concentration(coifpm, "DE", freq="A").table
 print(hhi.loc["2020":"2023", ["hhi_disclosed", "hhi_world", "undisclosed_share"]].round(3))
 
 section("Shift-share 2021 -> 2023 (monthly means, thousand barrels)")
-print((shift_share(coifpm, "DE").to_frame().loc[["RU", "NO", "US", "KZ"]] / 1e3).round(0))
+shifts = shift_share(coifpm, "DE").to_frame().set_index("partner")
+print((shifts.loc[["RU", "NO", "US", "KZ"]] / 1e3).round(0))
 
 section("Quality of the German slate and the best substitutes for Russian Export Blend")
 print(crude_slate(coifpm, "DE").table.loc["2020":"2023", ["api_gravity", "sulphur_pct_mass"]].round(2))

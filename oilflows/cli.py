@@ -355,7 +355,7 @@ def _report(args: argparse.Namespace) -> int:
         "bounds": [{"variant": label, "coverage": b.coverage, "gain": b.gain, "shortfall": b.shortfall,
                     "disclosed_coverage": b.disclosed_coverage} for label, b in report.bounds],
         "undisclosed_share": s.undisclosed_share,
-        "replacement": s.to_frame().rename_axis("partner").reset_index(),
+        "replacement": s.to_frame(),
         "caveats": s.caveats, "data": report.data_note,
     }
     _emit(args, report.text, data, data["replacement"])

@@ -78,7 +78,7 @@ def test_summary_and_frame(de_result):
     assert "186,493 -> 0" in text and "45,806 -> 49,550" in text
     frame = de_result.to_frame()
     assert {"baseline_mean", "post_mean", "change", "share_of_shortfall"} <= set(frame.columns)
-    assert {"WORLD", "undisclosed", "RU", "KZ"} <= set(frame.index)
+    assert {"WORLD", "undisclosed", "RU", "KZ"} <= set(frame["partner"])
 
 
 # -- hand-computed cases ---------------------------------------------------------------------

@@ -275,7 +275,7 @@ def test_confidential_months_are_missing_not_zero():
     assert series.attrs["partial_months"] == [pd.Timestamp("2020-03-01")]
     result = counterfactual(frame, **SIM, displaced=None)
     assert result.pre_months_used == 34 and result.post_months_used == 11
-    t = result.to_frame().set_index("month")
+    t = result.to_frame().set_index("period")
     assert np.isnan(t.loc["2023-05-01", "actual"]) and np.isnan(t.loc["2023-05-01", "excess"])
     assert result.cumulative_excess == pytest.approx(t["excess"].sum())  # NaN month skipped
     assert any("skipped as missing, not set to 0" in c for c in result.caveats)

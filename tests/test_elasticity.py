@@ -558,7 +558,7 @@ def test_summary_and_frame(published):
     for needle in ("sigma = 18.7995", "n = 132 observations, 27 varieties", "reference variety DZ",
                    "dg_ener/coir", "exclude pipeline imports", "HC2"):
         assert needle in text
-    table = published.to_frame()
+    table = published.to_frame().set_index("parameter")
     assert list(table.index) == ["sigma", "rho", "theta1", "theta2", "constant"]
     assert table.loc["sigma", "estimate"] == published.sigma
     assert table.loc["sigma", "ci_low"] < published.sigma < table.loc["sigma", "ci_high"]
@@ -577,7 +577,7 @@ def test_intervals_use_t_quantiles_with_the_regression_degrees_of_freedom():
     from scipy import stats
 
     result = feenstra(oilflows.load_default(dataset="coir"), "DE", reference="DZ")
-    table = result.to_frame()
+    table = result.to_frame().set_index("parameter")
     half = (table["ci_high"] - table["ci_low"]) / 2
     q = stats.t.ppf(0.975, result.n_obs - 3)  # theta1, theta2 and the constant
     assert half.loc["theta1"] == pytest.approx(q * table.loc["theta1", "std_error"])

@@ -132,16 +132,16 @@ MIRROR = [
 
 def test_mirror_by_hand():
     result = mirror(_flows(MIRROR), "DE", "KZ", measure="mass_t")
-    t = result.to_frame()
+    t = result.to_frame().set_index("period")
     y21, y22 = pd.Timestamp("2021-01-01"), pd.Timestamp("2022-01-01")
     assert t.loc[y21, "discrepancy"] == pytest.approx(500e3)
     assert t.loc[y21, "relative"] == pytest.approx(500e3 / 7_750e3)
     assert t.loc[y22, "discrepancy"] == pytest.approx(-500e3)
     assert pd.isna(t.loc[pd.Timestamp("2020-01-01"), "importer_reported"])  # missing, not zero
-    values = mirror(_flows(MIRROR), "DE", "KZ", measure="value", cif_fob=0.10).to_frame()
+    values = mirror(_flows(MIRROR), "DE", "KZ", measure="value", cif_fob=0.10).to_frame().set_index("period")
     assert values.loc[y21, "exporter_adjusted"] == pytest.approx(3_900e6 * 1.1)
     assert values.loc[y21, "discrepancy"] == pytest.approx(4_400e6 - 4_290e6)
-    lagged = mirror(_flows(MIRROR), "DE", "KZ", lag=1).to_frame()
+    lagged = mirror(_flows(MIRROR), "DE", "KZ", lag=1).to_frame().set_index("period")
     assert lagged.loc[y21, "exporter_reported"] == pytest.approx(7_000e3)  # 2020 exports vs 2021 imports
     assert "CIF" in mirror(_flows(MIRROR), measure="value").summary()
 

@@ -84,7 +84,7 @@ def test_summary_frame_and_caveats(de_result):
     assert "KZ (12/10)" in " ".join(de_result.caveats)  # KZ_MSC confidential cells
     frame = de_result.to_frame()
     assert {"base_share", "comparison_share", "scale_effect", "share_effect"} <= set(frame.columns)
-    assert frame.index[-1] == "WORLD" and "undisclosed" in frame.index
+    assert frame["partner"].iloc[-1] == "WORLD" and "undisclosed" in set(frame["partner"])
 
 
 # -- hand cases and random panels --------------------------------------------------------------

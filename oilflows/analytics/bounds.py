@@ -25,6 +25,7 @@ from ..units import barrels_per_tonne
 from ._accounting import Accounts, Program, accounts, dataset_pairs, month_range
 from ._panel import display, fmt, matching, pct
 from ._plot import pyplot
+from ._result import Result
 
 #: Plausible API gravities (degrees). nrg_ti_coifpm carries 0 as a placeholder in some
 #: confidential cells; values outside this range are not densities and are ignored.
@@ -66,7 +67,7 @@ class Total:
 
 
 @dataclass
-class BoundsResult:
+class BoundsResult(Result):
     """The result of :func:`volume_bounds`: window totals in the measure's base unit.
 
     Attributes
@@ -100,6 +101,10 @@ class BoundsResult:
     totals: list[Total] = field(default_factory=list)
     density: tuple[float, float] | None = None
     caveats: list[str] = field(default_factory=list)
+
+    def _repr_fields(self) -> dict:
+        names = ("reporter", "partner", "start", "end", "measure", "lower", "upper", "disclosed")
+        return {n: getattr(self, n) for n in names}
 
     @property
     def exact(self) -> bool:
@@ -258,7 +263,7 @@ def volume_bounds(
 
 
 @dataclass
-class SubstitutionBounds:
+class SubstitutionBounds(Result):
     """Sharp joint bounds of a substitution (monthly means, measure's base unit; coverage a ratio).
 
     The displaced and the substitute partner draw on the same monthly residual, so the bounds of the
@@ -278,11 +283,15 @@ class SubstitutionBounds:
     note: str | None = None
     caveats: list[str] = field(default_factory=list)
 
+    def _repr_fields(self) -> dict:
+        names = ("reporter", "displaced", "substitute", "gain", "shortfall", "coverage")
+        return {n: getattr(self, n) for n in names}
+
     def to_frame(self) -> pd.DataFrame:
-        """Rows gain, shortfall (monthly means) and coverage (ratio): lower and upper."""
-        return pd.DataFrame({"lower": [self.gain[0], self.shortfall[0], self.coverage[0]],
-                             "upper": [self.gain[1], self.shortfall[1], self.coverage[1]]},
-                            index=pd.Index(["gain", "shortfall", "coverage"], name="quantity"))
+        """Rows gain, shortfall (monthly means) and coverage (ratio): ``quantity, lower, upper``."""
+        return pd.DataFrame({"quantity": ["gain", "shortfall", "coverage"],
+                             "lower": [self.gain[0], self.shortfall[0], self.coverage[0]],
+                             "upper": [self.gain[1], self.shortfall[1], self.coverage[1]]})
 
     def summary(self) -> str:
         unit, div = display(self.measure)

@@ -34,6 +34,7 @@ from scipy import stats
 
 from ..errors import AnalysisError
 from ._plot import pyplot
+from ._result import Result
 from .counterfactual import partner_series
 
 __all__ = [
@@ -232,7 +233,7 @@ def _plot_fit(ax, design: _Design, fitted: pd.Series, breaks: list, title: str):
 
 
 @dataclass
-class ChowResult:
+class ChowResult(Result):
     """The result of :func:`chow_test`.
 
     ``cov == "iid"``: ``f_stat = ((rss_pooled - rss_1 - rss_2) / k) / ((rss_1 + rss_2) / (n - 2k))``
@@ -262,6 +263,14 @@ class ChowResult:
     lb_lags: int = 0
     hac_rho: float = float("nan")
     _design: _Design | None = field(default=None, repr=False)
+
+    def _repr_fields(self) -> dict:
+        return {n: getattr(self, n) for n in ("name", "break_date", "f_stat", "p_value", "cov", "n")}
+
+    @property
+    def caveats(self) -> list[str]:
+        """None recorded for this result."""
+        return []
 
     @property
     def df(self) -> tuple[int, int]:
@@ -312,7 +321,8 @@ def _serial_of(result) -> _Serial:
                    lb_pvalue=result.lb_pvalue, hac_rho=result.hac_rho)
 
 
-def chow_test(series: pd.Series, break_date, exog=None, trend: bool = False,
+def chow_test(series: pd.Series, break_date: str | pd.Timestamp | pd.Period,
+              exog: pd.DataFrame | pd.Series | np.ndarray | None = None, trend: bool = False,
               cov: str = "auto") -> ChowResult:
     """Chow (1960) F test of a break at a known date, or its HAC Wald form.
 
@@ -420,7 +430,7 @@ def _asymptotic_supf(k: int, trim: float, reps: int = 20_000, grid: int = 2_000,
 
 
 @dataclass
-class SupFResult:
+class SupFResult(Result):
     """The result of :func:`sup_f_test`: the Chow F (or HAC Wald / k) at every admissible date and
     its maximum; ``cov`` says which, ``lag1`` and ``lb_pvalue`` describe the no-break residuals."""
 
@@ -442,6 +452,14 @@ class SupFResult:
     lb_pvalue: float = float("nan")
     lb_lags: int = 0
     hac_rho: float = float("nan")
+
+    def _repr_fields(self) -> dict:
+        return {n: getattr(self, n) for n in ("name", "sup_f", "break_date", "p_value", "cov", "n")}
+
+    @property
+    def caveats(self) -> list[str]:
+        """None recorded for this result."""
+        return []
 
     def to_frame(self) -> pd.DataFrame:
         """The F path: ``period, f_stat`` (NaN where a regressor is constant within a regime)."""
@@ -499,7 +517,8 @@ def _p_text(p: float, result: SupFResult) -> str:
     return f"= {p:.4g}"
 
 
-def sup_f_test(series: pd.Series, trim: float = 0.15, exog=None, trend: bool = False,
+def sup_f_test(series: pd.Series, trim: float = 0.15,
+               exog: pd.DataFrame | pd.Series | np.ndarray | None = None, trend: bool = False,
                pvalue: str = "bootstrap", n_boot: int = 999, seed: int = 0,
                cov: str = "auto") -> SupFResult:
     """Quandt-Andrews test of one break at an unknown date: the largest Chow F over the dates.
@@ -607,7 +626,7 @@ def _exog_only(design: _Design) -> pd.DataFrame | None:
 
 
 @dataclass
-class CusumResult:
+class CusumResult(Result):
     """The result of :func:`cusum_test`: the CUSUM of recursive residuals and its bounds."""
 
     name: str
@@ -621,6 +640,14 @@ class CusumResult:
     k: int
     n: int
     dropped: int = 0
+
+    def _repr_fields(self) -> dict:
+        return {n: getattr(self, n) for n in ("name", "crosses", "first_crossing", "max_ratio", "alpha", "n")}
+
+    @property
+    def caveats(self) -> list[str]:
+        """None recorded for this result."""
+        return []
 
     def to_frame(self) -> pd.DataFrame:
         """``period, cusum, lower, upper, outside``."""
@@ -657,7 +684,8 @@ class CusumResult:
         return ax
 
 
-def cusum_test(series: pd.Series, exog=None, trend: bool = False, alpha: float = 0.05) -> CusumResult:
+def cusum_test(series: pd.Series, exog: pd.DataFrame | pd.Series | np.ndarray | None = None,
+               trend: bool = False, alpha: float = 0.05) -> CusumResult:
     """CUSUM test of parameter constancy from recursive residuals (statsmodels ``RecursiveLS``).
 
     Parameters
@@ -747,7 +775,7 @@ def _dynamic_program(ssr: np.ndarray, m: int, h: int) -> tuple[float, list[int]]
 
 
 @dataclass
-class BreaksResult:
+class BreaksResult(Result):
     """The result of :func:`multiple_breaks`.
 
     ``selection`` has one row per number of breaks m = 0..max: the minimal SSR, BIC, LWZ and the
@@ -777,6 +805,14 @@ class BreaksResult:
     lb_lags: int = 0
     hac_rho: float = float("nan")
     _design: _Design | None = field(default=None, repr=False)
+
+    def _repr_fields(self) -> dict:
+        return {n: getattr(self, n) for n in ("name", "n_breaks", "breaks", "criterion", "cov", "n")}
+
+    @property
+    def caveats(self) -> list[str]:
+        """The same list as ``notes`` (the name every result uses)."""
+        return self.notes
 
     def to_frame(self) -> pd.DataFrame:
         """The regimes of the chosen partition: start, end, observations, coefficients, and the
@@ -843,7 +879,8 @@ def _break_intervals(design: _Design, positions: list[int], means: list[float], 
 
 
 def multiple_breaks(series: pd.Series, max_breaks: int = 3, trim: float = 0.15,
-                    criterion: str = "bic", exog=None, trend: bool = False,
+                    criterion: str = "bic", exog: pd.DataFrame | pd.Series | np.ndarray | None = None,
+                    trend: bool = False,
                     level: float = 0.95, cov: str = "auto") -> BreaksResult:
     """Bai-Perron (1998, 2003) estimation of up to `max_breaks` breaks, number chosen by BIC or LWZ.
 

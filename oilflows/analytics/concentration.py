@@ -18,7 +18,7 @@ of the true HHI and ``hhi_world_max`` an upper bound (all undisclosed volume giv
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +29,7 @@ from ..errors import AnalysisError
 from ..schema import WORLD
 from ._panel import Panel, build_panel, check_measure, display, native_freq
 from ._plot import pyplot
+from ._result import Result
 
 #: HHI points per unit of the 0-1 scale.
 POINTS = 10_000.0
@@ -39,7 +40,11 @@ _NOISE = 1e-9
 # -- indices on one vector of shares --------------------------------------------------------------
 
 
-def _shares(shares) -> np.ndarray:
+#: Supplier shares as fractions: a mapping partner -> share, a Series, or an array-like of floats.
+Shares = Mapping[str, float] | pd.Series | np.ndarray | Sequence[float]
+
+
+def _shares(shares: Shares) -> np.ndarray:
     values = np.asarray(pd.Series(shares, dtype=float) if isinstance(shares, Mapping) else shares,
                         dtype=float).ravel()
     if np.isnan(values).any():
@@ -49,7 +54,7 @@ def _shares(shares) -> np.ndarray:
     return values
 
 
-def hhi(shares) -> float:
+def hhi(shares: Shares) -> float:
     """Herfindahl-Hirschman index in points: ``10,000 * sum s_i**2`` (0-10,000).
 
     Parameters
@@ -62,27 +67,27 @@ def hhi(shares) -> float:
     return float(POINTS * np.sum(values**2))
 
 
-def effective_n(shares) -> float:
+def effective_n(shares: Shares) -> float:
     """Equivalent number of suppliers: ``1 / sum s_i**2`` (n equal suppliers give n); NaN if all zero."""
     total = float(np.sum(_shares(shares) ** 2))
     return 1.0 / total if total > 0 else float("nan")
 
 
-def shannon(shares) -> float:
+def shannon(shares: Shares) -> float:
     """Shannon-Wiener diversity ``-sum s_i ln s_i`` over shares > 0 (nats; n equal suppliers give ln n)."""
     values = _shares(shares)
     positive = values[values > 0]
     return float(-np.sum(positive * np.log(positive)))
 
 
-def evenness(shares) -> float:
+def evenness(shares: Shares) -> float:
     """Shannon evenness ``SW / ln N`` with N the number of shares > 0 (1 = all equal); NaN if N < 2."""
     values = _shares(shares)
     n = int((values > 0).sum())
     return shannon(values) / np.log(n) if n >= 2 else float("nan")
 
 
-def cr_k(shares, k: int = 3) -> float:
+def cr_k(shares: Shares, k: int = 3) -> float:
     """Concentration ratio: the sum of the `k` largest shares (fraction, 0-1)."""
     if int(k) != k or k < 1:
         raise AnalysisError(f"k must be a positive integer, got {k!r}")
@@ -90,7 +95,8 @@ def cr_k(shares, k: int = 3) -> float:
     return float(values[: int(k)].sum())
 
 
-def risk_weighted_hhi(shares, risk: Mapping[str, float], default: float | None = None):
+def risk_weighted_hhi(shares: Shares | pd.DataFrame, risk: Mapping[str, float],
+                      default: float | None = None) -> float | pd.Series:
     """Risk-weighted HHI in points: ``10,000 * sum (k_i s_i)**2`` (Frondel & Schmidt 2008 style).
 
     Parameters
@@ -129,7 +135,7 @@ def risk_weighted_hhi(shares, risk: Mapping[str, float], default: float | None =
 
 
 @dataclass
-class ConcentrationResult:
+class ConcentrationResult(Result):
     """The result of :func:`concentration`: supplier concentration of one reporter per period.
 
     Attributes
@@ -163,6 +169,9 @@ class ConcentrationResult:
     caveats: list[str] = field(default_factory=list)
     panel: Panel | None = field(default=None, repr=False)
     unknown: pd.DataFrame | None = field(default=None, repr=False)
+
+    def _repr_fields(self) -> dict:
+        return {n: getattr(self, n) for n in ("reporter", "measure", "freq", "k", "dataset", "table")}
 
     def shares(self, basis: str = "world") -> pd.DataFrame:
         """Periods x partners shares: of WORLD (``basis="world"``) or of disclosed volume.

@@ -58,6 +58,7 @@ from ..errors import AnalysisError
 from ..schema import WORLD
 from ._panel import Panel, build_panel, check_measure, display, fmt, window
 from ._plot import pyplot
+from ._result import Result
 
 #: Default SARIMA specification: AR(1) + seasonal AR(1) at lag 12 + a constant (4 parameters with
 #: the variance). It is stationary, so forecasts revert to the pre-shock mean; with about 36
@@ -461,7 +462,7 @@ def _draws(fc: _Forecast, n_sims: int, rng: np.random.Generator) -> np.ndarray:
 
 
 @dataclass
-class CounterfactualResult:
+class CounterfactualResult(Result):
     """The result of :func:`counterfactual`.
 
     Quantities are in the measure's base unit (barrels, tonnes or currency units) per month for
@@ -528,10 +529,16 @@ class CounterfactualResult:
     anticipation: CounterfactualResult | None = field(default=None, repr=False)
     anticipation_error: str | None = None
 
+    def _repr_fields(self) -> dict:
+        names = ("reporter", "partner", "shock",
+                 "model", "cumulative_excess", "cumulative_interval", "coverage")
+        return {n: getattr(self, n) for n in names}
+
     def to_frame(self) -> pd.DataFrame:
-        """Forecast months: ``month, window, actual, counterfactual, lower, upper, excess,
-        excess_lower, excess_upper, cumulative_excess, cumulative_lower, cumulative_upper``."""
-        return self.table.reset_index().rename(columns={"period": "month"})
+        """Forecast months: ``period, window, actual, counterfactual, lower, upper, excess,
+        excess_lower, excess_upper, cumulative_excess, cumulative_lower, cumulative_upper`` (the time
+        column was called ``month`` before issue 14)."""
+        return self.table.rename_axis("period").reset_index()
 
     def _scale(self) -> tuple[str, float, int]:
         if self.target == "share":

@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -63,6 +63,7 @@ from ..errors import AnalysisError
 from ..schema import WORLD
 from ._panel import build_panel, candidates, matching
 from ._plot import pyplot
+from ._result import Result
 
 __all__ = [
     "COV_TYPES", "FeenstraResult", "FeenstraWarning", "METHODS", "VARIETIES", "feenstra",
@@ -90,7 +91,8 @@ class FeenstraWarning(UserWarning):
     """The estimate is outside the model's admissible range (rho not in [0, 1)) or needed the grid."""
 
 
-def oil_type(api_gravity, sulphur_pct):
+def oil_type(api_gravity: float | pd.Series | np.ndarray | Sequence[float],
+             sulphur_pct: float | pd.Series | np.ndarray | Sequence[float]) -> str | float | pd.Series:
     """API x sulphur class of crude oil, e.g. ``"light sweet"``, ``"medium sour"``; NaN if unknown.
 
     Light if API > 31.1, medium if 22.3 <= API <= 31.1, heavy below 22.3; sweet if sulphur < 1 %
@@ -111,7 +113,7 @@ def oil_type(api_gravity, sulphur_pct):
 
 
 @dataclass
-class FeenstraResult:
+class FeenstraResult(Result):
     """The result of :func:`feenstra` / :func:`feenstra_table`.
 
     Attributes
@@ -185,6 +187,15 @@ class FeenstraResult:
     rho_other_method: float = np.nan
     table: pd.DataFrame | None = field(repr=False, default=None)
 
+    def _repr_fields(self) -> dict:
+        names = ("reporter", "variety", "method", "sigma", "se_sigma", "rho", "n_obs", "n_varieties")
+        return {n: getattr(self, n) for n in names}
+
+    @property
+    def caveats(self) -> list[str]:
+        """The same list as ``notes`` (the name every result uses)."""
+        return self.notes
+
     @property
     def admissible(self) -> bool:
         """True if sigma > 1 and 0 <= rho < 1 (the range Feenstra's model allows)."""
@@ -241,7 +252,8 @@ class FeenstraResult:
 
     def to_frame(self) -> pd.DataFrame:
         """Parameters with standard errors and 95 % intervals from t(n_obs - 3) quantiles (three
-        regression coefficients: theta1, theta2, constant; index: sigma, rho, theta1, ...)."""
+        regression coefficients: theta1, theta2, constant); one row per ``parameter`` (a column:
+        sigma, rho, theta1, theta2, constant)."""
         est = [self.sigma, self.rho, self.theta1, self.theta2, self.constant]
         se = [self.se_sigma, self.se_rho, self.se_theta1, self.se_theta2, self.se_constant]
         table = pd.DataFrame({"estimate": est, "std_error": se},
@@ -250,7 +262,7 @@ class FeenstraResult:
         q = float(stats.t.ppf(0.975, self.n_obs - 3)) if self.n_obs > 3 else np.nan
         table["ci_low"] = table["estimate"] - q * table["std_error"]
         table["ci_high"] = table["estimate"] + q * table["std_error"]
-        return table
+        return table.reset_index()
 
     def summary(self) -> str:
         """Plain-text report: estimates, sample, reference, data coverage and caveats."""

@@ -52,6 +52,7 @@ from ..errors import AnalysisError
 from ..schema import CONFIDENTIAL, PERIOD_YEARS, WORLD, parse_interval_flag
 from ._accounting import select_dataset
 from ._plot import pyplot
+from ._result import Result
 from .bounds import density_interval, volume_bounds
 
 #: The 27 member states of the EU (since 2020), ISO alpha-2 (Greece ``GR``).
@@ -81,7 +82,7 @@ COLUMNS = (
 
 
 @dataclass
-class MassBalanceResult:
+class MassBalanceResult(Result):
     """The result of :func:`exporter_balance`: one row per year in ``table`` (tonnes).
 
     Columns (see :data:`COLUMNS`): ``reported_imports`` (the sum of the figures used, NaN when no
@@ -105,6 +106,10 @@ class MassBalanceResult:
     figures: pd.DataFrame
     density: tuple[float, float] | None = None
     caveats: list[str] = field(default_factory=list)
+
+    def _repr_fields(self) -> dict:
+        names = ("exporter", "dataset", "measure", "importers", "flagged_years", "table")
+        return {n: getattr(self, n) for n in names}
 
     @property
     def flagged_years(self) -> list[int]:

@@ -11,10 +11,11 @@ from ..errors import AnalysisError
 from ..schema import QUANTITIES
 from ._panel import matching
 from ._plot import pyplot
+from ._result import Result
 
 
 @dataclass
-class MirrorResult:
+class MirrorResult(Result):
     """Importer-reported vs exporter-reported flows of one pair, per period.
 
     ``table`` columns: ``importer_reported`` (M), ``exporter_reported`` (X, shifted by `lag`),
@@ -35,8 +36,17 @@ class MirrorResult:
     table: pd.DataFrame
     notes: list[str] = field(default_factory=list)
 
+    def _repr_fields(self) -> dict:
+        return {n: getattr(self, n) for n in ("importer", "exporter", "measure", "freq", "lag", "table")}
+
+    @property
+    def caveats(self) -> list[str]:
+        """The same list as ``notes`` (the name every result uses)."""
+        return self.notes
+
     def to_frame(self) -> pd.DataFrame:
-        return self.table.copy()
+        """One row per ``period`` (a column): the columns of ``table``."""
+        return self.table.rename_axis("period").reset_index()
 
     def summary(self) -> str:
         t = self.table

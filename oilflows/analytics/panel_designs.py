@@ -40,6 +40,7 @@ from ..errors import AnalysisError
 from ..schema import WORLD
 from ._panel import window
 from ._plot import pyplot
+from ._result import Result
 from ._two_way import AUTO_CAP, WEIGHTS, _dummies, _infer, _support, _TwoWay
 from ._two_way import _draw_weights as _draw_weights  # kept as panel_designs._draw_weights (tests)
 from ._two_way import _WildBootstrap as _WildBootstrap  # likewise
@@ -72,7 +73,7 @@ INFERENCE = ("wild", "cluster")
 
 
 @dataclass
-class DiDResult:
+class DiDResult(Result):
     """The result of :func:`did`: beta of ``y_ct = a_c + l_t + beta * D_c * Post_t + e_ct``.
 
     Attributes
@@ -135,6 +136,10 @@ class DiDResult:
     estimate_at_hi: float | None = None
     mc_error: tuple[float, float] | None = None
     bootstrap_exact: bool = False
+
+    def _repr_fields(self) -> dict:
+        names = ("treated", "controls", "partner", "outcome", "estimate", "se", "ci", "pvalue", "n_obs")
+        return {n: getattr(self, n) for n in names}
 
     def to_frame(self) -> pd.DataFrame:
         """One row per inference method: estimate, se, ci_low, ci_high, pvalue."""
@@ -473,7 +478,7 @@ def _caveats(setup: dict, partner: str) -> list[str]:
 
 
 @dataclass
-class EventStudyResult:
+class EventStudyResult(Result):
     """The result of :func:`event_study`: beta_k for months relative to `post_start` (k = 0 first month).
 
     ``table``: one row per k (the reference month included with estimate 0): estimate, se (CR1),
@@ -511,6 +516,10 @@ class EventStudyResult:
     panel: ReporterPanel | None = field(default=None, repr=False)
     confidential: str = "drop"
     mean_post_bounds: tuple[float, float] | None = None
+
+    def _repr_fields(self) -> dict:
+        names = ("treated", "controls", "partner", "outcome", "ref", "leads", "lags", "n_obs")
+        return {n: getattr(self, n) for n in names}
 
     def to_frame(self) -> pd.DataFrame:
         """The coefficient table (one row per relative month k)."""
@@ -683,7 +692,7 @@ def event_study(
 
 
 @dataclass
-class ExposureResult:
+class ExposureResult(Result):
     """The result of :func:`exposure`: ``ds_c = a + b * dose_c (+ controls)`` across reporters, OLS.
 
     ``b`` is the change in `partner`'s share per unit of the pre-period share of `dose_partner`: with
@@ -713,9 +722,13 @@ class ExposureResult:
     model: object = field(default=None, repr=False)  # the statsmodels results
     df_resid: int | None = None  # n - k: the t quantiles' degrees of freedom
 
+    def _repr_fields(self) -> dict:
+        return {n: getattr(self, n) for n in ("partner", "dose_partner", "b", "se", "ci", "pvalue", "n")}
+
     def to_frame(self) -> pd.DataFrame:
-        """The per-reporter table (dose, shares, change, fitted value, residual)."""
-        return self.table.copy()
+        """The per-reporter table, one row per ``reporter`` (a column): dose, shares, change, fitted
+        value, residual."""
+        return self.table.rename_axis("reporter").reset_index()
 
     def summary(self) -> str:
         """Plain-text report of b with its robust interval, the reporter table and caveats."""

@@ -26,6 +26,7 @@ from ..errors import AnalysisError, SchemaError
 from ..schema import WORLD
 from ._panel import UNDISCLOSED, check_measure, display, matching, window
 from ._plot import pyplot
+from ._result import Result
 from .concentration import concentration
 from .counterfactual import DISPLACED_BASELINES, MODELS, TARGETS, counterfactual
 from .executor import check_executor, default_workers, describe, map_tasks
@@ -208,7 +209,7 @@ def _counterfactual_task(part: _Slice, key: tuple[str, str, str],
 
 
 @dataclass
-class PanelResult:
+class PanelResult(Result):
     """The result of a panel run (:func:`panel_substitution`, :func:`panel_concentration`,
     :func:`panel_counterfactual`).
 
@@ -240,6 +241,9 @@ class PanelResult:
     n_tasks: int
     seconds: float
     caveats: list[str] = field(default_factory=list)
+
+    def _repr_fields(self) -> dict:
+        return {n: getattr(self, n) for n in ("analysis", "n_tasks", "executor", "table")}
 
     def to_frame(self) -> pd.DataFrame:
         """The records, one per row (failed tasks included, with ``error_type`` and ``error``)."""

@@ -19,6 +19,7 @@ from ..errors import AnalysisError
 from ..schema import CONFIDENTIAL, WORLD
 from ._panel import Panel, build_panel, window
 from ._plot import pyplot
+from ._result import Result
 
 VALUE_BASIS = "value/volume"
 PRICE_BASIS = "source average price (value confidential)"
@@ -30,7 +31,7 @@ MIXED_BASIS = "value/volume and source prices x volume"
 
 
 @dataclass
-class UnitValuesResult:
+class UnitValuesResult(Result):
     """The result of :func:`unit_values`.
 
     Attributes
@@ -55,6 +56,9 @@ class UnitValuesResult:
     table: pd.DataFrame
     caveats: list[str] = field(default_factory=list)
     panel: Panel | None = field(default=None, repr=False)
+
+    def _repr_fields(self) -> dict:
+        return {n: getattr(self, n) for n in ("reporter", "by", "freq", "currency", "dataset", "table")}
 
     def to_frame(self) -> pd.DataFrame:
         """The long table of unit values."""
@@ -260,7 +264,7 @@ def _unit_value_caveats(result: UnitValuesResult, cells: pd.DataFrame) -> list[s
 
 
 @dataclass
-class PriceSpreadResult:
+class PriceSpreadResult(Result):
     """The result of :func:`price_spread`: monthly unit values of two grades and their difference.
 
     Attributes
@@ -280,6 +284,10 @@ class PriceSpreadResult:
     currency: str
     table: pd.DataFrame
     caveats: list[str] = field(default_factory=list)
+
+    def _repr_fields(self) -> dict:
+        names = ("reporter", "substitute_grade", "displaced_grade", "currency", "table")
+        return {n: getattr(self, n) for n in names}
 
     def to_frame(self) -> pd.DataFrame:
         """The monthly table (period as a column)."""

@@ -13,7 +13,7 @@ labelled so. API gravity <= 0 marks a placeholder (no imports) and is never used
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,6 +25,7 @@ from ..schema import WORLD
 from ..units import barrels_to_tonnes
 from ._panel import Panel, build_panel, matching
 from ._plot import pyplot
+from ._result import Result
 
 #: API gravity above which a crude is light (degrees; Güntner et al. 2024 / methods note section 9).
 LIGHT_ABOVE = 31.1
@@ -46,12 +47,12 @@ OIL_TYPES: tuple[str, ...] = tuple(
 
 
 def classify_oil_type(
-    api,
-    sulphur,
+    api: float | pd.Series | np.ndarray | Sequence[float],
+    sulphur: float | pd.Series | np.ndarray | Sequence[float],
     light_above: float = LIGHT_ABOVE,
     heavy_below: float = HEAVY_BELOW,
     sweet_below: float = SWEET_BELOW,
-):
+) -> str | None | pd.Series:
     """API x sulphur class of a crude: ``"light sweet"``, ``"medium sour"``, ...
 
     Parameters
@@ -120,7 +121,7 @@ def _weighted(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 @dataclass
-class SlateResult:
+class SlateResult(Result):
     """The result of :func:`crude_slate`: a reporter's disclosed crude slate per period.
 
     Attributes
@@ -147,6 +148,9 @@ class SlateResult:
     nest_volumes: pd.DataFrame
     caveats: list[str] = field(default_factory=list)
     panel: Panel | None = field(default=None, repr=False)
+
+    def _repr_fields(self) -> dict:
+        return {n: getattr(self, n) for n in ("reporter", "freq", "dataset", "table")}
 
     def nest_shares(self, of: str = "disclosed") -> pd.DataFrame:
         """Share of each oil type in the slate: of disclosed barrels with quality, or of WORLD.
@@ -437,7 +441,7 @@ def _unweighted(rows: pd.DataFrame, aggregates: list[str]) -> pd.DataFrame:
 
 
 @dataclass
-class RankingResult:
+class RankingResult(Result):
     """The result of :func:`substitute_ranking`: candidate grades ordered by quality distance.
 
     Attributes
@@ -462,6 +466,9 @@ class RankingResult:
     covariance: pd.DataFrame
     scope: list[str]
     caveats: list[str] = field(default_factory=list)
+
+    def _repr_fields(self) -> dict:
+        return {n: getattr(self, n) for n in ("displaced_grade", "metric", "scope", "table")}
 
     def to_frame(self) -> pd.DataFrame:
         """The ranking (grade as a column)."""

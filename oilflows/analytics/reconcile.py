@@ -15,6 +15,7 @@ from ..schema import COLUMNS, CONFIDENTIAL, KEY
 from ..sources import registry as _registry
 from ._convert import partner_api, with_both_units
 from ._plot import pyplot
+from ._result import Result
 
 #: Why sources disagree by construction, per (source, dataset): a live, read-only view of the source
 #: registrations (each :class:`oilflows.sources.registry.Source` carries its ``known_causes``). The
@@ -30,7 +31,7 @@ _UNITS_TO_TONNES = {"t": 1.0, "kt": 1e3, "Mt": 1e6}
 
 
 @dataclass
-class ReconcileResult:
+class ReconcileResult(Result):
     """One flow per source and period: ``table`` with tonnes, barrels, conversion notes,
     confidential cells, difference to the reference source (tonnes and relative) and known causes."""
 
@@ -41,6 +42,14 @@ class ReconcileResult:
     reference: str
     table: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+
+    def _repr_fields(self) -> dict:
+        return {n: getattr(self, n) for n in ("reporter", "partner", "flow", "freq", "reference", "table")}
+
+    @property
+    def caveats(self) -> list[str]:
+        """The same list as ``notes`` (the name every result uses)."""
+        return self.notes
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()

@@ -28,6 +28,7 @@ import pandas as pd
 from ..errors import AnalysisError
 from ._accounting import Accounts, accounts, month_range
 from ._panel import display
+from ._result import Result
 from .bounds import density_interval, published_interval
 
 #: The EU embargo on Russian seaborne crude (Council Regulation (EU) 2022/879) applied from
@@ -56,7 +57,7 @@ class Signal:
 
 
 @dataclass
-class RelabellingResult:
+class RelabellingResult(Result):
     """The result of :func:`relabelling_signals`."""
 
     reporter: str
@@ -67,6 +68,10 @@ class RelabellingResult:
     measure: str
     signals: list[Signal]
     caveats: list[str] = field(default_factory=list)
+
+    def _repr_fields(self) -> dict:
+        names = ("reporter", "origin", "displaced", "before", "after", "measure")
+        return {n: getattr(self, n) for n in names}
 
     def to_frame(self) -> pd.DataFrame:
         """One row per signal: before/after/change bounds (monthly means), flag, finding."""

@@ -22,11 +22,12 @@ from ..errors import AnalysisError
 from ._accounting import accounts, month_range
 from ._panel import display, fmt, pct
 from ._plot import pyplot
+from ._result import Result
 from .bounds import SLICE_GRADES, _program_with_totals, partner_totals
 
 
 @dataclass
-class RouteExposureResult:
+class RouteExposureResult(Result):
     """The result of :func:`route_exposure`: window totals in the measure's base unit.
 
     ``table``: one row per route class with ``route``, ``lower``, ``upper``, ``disclosed``,
@@ -48,6 +49,9 @@ class RouteExposureResult:
     russian_share_disclosed: float
     note: str | None = None
     caveats: list[str] = field(default_factory=list)
+
+    def _repr_fields(self) -> dict:
+        return {n: getattr(self, n) for n in ("reporter", "origin", "start", "end", "total", "russian_share")}
 
     def to_frame(self) -> pd.DataFrame:
         """One row per route class: route, lower, upper, disclosed, depends_on_russia, meaning."""

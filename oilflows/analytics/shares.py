@@ -17,6 +17,7 @@ from ..errors import AnalysisError
 from ..schema import WORLD
 from ._panel import UNDISCLOSED, Panel, build_panel, check_measure, display, native_freq
 from ._plot import pyplot
+from ._result import Result
 
 #: The columns of :meth:`SharesResult.to_frame`, in order.
 COLUMNS = ("period", "partner", "quantity", "disclosed", "confidential", "exact", "share_of_world",
@@ -24,7 +25,7 @@ COLUMNS = ("period", "partner", "quantity", "disclosed", "confidential", "exact"
 
 
 @dataclass
-class SharesResult:
+class SharesResult(Result):
     """The result of :func:`supplier_shares`.
 
     ``table`` has one row per period and partner, for periods with partner detail only, plus one
@@ -52,6 +53,14 @@ class SharesResult:
     dataset: str
     table: pd.DataFrame
     panel: Panel
+
+    def _repr_fields(self) -> dict:
+        return {n: getattr(self, n) for n in ("reporter", "measure", "freq", "dataset", "table")}
+
+    @property
+    def caveats(self) -> list[str]:
+        """None recorded for this result."""
+        return []
 
     def to_frame(self) -> pd.DataFrame:
         """The long table of quantities, shares and share bounds."""

@@ -20,10 +20,11 @@ from ..errors import AnalysisError
 from ..schema import WORLD
 from ._panel import UNDISCLOSED, Panel, build_panel, display, fmt, window
 from ._plot import pyplot
+from ._result import Result
 
 
 @dataclass
-class ShiftShareResult:
+class ShiftShareResult(Result):
     """The result of :func:`shift_share`; quantities are monthly means in the measure's base unit.
 
     Attributes
@@ -53,9 +54,14 @@ class ShiftShareResult:
     caveats: list[str] = field(default_factory=list)
     panel: Panel | None = field(default=None, repr=False)
 
+    def _repr_fields(self) -> dict:
+        names = ("reporter", "base", "comparison", "measure", "identity_residual")
+        return {n: getattr(self, n) for n in names}
+
     def to_frame(self) -> pd.DataFrame:
-        """The decomposition table (partners, undisclosed, WORLD) in base units per month."""
-        return self.table.copy()
+        """The decomposition table in base units per month, one row per ``partner`` (a column;
+        partners, undisclosed, WORLD)."""
+        return self.table.rename_axis("partner").reset_index()
 
     def top(self, n: int = 10) -> pd.DataFrame:
         """The `n` partners with the largest |change|, then ``undisclosed`` and ``WORLD``."""

@@ -18,11 +18,12 @@ from ..errors import AnalysisError
 from ..schema import WORLD
 from ._panel import UNDISCLOSED, Panel, build_panel, display, fmt, pct, window
 from ._plot import pyplot
+from ._result import Result
 from .bounds import SubstitutionBounds, partner_change_bounds, substitution_bounds
 
 
 @dataclass
-class SubstitutionResult:
+class SubstitutionResult(Result):
     """The result of :func:`substitution`; quantities are monthly means in the measure's base unit.
 
     Attributes
@@ -66,6 +67,10 @@ class SubstitutionResult:
     panel: Panel | None = field(default=None, repr=False)
     bounds: SubstitutionBounds | None = field(default=None, repr=False)
 
+    def _repr_fields(self) -> dict:
+        names = ("reporter", "displaced", "substitute", "baseline", "post", "shortfall", "gain", "coverage")
+        return {n: getattr(self, n) for n in names}
+
     @property
     def gain_bounds(self) -> tuple[float, float]:
         return self.bounds.gain if self.bounds else (np.nan, np.nan)
@@ -79,8 +84,9 @@ class SubstitutionResult:
         return self.bounds.coverage if self.bounds else (np.nan, np.nan)
 
     def to_frame(self) -> pd.DataFrame:
-        """The replacement table (partners, WORLD and undisclosed) in base units."""
-        return self.replacement.copy()
+        """The replacement table in base units, one row per ``partner`` (a column; partners, WORLD and
+        undisclosed)."""
+        return self.replacement.rename_axis("partner").reset_index()
 
     def summary(self, top: int = 10) -> str:
         """A plain-text report of shortfall, gain, coverage, the replacement table and caveats."""

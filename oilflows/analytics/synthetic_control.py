@@ -26,6 +26,7 @@ from ..errors import AnalysisError
 from ..schema import WORLD
 from ._panel import window
 from ._plot import pyplot
+from ._result import Result
 from .reporter_panel import (
     DRUZHBA_REPORTERS,
     ReporterPanel,
@@ -37,7 +38,7 @@ from .reporter_panel import (
 
 
 @dataclass
-class SyntheticControlResult:
+class SyntheticControlResult(Result):
     """The result of :func:`synthetic_control`.
 
     Attributes
@@ -85,6 +86,10 @@ class SyntheticControlResult:
     intercept: bool = False
     caveats: list[str] = field(default_factory=list)
     panel: ReporterPanel | None = field(default=None, repr=False)
+
+    def _repr_fields(self) -> dict:
+        names = ("treated", "partner", "outcome", "effect", "ratio", "p_value", "pre_rmspe")
+        return {n: getattr(self, n) for n in names}
 
     def to_frame(self) -> pd.DataFrame:
         """Per month: treated, synthetic, gap, post flag."""
