@@ -60,6 +60,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -75,6 +76,9 @@ from .errors import QueryError, SchemaError, StoreError, StoreQueryError
 from .frames import latest as latest_vintages
 from .schema import COLUMNS, KEY, OBSERVATION_KEY, SCHEMA, from_table, to_table, validate
 from .store_manifest import FileEntry, Manifest
+
+if TYPE_CHECKING:
+    from .store_check import RepairReport, VerifyReport
 
 log = logging.getLogger(__name__)
 
@@ -639,7 +643,7 @@ class Store:
 
     # -- checking ---------------------------------------------------------------------------------
 
-    def verify(self, *, deep: bool = True):
+    def verify(self, *, deep: bool = True) -> VerifyReport:
         """Check every file against the manifest (size, sha256, rows) and the schema.
 
         Returns a :class:`~oilflows.store_check.VerifyReport`; ``report.ok`` is False if data are
@@ -653,7 +657,7 @@ class Store:
         except OSError as exc:
             raise StoreError(f"{self.path}: cannot verify the store: {exc}") from exc
 
-    def repair(self):
+    def repair(self) -> RepairReport:
         """Roll back an incomplete commit and bring the public view in line with the manifest.
 
         Under the write lock: deletes temporary manifests and files no manifest names, completes a

@@ -19,6 +19,9 @@ from ..errors import AnalysisError
 from ..schema import CONFIDENTIAL, WORLD
 from ._panel import Panel, build_panel, check_measure, display, window
 
+#: An inclusive ``(lo, hi)`` pair of timestamps; None for an open end.
+Window = tuple[pd.Timestamp | None, pd.Timestamp | None]
+
 #: Outcomes :func:`reporter_panel` can build.
 OUTCOMES = ("share", "volume", "log1p_volume")
 #: What a month in which the partner has a confidential cell counts as: ``drop`` (default: left out, the
@@ -153,8 +156,10 @@ def reporter_panel(
                                      confidential, on_missing)
 
 
-def reporter_panel_in_windows(frame, reporters, outcome, partner, measure, dataset, windows, freq,
-                              confidential, on_missing, non_countries: str = "raise") -> ReporterPanel:
+def reporter_panel_in_windows(frame: pd.DataFrame, reporters: Sequence[str] | None, outcome: str,
+                              partner: str, measure: str, dataset: str | None, windows: Sequence[Window],
+                              freq: str, confidential: str, on_missing: str,
+                              non_countries: str = "raise") -> ReporterPanel:
     """:func:`reporter_panel` over several windows: inclusive ``(lo, hi)`` timestamp pairs, None for all.
 
     The other arguments are those of :func:`reporter_panel`. Each reporter needs a WORLD total of
@@ -259,8 +264,9 @@ def _all_reporters(frame: pd.DataFrame, dataset: str | None) -> list[str]:
     return sorted(r for r in rows["reporter"].unique() if not is_aggregate(r))
 
 
-def available_reporters(frame: pd.DataFrame, windows, measure: str = "volume_bbl", freq: str = "M",
-                        dataset: str | None = None, exclude: Sequence[str] = ()) -> list[str]:
+def available_reporters(frame: pd.DataFrame, windows: Sequence[Window], measure: str = "volume_bbl",
+                        freq: str = "M", dataset: str | None = None,
+                        exclude: Sequence[str] = ()) -> list[str]:
     """Non-aggregate reporters (not in `exclude`) with a WORLD total of `measure` in every window."""
     return [r for r in _all_reporters(frame, dataset)
             if r not in exclude and _missing_reason(frame, r, measure, freq, dataset, windows) is None]

@@ -31,6 +31,7 @@ nrg_ti_coifpm (5 million records) reads in 1.8 to 1.9 times pyarrow's bare parse
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -552,7 +553,8 @@ def request_url(
 
 
 def dimension_filters(
-    dataset: str, *, reporter=None, partner=None, product=None, **filters: str | list[str]
+    dataset: str, *, reporter: str | Sequence[str] | None = None, partner: str | Sequence[str] | None = None,
+    product: str | Sequence[str] | None = None, **filters: str | list[str]
 ) -> dict[str, str | list[str]]:
     """The dimension filters of a fetch: `filters` plus the common arguments mapped to `dataset`'s
     dimensions (:data:`COMMON_DIMS`; ISO codes become Eurostat's, ``GR`` -> ``EL``, ``GB`` -> ``UK``,

@@ -1785,7 +1785,8 @@ _GENESIS_DATE = re.compile(r"^(\d{2})\.(\d{2})\.(\d{4})(?:[ T]+(\d{2}):(\d{2})(?
 
 
 def last_update(
-    table: str = "51000-0017", *, token: str | None = None, since=None, base_url: str = BASE_URL
+    table: str = "51000-0017", *, token: str | None = None,
+    since: str | pd.Timestamp | None = None, base_url: str = BASE_URL
 ) -> pd.Timestamp | None:
     """The latest modification date GENESIS reports for `table` (``catalogue/modifieddata``).
 
