@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 #: Masks every registered secret in a text; set by :mod:`oilflows.http` (its :func:`~oilflows.http.redact`)
 #: when it is imported. FetchError and SourceFormatError pass their URL, source and message through it,
@@ -10,7 +11,7 @@ from collections.abc import Callable
 _redactor: Callable[[str], str] | None = None
 
 
-def _clean(text):
+def _clean(text: Any) -> Any:
     """`text` with every registered secret masked (unchanged if not a non-empty str or no redactor)."""
     if _redactor is None or not isinstance(text, str) or not text:
         return text
