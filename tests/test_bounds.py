@@ -408,7 +408,7 @@ def test_substitution_rows_carry_each_partners_identified_change():
     from oilflows.analytics import substitution
 
     result = substitution(oilflows.load_default())
-    table = result.to_frame()
+    table = result.to_frame().set_index("partner")
     partners = table.drop(index=["WORLD", "undisclosed"])
     assert (partners["change_lower"] <= partners["change"] + 1e-6).all()
     assert (partners["change"] <= partners["change_upper"] + 1e-6).all()

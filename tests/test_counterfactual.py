@@ -186,7 +186,7 @@ def test_real_data_actuals_are_disclosed_kazakh_volumes(de_kz, default):
     rows = default[(default["dataset"] == "nrg_ti_coifpm") & (default["reporter"] == "DE")
                    & (default["partner"] == "KZ") & (default["period"].dt.year == 2023)]
     by_month = rows.groupby("period")["volume_bbl"].sum()
-    assert table.set_index("month")["actual"].to_dict() == pytest.approx(by_month.to_dict())
+    assert table.set_index("period")["actual"].to_dict() == pytest.approx(by_month.to_dict())
 
 
 def test_real_data_excess_identities(de_kz):

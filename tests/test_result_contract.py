@@ -179,3 +179,30 @@ def test_to_frame_contract(result):
     assert isinstance(frame.index, pd.RangeIndex), frame.index
     assert "month" not in frame.columns
     assert "index" not in frame.columns
+
+
+@pytest.mark.parametrize("name, keyword", [("SharesResult", "partners"), ("UnitValuesResult", "keys")])
+def test_plot_takes_ax_first_and_the_old_order_still_works(default, name, keyword):
+    plt = pytest.importorskip("matplotlib.pyplot")
+    if name not in _CACHE:
+        _CACHE[name] = _quiet(BUILDERS[name], default)
+    r = _CACHE[name]
+    keys = list(r.to_frame()["partner" if name == "SharesResult" else "grade"].dropna().unique()[:2])
+    _, ax = plt.subplots()
+    assert r.plot(ax) is ax  # positional ax, as in every other result
+    assert r.plot(ax=ax, **{keyword: keys}) is ax
+    _, old = plt.subplots()
+    with pytest.warns(DeprecationWarning, match="ax is now the first parameter"):
+        assert r.plot(keys, old) is old  # plot(partners, ax) of before issue 14
+    plt.close("all")
+
+
+def test_every_plot_accepts_ax_by_keyword():
+    import inspect
+
+    for name in BUILDERS:
+        cls = getattr(A, name)
+        if not hasattr(cls, "plot"):  # SubstitutionBounds: nothing to plot
+            continue
+        params = list(inspect.signature(cls.plot).parameters)
+        assert params[1] == "ax", (name, params)

@@ -34,6 +34,7 @@ import functools
 import html
 import math
 import numbers
+import warnings
 
 __all__ = ["Result", "Summary"]
 
@@ -121,6 +122,19 @@ def _format(value) -> str:
         return str(value)[:10] if str(value).endswith("00:00:00") else str(value)
     text = repr(value) if isinstance(value, str) else str(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def legacy_ax(ax, keys, name: str):
+    """``(ax, keys)`` for a ``plot(ax=None, keys=None, ...)`` that used to be ``plot(keys, ax)``.
+
+    A first positional argument that is not a matplotlib Axes (a list, tuple or str) is the old
+    ``keys``: it still works, with a DeprecationWarning.
+    """
+    if ax is not None and not hasattr(ax, "plot"):
+        warnings.warn(f"plot({name}, ax) is deprecated: ax is now the first parameter; pass "
+                      f"{name}= by keyword", DeprecationWarning, stacklevel=3)
+        return keys, ax
+    return ax, keys
 
 
 class Result:

@@ -19,7 +19,7 @@ from ..errors import AnalysisError
 from ..schema import CONFIDENTIAL, WORLD
 from ._panel import Panel, build_panel, window
 from ._plot import pyplot
-from ._result import Result
+from ._result import Result, legacy_ax
 
 VALUE_BASIS = "value/volume"
 PRICE_BASIS = "source average price (value confidential)"
@@ -91,8 +91,11 @@ class UnitValuesResult(Result):
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
         return "\n".join(lines)
 
-    def plot(self, keys: list[str] | None = None, ax=None, top: int = 5):
-        """Unit value over time for `keys` (default: the `top` keys by priced barrels) and WORLD."""
+    def plot(self, ax=None, keys: list[str] | None = None, top: int = 5):
+        """Unit value over time for `keys` (default: the `top` keys by priced barrels) and WORLD.
+
+        ``ax`` comes first since issue 14; the old ``plot(keys, ax)`` still works (deprecated)."""
+        ax, keys = legacy_ax(ax, keys, "keys")
         plt = pyplot()
         wide = self.wide()
         if keys is None:

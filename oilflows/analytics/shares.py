@@ -17,7 +17,7 @@ from ..errors import AnalysisError
 from ..schema import WORLD
 from ._panel import UNDISCLOSED, Panel, build_panel, check_measure, display, native_freq
 from ._plot import pyplot
-from ._result import Result
+from ._result import Result, legacy_ax
 
 #: The columns of :meth:`SharesResult.to_frame`, in order.
 COLUMNS = ("period", "partner", "quantity", "disclosed", "confidential", "exact", "share_of_world",
@@ -110,14 +110,16 @@ class SharesResult(Result):
                          "bounds (lower = disclosed cells; upper = plus the whole undisclosed residual)")
         return "\n".join(lines)
 
-    def plot(self, partners: list[str] | None = None, ax=None, top: int = 6):
+    def plot(self, ax=None, partners: list[str] | None = None, top: int = 6):
         """Lines of the share of WORLD over time for `partners` (default: the `top` largest by
         disclosed volume), with the undisclosed share dashed grey.
 
         Lines break (gaps) where a share is unknown: a confidential partner-period is drawn as a
         hatched translucent band between its share bounds (a flat bar where the bounds coincide);
         periods without partner detail are left empty and outside the x range at either end.
+        ``ax`` comes first since issue 14; the old ``plot(partners, ax)`` still works (deprecated).
         """
+        ax, partners = legacy_ax(ax, partners, "partners")
         plt = pyplot()
         table = self.table
         details = table.loc[table["partner"] != UNDISCLOSED, "period"]
