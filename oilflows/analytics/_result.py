@@ -111,11 +111,11 @@ def _format(value) -> str:
         if math.isnan(value) or math.isinf(value):
             return repr(value)
         return f"{value:.4g}"
-    if isinstance(value, tuple) and len(value) <= 4:
-        return "(" + ", ".join(_format(v) for v in value) + ")"
-    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
-        shown = ", ".join(value[:4]) + (f", ... ({len(value)})" if len(value) > 4 else "")
-        return f"[{shown}]"
+    if isinstance(value, (list, tuple)):
+        items = [v if isinstance(v, str) and len(v) <= 20 else _format(v) for v in value[:4]]
+        items = [i if len(i) <= 24 else i[:21] + "..." for i in items]
+        shown = ", ".join(items) + (f", ... ({len(value)})" if len(value) > 4 else "")
+        return f"({shown})" if isinstance(value, tuple) else f"[{shown}]"
     if hasattr(value, "shape") and hasattr(value, "columns"):  # a DataFrame
         return f"<{value.shape[0]} x {value.shape[1]} table>"
     if hasattr(value, "strftime"):

@@ -468,7 +468,7 @@ class RankingResult(Result):
     caveats: list[str] = field(default_factory=list)
 
     def _repr_fields(self) -> dict:
-        return {n: getattr(self, n) for n in ("displaced_grade", "metric", "scope", "table")}
+        return {n: getattr(self, n) for n in ("displaced_grade", "metric", "table")}
 
     def to_frame(self) -> pd.DataFrame:
         """The ranking (grade as a column)."""
