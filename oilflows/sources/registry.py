@@ -394,7 +394,7 @@ register(Source(
 
 def _comext_fetch(dataset="ds-045409", *, reporter=None, partner=None, product=None, start=None, end=None,
                   base_url=None, **kwargs):
-    from . import comext  # comext.fetch has the unified signature; None keeps its defaults (DE; KZ, RU)
+    from . import comext  # the unified signature: reporter/partner None = all of them, product None = crude
 
     args = {k: v for k, v in (("reporter", reporter), ("partner", partner), ("product", product))
             if v is not None}
