@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -15,7 +16,7 @@ from .schema import from_table
 _PACKAGE_DATA = "oilflows.data"
 
 
-def _path(name: str):
+def _path(name: str) -> Traversable:
     return resources.files(_PACKAGE_DATA).joinpath(name)
 
 

@@ -608,8 +608,9 @@ class Store:
                           partitioning=ds.partitioning(PARTITION_SCHEMA, flavor="hive"),
                           partition_base_dir=str(self.path / VINTAGE_DIR))
 
-    def _as_of(self, current: pa.Table, expression, as_of: pd.Timestamp, manifest: Manifest | None,
-               filters: dict, start, end) -> pa.Table:
+    def _as_of(self, current: pa.Table, expression: ds.Expression | None, as_of: pd.Timestamp,
+               manifest: Manifest | None, filters: dict, start: str | pd.Timestamp | None,
+               end: str | pd.Timestamp | None) -> pa.Table:
         tables = [current]
         archives, tombstones = self._vintage_files(manifest, filters)
         if archives:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import numpy as np
 import pandas as pd
 
@@ -15,7 +17,7 @@ M3_PER_BBL = 0.158987
 #: 7.89 bbl/t): pass the grade's gravity wherever it is known.
 DEFAULT_API_GRAVITY = 33.0
 
-ArrayLike = float | np.ndarray | pd.Series
+ArrayLike: TypeAlias = float | np.ndarray | pd.Series
 
 
 def specific_gravity(api_gravity: ArrayLike) -> ArrayLike:

@@ -128,7 +128,8 @@ def build_panel(
                  undisclosed, confidential, partners)
 
 
-def _has_world(frame, option, reporter, measure, freq, lo, hi) -> bool:
+def _has_world(frame: pd.DataFrame, option: tuple[str, str], reporter: str, measure: str, freq: str,
+               lo: pd.Timestamp | None, hi: pd.Timestamp | None) -> bool:
     rows = frame[(frame["source"] == option[0]) & (frame["dataset"] == option[1])
                  & (frame["reporter"] == reporter) & (frame["partner"] == WORLD)
                  & (frame["freq"] == freq) & frame[measure].notna()

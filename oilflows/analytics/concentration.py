@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -41,7 +42,7 @@ _NOISE = 1e-9
 
 
 #: Supplier shares as fractions: a mapping partner -> share, a Series, or an array-like of floats.
-Shares = Mapping[str, float] | pd.Series | np.ndarray | Sequence[float]
+Shares: TypeAlias = Mapping[str, float] | pd.Series | np.ndarray | Sequence[float]
 
 
 def _shares(shares: Shares) -> np.ndarray:

@@ -257,7 +257,7 @@ KNOWN_CAUSES: Mapping[tuple[str, str], str] = _KnownCauses()
 def _iso_table() -> dict[str, str]:
     """ISO 3166-1 alpha-2 code -> English name (from the Comtrade code table, ISO rows)."""
     text = resources.files("oilflows.sources").joinpath("comtrade_codes.csv").read_text(encoding="utf-8")
-    table = {}
+    table: dict[str, str] = {}
     for row in csv.DictReader(text.splitlines()):
         code = row["oilflows_code"]
         if row["basis"].startswith("iso3166-1") and len(code) == 2 and code.isalpha():
