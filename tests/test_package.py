@@ -68,9 +68,8 @@ def test_all_names_exist(name):
     assert not missing, f"{name}.__all__ names what it does not define: {missing}"
 
 
-#: Public methods whose annotations are still pending: the result classes' ``plot`` methods, whose
-#: signatures move to the shared Result base (``plot(ax=None, ...)``) in the same release.
-PENDING = {"plot"}
+#: Public methods exempt from the annotation check (none: add a name here only with a reason).
+PENDING: set[str] = set()
 
 
 def _unannotated(path: Path) -> list[str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,9 @@ from ._accounting import Accounts, Program, accounts, dataset_pairs, month_range
 from ._panel import display, fmt, matching, pct
 from ._plot import pyplot
 from ._result import Result
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 #: Plausible API gravities (degrees). nrg_ti_coifpm carries 0 as a placeholder in some
 #: confidential cells; values outside this range are not densities and are ignored.
@@ -144,7 +148,7 @@ class BoundsResult(Result):
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
         return "\n".join(lines)
 
-    def plot(self, ax=None):
+    def plot(self, ax: Axes | None = None) -> Axes:
         """The disclosed volume per month and the identified band; unbounded months are hatched."""
         plt = pyplot()
         unit, div = display(self.measure)

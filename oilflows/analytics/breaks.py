@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,9 @@ from ..errors import AnalysisError
 from ._plot import pyplot
 from ._result import Result
 from .counterfactual import partner_series
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "BreaksResult", "ChowResult", "CusumResult", "SupFResult", "chow_test", "cusum_test",
@@ -306,7 +310,7 @@ class ChowResult(Result):
         ]
         return "\n".join(lines)
 
-    def plot(self, ax=None):
+    def plot(self, ax: Axes | None = None) -> Axes:
         """The series with the two regime fits and the break date."""
         plt = pyplot()
         if ax is None:
@@ -495,7 +499,7 @@ class SupFResult(Result):
             caveat,
         ])
 
-    def plot(self, ax=None):
+    def plot(self, ax: Axes | None = None) -> Axes:
         """The F path with the 5 % critical value and the estimated date."""
         plt = pyplot()
         if ax is None:
@@ -668,7 +672,7 @@ class CusumResult(Result):
             "against breaks late in the sample.",
         ])
 
-    def plot(self, ax=None):
+    def plot(self, ax: Axes | None = None) -> Axes:
         """The CUSUM path with the significance bounds."""
         plt = pyplot()
         if ax is None:
@@ -852,7 +856,7 @@ class BreaksResult(Result):
                      "as sigma^2")
         return lines
 
-    def plot(self, ax=None):
+    def plot(self, ax: Axes | None = None) -> Axes:
         """The series with the regime fits and the break dates."""
         plt = pyplot()
         if ax is None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,9 @@ from ..schema import WORLD
 from ._panel import Panel, build_panel, check_measure, display, native_freq
 from ._plot import pyplot
 from ._result import Result
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 #: HHI points per unit of the 0-1 scale.
 POINTS = 10_000.0
@@ -240,7 +243,7 @@ class ConcentrationResult(Result):
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
         return "\n".join(lines)
 
-    def plot(self, ax=None):
+    def plot(self, ax: Axes | None = None) -> Axes:
         """HHI per period: of WORLD (lower bound) with the band up to the upper bound, and of disclosed."""
         plt = pyplot()
         table = self.table.dropna(subset=["hhi_world"])

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -59,6 +60,9 @@ from ..schema import WORLD
 from ._panel import Panel, build_panel, check_measure, display, fmt, window
 from ._plot import pyplot
 from ._result import Result
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 #: Default SARIMA specification: AR(1) + seasonal AR(1) at lag 12 + a constant (4 parameters with
 #: the variance). It is stationary, so forecasts revert to the pre-shock mean; with about 36
@@ -622,7 +626,7 @@ class CounterfactualResult(Result):
             lines.append(f"  {window_text:<18}{excess:<40}{cov}  ({label})")
         return lines
 
-    def plot(self, ax=None):
+    def plot(self, ax: Axes | None = None) -> Axes:
         """The actual series and the counterfactual mean with its prediction band."""
         plt = pyplot()
         unit, div, _ = self._scale()

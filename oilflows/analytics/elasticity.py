@@ -54,6 +54,7 @@ import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -64,6 +65,9 @@ from ..schema import WORLD
 from ._panel import build_panel, candidates, matching
 from ._plot import pyplot
 from ._result import Result
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "COV_TYPES", "FeenstraResult", "FeenstraWarning", "METHODS", "VARIETIES", "feenstra",
@@ -302,7 +306,7 @@ class FeenstraResult(Result):
             lines += ["", "Data and assumptions:"] + [f"- {n}" for n in self.notes]
         return "\n".join(lines)
 
-    def plot(self, ax=None, label: int = 8):
+    def plot(self, ax: Axes | None = None, label: int = 8) -> Axes:
         """Variety means of y against the fitted relation c + theta1 x1bar + theta2 x2bar.
 
         Points on the 45-degree line are fitted exactly; marker size is the number of changes; the

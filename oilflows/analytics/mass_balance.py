@@ -42,6 +42,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -54,6 +55,9 @@ from ._accounting import select_dataset
 from ._plot import pyplot
 from ._result import Result
 from .bounds import density_interval, volume_bounds
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 #: The 27 member states of the EU (since 2020), ISO alpha-2 (Greece ``GR``).
 EU27: frozenset[str] = frozenset({
@@ -165,7 +169,7 @@ class MassBalanceResult(Result):
     def _repr_text(self) -> str:  # pragma: no cover - convenience
         return self.summary()
 
-    def plot(self, ax=None):
+    def plot(self, ax: Axes | None = None) -> Axes:
         """Per year, two bars: the importers' reported imports and the exporter's published
         exports. The solid part reaches the interval's lower end, the hatched part its upper end;
         an unbounded upper end is marked, a year without a figure gets no bar and an "n/a" label

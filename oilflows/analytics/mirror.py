@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,9 @@ from ..schema import QUANTITIES
 from ._panel import matching
 from ._plot import pyplot
 from ._result import Result
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 
 @dataclass
@@ -61,7 +65,7 @@ class MirrorResult(Result):
         lines += [f"- {n}" for n in self.notes]
         return "\n".join(lines)
 
-    def plot(self, ax=None):
+    def plot(self, ax: Axes | None = None) -> Axes:
         plt = pyplot()
         if ax is None:
             _, ax = plt.subplots(figsize=(8, 4))

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -58,6 +59,9 @@ from .reporter_panel import (
     reporter_panel,
     reporter_panel_in_windows,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "CONFIDENTIAL_RULES", "DRUZHBA_REPORTERS", "INFERENCE", "OUTCOMES", "WEIGHTS",
@@ -194,7 +198,7 @@ class DiDResult(Result):
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
         return "\n".join(lines)
 
-    def plot(self, ax=None):
+    def plot(self, ax: Axes | None = None) -> Axes:
         """Mean outcome of treated and control reporters per month, with the treatment date."""
         plt = pyplot()
         if ax is None:
@@ -571,7 +575,7 @@ class EventStudyResult(Result):
             return f"wild cluster bootstrap (restricted, {self.weights}, {text})"
         return "CR1 with t(G-1)"
 
-    def plot(self, ax=None):
+    def plot(self, ax: Axes | None = None) -> Axes:
         """beta_k with intervals against k, the reference month at 0 and the treatment line."""
         plt = pyplot()
         if ax is None:
@@ -748,7 +752,7 @@ class ExposureResult(Result):
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
         return "\n".join(lines)
 
-    def plot(self, ax=None):
+    def plot(self, ax: Axes | None = None) -> Axes:
         """Scatter of the change against the dose, reporters labelled, with the fitted line."""
         plt = pyplot()
         if ax is None:

@@ -18,6 +18,7 @@ import inspect
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,9 @@ from .concentration import concentration
 from .counterfactual import DISPLACED_BASELINES, MODELS, TARGETS, counterfactual
 from .executor import check_executor, default_workers, describe, map_tasks
 from .substitution import substitution
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 #: Columns a task's slice keeps: what build_panel and the analytics read, besides the measure.
 SLICE_COLUMNS = ("source", "dataset", "reporter", "partner", "product", "grade", "flow", "freq",
@@ -339,7 +343,7 @@ class PanelResult(Result):
         lines += [f"- {s}/{d}: {n} series" for (s, d), n in by.items()]
         return lines
 
-    def plot(self, ax=None, top: int = 12):
+    def plot(self, ax: Axes | None = None, top: int = 12) -> Axes:
         """substitution: heat map of shares of the shortfall; concentration: HHI per reporter;
         counterfactual: histogram of the cumulative excess over its interval half-width."""
         plt = pyplot()

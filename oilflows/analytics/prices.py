@@ -11,6 +11,7 @@ confidential cannot be weighted; its published price is shown only on its own (g
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,9 @@ from ..schema import CONFIDENTIAL, WORLD
 from ._panel import Panel, build_panel, window
 from ._plot import pyplot
 from ._result import Result, legacy_ax
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 VALUE_BASIS = "value/volume"
 PRICE_BASIS = "source average price (value confidential)"
@@ -91,7 +95,7 @@ class UnitValuesResult(Result):
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
         return "\n".join(lines)
 
-    def plot(self, ax=None, keys: list[str] | None = None, top: int = 5):
+    def plot(self, ax: Axes | None = None, keys: list[str] | None = None, top: int = 5) -> Axes:
         """Unit value over time for `keys` (default: the `top` keys by priced barrels) and WORLD.
 
         ``ax`` comes first since issue 14; the old ``plot(keys, ax)`` still works (deprecated)."""
@@ -311,7 +315,7 @@ class PriceSpreadResult(Result):
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
         return "\n".join(lines)
 
-    def plot(self, ax=None):
+    def plot(self, ax: Axes | None = None) -> Axes:
         """Both grades' unit values (lines) and the spread (bars)."""
         plt = pyplot()
         if ax is None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,9 @@ from ..units import barrels_to_tonnes
 from ._panel import Panel, build_panel, matching
 from ._plot import pyplot
 from ._result import Result
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 #: API gravity above which a crude is light (degrees; Güntner et al. 2024 / methods note section 9).
 LIGHT_ABOVE = 31.1
@@ -191,7 +195,7 @@ class SlateResult(Result):
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
         return "\n".join(lines)
 
-    def plot(self, ax=None):
+    def plot(self, ax: Axes | None = None) -> Axes:
         """API gravity (left axis) and sulphur by mass (right axis) of the disclosed slate over time."""
         plt = pyplot()
         table = self.table[self.table["quality_bbl"] > 0]
@@ -505,7 +509,7 @@ class RankingResult(Result):
             lines += ["", "Notes:"] + [f"- {c}" for c in notes]
         return "\n".join(lines)
 
-    def plot(self, ax=None, label: int = 8):
+    def plot(self, ax: Axes | None = None, label: int = 8) -> Axes:
         """Scatter of candidates in (API, S), the displaced grade marked, the `label` nearest named."""
         plt = pyplot()
         if ax is None:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,9 @@ from ..sources import registry as _registry
 from ._convert import partner_api, with_both_units
 from ._plot import pyplot
 from ._result import Result
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 #: Why sources disagree by construction, per (source, dataset): a live, read-only view of the source
 #: registrations (each :class:`oilflows.sources.registry.Source` carries its ``known_causes``). The
@@ -93,7 +97,7 @@ class ReconcileResult(Result):
         lines += [f"- {n}" for n in self.notes]
         return "\n".join(lines)
 
-    def plot(self, ax=None):
+    def plot(self, ax: Axes | None = None) -> Axes:
         plt = pyplot()
         if ax is None:
             _, ax = plt.subplots(figsize=(8, 4))

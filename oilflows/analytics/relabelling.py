@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -30,6 +31,9 @@ from ._accounting import Accounts, accounts, month_range
 from ._panel import display
 from ._result import Result
 from .bounds import density_interval, published_interval
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 #: The EU embargo on Russian seaborne crude (Council Regulation (EU) 2022/879) applied from
 #: 5 December 2022, on refined products from 5 February 2023.
@@ -96,7 +100,7 @@ class RelabellingResult(Result):
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
         return "\n".join(lines)
 
-    def plot(self, ax=None):
+    def plot(self, ax: Axes | None = None) -> Axes:
         """Each signal's before and after interval (monthly means) as bars."""
         from ._plot import pyplot
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,9 @@ from ._panel import display, fmt, pct
 from ._plot import pyplot
 from ._result import Result
 from .bounds import SLICE_GRADES, _program_with_totals, partner_totals
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 
 @dataclass
@@ -90,7 +94,7 @@ class RouteExposureResult(Result):
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
         return "\n".join(lines)
 
-    def plot(self, ax=None):
+    def plot(self, ax: Axes | None = None) -> Axes:
         """One bar per route: the identified interval, with the disclosed volume marked."""
         plt = pyplot()
         unit, div = display(self.measure)

@@ -9,6 +9,7 @@ it carries its ``disclosed`` part and bounds on its share of WORLD from the acco
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,9 @@ from ..schema import WORLD
 from ._panel import UNDISCLOSED, Panel, build_panel, check_measure, display, native_freq
 from ._plot import pyplot
 from ._result import Result, legacy_ax
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 #: The columns of :meth:`SharesResult.to_frame`, in order.
 COLUMNS = ("period", "partner", "quantity", "disclosed", "confidential", "exact", "share_of_world",
@@ -110,7 +114,7 @@ class SharesResult(Result):
                          "bounds (lower = disclosed cells; upper = plus the whole undisclosed residual)")
         return "\n".join(lines)
 
-    def plot(self, ax=None, partners: list[str] | None = None, top: int = 6):
+    def plot(self, ax: Axes | None = None, partners: list[str] | None = None, top: int = 6) -> Axes:
         """Lines of the share of WORLD over time for `partners` (default: the `top` largest by
         disclosed volume), with the undisclosed share dashed grey.
 

@@ -12,6 +12,7 @@ With window means ``M_i0``, ``M_i1`` of partner i (the undisclosed residual is i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,9 @@ from ..schema import WORLD
 from ._panel import UNDISCLOSED, Panel, build_panel, display, fmt, window
 from ._plot import pyplot
 from ._result import Result
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 
 @dataclass
@@ -97,7 +101,7 @@ class ShiftShareResult(Result):
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
         return "\n".join(lines)
 
-    def plot(self, ax=None, top: int = 10):
+    def plot(self, ax: Axes | None = None, top: int = 10) -> Axes:
         """Stacked horizontal bars of scale and share effects per partner, with the change as a dot."""
         plt = pyplot()
         unit, div = display(self.measure)

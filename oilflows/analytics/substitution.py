@@ -10,6 +10,7 @@ shares of all other partners plus that part sum to 1.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,9 @@ from ._panel import UNDISCLOSED, Panel, build_panel, display, fmt, pct, window
 from ._plot import pyplot
 from ._result import Result
 from .bounds import SubstitutionBounds, partner_change_bounds, substitution_bounds
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 
 @dataclass
@@ -145,7 +149,7 @@ class SubstitutionResult(Result):
         keep = [self.displaced, *order, UNDISCLOSED, WORLD]
         return table.loc[[k for k in dict.fromkeys(keep) if k in table.index]]
 
-    def plot(self, ax=None, top: int = 10):
+    def plot(self, ax: Axes | None = None, top: int = 10) -> Axes:
         """Horizontal bars of each partner's change (monthly mean), undisclosed and WORLD included."""
         plt = pyplot()
         unit, div = display(self.measure)

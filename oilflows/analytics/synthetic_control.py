@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,9 @@ from .reporter_panel import (
     non_country_reason,
     reporter_panel_in_windows,
 )
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 
 @dataclass
@@ -126,7 +130,7 @@ class SyntheticControlResult(Result):
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
         return "\n".join(lines)
 
-    def plot(self, ax=None, kind: str = "paths"):
+    def plot(self, ax: Axes | None = None, kind: str = "paths") -> Axes:
         """``kind="paths"``: treated vs synthetic; ``kind="placebo"``: every unit's gap, treated in black."""
         if kind not in ("paths", "placebo"):
             raise AnalysisError(f"kind must be 'paths' or 'placebo', got {kind!r}")
