@@ -157,7 +157,7 @@ def reporter_panel(
 
 
 def reporter_panel_in_windows(frame: pd.DataFrame, reporters: Sequence[str] | None, outcome: str,
-                              partner: str, measure: str, dataset: str | None, windows: Sequence[Window],
+                              partner: str, measure: str, dataset: str | None, windows: list[Window] | None,
                               freq: str, confidential: str, on_missing: str,
                               non_countries: str = "raise") -> ReporterPanel:
     """:func:`reporter_panel` over several windows: inclusive ``(lo, hi)`` timestamp pairs, None for all.
@@ -232,7 +232,8 @@ def reporter_panel_in_windows(frame: pd.DataFrame, reporters: Sequence[str] | No
                          dropped_months, conf_months, panels)
 
 
-def _transform(volume, world, outcome: str, measure: str):
+def _transform(volume: pd.Series | np.ndarray, world: pd.Series | np.ndarray, outcome: str,
+               measure: str) -> np.ndarray:
     """The outcome of a partner volume (base unit): the same monotone map as the panel's ``y``."""
     _, divisor = display(measure)
     volume = np.asarray(volume, dtype=float)
@@ -241,7 +242,7 @@ def _transform(volume, world, outcome: str, measure: str):
                 "log1p_volume": lambda: np.log1p(np.clip(volume, 0, None) / divisor)}[outcome]()
 
 
-def _with_bounds(frame, long: pd.DataFrame, panel: Panel, reporter: str, partner: str,
+def _with_bounds(frame: pd.DataFrame, long: pd.DataFrame, panel: Panel, reporter: str, partner: str,
                  outcome: str) -> pd.DataFrame:
     """Add ``y_lo``/``y_hi`` (outcome at both ends of the partner's volume box) and set ``y = y_lo``."""
     from ._accounting import accounts
@@ -276,7 +277,8 @@ def _dataset_mask(frame: pd.DataFrame, dataset: str) -> pd.Series:
     return (frame["dataset"] == dataset) | ((frame["source"] + "/" + frame["dataset"]) == dataset)
 
 
-def _missing_reason(frame, reporter, measure, freq, dataset, windows) -> str | None:
+def _missing_reason(frame: pd.DataFrame, reporter: str, measure: str, freq: str, dataset: str | None,
+                    windows: Sequence[Window]) -> str | None:
     """Why `reporter` has no WORLD total of `measure` in some window (None if it has one in each)."""
     rows = frame[(frame["reporter"] == reporter) & (frame["partner"] == WORLD) & (frame["freq"] == freq)]
     if dataset is not None:
@@ -291,7 +293,8 @@ def _missing_reason(frame, reporter, measure, freq, dataset, windows) -> str | N
     return None
 
 
-def _outcome_rows(panel: Panel, partner: str, outcome: str, confidential: str, windows):
+def _outcome_rows(panel: Panel, partner: str, outcome: str, confidential: str,
+                  windows: Sequence[Window]) -> tuple[pd.DataFrame, int, int]:
     """Long rows of one reporter's outcome; months without disclosure (and, if asked, confidential) out."""
     values = panel.values
     quantity = values[partner] if partner in values.columns else pd.Series(0.0, index=values.index)
@@ -325,7 +328,7 @@ def _outcome_rows(panel: Panel, partner: str, outcome: str, confidential: str, w
     return table.reset_index(), n_left_out, n_conf
 
 
-def _windows_text(windows) -> str:
+def _windows_text(windows: Sequence[Window]) -> str:
     def one(lo, hi):
         lo_t = "start" if lo <= _FAR_PAST else f"{lo:%Y-%m}"
         hi_t = "end" if hi >= _FAR_FUTURE else f"{hi:%Y-%m}"
@@ -333,7 +336,7 @@ def _windows_text(windows) -> str:
     return " and ".join(one(lo, hi) for lo, hi in windows)
 
 
-def _check_choice(name: str, value, options) -> None:
+def _check_choice(name: str, value: object, options: Sequence[str]) -> None:
     if value not in options:
         raise AnalysisError(f"{name} must be one of {list(options)}, got {value!r}")
 
