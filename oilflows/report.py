@@ -16,11 +16,11 @@ from .analytics import (
     substitution_bounds,
     supplier_shares,
 )
-from .analytics._panel import UNDISCLOSED, display, fmt, pct
-from .analytics.concentration import effective_n, hhi
+from .analytics.concentration import window_concentration
 from .analytics.counterfactual import CounterfactualResult, counterfactual
+from .analytics.formatting import UNDISCLOSED, display, fmt, pct
 from .analytics.mass_balance import MassBalanceResult, exporter_balance
-from .analytics.quality import crude_slate
+from .analytics.quality import window_slate
 from .analytics.relabelling import RelabellingResult, relabelling_signals
 from .analytics.route_exposure import RouteExposureResult, route_exposure
 from .errors import AnalysisError
@@ -330,29 +330,28 @@ class Report:
         out = Path(directory)
         if out.exists() and not out.is_dir():
             raise NotADirectoryError(errno.ENOTDIR, "exists and is not a directory", str(out))
-        plt = None
+        axes = []
         if figures or figures is None:
-            from .analytics._plot import pyplot
-
             try:
-                plt = pyplot()
+                # The two partners the report is about: with every confidential month drawn as a band,
+                # more partners make the figure unreadable (the shares table has them all). Each
+                # result draws itself (ImportError without matplotlib).
+                axes.append(self.shares.plot(
+                    partners=[self.substitution.displaced, self.substitution.substitute]))
+                axes.append(self.substitution.plot())
             except ImportError:
                 if figures:
                     raise
         out.mkdir(parents=True, exist_ok=True)
         paths = {"markdown": out / "report.md", "html": out / "report.html"}
         drawn: dict[str, str] = {}
-        if plt is not None:
-            # The two partners the report is about: with every confidential month drawn as a band, more
-            # partners make the figure unreadable (the shares table has them all).
-            ax = self.shares.plot(partners=[self.substitution.displaced, self.substitution.substitute])
-            ax.figure.tight_layout()
-            ax.figure.savefig(out / "shares.png", dpi=110)
-            plt.close(ax.figure)
-            ax = self.substitution.plot()
-            ax.figure.tight_layout()
-            ax.figure.savefig(out / "replacement.png", dpi=110)
-            plt.close(ax.figure)
+        if len(axes) == 2:
+            import matplotlib.pyplot as plt  # importable: the results have just drawn with it
+
+            for ax, file in zip(axes, ["shares.png", "replacement.png"], strict=True):
+                ax.figure.tight_layout()
+                ax.figure.savefig(out / file, dpi=110)
+                plt.close(ax.figure)
             drawn = {"shares over time": "shares.png", "replacement": "replacement.png"}
             paths |= {"shares": out / "shares.png", "replacement": out / "replacement.png"}
         embedded = {name: "data:image/png;base64," + base64.b64encode((out / file).read_bytes()).decode()
@@ -488,37 +487,27 @@ def before_after(frame: pd.DataFrame, result: SubstitutionResult) -> pd.DataFram
     volume-weighted API gravity (degrees) and mass-weighted sulphur (% by weight) of the grades
     with disclosed quality (coverage = their share of WORLD).
     """
-    panel = result.panel
     windows = {"baseline": result.baseline, "post": result.post}
     rows: dict[str, dict[str, str]] = {}
-    for name, (lo, hi) in windows.items():
-        inside = (panel.values.index >= lo) & (panel.values.index <= hi)
-        totals = panel.values.loc[inside].sum()
-        world = panel.world.loc[inside].sum()
-        disclosed = totals.sum()
-        rows.setdefault("HHI, shares of disclosed volume", {})[name] = f"{hhi(totals / disclosed):,.0f}"
-        rows.setdefault("HHI, shares of WORLD (lower bound)", {})[name] = f"{hhi(totals / world):,.0f}"
-        rows.setdefault("effective number of suppliers (disclosed)", {})[name] = (
-            f"{effective_n(totals / disclosed):.1f}")
+    for r in window_concentration(result.panel, windows).itertuples(index=False):
+        rows.setdefault("HHI, shares of disclosed volume", {})[r.window] = f"{r.hhi_disclosed:,.0f}"
+        rows.setdefault("HHI, shares of WORLD (lower bound)", {})[r.window] = f"{r.hhi_world:,.0f}"
+        rows.setdefault("effective number of suppliers (disclosed)", {})[r.window] = (
+            f"{r.effective_n_disclosed:.1f}")
     notes = {"HHI, shares of disclosed volume": "0-10,000; countries of origin",
              "HHI, shares of WORLD (lower bound)": "undisclosed volume left out",
              "effective number of suppliers (disclosed)": "1 / HHI"}
     try:
-        slate = crude_slate(frame, result.reporter, dataset=f"{result.source}/{result.dataset}",
-                            freq="M").table
+        slate = window_slate(frame, result.reporter, windows, dataset=f"{result.source}/{result.dataset}",
+                             panel=result.panel)
     except AnalysisError:
         slate = None
-    if slate is not None and slate["quality_bbl"].sum() > 0:
-        for name, (lo, hi) in windows.items():
-            w = slate[(slate.index >= lo) & (slate.index <= hi)].dropna(subset=["api_gravity"])
-            if w.empty:
-                continue
-            api = (w["api_gravity"] * w["quality_bbl"]).sum() / w["quality_bbl"].sum()
-            sulphur = (w["sulphur_pct_mass"] * w["quality_t"]).sum() / w["quality_t"].sum()
-            coverage = w["quality_bbl"].sum() / w["world_bbl"].sum()
-            rows.setdefault("slate API gravity, degrees (volume-weighted)", {})[name] = f"{api:.2f}"
-            rows.setdefault("slate sulphur, % (mass-weighted)", {})[name] = f"{sulphur:.2f}"
-            rows.setdefault("share of WORLD with disclosed quality", {})[name] = f"{coverage:.0%}"
+    if slate is not None and not slate.empty:
+        for r in slate.itertuples(index=False):
+            rows.setdefault("slate API gravity, degrees (volume-weighted)", {})[r.window] = (
+                f"{r.api_gravity:.2f}")
+            rows.setdefault("slate sulphur, % (mass-weighted)", {})[r.window] = f"{r.sulphur_pct_mass:.2f}"
+            rows.setdefault("share of WORLD with disclosed quality", {})[r.window] = f"{r.coverage:.0%}"
         notes.update({"slate API gravity, degrees (volume-weighted)": "higher = lighter",
                       "slate sulphur, % (mass-weighted)": "below 1 % = sweet",
                       "share of WORLD with disclosed quality": "confidential grades excluded"})

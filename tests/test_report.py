@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 import oilflows
@@ -126,3 +127,109 @@ def test_report_states_the_russian_infrastructure_share_as_an_interval(full_repo
     assert all("Cannot show:" in line for line in lines if line.startswith("- "))
     assert "## KZ and Russian infrastructure" in full_report.markdown()
     assert "<h2>KZ and Russian infrastructure</h2>" in full_report.html()
+
+
+# -- the report renders results and computes nothing itself (issue 14) ------------------------------
+
+
+def test_report_imports_no_private_analytics_module():
+    import ast
+    import inspect
+
+    import oilflows.report
+
+    tree = ast.parse(inspect.getsource(oilflows.report))
+    imported = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            module = "." * node.level + (node.module or "")
+            imported += [module] + [f"{module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            imported += [a.name for a in node.names]
+    private = [m for m in imported if any(p.startswith("_") and not p.startswith("__")
+                                          for p in m.lstrip(".").split("."))]
+    assert not private, f"oilflows.report imports private modules: {private}"
+    # The check can fail: the import the report used to have is caught.
+    bad = ast.parse("from .analytics._panel import fmt\nfrom .analytics import _plot\n")
+    caught = [f"{n.module}.{a.name}" for n in ast.walk(bad) if isinstance(n, ast.ImportFrom)
+              for a in n.names]
+    assert all(any(p.startswith("_") for p in m.split(".")) for m in caught)
+
+
+def test_before_after_builds_no_panel_and_the_report_builds_each_once(monkeypatch):
+    """The slate reuses the substitution's panel: build_panel runs once per caller in one report,
+    and before_after (the report's own context) builds none. Calls are counted per calling module."""
+    import collections
+    import importlib
+    import pkgutil
+    import sys
+
+    import oilflows.analytics as analytics
+    from oilflows.analytics import _panel
+    from oilflows.report import before_after
+
+    frame = oilflows.load_default(reporter="DE")
+    calls: collections.Counter = collections.Counter()
+    original = _panel.build_panel
+
+    def counting(frame_, reporter, measure, freq, dataset=None, periods=None):
+        caller = sys._getframe(1).f_globals["__name__"]
+        calls[(id(frame_), caller, measure)] += 1
+        return original(frame_, reporter, measure, freq, dataset, periods)
+
+    for info in pkgutil.iter_modules(analytics.__path__):
+        module = importlib.import_module(f"oilflows.analytics.{info.name}")
+        if getattr(module, "build_panel", None) is original:
+            monkeypatch.setattr(module, "build_panel", counting)
+    report = build_report(frame)
+    assert calls, "the counting wrapper saw no call"
+    assert {f for f, _, _ in calls} == {id(frame)}
+    assert calls[(id(frame), "oilflows.analytics.quality", "volume_bbl")] == 0  # slate: reused panel
+    assert calls[(id(frame), "oilflows.analytics.substitution", "volume_bbl")] == 1
+    assert calls[(id(frame), "oilflows.analytics.shares", "volume_bbl")] == 1
+    calls.clear()
+    context = before_after(frame, report.substitution)
+    assert sum(calls.values()) == 0
+    assert context.equals(report.context)
+
+
+def test_window_concentration_reproduces_the_printed_hhi():
+    from oilflows.analytics import substitution
+    from oilflows.analytics.concentration import window_concentration
+
+    result = substitution(oilflows.load_default(reporter="DE"), "DE", "RU", "KZ",
+                          ("2021-01", "2021-12"), ("2023-01", "2023-12"))
+    table = window_concentration(result.panel, {"baseline": result.baseline, "post": result.post})
+    assert list(table["window"]) == ["baseline", "post"]
+    # Hand computation: sum of squared shares of the disclosed partners' window totals, in points.
+    panel = result.panel
+    for row in table.itertuples(index=False):
+        lo, hi = result.baseline if row.window == "baseline" else result.post
+        totals = panel.values.loc[(panel.values.index >= lo) & (panel.values.index <= hi)].sum()
+        assert row.hhi_disclosed == pytest.approx(10_000 * ((totals / totals.sum()) ** 2).sum())
+        assert row.effective_n_disclosed == pytest.approx(10_000 / row.hhi_disclosed)
+    # As `oilflows report` printed them: HHI on disclosed volume 3,016 (2021) and 1,953 (2023),
+    # on WORLD 1,292 and 793.
+    assert [f"{x:,.0f}" for x in table["hhi_disclosed"]] == ["3,016", "1,953"]
+    assert [f"{x:,.0f}" for x in table["hhi_world"]] == ["1,292", "793"]
+
+
+def test_window_slate_reproduces_the_printed_slate():
+    from oilflows.analytics import substitution
+    from oilflows.analytics.quality import crude_slate, window_slate
+
+    frame = oilflows.load_default(reporter="DE")
+    result = substitution(frame, "DE", "RU", "KZ", ("2021-01", "2021-12"), ("2023-01", "2023-12"))
+    windows = {"baseline": result.baseline, "post": result.post}
+    reused = window_slate(frame, "DE", windows, dataset="eurostat/nrg_ti_coifpm", panel=result.panel)
+    built = window_slate(frame, "DE", windows, dataset="eurostat/nrg_ti_coifpm")
+    pd.testing.assert_frame_equal(reused, built)
+    # Printed by `oilflows report`: API 35.82 -> 38.48, sulphur 0.89 -> 0.57, coverage 65 % -> 64 %.
+    assert [f"{x:.2f}" for x in reused["api_gravity"]] == ["35.82", "38.48"]
+    assert [f"{x:.2f}" for x in reused["sulphur_pct_mass"]] == ["0.89", "0.57"]
+    assert [f"{x:.0%}" for x in reused["coverage"]] == ["65%", "64%"]
+    # Hand computation for 2023: volume-weighted API of the monthly slate.
+    slate = crude_slate(frame, "DE", dataset="eurostat/nrg_ti_coifpm", freq="M").table
+    w = slate.loc["2023-01-01":"2023-12-01"].dropna(subset=["api_gravity"])
+    assert reused["api_gravity"].iloc[1] == pytest.approx(
+        (w["api_gravity"] * w["quality_bbl"]).sum() / w["quality_bbl"].sum())

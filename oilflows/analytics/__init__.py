@@ -15,7 +15,15 @@ from .breaks import (
     multiple_breaks,
     sup_f_test,
 )
-from .concentration import ConcentrationResult, concentration, cr_k, effective_n, hhi, shannon
+from .concentration import (
+    ConcentrationResult,
+    concentration,
+    cr_k,
+    effective_n,
+    hhi,
+    shannon,
+    window_concentration,
+)
 from .counterfactual import CounterfactualResult, counterfactual, partner_series
 from .elasticity import FeenstraResult, FeenstraWarning, feenstra
 from .executor import ExecutorError
@@ -31,7 +39,14 @@ from .panel_run import (
     panel_substitution,
 )
 from .prices import PriceSpreadResult, UnitValuesResult, price_spread, unit_values
-from .quality import RankingResult, SlateResult, classify_oil_type, crude_slate, substitute_ranking
+from .quality import (
+    RankingResult,
+    SlateResult,
+    classify_oil_type,
+    crude_slate,
+    substitute_ranking,
+    window_slate,
+)
 from .reconcile import ReconcileResult, read_published, reconcile
 from .relabelling import RelabellingResult, Signal, relabelling_signals
 from .reporter_panel import reporter_panel
@@ -62,4 +77,5 @@ __all__ = [
     "classify_oil_type", "concentration", "cr_k", "crude_slate", "effective_n", "feenstra", "hhi",
     "mirror", "price_spread", "read_published", "reconcile", "shannon", "shift_share",
     "substitute_ranking", "substitution", "supplier_shares", "unit_values",
+    "window_concentration", "window_slate",
 ]

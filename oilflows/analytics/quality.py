@@ -250,11 +250,20 @@ def crude_slate(
     Germany's barrels) are missing from the slate; ``coverage`` says how much of WORLD it covers and
     ``api_gravity_total``/``sulphur_pct_total`` give the source's own total-import quality to compare.
     """
+    return _crude_slate(frame, reporter, dataset, freq, light_above, heavy_below, sweet_below)
+
+
+def _crude_slate(frame: pd.DataFrame, reporter: str, dataset: str | None, freq: str,
+                 light_above: float = LIGHT_ABOVE, heavy_below: float = HEAVY_BELOW,
+                 sweet_below: float = SWEET_BELOW, panel: Panel | None = None) -> SlateResult:
+    """:func:`crude_slate`, reusing `panel` when it is the one crude_slate would build."""
     if freq not in ("M", "A"):
         raise AnalysisError(f"freq must be 'M' or 'A', got {freq!r}")
     scoped = _quality_datasets(frame[frame["reporter"] == reporter], dataset)
-    panel = build_panel(frame, reporter, "volume_bbl", "M", f"{scoped['source'].iloc[0]}/"
-                        f"{scoped['dataset'].iloc[0]}")
+    source, chosen = scoped["source"].iloc[0], scoped["dataset"].iloc[0]
+    if panel is None or (panel.source, panel.dataset, panel.reporter, panel.measure, panel.freq) != (
+            source, chosen, reporter, "volume_bbl", "M"):
+        panel = build_panel(frame, reporter, "volume_bbl", "M", f"{source}/{chosen}")
     rows = _weighted(panel.grades)
     rows["oil_type"] = classify_oil_type(rows["api_gravity"], rows["sulphur_pct"], light_above,
                                          heavy_below, sweet_below)
@@ -298,6 +307,51 @@ def crude_slate(
     result = SlateResult(reporter, freq, panel.source, panel.dataset, thresholds, table, nests, panel=panel)
     result.caveats = _slate_caveats(result)
     return result
+
+
+def window_slate(
+    frame: pd.DataFrame,
+    reporter: str,
+    windows: Mapping[str, tuple[pd.Timestamp, pd.Timestamp]],
+    dataset: str | None = None,
+    panel: Panel | None = None,
+) -> pd.DataFrame:
+    """The quality of `reporter`'s disclosed crude slate over each window (monthly slate summed).
+
+    Parameters
+    ----------
+    frame, reporter, dataset
+        As for :func:`crude_slate`.
+    windows : mapping
+        Window name -> (first, last) month, inclusive.
+    panel : Panel, optional
+        An already built ``volume_bbl`` monthly panel of the same reporter and dataset (e.g. a
+        :class:`~oilflows.analytics.SubstitutionResult`'s ``panel``): reused instead of building it
+        again; ignored if it is not the one :func:`crude_slate` would build.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per window with disclosed quality (RangeIndex): ``window``, ``api_gravity``
+        (volume-weighted, degrees), ``sulphur_pct_mass`` (mass-weighted, % by weight) and ``coverage``
+        (share of WORLD with disclosed quality). Empty if the slate has no disclosed quality at all;
+        a window without any is left out. Raises :class:`~oilflows.errors.AnalysisError` as
+        :func:`crude_slate` does.
+    """
+    columns = ["window", "api_gravity", "sulphur_pct_mass", "coverage"]
+    slate = _crude_slate(frame, reporter, dataset, "M", panel=panel).table
+    rows: list[dict[str, object]] = []
+    if slate["quality_bbl"].sum() > 0:
+        for name, (lo, hi) in windows.items():
+            w = slate[(slate.index >= lo) & (slate.index <= hi)].dropna(subset=["api_gravity"])
+            if w.empty:
+                continue
+            rows.append({
+                "window": name,
+                "api_gravity": (w["api_gravity"] * w["quality_bbl"]).sum() / w["quality_bbl"].sum(),
+                "sulphur_pct_mass": (w["sulphur_pct_mass"] * w["quality_t"]).sum() / w["quality_t"].sum(),
+                "coverage": w["quality_bbl"].sum() / w["world_bbl"].sum()})
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _period_key(index: pd.DatetimeIndex, freq: str) -> pd.DatetimeIndex:
@@ -635,4 +689,4 @@ def _pct(x: float) -> str:
 
 __all__ = ["EU_AGGREGATES", "HEAVY_BELOW", "INDUSTRY_SWEET_BELOW", "LIGHT_ABOVE", "OIL_TYPES",
            "SWEET_BELOW", "RankingResult", "SlateResult", "classify_oil_type", "crude_slate",
-           "grade_quality", "substitute_ranking"]
+           "grade_quality", "substitute_ranking", "window_slate"]
