@@ -21,6 +21,7 @@ from urllib.parse import parse_qs
 import pandas as pd
 import pytest
 import responses
+from _fakes import FakeClock
 from _fault_server import FaultServer, Reply
 
 from oilflows import _io, http
@@ -364,19 +365,6 @@ def test_fetch_split_order_and_budget():
 # == pacing in http only ===============================================================================
 
 
-class _FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 def test_comtrade_calls_are_paced_by_http_rate_limits(monkeypatch):
     """Comtrade's pace (10 calls a minute) comes from http.RATE_LIMITS alone: three monthly preview
     calls to a local server with comtradeapi.un.org's limit wait 6 s twice on http's (fake) clock."""
@@ -384,7 +372,7 @@ def test_comtrade_calls_are_paced_by_http_rate_limits(monkeypatch):
     monkeypatch.setattr(http, "_keyring_value", lambda service, name: None)
     monkeypatch.setenv("OILFLOWS_NO_CACHE", "1")
     monkeypatch.setenv("OILFLOWS_HTTP_BACKOFF", "0")
-    clock = _FakeClock()
+    clock = FakeClock()
     monkeypatch.setattr(http, "_clock", clock.monotonic)
     monkeypatch.setattr(http, "_sleep", clock.sleep)
     http._sessions.clear()

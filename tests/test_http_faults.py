@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 
 import pytest
+from _fakes import FakeClock, TimeModule
 from _fault_server import (
     Chunked,
     Delay,
@@ -66,39 +67,12 @@ def srv(server, monkeypatch):
     http._sessions.clear()
 
 
-class FakeClock:
-    """The rate limiter's clock (``http._clock``) and every sleep the client asks for (``http._sleep``
-    and urllib3's Retry-After and back-off sleeps): a sleep is recorded and advances the fake time at
-    once, nothing really waits."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += max(seconds, 0.0)
-
-
-class _TimeModule:
-    """The ``time`` module as urllib3's retry module sees it, with `sleep` replaced."""
-
-    def __init__(self, sleep) -> None:
-        self.sleep = sleep
-
-    def __getattr__(self, name: str):
-        return getattr(time, name)
-
-
 @pytest.fixture
 def clock(monkeypatch) -> FakeClock:
     fake = FakeClock()
     monkeypatch.setattr(http, "_clock", fake.monotonic)
     monkeypatch.setattr(http, "_sleep", fake.sleep)
-    monkeypatch.setattr(urllib3_retry, "time", _TimeModule(fake.sleep))
+    monkeypatch.setattr(urllib3_retry, "time", TimeModule(fake.sleep))
     return fake
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import gzip
 import logging
-import time
 import traceback
 from pathlib import Path
 
 import pytest
+from _fakes import FakeClock, TimeModule
 from _fault_server import (
     COIFPM_PATH,
     COMTRADE_DATA_PATH,
@@ -57,31 +57,11 @@ def servers():
         yield first, second
 
 
-class FakeClock:
-    """Records every sleep the client asks for (``http._sleep``); nothing really waits."""
-
-    def __init__(self) -> None:
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-
-
-class _TimeModule:
-    """The ``time`` module as urllib3's retry module sees it, with `sleep` replaced."""
-
-    def __init__(self, sleep) -> None:
-        self.sleep = sleep
-
-    def __getattr__(self, name: str):
-        return getattr(time, name)
-
-
 @pytest.fixture
 def clock(monkeypatch) -> FakeClock:
     fake = FakeClock()
     monkeypatch.setattr(http, "_sleep", fake.sleep)
-    monkeypatch.setattr(urllib3_retry, "time", _TimeModule(fake.sleep))  # (oilflows no longer uses it)
+    monkeypatch.setattr(urllib3_retry, "time", TimeModule(fake.sleep))  # (oilflows no longer uses it)
     return fake
 
 

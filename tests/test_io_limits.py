@@ -10,12 +10,12 @@ from __future__ import annotations
 import gzip
 import io
 import struct
-import tracemalloc
 import zipfile
 import zlib
 from pathlib import Path
 
 import pytest
+from _fakes import peak_bytes
 
 from oilflows import _io
 from oilflows.errors import OilflowsError, SourceFormatError
@@ -39,20 +39,6 @@ def zip_of(members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> byt
         for name, content in members.items():
             archive.writestr(name, content)
     return buffer.getvalue()
-
-
-def peak_bytes(call) -> tuple[int, BaseException | None]:
-    """Peak traced allocation of `call()` and the exception it raised (or None)."""
-    tracemalloc.start()
-    try:
-        call()
-        raised = None
-    except Exception as exc:  # noqa: BLE001 - returned to the test, which checks its type
-        raised = exc
-    finally:
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-    return peak, raised
 
 
 # -- the limit and its overrides ------------------------------------------------------------------

@@ -24,7 +24,6 @@ import io
 import json
 import math
 import re
-import tracemalloc
 import types
 import zipfile
 import zlib
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from _fakes import peak_bytes
 from openpyxl.worksheet import _read_only
 
 from oilflows import _io, schema
@@ -48,20 +48,6 @@ JAN_CSV = FIX / "genesis" / "51000-0017_2023-01_de_flat.csv"
 BULK_SAMPLE = FIX / "comext" / "full_v2_202402_sample.csv"
 BULK_HEADER = BULK_SAMPLE.read_text().splitlines()[0]
 BULK_ROW = "DE,KZ,E,27090090,33300,0610,0610,31,111000,05,1,1,NO_SU,202402,100,100,200,0"
-
-
-def peak_bytes(call) -> tuple[int, BaseException | None]:
-    """Peak traced allocation of `call()` and the exception it raised (or None)."""
-    tracemalloc.start()
-    try:
-        call()
-        raised = None
-    except Exception as exc:  # noqa: BLE001 - returned to the test, which checks its type
-        raised = exc
-    finally:
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-    return peak, raised
 
 
 @pytest.fixture(autouse=True)
