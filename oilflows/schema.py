@@ -119,8 +119,13 @@ def from_table(table: pa.Table) -> pd.DataFrame:
     return frame
 
 
-def conform(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return `frame` with the canonical column order and types (a round trip through :func:`to_table`)."""
+def conform(frame: pd.DataFrame, *, complete: bool = False) -> pd.DataFrame:
+    """Return `frame` with the canonical column order and types (a round trip through :func:`to_table`).
+
+    With ``complete=True`` canonical columns the frame lacks are added as nulls first (hand-built and
+    simulated frames name only what they set); extra columns are still an error."""
+    if complete:
+        frame = frame.assign(**{c: None for c in COLUMNS if c not in frame.columns})
     return from_table(to_table(frame))
 
 

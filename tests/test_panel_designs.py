@@ -411,7 +411,7 @@ def _hand_frame(kz: dict, hidden_kz: set, hidden_sa: set, world_hidden: set = fr
     """Hand-built canonical rows (not real data). `kz[(reporter, month)]` = (disclosed grade KZ_A, value
     of grade KZ_B); KZ_B is confidential in `hidden_kz`, a SA cell of 10 is confidential in `hidden_sa`,
     NO fills WORLD = 1000 - 10."""
-    from oilflows.schema import COLUMNS
+    from oilflows.schema import conform
 
     rows = []
     for (reporter, month), (a, b) in kz.items():
@@ -427,12 +427,7 @@ def _hand_frame(kz: dict, hidden_kz: set, hidden_sa: set, world_hidden: set = fr
     frame = pd.DataFrame(rows)
     frame["source"], frame["dataset"], frame["freq"] = "hand", "hand", "M"
     frame["flow"], frame["product"] = "import", "crude_oil"
-    for column in COLUMNS:
-        if column not in frame.columns:
-            frame[column] = np.nan if column in ("mass_t", "value", "api_gravity", "sulphur_pct",
-                                                 "price_per_bbl") else None
-    frame["vintage"] = pd.NaT
-    return frame[list(COLUMNS)]
+    return conform(frame, complete=True)
 
 
 def _brute_force(data: pd.DataFrame, lo: np.ndarray, hi: np.ndarray) -> tuple[float, float]:

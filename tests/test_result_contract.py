@@ -18,7 +18,7 @@ from _frames import MONTHS, build
 import oilflows
 from oilflows import analytics as A
 from oilflows.analytics._result import Result, Summary
-from oilflows.schema import COLUMNS, conform
+from oilflows.schema import conform
 
 
 def _monthly(values, start="2018-01"):
@@ -46,10 +46,7 @@ def _mirror_frame():
         "period": pd.Timestamp(f"{y}-01-01"), "reporter": r, "partner": p, "flow": f,
         "product": "crude_oil", "grade": None, "mass_t": t, "flag": None,
     } for r, p, f, y, t in records])
-    for column in COLUMNS:
-        if column not in frame:
-            frame[column] = None
-    return conform(frame[list(COLUMNS)])
+    return conform(frame, complete=True)
 
 
 BUILDERS = {

@@ -158,3 +158,23 @@ def test_empty_frame_and_table_round_trip(good: pd.DataFrame) -> None:
     wider = table.append_column("extra", pa.array(range(len(good))))
     reordered = wider.select(list(reversed(wider.column_names)))
     pd.testing.assert_frame_equal(from_table(reordered), conform(good))
+
+
+def test_conform_complete_adds_missing_columns_as_nulls_and_still_refuses_extras():
+    import pandas as pd
+    import pytest
+
+    from oilflows.errors import SchemaError
+    from oilflows.schema import COLUMNS, conform
+
+    partial = pd.DataFrame({"source": ["t"], "dataset": ["d"], "freq": ["M"],
+                            "period": [pd.Timestamp("2023-01-01")], "reporter": ["DE"],
+                            "partner": ["KZ"], "flow": ["import"], "product": ["crude_oil"],
+                            "volume_bbl": [5.0]})
+    out = conform(partial, complete=True)
+    assert list(out.columns) == list(COLUMNS) and out["volume_bbl"].tolist() == [5.0]
+    assert out["mass_t"].isna().all() and out["flag"].isna().all()
+    with pytest.raises(SchemaError, match="missing"):
+        conform(partial)
+    with pytest.raises(SchemaError, match="extra"):
+        conform(partial.assign(bogus=1), complete=True)
