@@ -35,6 +35,8 @@ import html
 import math
 import numbers
 import warnings
+from collections.abc import Iterable
+from typing import Any, Self
 
 __all__ = ["Result", "Summary"]
 
@@ -50,13 +52,16 @@ class Summary(str):
     text does not already contain them.
     """
 
-    def __new__(cls, text: str, caveats=(), title: str | None = None):
+    caveats: list[str]
+    title: str | None  # type: ignore[assignment]  # the heading: deliberately shadows str.title()
+
+    def __new__(cls, text: str, caveats: Iterable[object] | None = (), title: str | None = None) -> Self:
         obj = super().__new__(cls, text)
         obj.caveats = [str(c) for c in (caveats or [])]
         obj.title = title
         return obj
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[Summary], tuple[str, list[str], str | None]]:
         return (Summary, (str(self), self.caveats, self.title))
 
     def as_text(self) -> str:
@@ -100,7 +105,7 @@ class Summary(str):
         return self.as_html()
 
 
-def _format(value) -> str:
+def _format(value: Any) -> str:
     """A compact rendering of one key figure for ``repr``."""
     if isinstance(value, bool) or value is None:
         return repr(value)
@@ -124,7 +129,7 @@ def _format(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def legacy_ax(ax, keys, name: str):
+def legacy_ax(ax: Any, keys: Any, name: str) -> tuple[Any, Any]:
     """``(ax, keys)`` for a ``plot(ax=None, keys=None, ...)`` that used to be ``plot(keys, ax)``.
 
     A first positional argument that is not a matplotlib Axes (a list, tuple or str) is the old
@@ -140,21 +145,21 @@ def legacy_ax(ax, keys, name: str):
 class Result:
     """Mixin base of the analytics results; see the module docstring for the contract."""
 
-    def __init_subclass__(cls, **kwargs):
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "__repr__" not in cls.__dict__:
-            cls.__repr__ = Result.__repr__  # before @dataclass, so it keeps this one
+            cls.__repr__ = Result.__repr__  # type: ignore[method-assign]  # before @dataclass, so it keeps this one
         own = cls.__dict__.get("summary")
         if own is not None and not getattr(own, "_returns_summary", False):
             @functools.wraps(own)
-            def summary(self, *args, **kwargs):
+            def summary(self: Result, *args: Any, **kwargs: Any) -> Summary:
                 text = own(self, *args, **kwargs)
                 if isinstance(text, Summary):
                     return text
-                return Summary(text, caveats=self._caveat_list(), title=type(self).__name__)
+                return self._summary(text)
 
-            summary._returns_summary = True
-            cls.summary = summary
+            summary._returns_summary = True  # type: ignore[attr-defined]  # marks an installed wrapper
+            cls.summary = summary  # type: ignore[method-assign]
 
     # -- caveats --------------------------------------------------------------------------------
 
@@ -167,7 +172,11 @@ class Result:
     # -- summary --------------------------------------------------------------------------------
 
     def summary(self) -> Summary:  # pragma: no cover - every result defines its own
-        return Summary(repr(self), caveats=self._caveat_list(), title=type(self).__name__)
+        return self._summary(repr(self))
+
+    def _summary(self, text: str) -> Summary:
+        """``text`` as this result's :class:`Summary`: its caveats attached, titled by the class name."""
+        return Summary(text, caveats=self._caveat_list(), title=type(self).__name__)
 
     def _repr_html_(self) -> str:
         """The summary as HTML (Jupyter)."""
