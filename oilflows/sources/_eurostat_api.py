@@ -145,6 +145,7 @@ def get_data(
     def answer(response: Any) -> Any:
         found = classify(response)
         if found.kind == "queued":
+            assert found.key is not None  # classify() gives every queued answer its key
             raise Queued(found.key, response.url)
         if found.kind == "too_big":
             raise TooBig(response.url, found.detail, response.status_code)
@@ -154,7 +155,9 @@ def get_data(
 
     try:
         response = http.get(url, params=params, ok=(200, 404, 413), validate=answer)
-        return response.validated if response.status_code == 200 else answer(response)
+        if response.status_code == 200:
+            return response.validated  # type: ignore[attr-defined]  # set by http.get(validate=...)
+        return answer(response)
     except Queued as queued:
         body = await_async(base_url, queued.key, poll_seconds, max_wait_seconds)
         return to_frame(body, queued.url)

@@ -67,7 +67,9 @@ def check_periods(start: Any, end: Any, source: str,
 
 def month_index(period: str, *, is_end: bool = False) -> int:
     """A checked period as a count of months; ``YYYY`` is its January (or December with `is_end`)."""
-    year, month = PERIOD.match(period).groups()
+    match = PERIOD.match(period)
+    assert match is not None, f"not a checked period: {period!r}"
+    year, month = match.groups()
     return int(year) * 12 + (int(month) if month else (12 if is_end else 1)) - 1
 
 
