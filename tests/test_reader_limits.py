@@ -37,7 +37,7 @@ from openpyxl.worksheet import _read_only
 from oilflows import _io, schema
 from oilflows.errors import DecompressionLimitError, QueryError, SourceFormatError
 from oilflows.formats import jsonstat
-from oilflows.sources import _comext_stream, comext, comtrade, dg_ener, eurostat, genesis
+from oilflows.sources import _comext_stream, _genesis_parse, comext, comtrade, dg_ener, eurostat, genesis
 
 FIX = Path(__file__).resolve().parent / "fixtures"
 #: The real data files of the project (optional here: the tests that need them skip without them).
@@ -89,7 +89,7 @@ def count_header_comparisons(monkeypatch, header: list[str], budget: float) -> t
         for number, row in enumerate(csv.reader(*args, **kwargs)):
             yield [Counted(cell) for cell in row] if number == 0 else row
 
-    monkeypatch.setattr(genesis, "csv", types.SimpleNamespace(reader=reader, Error=csv.Error))
+    monkeypatch.setattr(_genesis_parse, "csv", types.SimpleNamespace(reader=reader, Error=csv.Error))
     Counted.comparisons, Counted.budget = 0, budget
     try:
         with pytest.raises(SourceFormatError) as info:
