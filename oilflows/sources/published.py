@@ -216,6 +216,7 @@ def last_digit_unit(value: Decimal) -> Decimal:
     """One unit of the last significant printed digit: ``9.1`` -> 0.1, ``1.40`` -> 0.01,
     ``928000`` -> 1000 (trailing zeros of a whole number are not significant), ``0`` -> 1."""
     sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int), f"not a finite number: {value}"  # "n", "N", "F": NaN, sNaN, inf
     if exponent < 0:
         return Decimal(1).scaleb(exponent)
     trailing = len(digits) - len("".join(map(str, digits)).rstrip("0")) if any(digits) else 0
@@ -467,6 +468,8 @@ def _classify(rows: list[dict], name: str, min_trust: str) -> pd.DataFrame:
                   "mass_t": None, "volume_bbl": None, "flag": None, "lower": None, "upper": None,
                   "conversion": None, "width": None}
         if reason is None:
+            # a skipped row may lack a value (qualitative) or a period (partial, unstated); this one not
+            assert value is not None and period is not None
             lo, hi = bounds(value, qualifier)
             if unit in MASS_UNITS:
                 factor = MASS_UNITS[unit]
