@@ -10,8 +10,8 @@ from importlib.resources.abc import Traversable
 import pandas as pd
 import pyarrow.parquet as pq
 
-from . import filters as filters_module
 from .schema import from_table
+from .store import filters as filters_module
 
 _PACKAGE_DATA = "oilflows.data"
 

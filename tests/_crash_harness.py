@@ -97,9 +97,9 @@ def _writer_killed_at_step(root: str, update: pd.DataFrame, kill_at: int, steps)
     each data or archive file written, each directory fsync, each hard link, each rename (the
     manifest's and the public view's). ``kill_at`` past the last step kills right after the write
     returns. ``steps`` (a shared int) receives the number of steps taken."""
-    import oilflows._durable as durable
-    import oilflows.store as store_module
-    import oilflows.store_manifest as manifest_module
+    import oilflows.store.durable as durable
+    import oilflows.store.files as files_module
+    import oilflows.store.manifest as manifest_module
 
     def step(func):
         def wrapped(*args, **kwargs):
@@ -109,11 +109,11 @@ def _writer_killed_at_step(root: str, update: pd.DataFrame, kill_at: int, steps)
             return func(*args, **kwargs)
         return wrapped
 
-    store_module._write_file = step(store_module._write_file)
+    files_module.write_file = step(files_module.write_file)
     durable.fsync_dir = step(durable.fsync_dir)
     durable.link_or_copy = step(durable.link_or_copy)
     manifest_module.os = _OsProxy(step(os.replace))
-    store_module.os = _OsProxy(step(os.replace))
+    files_module.os = _OsProxy(step(os.replace))
     Store(root).write(update)
     os.kill(os.getpid(), signal.SIGKILL)
 
@@ -149,7 +149,7 @@ def run_step_trials(work: Path, reporters: int = 3, months: int = 12) -> TrialSt
 def context() -> mp.context.BaseContext:
     """A forkserver context whose server has imported oilflows' store (fast, thread-safe forks)."""
     ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["oilflows.store", "oilflows.store_check"])
+    ctx.set_forkserver_preload(["oilflows.store"])
     return ctx
 
 

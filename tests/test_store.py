@@ -22,8 +22,8 @@ import pyarrow.parquet as pq
 import pytest
 from filelock import FileLock
 
-import oilflows.store as store_module
-import oilflows.store_manifest as manifest_module
+import oilflows.store.files as files_module
+import oilflows.store.manifest as manifest_module
 from oilflows.errors import SchemaError, StoreError
 from oilflows.schema import COLUMNS, KEY, OBSERVATION_KEY, SCHEMA, conform, from_table, to_table
 from oilflows.store import DATA_FILE, PARTITIONS, Store, default_path
@@ -522,7 +522,7 @@ def test_failed_publish_keeps_the_commit_and_repair_relinks(
     store.write(small)
     update = _multi_partition_update(small)
     expected = replace_observations(small, update)
-    monkeypatch.setattr(store_module, "os", _FailingOs(fail_at, error))
+    monkeypatch.setattr(files_module, "os", _FailingOs(fail_at, error))
     if isinstance(error, KeyboardInterrupt):
         with pytest.raises(KeyboardInterrupt):
             store.write(update)
@@ -782,7 +782,7 @@ def test_interrupt_right_after_the_commit_rename_keeps_the_commit(
 ) -> None:
     """Ctrl-C between the manifest's rename and the root's fsync: the files the new manifest names
     must survive (deleting them would destroy committed data)."""
-    import oilflows._durable as durable
+    import oilflows.store.durable as durable
 
     store = Store(tmp_path)
     store.write(small)
@@ -798,7 +798,7 @@ def test_interrupt_right_after_the_commit_rename_keeps_the_commit(
                 raise KeyboardInterrupt
             return durable.fsync_dir(path)
 
-    monkeypatch.setattr(manifest_module, "_durable", InterruptAtRootFsync())
+    monkeypatch.setattr(manifest_module, "durable", InterruptAtRootFsync())
     with pytest.raises(KeyboardInterrupt):
         store.write(update)
     monkeypatch.undo()

@@ -1,0 +1,112 @@
+"""The store's Parquet files: writing a new immutable file (fsync'd), reading a committed one checked
+against its manifest entry (size, sha256), and publishing a partition's file in the public view."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..errors import StoreError
+from ..schema import KEY, SCHEMA, from_table, to_table
+from . import durable
+from .layout import (
+    DATA_FILE,
+    FILE_SCHEMA,
+    PARQUET_OPTIONS,
+    PARTITIONS,
+    is_key,
+    partition_values,
+    require_no_links,
+)
+from .manifest import FileEntry
+
+
+def file_problem(path: Path, entry: FileEntry, data: bytes | None = None) -> str | None:
+    """Why the bytes of `path` (or `data`, read from it) are not `entry`'s; None if they are."""
+    if data is None:
+        data = path.read_bytes()
+    if len(data) != entry.bytes:
+        return f"size {len(data)} bytes, the manifest says {entry.bytes}"
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != entry.sha256:
+        return f"sha256 {digest[:12]}... differs from the manifest's {entry.sha256[:12]}..."
+    return None
+
+
+def read_entry(root: Path, entry: FileEntry, key: str) -> pd.DataFrame:
+    """The rows of a committed file, checked against the manifest (size and sha256) as they are read:
+    :class:`StoreError` naming the file if it is missing, a link, or damaged."""
+    path = root / entry.file
+    if path.is_symlink() or not path.is_file():
+        raise StoreError(f"{path}: the data file of {key} is missing; run `oilflows store repair` "
+                         "(it restores the file from the public view if that still holds it, else sets "
+                         "the partition aside to be re-fetched); other partitions are unaffected")
+    data = path.read_bytes()
+    problem = file_problem(path, entry, data)
+    if problem is not None:
+        raise StoreError(f"{path}: unreadable partition file: {problem} (damaged); run `oilflows "
+                         "store repair`; other partitions are unaffected")
+    try:
+        table = pq.read_table(pa.BufferReader(data), schema=FILE_SCHEMA)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise StoreError(f"{path}: unreadable partition file: {exc}") from exc
+    return with_partition(table, partition_values(key))
+
+
+
+def publish_partition(root: Path, key: str, entry: FileEntry) -> None:
+    """Atomically replace ``<key>/part-0.parquet`` in the public view with a link to `entry`'s file.
+
+    Refuses (:class:`StoreError`) to write through a symbolic link on the way to the view's file."""
+    if not is_key(key):
+        raise StoreError(f"{root}: refusing to publish partition {key!r}: not a partition key")
+    target = root / key / DATA_FILE
+    require_no_links(root, target.parent, "publish")
+    if not target.is_symlink() and durable.same_file(target, root / entry.file):
+        return
+    tmp = target.with_name(f".{DATA_FILE}.{uuid.uuid4().hex[:8]}.tmp")
+    durable.link_or_copy(root / entry.file, tmp)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    durable.fsync_dir(target.parent)
+
+
+
+def read_partition(path: Path, partition: dict[str, str]) -> pd.DataFrame | None:
+    if not path.exists():
+        return None
+    try:
+        table = pq.read_table(path, schema=FILE_SCHEMA)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise StoreError(f"{path}: unreadable partition file: {exc}") from exc
+    return with_partition(table, partition)
+
+
+def with_partition(table: pa.Table, partition: dict[str, str]) -> pd.DataFrame:
+    for name in PARTITIONS:
+        field = SCHEMA.field(name)
+        table = table.append_column(field, pa.array([partition[name]] * len(table), type=field.type))
+    return from_table(table)
+
+
+
+def sort_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values(list(KEY), na_position="first", kind="stable").reset_index(drop=True)
+
+
+def write_file(frame: pd.DataFrame, path: Path, presorted: bool = False) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = to_table(frame if presorted else sort_rows(frame)).drop_columns(list(PARTITIONS))
+    with open(path, "wb") as handle:
+        pq.write_table(table, handle, **PARQUET_OPTIONS)
+        handle.flush()
+        os.fsync(handle.fileno())
