@@ -61,8 +61,10 @@ import re
 import sys
 import tomllib
 import types
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 
@@ -293,7 +295,9 @@ def _dims(source: registry.Source, dataset: str) -> tuple[str, ...] | None:
 
 def _parameters(source: registry.Source) -> set[str] | None:
     """The keyword arguments a params-style entry may pass (None: the fetch takes any)."""
-    parameters = inspect.signature(source.fetch).parameters.values()
+    fetch = source.fetch
+    assert fetch is not None  # a refresh entry names one of SOURCES, which all fetch
+    parameters = inspect.signature(fetch).parameters.values()
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters) and not source.legacy_params:
         return None
     named = {p.name for p in parameters if p.kind not in (inspect.Parameter.VAR_POSITIONAL,
@@ -340,15 +344,17 @@ def _label(spec: dict) -> str:
 def _fetch(spec: dict, stamp: pd.Timestamp) -> pd.DataFrame:
     """Call the source's fetch() for one config entry."""
     source = registry.get(spec["source"])
+    fetch = source.fetch
+    assert fetch is not None  # a checked entry names one of SOURCES, which all fetch
     if source.config == "filters":
-        return source.fetch(spec["dataset"], start=spec.get("start"), end=spec.get("end"),
-                            **spec.get("filters", {}))
+        return fetch(spec["dataset"], start=spec.get("start"), end=spec.get("end"),
+                     **spec.get("filters", {}))
     params = dict(spec.get("params", {}))
     if not source.stamped:
         params.setdefault("vintage", stamp)
     args = (spec["dataset"],) if "dataset" in spec else ()  # unified signatures take the dataset first
     try:
-        return source.fetch(*args, **params)
+        return fetch(*args, **params)
     except TypeError as exc:  # a misspelt parameter in the config
         raise QueryError(f"{source.id}: bad params {sorted(params)}: {exc}") from exc
 
@@ -358,9 +364,10 @@ def _stored_vintage(store: Store, source: str, **filters: object) -> pd.Timestam
     reporters = filters.pop("reporter", None)
     if reporters is None:
         return store.latest_vintage(source=source, **filters)
-    stamps = [store.latest_vintage(source=source, reporter=r, **filters)
-              for r in ([reporters] if isinstance(reporters, str) else list(reporters))]
-    return None if not stamps or any(s is None for s in stamps) else min(stamps)
+    codes = [reporters] if isinstance(reporters, str) else list(cast("Iterable[object]", reporters))
+    stamps = [store.latest_vintage(source=source, reporter=r, **filters) for r in codes]
+    known = [s for s in stamps if s is not None]
+    return None if not stamps or len(known) < len(stamps) else min(known)
 
 
 def _unchanged(spec: dict, store: Store) -> str | None:
@@ -426,6 +433,7 @@ def refresh(
     StoreError, SchemaError
         The store write failed; the store is left as it was.
     """
+    options: dict[str, object]
     if isinstance(config, list):
         items, options = config, {}
         _check_specs(items, "refresh config")
@@ -442,11 +450,12 @@ def refresh(
             http.invalidate(url)
     result.items = [RefreshItem(spec["source"], _label(spec), attempted=False) for spec in items]
     fetched: list[tuple[RefreshItem, pd.DataFrame]] = []
-    iterator = range(len(items))
+    iterator: Iterable[int] = range(len(items))
+    bar = None
     if progress:
         from tqdm import tqdm
 
-        iterator = tqdm(iterator, desc="refresh", unit="dataset")
+        iterator = bar = tqdm(iterator, desc="refresh", unit="dataset")
     try:
         for i in iterator:
             item, spec = result.items[i], items[i]
@@ -462,8 +471,8 @@ def refresh(
             else:
                 fetched.append((item, frame))
     finally:
-        if progress:
-            iterator.close()
+        if bar is not None:
+            bar.close()
     frames = [frame for _, frame in fetched if len(frame)]
     if not keep_going and result.ok and frames:  # every dataset may legitimately be empty
         combined = pd.concat(frames, ignore_index=True)

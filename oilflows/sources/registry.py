@@ -24,7 +24,7 @@ import csv
 import difflib
 import importlib
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -217,7 +217,7 @@ def all_sources() -> tuple[Source, ...]:
     return tuple(_REGISTRY.values())
 
 
-def suggest(word: str, choices: Iterator[str] | Sequence[str] | Mapping[str, Any]) -> str:
+def suggest(word: str, choices: Iterable[str]) -> str:
     """``" (did you mean X?)"`` for the closest of `choices` to `word`, or ``""``."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]}?)" if close else ""
