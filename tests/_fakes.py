@@ -7,9 +7,10 @@ import tracemalloc
 
 
 class FakeClock:
-    """The rate limiter's clock (``http._clock``) and every sleep the client asks for (``http._sleep``,
-    urllib3's Retry-After and back-off sleeps): a sleep is recorded and advances the fake time at once,
-    nothing really waits. A test installs what it needs (see each file's ``clock`` fixture)."""
+    """The rate limiter's clock (``oilflows._http_wire._clock``) and every sleep the client asks for
+    (``_http_wire._sleep``, urllib3's Retry-After and back-off sleeps): a sleep is recorded and advances
+    the fake time at once, nothing really waits. A test installs what it needs (see each file's
+    ``clock`` fixture)."""
 
     def __init__(self) -> None:
         self.now = 1000.0

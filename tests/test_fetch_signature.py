@@ -24,7 +24,7 @@ import responses
 from _fakes import FakeClock
 from _fault_server import FaultServer, Reply
 
-from oilflows import _io, http
+from oilflows import _http_credentials, _http_wire, _io, http
 from oilflows.errors import FetchError, QueryError
 from oilflows.sources import _eurostat_api, _fetch, comext, comtrade, eurostat, genesis
 
@@ -51,7 +51,7 @@ GENESIS_URL = genesis.BASE_URL + genesis.TABLEFILE
 def rsps(mocked_responses, monkeypatch):
     monkeypatch.delenv("COMTRADE_API_KEY", raising=False)
     monkeypatch.delenv("GENESIS_TOKEN", raising=False)
-    monkeypatch.setattr(http, "_keyring_value", lambda service, name: None)  # no developer keyring
+    monkeypatch.setattr(_http_credentials, "_keyring_value", lambda service, name: None)  # no dev keyring
     return mocked_responses
 
 
@@ -369,12 +369,12 @@ def test_comtrade_calls_are_paced_by_http_rate_limits(monkeypatch):
     """Comtrade's pace (10 calls a minute) comes from http.RATE_LIMITS alone: three monthly preview
     calls to a local server with comtradeapi.un.org's limit wait 6 s twice on http's (fake) clock."""
     monkeypatch.delenv("COMTRADE_API_KEY", raising=False)
-    monkeypatch.setattr(http, "_keyring_value", lambda service, name: None)
+    monkeypatch.setattr(_http_credentials, "_keyring_value", lambda service, name: None)
     monkeypatch.setenv("OILFLOWS_NO_CACHE", "1")
     monkeypatch.setenv("OILFLOWS_HTTP_BACKOFF", "0")
     clock = FakeClock()
-    monkeypatch.setattr(http, "_clock", clock.monotonic)
-    monkeypatch.setattr(http, "_sleep", clock.sleep)
+    monkeypatch.setattr(_http_wire, "_clock", clock.monotonic)
+    monkeypatch.setattr(_http_wire, "_sleep", clock.sleep)
     http._sessions.clear()
     empty = json.dumps({"count": 0, "data": []}).encode()
     try:

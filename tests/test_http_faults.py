@@ -32,7 +32,7 @@ from _fault_server import (
 from urllib3.exceptions import ConnectTimeoutError
 from urllib3.util import retry as urllib3_retry
 
-from oilflows import http
+from oilflows import _http_cache, _http_wire, http
 from oilflows.errors import FetchError, NetworkError
 
 #: (connect, read) timeouts of every request but the read-timeout cases: an answer that must arrive gets
@@ -70,8 +70,8 @@ def srv(server, monkeypatch):
 @pytest.fixture
 def clock(monkeypatch) -> FakeClock:
     fake = FakeClock()
-    monkeypatch.setattr(http, "_clock", fake.monotonic)
-    monkeypatch.setattr(http, "_sleep", fake.sleep)
+    monkeypatch.setattr(_http_wire, "_clock", fake.monotonic)
+    monkeypatch.setattr(_http_wire, "_sleep", fake.sleep)
     monkeypatch.setattr(urllib3_retry, "time", TimeModule(fake.sleep))
     return fake
 
@@ -239,13 +239,13 @@ def paced():
 def wire(clock, monkeypatch) -> list[float]:
     """The fake time at which each request went on the wire (after the limiter let it go)."""
     times: list[float] = []
-    pace = http._pace
+    pace = _http_wire._pace
 
     def paced(host):
         pace(host)
         times.append(clock.now)
 
-    monkeypatch.setattr(http, "_pace", paced)
+    monkeypatch.setattr(_http_wire, "_pace", paced)
     return times
 
 
@@ -348,7 +348,7 @@ def test_requests_with_credentials_are_not_cached(cached):
 def test_expired_entries_are_refetched(cached, monkeypatch):
     cached.script("/e", then=Reply(body=b"x"))
     http.get(cached.url("/e"))
-    monkeypatch.setattr(http, "CACHE_SECONDS", 0.2)
+    monkeypatch.setattr(_http_cache, "CACHE_SECONDS", 0.2)
     time.sleep(0.3)
     http.get(cached.url("/e"))
     assert cached.count("/e") == 2

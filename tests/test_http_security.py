@@ -33,7 +33,7 @@ from _fault_server import (
 )
 from urllib3.util import retry as urllib3_retry
 
-from oilflows import http
+from oilflows import _http_credentials, _http_wire, http
 from oilflows.errors import FetchError, SourceFormatError
 from oilflows.sources import comext, comtrade, eurostat, genesis
 
@@ -60,7 +60,7 @@ def servers():
 @pytest.fixture
 def clock(monkeypatch) -> FakeClock:
     fake = FakeClock()
-    monkeypatch.setattr(http, "_sleep", fake.sleep)
+    monkeypatch.setattr(_http_wire, "_sleep", fake.sleep)
     monkeypatch.setattr(urllib3_retry, "time", TimeModule(fake.sleep))  # (oilflows no longer uses it)
     return fake
 
@@ -76,7 +76,7 @@ def ab(servers, monkeypatch, tmp_path):
     monkeypatch.setenv("OILFLOWS_HTTP_TIMEOUT", "10,10")
     monkeypatch.delenv("COMTRADE_API_KEY", raising=False)
     monkeypatch.delenv("GENESIS_TOKEN", raising=False)
-    monkeypatch.setattr(http, "_keyring_value", lambda service, name: None)
+    monkeypatch.setattr(_http_credentials, "_keyring_value", lambda service, name: None)
     for secret in SECRETS:
         http.register_secret(secret)
     http._sessions.clear()

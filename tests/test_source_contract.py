@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import responses
 
-from oilflows import http, schema
+from oilflows import _http_wire, http, schema
 from oilflows.errors import AccessDeniedError, FetchError, OilflowsError, RateLimitedError
 from oilflows.sources import registry
 
@@ -71,7 +71,7 @@ ERRORS = [(401, AccessDeniedError), (403, AccessDeniedError), (404, FetchError),
 @pytest.fixture
 def offline(monkeypatch, mocked_responses):
     """Recorded responses only, no pacing sleeps, a fake credential in every source's variable."""
-    monkeypatch.setattr(http, "_sleep", lambda seconds: None)
+    monkeypatch.setattr(_http_wire, "_sleep", lambda seconds: None)
     for source in registry.all_sources():
         if source.credential_env:
             monkeypatch.setenv(source.credential_env, FAKE_KEY)
