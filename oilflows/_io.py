@@ -222,6 +222,23 @@ def _gunzip(data: bytes, name: str, limit: int | None, max_ratio: float | None, 
                                       "not another gzip member", "gzip")
 
 
+def gzip_limits(compressed: int, *, limit: int | None = None, max_ratio: float | None = None) -> int:
+    """Most bytes a gzip stream of `compressed` bytes may inflate to: the smaller of the absolute limit
+    (:func:`decompressed_limit`) and the ratio limit (:func:`ratio_cap`), for a reader that inflates
+    the stream itself as it parses (and names a breach with :func:`gzip_limit_error`)."""
+    soft = ratio_cap(compressed, max_ratio)
+    cap = decompressed_limit(limit)
+    return cap if cap <= soft else int(soft)
+
+
+def gzip_limit_error(name: str, produced: int, compressed: int, *, limit: int | None = None,
+                     max_ratio: float | None = None) -> DecompressionLimitError:
+    """The error :func:`gunzip_if_needed` raises when a gzip stream of `compressed` bytes has produced
+    `produced` bytes, more than :func:`gzip_limits` allows (the same message, naming the limit hit)."""
+    cap = decompressed_limit(limit)
+    return _limit_error(name, produced, compressed, cap, ratio_cap(compressed, max_ratio), max_ratio)
+
+
 def _limit_error(name: str, total: int, compressed: int, cap: int, soft: float,
                  max_ratio: float | None) -> DecompressionLimitError:
     """The error for a gzip stream past the absolute limit `cap` or the ratio limit `soft`."""

@@ -28,8 +28,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from .._io import GZIP_MAGIC, LIMIT_ENV, decompressed_limit, gunzip_if_needed
-from ..errors import DecompressionLimitError, SourceFormatError
+from .._io import GZIP_MAGIC, check_gzip, gunzip_if_needed, gzip_limit_error, gzip_limits
+from ..errors import SourceFormatError
 from ..schema import CONFIDENTIAL
 
 #: Columns every SDMX-CSV 1.0 data file has besides its dimensions.
@@ -289,7 +289,7 @@ class _Inflated(io.RawIOBase):
                 break
             self._total += len(chunk)
             if self._total > self._limit:
-                raise _OverLimit(self._limit)
+                raise _OverLimit(self._total)
             parts.append(chunk)
             got += len(chunk)
         return parts[0] if len(parts) == 1 else b"".join(parts)
@@ -306,7 +306,7 @@ class _StreamProblem(Exception):
 
 
 class _OverLimit(_StreamProblem):
-    """Internal: the gzip stream inflates past the limit (args: the limit in bytes)."""
+    """Internal: the gzip stream inflates past the limit (args: the bytes produced so far)."""
 
 
 def _block_size(data: bytes) -> int:
@@ -351,18 +351,26 @@ def parse_coded(data: bytes, name: str) -> Coded:
         Corrupt or truncated gzip, a header that is not SDMX-CSV 1.0, a row with the wrong number of
         fields, text that is not UTF-8, a non-numeric ``OBS_VALUE`` (naming the column).
     """
-    header = header_columns(head(data, name), name)
+    compressed = data.startswith(GZIP_MAGIC)
+    try:
+        header = header_columns(head(data, name), name)
+    except SourceFormatError:
+        if compressed:  # a bomb (or a corrupt stream) is named as such, not by its unreadable header
+            check_gzip(data, name)
+        raise
     block = _block_size(data)
-    if data.startswith(GZIP_MAGIC):
+    if compressed:
+        # Inflated once, as pyarrow parses, within both limits of oilflows._io (absolute and ratio)
         try:
-            table = _read_table(_Inflated(data, decompressed_limit()), header, name, block)
+            table = _read_table(_Inflated(data, gzip_limits(len(data))), header, name, block)
         except _OverLimit as exc:  # said at once: inflating it again to name the problem is the bomb
-            raise DecompressionLimitError(
-                name, f"gzip stream decompresses to more than the limit of {exc.args[0]:,} bytes "
-                f"(set ${LIMIT_ENV} to allow more)", "gzip") from None
+            raise gzip_limit_error(name, exc.args[0], len(data)) from None
         except _StreamProblem:
             data = gunzip_if_needed(data, name)  # raises the typed error (truncation, CRC ...)
             table = _read_table(pa.BufferReader(data), header, name, block)
+        except SourceFormatError:  # pyarrow stopped at a bad row: a bomb or corrupt stream comes first
+            check_gzip(data, name)
+            raise
     else:
         table = _read_table(pa.BufferReader(data), header, name, block)
     coded = Coded(rows=table.num_rows)

@@ -39,7 +39,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .. import codes
-from .._io import Source, check_gzip, gunzip_if_needed, markup_title, read_bytes, sniff_text_kind
+from .._io import Source, gunzip_if_needed, markup_title, read_bytes, sniff_text_kind
 from ..errors import FetchError, SourceFormatError, UnknownDatasetError
 from ..formats import jsonstat, sdmx_csv
 from ..schema import CONFIDENTIAL, SCHEMA
@@ -163,9 +163,7 @@ def read(src: Source, *, dataset: str | None = None, name: str | None = None) ->
 
 
 def _long_from_sdmx_csv(data: bytes, name: str) -> tuple[sdmx_csv.Coded, str | None, pd.Timestamp | None]:
-    # sdmx_csv inflates gzip itself as pyarrow parses, within the absolute limit only: one counting
-    # pass first applies the compression-ratio limit too (5 % of the read of nrg_ti_coifpm.csv.gz)
-    check_gzip(data, name)
+    # sdmx_csv inflates gzip itself, once, as pyarrow parses, within both limits of oilflows._io
     table = sdmx_csv.parse_coded(data, name)
     if table.rows == 0:
         raise SourceFormatError(name, "SDMX-CSV file has a header but no observations")
