@@ -32,9 +32,10 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -135,7 +136,8 @@ def stream_batches(
     try:
         yield from _batches(_line_blocks(chunks, chunk_rows, name), name, filters, chunk_rows)
     finally:
-        chunks.close()
+        if isinstance(chunks, Generator):  # every producer above is one: closing stops a 7z worker
+            chunks.close()
 
 
 # -- bytes ----------------------------------------------------------------------------------------
@@ -197,7 +199,7 @@ def _seven_zip_chunks(path: Path, limit: int | None, block_bytes: int,
     return f"{path}!{member}", _seven_zip_stream(py7zr, path, member, limit, block_bytes, ratio)
 
 
-def declared_size(info) -> int:
+def declared_size(info: Any) -> int:
     """The uncompressed size (bytes) a 7z member's header declares."""
     return int(info.uncompressed or 0)
 
@@ -205,7 +207,7 @@ def declared_size(info) -> int:
 _END = object()
 
 
-def _seven_zip_stream(py7zr, path: Path, member: str, limit: int | None, block_bytes: int,
+def _seven_zip_stream(py7zr: Any, path: Path, member: str, limit: int | None, block_bytes: int,
                       ratio: _Ratio) -> Iterator[bytes]:
     """Decompress `member` in a worker thread; yield its bytes in blocks of at most `block_bytes`."""
     if not hasattr(getattr(py7zr, "io", None), "WriterFactory"):  # py7zr < 1.0: no streaming writers
@@ -214,7 +216,7 @@ def _seven_zip_stream(py7zr, path: Path, member: str, limit: int | None, block_b
     blocks: queue.Queue = queue.Queue(maxsize=QUEUE_BLOCKS)
     cancel = threading.Event()
 
-    def put(item) -> None:
+    def put(item: object) -> None:
         while not cancel.is_set():
             try:
                 blocks.put(item, timeout=0.1)
@@ -292,8 +294,8 @@ class _Cancelled(Exception):
     """The reader stopped: the 7z worker thread ends its extraction."""
 
 
-def _seven_zip_via_tempfile(py7zr, path: Path, member: str, limit: int | None, block_bytes: int,
-                            ratio: _Ratio):
+def _seven_zip_via_tempfile(py7zr: Any, path: Path, member: str, limit: int | None, block_bytes: int,
+                            ratio: _Ratio) -> Iterator[bytes]:
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="oilflows-comext-") as tmp:
@@ -418,7 +420,8 @@ def _batches(blocks: Iterator, name: str, filters: BulkFilters, chunk_rows: int)
     first = next(blocks, None)
     if first is None:
         raise SourceFormatError(name, "the file is empty")
-    plan = _plan(*first, name)
+    header_line, head = first
+    plan = _plan(header_line, head, name)
     prefixes = filters.prefixes()
     pending: list[bytes] = []
     pending_lines: list[np.ndarray] = []
@@ -490,11 +493,14 @@ def _product_starts(arr: np.ndarray, block: _Block, plan: _Plan) -> np.ndarray:
         return np.where(ends > starts, starts, -1)
     if plan.offsets is None and len(starts):
         first = bytes(block.view[starts[0]:ends[0]])
-        commas = [i for i, b in enumerate(first) if b == _COMMA][:k]
-        plan.offsets = np.array(commas, dtype=np.int64) if len(commas) == k else np.zeros(0, np.int64)
+        first_commas = [i for i, b in enumerate(first) if b == _COMMA][:k]
+        plan.offsets = (np.array(first_commas, dtype=np.int64) if len(first_commas) == k
+                        else np.zeros(0, np.int64))
+    # still None only for a block without lines, where there is nothing to locate
+    offsets = plan.offsets if plan.offsets is not None else np.zeros(0, np.int64)
     out = np.full(len(starts), -1, dtype=np.int64)
-    fast = _fast_layout(arr, starts, ends, plan.offsets)
-    out[fast] = starts[fast] + int(plan.offsets[-1]) + 1 if len(plan.offsets) else -1
+    fast = _fast_layout(arr, starts, ends, offsets)
+    out[fast] = starts[fast] + int(offsets[-1]) + 1 if len(offsets) else -1
     slow = ~fast
     if slow.any():
         commas = np.flatnonzero(arr == _COMMA)
