@@ -20,27 +20,25 @@ from filelock import FileLock
 
 from ..errors import QueryError, SchemaError, StoreError, StoreQueryError
 from ..frames import latest as latest_vintages
-from ..schema import COLUMNS, OBSERVATION_KEY, SCHEMA, from_table, to_table, validate
+from ..schema import COLUMNS, OBSERVATION_KEY, SCHEMA, from_table, to_table
 from . import durable, files
 from . import filters as filters_module
 from . import manifest as manifests
 from .check import RepairReport, VerifyReport, recover, repair, verify
 from .files import read_entry
+from .incoming import Incoming, prepare
 from .layout import (
     DATA_DIR,
     DATA_FILE,
     LOCK_FILE,
     PARTITION_SCHEMA,
-    PARTITIONS,
     RETIRED_SUFFIX,
     VINTAGE_DIR,
-    check_codes,
     check_layout,
     key_of,
     links_between,
     load_manifest,
     parent_key,
-    partition_key,
     partition_values,
     require_no_links,
     select_keys,
@@ -54,7 +52,6 @@ from .merge import (
     not_archived,
     retire,
     retired_mask,
-    sort_rows,
 )
 from .merge import tombstones as tombstone_rows
 
@@ -382,10 +379,8 @@ class Store:
         before anything is touched), a failed write :class:`StoreError` (also for a read-only
         store, naming the path); in every case the store is left as it was.
         """
-        validate(frame)
-        check_codes(frame)
-        incoming = from_table(to_table(frame))
-        scopes = check_scopes(replace, incoming)
+        incoming = prepare(frame)  # the checks of schema.validate and check_codes, once, in Arrow
+        scopes = check_scopes(replace, from_table(incoming.table)) if replace is not None else []
         try:
             with self._locked():
                 recover(self)
@@ -393,7 +388,7 @@ class Store:
         except OSError as exc:  # the lock, the recovery or the clean-up could not touch the disk
             raise StoreError(f"{self.path}: cannot write the store, left as it was: {exc}") from exc
 
-    def _write_locked(self, incoming: pd.DataFrame, scopes: list[Scope]) -> WriteSummary:
+    def _write_locked(self, incoming: Incoming, scopes: list[Scope]) -> WriteSummary:
         old = self.manifest() or Manifest()
         check_layout(self.path)
         new = Manifest(version=old.version + 1, txid=uuid.uuid4().hex[:12],
@@ -402,15 +397,26 @@ class Store:
         created: list[Path] = []
         changed: list[str] = []
         counts = {"new": 0, "changed": 0, "unchanged": 0, "archived": 0, "retired": 0}
-        groups = {partition_key(values): part for values, part in
-                  incoming.groupby(list(PARTITIONS), sort=True, dropna=False)}
         scoped = {k for scope in scopes for k in select_keys(old.partitions, scope.partition_filters())}
+        vintage_files: dict[str, list[FileEntry]] = {}
+        for e in old.vintages:
+            vintage_files.setdefault(parent_key(e.file), []).append(e)
         try:
-            for key in sorted(set(groups) | scoped):
-                part = groups.get(key, incoming.iloc[0:0])
+            for key in sorted(set(incoming.slices) | scoped):
                 entry = old.partitions.get(key)
+                held = vintage_files.get(key, [])
+                if entry is None and not held and incoming.one_vintage_each(key):
+                    # A fresh partition: every row is new and current, nothing to merge or archive
+                    # (a replace= scope retires nothing the release itself holds).
+                    rows = incoming.rows(key)
+                    path = self.path / DATA_DIR / key / f"{new.version:06d}-{new.txid}.parquet"
+                    new.partitions[key] = self._new_file(rows, path, created, presorted=True)
+                    counts["new"] += rows.num_rows
+                    changed.append(key)
+                    continue
+                release = from_table(incoming.rows(key)) if key in incoming.slices else None
+                part = release if release is not None else from_table(incoming.rows(key))
                 existing = read_entry(self.path, entry, key) if entry else None
-                held = [e for e in old.vintages if parent_key(e.file) == key]
                 archives = [e for e in held if not e.file.endswith(RETIRED_SUFFIX)]
                 tombstones = [e for e in held if e.file.endswith(RETIRED_SUFFIX)]
                 stale = part.iloc[0:0]
@@ -421,12 +427,12 @@ class Store:
                 if len(part):
                     merged, superseded, stats = merge_release(existing, part)
                 else:
-                    merged = existing if existing is not None else sort_rows(incoming.iloc[0:0])
+                    merged = existing if existing is not None else part
                     superseded, stats = merged.iloc[0:0], {"new": 0, "changed": 0, "unchanged": 0}
                 for k in ("new", "changed", "unchanged"):
                     counts[k] += stats[k]
                 superseded = pd.concat([superseded, stale], ignore_index=True)
-                retired = retire(merged, groups.get(key), scopes)
+                retired = retire(merged, release, scopes)
                 if len(superseded):  # rows archived by an earlier write are not archived again
                     fresh = not_archived(superseded, self.path, archives, key)
                     counts["unchanged"] += len(superseded) - len(fresh)
@@ -440,16 +446,14 @@ class Store:
                     superseded = pd.concat([superseded, gone_rows], ignore_index=True)
                     path = self.path / VINTAGE_DIR / key / f"{new.txid}{RETIRED_SUFFIX}"
                     tomb = tombstone_rows(gone_rows, scopes)
-                    self._new_file(tomb, path, created)
-                    new.vintages.append(FileEntry.of(self.path, path, len(tomb)))
+                    new.vintages.append(self._new_file(tomb, path, created))
                 if len(superseded):
                     path = self.path / VINTAGE_DIR / key / f"{new.txid}.parquet"
-                    self._new_file(superseded, path, created)
-                    new.vintages.append(FileEntry.of(self.path, path, len(superseded)))
+                    new.vintages.append(self._new_file(superseded, path, created))
                 if stats["new"] or stats["changed"] or retired.any():
                     path = self.path / DATA_DIR / key / f"{new.version:06d}-{new.txid}.parquet"
-                    self._new_file(merged, path, created, presorted=True)  # sorted by the key
-                    new.partitions[key] = FileEntry.of(self.path, path, len(merged))
+                    # sorted by the key
+                    new.partitions[key] = self._new_file(merged, path, created, presorted=True)
                     if entry is not None:
                         new.retired.append(entry.file)
                     changed.append(key)
@@ -471,18 +475,18 @@ class Store:
             self._publish(new, changed)
             self._collect(old, new)
         return WriteSummary(
-            rows_in=len(incoming), rows_new=counts["new"], rows_changed=counts["changed"],
+            rows_in=incoming.table.num_rows, rows_new=counts["new"], rows_changed=counts["changed"],
             rows_unchanged=counts["unchanged"], rows_archived=counts["archived"],
             partitions_changed=len(changed), version=new.version if created else old.version,
             rows_retired=counts["retired"],
         )
 
-    def _new_file(self, frame: pd.DataFrame, path: Path, created: list[Path],
-                  presorted: bool = False) -> None:
-        """Write a new immutable file of this write (never through a symbolic link)."""
+    def _new_file(self, rows: pd.DataFrame | pa.Table, path: Path, created: list[Path],
+                  presorted: bool = False) -> FileEntry:
+        """Write a new immutable file of this write (never through a symbolic link); its entry."""
         require_no_links(self.path, path.parent, "write")
         created.append(path)
-        files.write_file(frame, path, presorted=presorted)
+        return files.write_file(rows, path, self.path, presorted=presorted)
 
     def _publish(self, manifest: Manifest, keys: Iterable[str]) -> None:
         """Point each partition's public ``part-0.parquet`` at its committed data file.

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 from ..errors import StoreError
 from ..schema import KEY, SCHEMA, from_table, to_table
 from . import durable
+from .incoming import key_order
 from .layout import (
     DATA_FILE,
     FILE_SCHEMA,
@@ -103,10 +104,25 @@ def sort_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(list(KEY), na_position="first", kind="stable").reset_index(drop=True)
 
 
-def write_file(frame: pd.DataFrame, path: Path, presorted: bool = False) -> None:
+def write_file(rows: pd.DataFrame | pa.Table, path: Path, root: Path, presorted: bool = False) -> FileEntry:
+    """Write `rows` (a canonical frame, or an Arrow table with :data:`SCHEMA`) as a new Parquet file
+    at `path`, fsync it, and return its manifest entry (paths relative to `root`).
+
+    The file is encoded in memory, hashed there and written with one call: its sha256 and size come
+    from the bytes written, not from reading the file back. Rows are sorted by the key unless
+    `presorted`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = to_table(frame if presorted else sort_rows(frame)).drop_columns(list(PARTITIONS))
+    if isinstance(rows, pa.Table):
+        table = rows if presorted else rows.take(key_order(rows))
+    else:
+        table = to_table(rows if presorted else sort_rows(rows))
+    table = table.drop_columns([name for name in PARTITIONS if name in table.column_names])
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, **PARQUET_OPTIONS)
+    data = sink.getvalue()
+    digest = hashlib.sha256(data).hexdigest()
     with open(path, "wb") as handle:
-        pq.write_table(table, handle, **PARQUET_OPTIONS)
+        handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
+    return FileEntry(path.relative_to(root).as_posix(), table.num_rows, data.size, digest)

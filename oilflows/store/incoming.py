@@ -1,0 +1,114 @@
+"""A frame offered to :meth:`Store.write`, checked once and sorted once, in Arrow.
+
+:func:`prepare` converts the frame to the canonical Arrow table (one pandas -> Arrow conversion),
+checks the same invariants as :func:`oilflows.schema.validate` and :func:`~oilflows.store.layout.
+check_codes` (same errors, same order), sorts the rows by :data:`~oilflows.schema.KEY` (which starts
+with the partition columns, so each partition is one contiguous slice) and marks rows that repeat
+the observation of the row before (a release holding several vintages of one observation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import SchemaError
+from ..schema import CONFIDENTIAL, FLOWS, FREQS, KEY, OBSERVATION_KEY, to_table
+from .layout import MAX_CODE_LENGTH, PARTITIONS, is_code, partition_key
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """The checked rows of a write: ``table`` sorted by the key, ``slices`` maps each partition key to
+    its (offset, length) in it, ``repeats[i]`` is True where row i has the observation of row i-1."""
+
+    table: pa.Table
+    slices: dict[str, tuple[int, int]]
+    repeats: np.ndarray
+
+    def rows(self, key: str) -> pa.Table:
+        """The sorted rows of partition `key` (none if the write has none)."""
+        if key not in self.slices:
+            return self.table.slice(0, 0)
+        offset, length = self.slices[key]
+        return self.table.slice(offset, length)
+
+    def one_vintage_each(self, key: str) -> bool:
+        """Whether partition `key` holds at most one row per observation."""
+        offset, length = self.slices.get(key, (0, 0))
+        return not self.repeats[offset + 1:offset + length].any() if length > 1 else True
+
+
+_PER_KEY_NULLS = int(pa.__version__.split(".")[0]) >= 25
+
+
+def key_order(table: pa.Table) -> pa.Array:
+    """The indices that sort `table` by :data:`KEY`, nulls first (the order of the store's files)."""
+    if _PER_KEY_NULLS:
+        return pc.sort_indices(table, sort_keys=[(k, "ascending", "at_start") for k in KEY])
+    return pc.sort_indices(table, sort_keys=[(k, "ascending") for k in KEY], null_placement="at_start")
+
+
+def _same_as_previous(table: pa.Table, names: tuple[str, ...]) -> np.ndarray:
+    """Row i equals row i-1 in every column of `names` (null equals null); row 0 is False."""
+    n = table.num_rows
+    same = np.ones(max(n - 1, 0), dtype=bool)
+    for name in names:
+        column = table.column(name)
+        a, b = column.slice(1), column.slice(0, max(n - 1, 0))
+        equal = pc.fill_null(pc.equal(a, b), False)
+        both_null = pc.and_(pc.is_null(a), pc.is_null(b))
+        same &= pc.or_(equal, both_null).to_numpy(zero_copy_only=False)
+        if not same.any():
+            break
+    return np.concatenate([[False], same]) if n else np.zeros(0, dtype=bool)
+
+
+def prepare(frame: pd.DataFrame) -> Incoming:
+    """Check `frame` and return it sorted in Arrow; :class:`SchemaError` (nothing written) if it
+    breaks an invariant of :func:`oilflows.schema.validate` or a partition value is not a code."""
+    table = to_table(frame)  # SchemaError for missing/extra columns, bad types, nulls in key columns
+    for name, allowed, expected in (("freq", FREQS, "M or A"), ("flow", FLOWS, "import or export")):
+        bad = set(pc.unique(table.column(name)).to_pylist()) - set(allowed)
+        if bad:
+            raise SchemaError(f"column {name!r} has values {sorted(bad)}; expected {expected}")
+    period = table.column("period")
+    first_day = pc.all(pc.equal(pc.day(period), 1)).as_py() is not False
+    annual_in_january = pc.all(pc.or_(pc.not_equal(table.column("freq"), "A"),
+                                      pc.equal(pc.month(period), 1))).as_py() is not False
+    if not (first_day and annual_in_january):
+        raise SchemaError("column 'period' must be the first day of the month (M) or year (A)")
+    table = table.take(key_order(table))
+    duplicated = _same_as_previous(table, KEY)
+    if duplicated.any():
+        mask = duplicated | np.concatenate([duplicated[1:], [False]])
+        example = table.filter(pa.array(mask)).select(list(KEY)).slice(0, 2).to_pylist()
+        raise SchemaError(f"{int(mask.sum())} rows share a key, e.g. {example}")
+    flag = table.column("flag")
+    confidential = pc.fill_null(pc.match_substring(flag, CONFIDENTIAL), False)
+    quantity = pc.or_(pc.is_valid(table.column("volume_bbl")), pc.is_valid(table.column("mass_t")))
+    leaked = pc.sum(pc.and_(confidential, quantity).cast(pa.int64())).as_py() or 0
+    if leaked:
+        raise SchemaError(f"{leaked} confidential rows carry a quantity")
+    for name in PARTITIONS:
+        for value in pc.unique(table.column(name)).to_pylist():
+            if not is_code(value):
+                raise SchemaError(
+                    f"column {name!r} has value {value!r}, which cannot name a store partition: codes "
+                    f"are 1-{MAX_CODE_LENGTH} characters of A-Z a-z 0-9 _ . - (not '.' or '..'); "
+                    "nothing was written")
+    boundaries = np.flatnonzero(~_same_as_previous(table, PARTITIONS))
+    ends = [*boundaries[1:].tolist(), table.num_rows] if table.num_rows else []
+    parts = table.select(list(PARTITIONS))
+    slices = {}
+    for start, end in zip(boundaries.tolist(), ends, strict=True):
+        values = [parts.column(name)[start].as_py() for name in PARTITIONS]
+        slices[partition_key(values)] = (start, end - start)
+    return Incoming(table, slices, _same_as_previous(table, OBSERVATION_KEY))
+
+
+__all__ = ["Incoming", "key_order", "prepare"]
