@@ -20,7 +20,9 @@ batch-means error.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from scipy import stats
@@ -142,7 +144,7 @@ def _enumerate(n_clusters: int, weights: str) -> np.ndarray:
     return points[np.indices((len(points),) * n_clusters).reshape(n_clusters, -1)]
 
 
-def _n_boot_used(n_clusters: int, weights: str, n_boot: int | str) -> int:
+def _n_boot_used(n_clusters: int, weights: str, n_boot: int | Literal["auto"]) -> int:
     if n_boot == "auto":
         support = _support(n_clusters, weights)
         return support if support <= AUTO_CAP else AUTO_CAP  # an upper bound when drawn adaptively
@@ -157,10 +159,11 @@ class _WildBootstrap:
     the bootstrap t-statistics of every beta0 come from six B-vectors computed once.
     """
 
-    def __init__(self, fit: _CoefficientFit, weights: str, n_boot: int, rng: np.random.Generator,
+    def __init__(self, fit: _CoefficientFit, weights: str, n_boot: int, rng: np.random.Generator | None,
                  draws: np.ndarray | None = None):
         self.fit = fit
         if draws is None:
+            assert rng is not None, "draws or a generator to draw them"
             draws = _draw_weights(fit.n_clusters, weights, n_boot, rng)  # G x B
         self.draws, self.n_boot = draws, draws.shape[1]
         xx = float(fit.x @ fit.x)
@@ -247,8 +250,8 @@ def _mc_error(fit: _CoefficientFit, weights: str, draws: np.ndarray, level: floa
     return errors[0], errors[1]
 
 
-def _infer(fit: _CoefficientFit, inference: str, weights: str, n_boot: int | str, seed: int,
-           level: float, tolerance=None) -> _Inference:
+def _infer(fit: _CoefficientFit, inference: str, weights: str, n_boot: int | Literal["auto"], seed: int,
+           level: float, tolerance: Callable[[float], float] | None = None) -> _Inference:
     """CR1 and (``inference="wild"``) the wild bootstrap; `tolerance(end)` is the largest acceptable
     Monte Carlo s.e. of an interval end under ``n_boot="auto"`` (half the last printed digit)."""
     lo, hi, p = _cluster_inference(fit, level)
