@@ -258,42 +258,45 @@ def _ranks(values: np.ndarray) -> np.ndarray:
 def _group_ids(long: sdmx_csv.Coded, columns: tuple[str, ...]) -> tuple[np.ndarray, int]:
     """Group number of each row by `columns`, numbered in the sort order of the columns' strings.
 
-    Works on codes only: a mixed-radix key (the sum of one lookup per column: the rank of the code's
-    string times the column's place value), then a dense presence table over all possible keys (or,
-    for a huge key space, :func:`numpy.unique`).
+    Works on codes only, column by column: the group number by the columns so far times the next
+    column's number of values, plus the rank of the row's string in that column, is a key in sort
+    order; it is renumbered densely (:func:`_renumber`) whenever the next product would be larger
+    than a dense presence table may be, and at the end. So no sort of the rows is needed.
     """
-    radices = [max(len(long.columns[c][1]), 1) for c in columns]
-    size = int(np.prod(radices, dtype=object))
-    if size >= 2**62:  # too many combinations for one int64 key: group column by column
-        key = np.zeros(long.rows, dtype=np.int64)
-        for column, radix in zip(columns, radices, strict=True):
-            key = np.unique(key, return_inverse=True)[1].astype(np.int64) * radix
-            key += _ranks(long.columns[column][1])[long.columns[column][0]]
-        uniques, group = np.unique(key, return_inverse=True)
-        return group.astype(np.int64), len(uniques)
-    dtype = np.int32 if size < 2**31 else np.int64
-    key = None
-    place = size
-    for column, radix in zip(columns, radices, strict=True):
-        place //= radix
+    dense = max(2 * long.rows, 1 << 23)  # largest presence table: at most 10 bytes per row
+    key: np.ndarray | None = None
+    size = 1  # keys are 0 .. size-1
+    for column in columns:
+        codes, values = long.columns[column]
+        radix = max(len(values), 1)
         if radix == 1:  # one value (freq "M"): adds nothing to the key
             continue
-        codes, values = long.columns[column]
-        lookup = (_ranks(values) * place).astype(dtype)
+        ranks = _ranks(values)
         if key is None:
-            key = lookup[codes]
-        else:
-            key += lookup[codes]
+            key, size = ranks[codes], radix
+            continue
+        if size * radix > dense:
+            key, size = _renumber(key, size, dense)
+        key = key * np.int64(radix) if size * radix >= 2**31 else key.astype(np.int32) * np.int32(radix)
+        key += ranks[codes]
+        size *= radix
     if key is None:  # every column has one value
-        key = np.zeros(long.rows, dtype=dtype)
-    if size <= max(2 * long.rows, 1 << 23):  # dense: 5 bytes per possible key, at most 10 per row
-        present = np.zeros(size, dtype=bool)
-        present[key] = True
-        number = np.cumsum(present, dtype=dtype)
-        number -= 1
-        return number[key], int(number[-1]) + 1
-    uniques, group = np.unique(key, return_inverse=True)
-    return group.astype(np.int64), len(uniques)
+        return np.zeros(long.rows, dtype=np.int32), min(long.rows, 1)
+    return _renumber(key, size, dense)
+
+
+def _renumber(key: np.ndarray, size: int, dense: int) -> tuple[np.ndarray, int]:
+    """Keys in ``0 .. size-1`` renumbered ``0 .. n-1`` in the same order (n distinct keys): with a
+    presence table if `size` is at most `dense`, else with :func:`numpy.unique`."""
+    if size > dense:
+        uniques, inverse = np.unique(key, return_inverse=True)
+        return inverse.reshape(-1).astype(np.int64 if len(uniques) >= 2**31 else np.int32), len(uniques)
+    dtype = np.int32 if size < 2**31 else np.int64
+    present = np.zeros(size, dtype=bool)
+    present[key] = True
+    number = np.cumsum(present, dtype=dtype)
+    number -= 1
+    return number[key], int(number[-1]) + 1 if size else 0
 
 
 def _duplicates(long: sdmx_csv.Coded, slots: np.ndarray, columns: tuple[str, ...], name: str):
@@ -336,11 +339,17 @@ def _periods(long: sdmx_csv.Coded, at: np.ndarray, name: str) -> np.ndarray:
 
 
 def _strings(values, codes: np.ndarray) -> pa.Array:
-    """A string array: ``values[codes]``, null where the code is -1."""
-    dictionary = pa.array(list(values), type=pa.string())
+    """A string array: ``values[codes]``, null where the code is -1 (``large_string``, the storage of
+    pandas' ``str`` dtype, so that the conversion to pandas copies nothing)."""
+    dictionary = pa.array(list(values), type=pa.large_string())
     missing = codes < 0
     indices = pa.array(codes, mask=missing) if missing.any() else pa.array(codes)
     return dictionary.take(indices)
+
+
+def _constant(text: str, rows: int) -> pa.Array:
+    """`text` `rows` times (``large_string``, as :func:`_strings`)."""
+    return pa.repeat(pa.scalar(text, type=pa.large_string()), rows)
 
 
 def _canonical_table(columns: dict[str, pa.Array | np.ndarray], rows: int, dataset: str,
@@ -349,13 +358,12 @@ def _canonical_table(columns: dict[str, pa.Array | np.ndarray], rows: int, datas
     columns are filled in. Strings go through pyarrow's conversion to pandas as in
     :func:`oilflows.schema.from_table`; numbers (NaN = missing, ``datetime64[s]``) are used as they are.
     """
-    strings = {"source": pa.repeat(pa.scalar("eurostat"), rows),
-               "dataset": pa.repeat(pa.scalar(dataset), rows),
-               "flow": pa.repeat(pa.scalar("import"), rows)}
+    strings = {"source": _constant("eurostat", rows), "dataset": _constant(dataset, rows),
+               "flow": _constant("import", rows)}
     for schema_field in SCHEMA:
         if pa.types.is_string(schema_field.type):
             array = columns.get(schema_field.name, strings.get(schema_field.name))
-            strings[schema_field.name] = pa.nulls(rows, pa.string()) if array is None else array
+            strings[schema_field.name] = pa.nulls(rows, pa.large_string()) if array is None else array
     text = pa.table(strings).to_pandas()
     stamp = np.datetime64(pd.Timestamp(vintage).as_unit("s")) if vintage is not None else np.datetime64("NaT")
     data = {}
@@ -450,7 +458,7 @@ def _canonical_coifpm(long: sdmx_csv.Coded, vintage, name: str) -> pd.DataFrame:
         "period": period,
         "reporter": _strings(_mapped(long, "geo", codes.EUROSTAT_COUNTRY, name), geo_codes),
         "partner": _strings(partners, crude),
-        "product": pa.repeat(pa.scalar("crude_oil"), len(first)),
+        "product": _constant("crude_oil", len(first)),
         "grade": _strings([None if c == "TOTAL" else c for c in crude_values], crude),
         "currency": _strings(["USD"], np.where(has_price, 0, -1)),
         "flag": _strings(flag_values, flags),
