@@ -49,103 +49,75 @@ are paced by :mod:`oilflows.http` (``RATE_LIMITS``) only.
 
 See the shared API notes (``sources.md``, section 3) and ``data_sources/comtrade.md`` (provenance,
 terms of use, limits).
+
+Where the pieces live (this module is the public face: ``read``, ``fetch``, ``request_url``,
+``last_update`` and the endpoint URLs; the parts never import it): code tables in ``_comtrade_codes``,
+JSON parsing in ``_comtrade_parse``, the request model and the checked call in ``_comtrade_api``.
 """
 
 from __future__ import annotations
 
-import csv
-import email.utils
-import json
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from importlib import resources
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import requests
 
-from .. import http
-from .._io import Source, gunzip_if_needed, markup_title, read_bytes, sniff_text_kind, strict_json
+from .._io import Source, gunzip_if_needed, read_bytes
 from ..errors import FetchError, QueryError, SourceFormatError
-from ..schema import COLUMNS, MAX_ABS_VALUE, PERIOD_YEARS, conform, empty_frame
+from ._comtrade_api import (  # noqa: F401 - re-exported: this module is the public face of its parts
+    API_KEY_ENV,
+    DATA_MAX_RECORDS,
+    DATA_PERIODS_PER_CALL,
+    HANDLED_STATUSES,
+    MAX_CALLS,
+    MAX_URL_CHARS,
+    MIN_INTERVAL_SECONDS,
+    PREVIEW_MAX_RECORDS,
+    PREVIEW_PERIODS_PER_CALL,
+    RELEASE_FIELDS,
+    Query,
+    _area_codes,
+    _Caller,
+    _dash,
+    _freq,
+    _join,
+    _period_codes,
+    _period_range,
+    _release_stamp,
+    build_query,
+    plan,
+)
+from ._comtrade_codes import (  # noqa: F401 - re-exported: this module is the public face of its parts
+    CODE_FIELDS,
+    CODES_FILE,
+    COMTRADE_PARTNER,
+    COMTRADE_REGIONS,
+    DATASET,
+    DROPPED_FLOWS,
+    FLOWS,
+    PARTNER_COMTRADE,
+    PINNED,
+    PRODUCTS,
+    QTY_UNIT_KG,
+    REQUIRED_FIELDS,
+    SOURCE,
+)
+from ._comtrade_parse import (  # noqa: F401 - re-exported: this module is the public face of its parts
+    _canonical,
+    _load_json,
+    _records,
+    _service_error,
+    _vintage,
+)
 from ._fetch import (
     Budget,
     TooBig,
     call_text,
-    check_periods,
     credential,
     deprecated,
     fetch_split,
-    month_index,
-    period_text,
 )
-
-# The key's header is a credential: redacted, never cached, dropped on a redirect to another origin.
-http.register_credential_header("Ocp-Apim-Subscription-Key")
-
-SOURCE = "comtrade"
-DATASET = "hs"
-
-# -- code maps ------------------------------------------------------------------------------------
-
-#: Non-country codes this module emits (WORLD, EU, the "nes" areas, bunkers, free zones, special
-#: categories, historical areas with their ISO 3166-3 codes), with their meaning: a view of the vocabulary
-#: (:data:`oilflows.codes.NON_COUNTRY`, source ``comtrade``; issue 13).
-from .. import codes as _vocabulary  # noqa: E402 (kept beside the constant it defines)
-
-COMTRADE_REGIONS: dict[str, str] = {code: _vocabulary.NON_COUNTRY[code].meaning
-                                    for code in sorted(_vocabulary.non_country_codes("comtrade"))}
-
-CODES_FILE = "comtrade_codes.csv"
-
-
-def _load_codes() -> tuple[dict[int, str], dict[str, int]]:
-    """Read ``comtrade_codes.csv``: (Comtrade code -> oilflows code, oilflows code -> request code)."""
-    text = resources.files(__package__).joinpath(CODES_FILE).read_text(encoding="utf-8")
-    to_oilflows: dict[int, str] = {}
-    to_comtrade: dict[str, int] = {}
-    for row in csv.DictReader(text.splitlines()):
-        code = int(row["comtrade_code"])
-        to_oilflows[code] = row["oilflows_code"]
-        if row["request"] == "1":
-            to_comtrade[row["oilflows_code"]] = code
-    return to_oilflows, to_comtrade
-
-
-#: Comtrade reporter/partner code -> oilflows code (ISO alpha-2, WORLD, or a region code).
-#: Generated table: ``oilflows/sources/comtrade_codes.csv``.
-COMTRADE_PARTNER: dict[int, str]
-#: oilflows code -> the Comtrade code sent in a request (FR -> 251, US -> 842, TW -> 490, WORLD -> 0).
-PARTNER_COMTRADE: dict[str, int]
-COMTRADE_PARTNER, PARTNER_COMTRADE = _load_codes()
-
-#: Comtrade flowCode -> canonical flow. Every other flowCode is dropped (see :data:`DROPPED_FLOWS`).
-FLOWS: dict[str, str] = {"M": "import", "X": "export"}
-#: Flow codes known to be dropped, with their meaning (any other non-M/X code is dropped too).
-DROPPED_FLOWS: dict[str, str] = {
-    "RM": "re-import", "RX": "re-export", "DX": "domestic export", "FM": "foreign import",
-    "MIP": "import for inward processing", "MOP": "import after outward processing",
-    "XIP": "export after inward processing", "XOP": "export for outward processing",
-}
-#: HS cmdCode -> oilflows product; any other code becomes ``hs_<code>`` (lower case).
-PRODUCTS: dict[str, str] = {"2709": "crude_oil"}
-#: qtyUnitCode of kilograms.
-QTY_UNIT_KG = 8
-#: The values that make a record a total rather than a breakdown.
-PINNED: dict[str, object] = {"partner2Code": 0, "customsCode": "C00", "motCode": 0}
-#: Record fields read must find (a changed column set raises).
-REQUIRED_FIELDS: tuple[str, ...] = (
-    "typeCode", "freqCode", "period", "reporterCode", "partnerCode", "flowCode", "cmdCode",
-    "partner2Code", "customsCode", "motCode", "qtyUnitCode", "qty", "netWgt", "primaryValue",
-)
-#: Fields that identify a record: each must be a non-empty string or an integer in every record.
-CODE_FIELDS: tuple[str, ...] = (
-    "typeCode", "freqCode", "period", "reporterCode", "partnerCode", "flowCode", "cmdCode",
-)
-
-# -- read -----------------------------------------------------------------------------------------
 
 
 def read(src: Source, *, vintage: Any = None, name: str | None = None) -> pd.DataFrame:
@@ -181,383 +153,12 @@ def read(src: Source, *, vintage: Any = None, name: str | None = None) -> pd.Dat
     return _canonical(_records(document, name), _vintage(vintage, name), name)
 
 
-def _load_json(data: bytes, name: str) -> dict:
-    """Decode a body to a JSON object; SourceFormatError for empty, markup, text or broken JSON."""
-    if not data.strip():
-        raise SourceFormatError(name, "the body is empty")
-    kind = sniff_text_kind(data)
-    if kind == "markup":
-        raise SourceFormatError(name, f"expected Comtrade JSON, found an HTML/XML page: "
-                                f"{markup_title(data)!r}")
-    if kind != "json":
-        excerpt = " ".join(data[:200].decode("utf-8", "replace").split())
-        raise SourceFormatError(name, f"expected Comtrade JSON, found text: {excerpt!r}")
-    document = strict_json(data, name, "Comtrade body")
-    if not isinstance(document, dict):
-        raise SourceFormatError(name, f"expected a JSON object, found {type(document).__name__}")
-    return document
-
-
-def _service_error(document: dict) -> str | None:
-    """The error a body reports (``errorObject.errorMessage``, a non-empty ``error``, an APIM
-    ``statusCode``/``message`` envelope), or None for a data body."""
-    error_object = document.get("errorObject")
-    if error_object:
-        if isinstance(error_object, dict):
-            return str(error_object.get("errorMessage") or error_object)
-        return str(error_object)
-    error = document.get("error")
-    if error not in (None, ""):
-        return str(error)
-    if "data" not in document and ("message" in document or "statusCode" in document):
-        return f"{document.get('statusCode', '')} {document.get('message', '')}".strip()
-    return None
-
-
-def _records(document: dict, name: str) -> list[dict]:
-    """The ``data`` list of a body, checked against ``count``."""
-    for key in ("count", "data"):
-        if key not in document:
-            raise SourceFormatError(name, f"expected keys count/data/error, found {sorted(document)}", key)
-    records = document["data"]
-    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-        raise SourceFormatError(name, "expected 'data' to be a list of records", "data")
-    count = document["count"]
-    if type(count) is not int or count != len(records):
-        raise SourceFormatError(name, f"'count' is {count!r} but 'data' has {len(records)} records "
-                                "(truncated body?)", "count")
-    return records
-
-
-def _vintage(vintage: Any, name: str) -> pd.Timestamp | None:
-    if vintage is None:
-        return None
-    try:
-        stamp = pd.Timestamp(vintage)
-    except (TypeError, ValueError) as exc:
-        raise SourceFormatError(name, f"unreadable vintage {vintage!r}", "vintage") from exc
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return stamp.floor("s")
-
-
-def _canonical(records: list[dict], vintage: pd.Timestamp | None, name: str) -> pd.DataFrame:
-    """Comtrade records -> the canonical frame (see the module docstring for every rule)."""
-    if not records:
-        return empty_frame()
-    raw = pd.DataFrame(records, dtype=object)  # object: ints stay ints, a missing field stays missing
-    missing = [f for f in REQUIRED_FIELDS if f not in raw.columns]
-    if missing:
-        raise SourceFormatError(name, f"records lack fields {missing}; the format may have changed",
-                                missing[0])
-    for field in CODE_FIELDS:
-        raw[field] = _codes(raw, field, name)
-    _check_type(raw, name)
-    raw = raw[_is_total(raw) & raw["flowCode"].isin(list(FLOWS))].reset_index(drop=True)
-    if raw.empty:
-        return empty_frame()
-    frame = pd.DataFrame(index=raw.index)
-    frame["freq"] = _freqs(raw, name)
-    frame["period"] = _periods(raw, frame["freq"], name)
-    frame["reporter"] = _areas(raw, "reporterCode", "reporterDesc", name)
-    frame["partner"] = _areas(raw, "partnerCode", "partnerDesc", name)
-    frame["flow"] = raw["flowCode"].map(FLOWS)
-    cmd = raw["cmdCode"].astype(str).str.strip()
-    frame["product"] = cmd.map(lambda c: PRODUCTS.get(c, f"hs_{c.lower()}"))
-    frame["mass_t"], frame["flag"] = _mass_and_flag(raw, name)
-    frame["value"] = _numbers(raw, "primaryValue", name)
-    frame["currency"] = np.where(frame["value"].notna(), "USD", None)
-    frame = _dedupe(frame, name)
-    frame["source"] = SOURCE
-    frame["dataset"] = DATASET
-    frame["vintage"] = vintage if vintage is not None else pd.NaT
-    for column in COLUMNS:
-        if column not in frame.columns:
-            frame[column] = None
-    return conform(frame[list(COLUMNS)])
-
-
-def _codes(raw: pd.DataFrame, field: str, name: str) -> pd.Series:
-    """A code field as stripped strings; SourceFormatError naming the record if one is missing, empty,
-    or not a string or an integer (a bool, a float, a list, an object)."""
-    column = raw[field]
-    ok = column.map(lambda v: (isinstance(v, str) and bool(v.strip())) or type(v) is int).to_numpy(bool)
-    if not ok.all():
-        row = int(np.flatnonzero(~ok)[0])
-        value = column.iloc[row]
-        shown = "missing" if value is None or (isinstance(value, float) and np.isnan(value)) else repr(value)
-        raise SourceFormatError(name, f"record {row} has {field} {shown}; expected a code "
-                                      f"(a non-empty string or an integer)"[:300], field)
-    return column.map(lambda v: v.strip() if isinstance(v, str) else str(v))
-
-
-def _check_type(raw: pd.DataFrame, name: str) -> None:
-    types = set(raw["typeCode"].astype(str))
-    if types != {"C"}:
-        raise SourceFormatError(name, f"expected goods (typeCode C), found {sorted(types)}", "typeCode")
-    if "classificationSearchCode" in raw.columns:
-        found = set(raw["classificationSearchCode"].dropna().astype(str))
-        if found - {"HS"}:
-            raise SourceFormatError(name, f"expected the HS classification, found {sorted(found)}",
-                                    "classificationSearchCode")
-
-
-def _is_total(raw: pd.DataFrame) -> pd.Series:
-    """True for records that are totals (partner2 0, customs C00, transport 0; null counts as total)."""
-    keep = pd.Series(True, index=raw.index)
-    for field, total in PINNED.items():
-        column = raw[field]
-        if isinstance(total, int):
-            value = pd.to_numeric(column, errors="coerce")  # a non-numeric code is not the total
-        else:
-            value = column.map(lambda v: v.strip() if isinstance(v, str) else v)
-        keep &= column.isna() | (value == total)
-    return keep
-
-
-def _freqs(raw: pd.DataFrame, name: str) -> pd.Series:
-    freq = raw["freqCode"].astype(str)
-    bad = set(freq) - {"A", "M"}
-    if bad:
-        raise SourceFormatError(name, f"unsupported frequencies {sorted(bad)}; expected A or M", "freqCode")
-    return freq
-
-
-def _periods(raw: pd.DataFrame, freq: pd.Series, name: str) -> pd.Series:
-    """First day of the period: ``YYYY`` (A, refMonth 52) or ``YYYYMM`` (M), checked against refYear/Month."""
-    text = raw["period"].astype(str).str.strip()
-    annual = (freq == "A").to_numpy()
-    shape_ok = np.where(annual, text.str.fullmatch(r"\d{4}"),
-                        text.str.fullmatch(r"\d{4}(0[1-9]|1[0-2])"))
-    if not shape_ok.all():
-        bad = sorted(set(text[~shape_ok]))[:5]
-        raise SourceFormatError(name, f"periods {bad} do not match freqCode (A: YYYY, M: YYYYMM)", "period")
-    years = text.str[:4].astype(int)
-    outside = (years < PERIOD_YEARS[0]) | (years > PERIOD_YEARS[1])
-    if outside.any():
-        bad = sorted(set(text[outside]))[:5]
-        first, last = PERIOD_YEARS
-        raise SourceFormatError(name, f"periods {bad} have a year outside {first}-{last}", "period")
-    if "refYear" in raw.columns and "refMonth" in raw.columns:
-        year = _optional_ints(raw, "refYear", name)
-        month = _optional_ints(raw, "refMonth", name)
-        want_month = np.where(annual, 52, pd.to_numeric(text.str[4:6].where(~annual, "0")).to_numpy())
-        wrong = ((~np.isnan(year) & (year != text.str[:4].astype(int).to_numpy()))
-                 | (~np.isnan(month) & (month != want_month)))  # a null refYear/refMonth is not checked
-        if wrong.any():
-            row = int(np.flatnonzero(wrong)[0])
-            raise SourceFormatError(name, f"period {text[row]!r} disagrees with refYear "
-                                    f"{raw['refYear'][row]!r} / refMonth {raw['refMonth'][row]!r} "
-                                    "(annual data has refMonth 52)", "refMonth")
-    first_day = np.where(annual, text + "0101", text + "01")
-    return pd.Series(pd.to_datetime(first_day, format="%Y%m%d"), index=raw.index).astype("datetime64[s]")
-
-
-def _areas(raw: pd.DataFrame, field: str, desc_field: str, name: str) -> pd.Series:
-    """Map Comtrade area codes through :data:`COMTRADE_PARTNER`; unknown codes raise."""
-    numeric = pd.to_numeric(raw[field], errors="coerce")
-    known = numeric.isin(list(COMTRADE_PARTNER))
-    if not known.all():
-        desc = raw[desc_field] if desc_field in raw.columns else pd.Series(None, index=raw.index)
-        unknown = sorted({(str(c), str(d)) for c, d in zip(raw[field][~known], desc[~known], strict=True)})
-        raise SourceFormatError(
-            name, f"unknown Comtrade area codes {unknown[:5]}; add them to comtrade_codes.csv "
-            "(data_sources/make_comtrade_codes.py)", field)
-    return numeric.astype(int).map(COMTRADE_PARTNER)
-
-
-def _optional_ints(raw: pd.DataFrame, field: str, name: str) -> np.ndarray:
-    """An integer field as float64 (NaN where null); a non-integer raises, naming the record."""
-    column = raw[field]
-    ok = column.map(lambda v: v is None or type(v) is int or (isinstance(v, float) and np.isnan(v)))
-    if not ok.all():
-        row = int(np.flatnonzero(~ok.to_numpy(bool))[0])
-        raise SourceFormatError(name, f"record {row} has {field} {column.iloc[row]!r}; expected an integer"
-                                [:300], field)
-    return pd.to_numeric(column, errors="coerce").to_numpy(dtype="float64")
-
-
-def _numbers(raw: pd.DataFrame, field: str, name: str) -> pd.Series:
-    """A measure as float64 (NaN where null); anything but a finite JSON number raises, naming the record."""
-    column = raw[field]
-    ok = column.map(lambda v: v is None or (type(v) in (int, float) and abs(v) <= MAX_ABS_VALUE)
-                    or (type(v) is float and np.isnan(v))).to_numpy(bool)  # NaN: a missing field
-    if not ok.all():
-        row = int(np.flatnonzero(~ok)[0])
-        raise SourceFormatError(name, f"non-numeric or out-of-range value {column.iloc[row]!r} in record "
-                                      f"{row}"[:300], field)
-    return pd.Series(np.array([np.nan if v is None else v for v in column], dtype="float64"), index=raw.index)
-
-
-def _flag_column(raw: pd.DataFrame, field: str) -> np.ndarray:
-    """A boolean flag field as a numpy bool array (absent or null = False)."""
-    if field not in raw.columns:
-        return np.zeros(len(raw), dtype=bool)
-    return raw[field].map(lambda v: v is True).to_numpy(dtype=bool)
-
-
-def _mass_and_flag(raw: pd.DataFrame, name: str) -> tuple[pd.Series, pd.Series]:
-    """Tonnes from ``netWgt`` (kg), else from ``qty`` in kg; the flag ``e``/``a`` of that mass."""
-    net = _numbers(raw, "netWgt", name)
-    qty = _numbers(raw, "qty", name)
-    qty_in_kg = (pd.to_numeric(raw["qtyUnitCode"], errors="coerce") == QTY_UNIT_KG) & qty.notna()
-    from_qty = net.isna() & qty_in_kg
-    kilograms = net.where(net.notna(), qty.where(from_qty))
-    estimated = np.where(net.notna(), _flag_column(raw, "isNetWgtEstimated"),
-                         from_qty.to_numpy() & _flag_column(raw, "isQtyEstimated"))
-    flag = np.char.add(np.where(estimated, "e", ""), np.where(_flag_column(raw, "isAggregate"), "a", ""))
-    flag = pd.Series(flag, index=raw.index, dtype=object)
-    return kilograms / 1000.0, flag.where(flag != "", None)
-
-
-def _dedupe(frame: pd.DataFrame, name: str) -> pd.DataFrame:
-    """Collapse identical rows on (reporter, partner, period, cmd, flow); raise if they disagree."""
-    key = ["reporter", "partner", "freq", "period", "product", "flow"]
-    frame = frame.drop_duplicates(key + ["mass_t", "value", "flag"]).reset_index(drop=True)
-    clash = frame.duplicated(key, keep=False)
-    if clash.any():
-        example = frame.loc[clash, key + ["mass_t", "value"]].head(2).astype(str).to_dict("records")
-        raise SourceFormatError(name, f"{int(clash.sum())} records disagree on the same (reporter, "
-                                f"partner, period, cmd, flow), e.g. {example}", "partnerCode")
-    return frame
-
-
-# -- requests ---------------------------------------------------------------------------------------
-
 #: Keyless preview endpoint (500 records per call, one period per call).
 PREVIEW_URL = "https://comtradeapi.un.org/public/v1/preview/C/{freq}/HS"
 #: Keyed final-data endpoint (key in the ``Ocp-Apim-Subscription-Key`` header).
 DATA_URL = "https://comtradeapi.un.org/data/v1/get/C/{freq}/HS"
-#: Environment variable holding the subscription key.
-API_KEY_ENV = "COMTRADE_API_KEY"
-#: Record caps per call: preview 500; keyed 100,000 (the free tier; premium allows 250,000).
-PREVIEW_MAX_RECORDS = 500
-DATA_MAX_RECORDS = 100_000
-#: Periods per call: one for the preview endpoint, twelve for the keyed endpoint.
-PREVIEW_PERIODS_PER_CALL = 1
-DATA_PERIODS_PER_CALL = 12
-#: Longest request URL Comtrade accepts ("Request URL Too Long" above it).
-MAX_URL_CHARS = 4095
-#: Seconds between two calls (10 calls a minute, comtradr's default). The pacing itself is done by
-#: :mod:`oilflows.http` only (``http.RATE_LIMITS["comtradeapi.un.org"]``, one call per this many
-#: seconds); this constant documents it and is kept for compatibility.
-MIN_INTERVAL_SECONDS = 6.0
 #: The host of every Comtrade URL (``base_url=`` of :func:`fetch` replaces it).
 HOST_URL = "https://comtradeapi.un.org"
-#: Most calls one fetch may make (the free tier allows 500 calls a day).
-MAX_CALLS = 50
-#: HTTP statuses whose bodies fetch reads itself (429 arrives here only after the retries).
-HANDLED_STATUSES = (200, 400, 401, 403, 404, 414, 429)
-
-_FLOW_ALIASES = {"M": "M", "X": "X", "IMPORT": "M", "EXPORT": "X"}
-_CMD = re.compile(r"^(\d{2}|\d{4}|\d{6}|TOTAL|AG2|AG4|AG6)$")
-_TRY_AGAIN = re.compile(r"try again in (\d+(?:\.\d+)?) seconds?", re.IGNORECASE)
-_REPLENISHED = re.compile(r"replenished in (?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Query:
-    """One Comtrade request: codes are Comtrade's (numeric areas, ``YYYY``/``YYYYMM`` periods)."""
-
-    freq: str
-    reporters: tuple[int, ...]
-    partners: tuple[int, ...] | None  # None: every partner
-    periods: tuple[str, ...]
-    cmds: tuple[str, ...]
-    flows: tuple[str, ...]
-
-    def params(self, max_records: int) -> dict[str, str]:
-        """Query parameters, totals pinned (sources.md 3.2 / 3.5)."""
-        params = {"reporterCode": _join(self.reporters)}
-        if self.partners is not None:
-            params["partnerCode"] = _join(self.partners)
-        params.update({
-            "period": ",".join(self.periods), "cmdCode": ",".join(self.cmds),
-            "flowCode": ",".join(self.flows), "partner2Code": "0", "customsCode": "C00",
-            "motCode": "0", "breakdownMode": "classic", "maxRecords": str(max_records),
-            "includeDesc": "true",
-        })
-        return params
-
-    def split(self) -> list[Query]:
-        """Two halves along the first dimension with more than one code (periods, partners, cmds,
-        flows, reporters), or [] if every dimension has one code (or partners are 'all')."""
-        for dim in ("periods", "partners", "cmds", "flows", "reporters"):
-            codes = getattr(self, dim)
-            if codes is not None and len(codes) > 1:
-                half = len(codes) // 2
-                return [replace(self, **{dim: codes[:half]}), replace(self, **{dim: codes[half:]})]
-        return []
-
-
-def _join(codes: Iterable[int]) -> str:
-    return ",".join(str(c) for c in codes)
-
-
-def _as_list(value: Any) -> list:
-    if value is None:
-        return []
-    if isinstance(value, str | int):
-        return [value]
-    return list(value)
-
-
-def _area_codes(areas: Any, role: str) -> tuple[int, ...]:
-    codes = []
-    for area in _as_list(areas):
-        key = str(area).strip().upper()
-        if key not in PARTNER_COMTRADE:
-            raise QueryError(f"comtrade: no Comtrade code for {role} {area!r}; use ISO alpha-2 codes, "
-                             "WORLD, or a code of comtrade.PARTNER_COMTRADE")
-        codes.append(PARTNER_COMTRADE[key])
-    if not codes:
-        raise QueryError(f"comtrade: give at least one {role}")
-    return tuple(sorted(set(codes)))
-
-
-def _period_codes(period: Any, freq: str) -> tuple[str, ...]:
-    """``YYYY`` (A) or ``YYYYMM``/``YYYY-MM`` (M; a bare ``YYYY`` means its twelve months)."""
-    out: set[str] = set()
-    for item in _as_list(period):
-        text = str(item).strip().replace("-", "")
-        shape = r"\d{4}" if freq == "A" else r"\d{4}(0[1-9]|1[0-2])"
-        if re.fullmatch(shape, text):
-            out.add(text)
-        elif freq == "M" and re.fullmatch(r"\d{4}", text):
-            out.update(f"{text}{m:02d}" for m in range(1, 13))
-        else:
-            raise QueryError(f"comtrade: period {item!r} is not {'YYYY' if freq == 'A' else 'YYYY-MM'}")
-    if not out:
-        raise QueryError("comtrade: give at least one period")
-    return tuple(sorted(out))
-
-
-def build_query(reporter: Any, partner: Any, period: Any, *, cmd: Any = "2709", flow: Any = "M",
-                freq: str = "A") -> Query:
-    """Validate a request and translate it to Comtrade codes (no network).
-
-    ``reporter``/``partner`` are ISO alpha-2 codes (or WORLD, or codes of :data:`PARTNER_COMTRADE`),
-    one or a list; ``partner=None`` asks for every partner. ``period`` is ``YYYY`` (annual) or
-    ``YYYY-MM``/``YYYYMM`` (monthly; a bare year means its twelve months), one or a list. ``cmd`` is
-    an HS code (2, 4 or 6 digits) or TOTAL; ``flow`` M/X (or import/export). Raises QueryError.
-    """
-    freq = str(freq).upper()
-    if freq not in ("A", "M"):
-        raise QueryError(f"comtrade: freq {freq!r} is not A or M")
-    cmds = tuple(sorted({str(c).strip().upper() for c in _as_list(cmd)}))
-    if not cmds or any(not _CMD.match(c) for c in cmds):
-        raise QueryError(f"comtrade: cmd {cmd!r} is not an HS code of 2, 4 or 6 digits or TOTAL")
-    flows = []
-    for item in _as_list(flow):
-        code = _FLOW_ALIASES.get(str(item).strip().upper())
-        if code is None:
-            raise QueryError(f"comtrade: flow {item!r} is not M, X, import or export")
-        flows.append(code)
-    if not flows:
-        raise QueryError("comtrade: give at least one flow")
-    partners = None if partner is None else _area_codes(partner, "partner")
-    return Query(freq, _area_codes(reporter, "reporter"), partners, _period_codes(period, freq), cmds,
-                 tuple(sorted(set(flows))))
 
 
 def request_url(query: Query, *, keyed: bool, max_records: int | None = None,
@@ -580,16 +181,6 @@ def request_url(query: Query, *, keyed: bool, max_records: int | None = None,
         raise QueryError(f"comtrade: request URL of {len(full)} characters exceeds Comtrade's "
                          f"{MAX_URL_CHARS}; ask for fewer codes")
     return url, params
-
-
-def plan(query: Query, *, keyed: bool) -> list[Query]:
-    """Split `query` into calls of at most 12 (keyed) or 1 (preview) periods each."""
-    size = DATA_PERIODS_PER_CALL if keyed else PREVIEW_PERIODS_PER_CALL
-    periods = query.periods
-    return [replace(query, periods=periods[i : i + size]) for i in range(0, len(periods), size)]
-
-
-# -- fetch ----------------------------------------------------------------------------------------
 
 
 def _endpoint(keyed: bool, freq: str, base_url: str | None = None) -> str:
@@ -754,40 +345,8 @@ def fetch(
     return _canonical(records, _vintage(stamp, endpoint), endpoint)
 
 
-def _dash(period: str, freq: str) -> str:
-    """A Comtrade period (``YYYY`` or ``YYYYMM``) in the fetch signature's form (``YYYY-MM``)."""
-    return period if freq == "A" else f"{period[:4]}-{period[4:]}"
-
-
-def _freq(start: Any, end: Any, freq: str | None) -> str:
-    """`freq`, else M when `start` or `end` names a month, else A."""
-    if freq is not None:
-        return str(freq).strip().upper()
-    return "M" if any(p is not None and "-" in str(p) for p in (start, end)) else "A"
-
-
-def _period_range(start: Any, end: Any, freq: str | None) -> list[str]:
-    """The periods from `start` to `end` (default `start`) in Comtrade's codes; QueryError first."""
-    start, end = check_periods(start, end, SOURCE)
-    if start is None:
-        raise QueryError("comtrade: give start= (YYYY or YYYY-MM; end= defaults to start)")
-    end = start if end is None else end
-    if _freq(start, end, freq) == "A":
-        if "-" in start or "-" in end:
-            raise QueryError(f"comtrade: freq A takes YYYY periods, not {start!r}/{end!r}")
-        return [str(year) for year in range(int(start), int(end) + 1)]
-    first, last = month_index(start), month_index(end, is_end=True)
-    return [period_text(i, "M") for i in range(first, last + 1)]
-
-
-# -- data availability ----------------------------------------------------------------------------
-
 #: Data-availability endpoint: ``public`` keyless, ``data`` keyed (sources.md 3.1).
 AVAILABILITY_URL = "https://comtradeapi.un.org/{api}/v1/getDa/{type}/{freq}/{cl}"
-#: Release-date fields of an availability record; :func:`last_update` takes the latest present.
-#: ``publicationDate`` is in the real bulk listing; ``lastReleased``/``firstReleased`` are
-#: documented by third parties for getDa only [U].
-RELEASE_FIELDS: tuple[str, ...] = ("lastReleased", "publicationDate", "firstReleased")
 
 
 def last_update(
@@ -869,119 +428,6 @@ def last_update(
         best = max(stamps)
         latest = best if latest is None else max(latest, best)
     return latest
-
-
-def _release_stamp(value: Any, field: str, where: str) -> pd.Timestamp:
-    """An ISO timestamp -> naive UTC floored to the second (a naive value is taken as UTC)."""
-    try:
-        stamp = pd.Timestamp(str(value))
-    except (TypeError, ValueError) as exc:
-        raise SourceFormatError(where, f"unreadable {field} {value!r}", field) from exc
-    if stamp is pd.NaT:
-        raise SourceFormatError(where, f"unreadable {field} {value!r}", field)
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return stamp.floor("s")
-
-
-class _Caller:
-    """Sends calls through :mod:`oilflows.http` (which paces them) and checks each answer."""
-
-    def __init__(self, key: str | None, *, cache: bool = True):
-        self.key = key
-        self.cache = cache
-        self.calls = 0
-        self.first_date: pd.Timestamp | None = None
-
-    def call(self, url: str, params: dict[str, str]) -> tuple[dict, str]:
-        """One GET; returns (checked JSON body, response URL) or raises FetchError/SourceFormatError."""
-        headers = {"Ocp-Apim-Subscription-Key": self.key} if self.key else None
-        try:
-            # A keyed call is never cached (http also refuses to cache credentialed requests). A keyless
-            # 200 is cached only if _document accepted it (never an HTML page or an error body).
-            # Errors are redacted when built (http.redact masks the key and every other secret).
-            response = http.get(url, params=params, headers=headers, ok=HANDLED_STATUSES,
-                                cache=self.cache and self.key is None, validate=_document)
-        except FetchError as exc:
-            raise exc from None  # never chained: a context could hold the request, key header included
-        finally:
-            self.calls += 1
-        where = http.redact(response.url or url)
-        if self.first_date is None:
-            self.first_date = _http_date(response.headers.get("Date"))
-        if response.status_code != 200:  # 401/403 bad key -> AccessDeniedError, 429/quota -> RateLimitedError
-            error = http.error_type(response)(where, _status_problem(response), status=response.status_code)
-            error.retry_after = http.retry_after(response)
-            raise error
-        return response.validated, where
-
-
-def _document(response: requests.Response) -> dict:
-    """The checked JSON document of a 200 answer; http's validator, so only such a body is cached.
-    FetchError for an HTML/XML page or an error the body reports, SourceFormatError for broken JSON."""
-    where = http.redact(response.url or "")
-    body = response.content
-    if sniff_text_kind(body) == "markup":
-        raise FetchError(where, "the service sent an HTML/XML page instead of JSON: "
-                         f"{markup_title(body)!r}", status=200)
-    document = _load_json(body, where)
-    problem = _service_error(document)
-    if problem is not None:
-        raise FetchError(where, f"the service reported an error: {problem}", status=200)
-    _records(document, where)
-    return document
-
-
-def _http_date(value: str | None) -> pd.Timestamp | None:
-    if not value:
-        return None
-    try:
-        stamp = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return pd.Timestamp(stamp).tz_convert("UTC").tz_localize(None)
-
-
-def _body_message(body: bytes) -> str:
-    """A one-line message from an error body: JSON errorObject/message/error, an HTML title, or text."""
-    kind = sniff_text_kind(body)
-    if kind == "json":
-        try:
-            document = json.loads(body.decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            document = None
-        if isinstance(document, dict):
-            message = _service_error(document)
-            if message:
-                return " ".join(message.split())[:300]
-    if kind == "markup":
-        return markup_title(body)
-    return " ".join(body[:300].decode("utf-8", "replace").split())
-
-
-def _status_problem(response: requests.Response) -> str:
-    """Explain a non-200 answer: rate limit (with the wait), quota (with the replenish time), ..."""
-    status = response.status_code
-    message = _body_message(response.content) or response.reason or "error"
-    retry_after = response.headers.get("Retry-After")
-    if status == 429:
-        match = _TRY_AGAIN.search(message)
-        if retry_after and retry_after.strip() not in ("", "0"):
-            wait = f"{retry_after.strip()} s"
-        else:
-            wait = f"{match.group(1)} s" if match else "a while"
-        return f"rate limit exceeded after retries; wait {wait} and try again ({message})"
-    quota = _REPLENISHED.search(message)
-    if status == 403 and quota:
-        days, hours, minutes, seconds = (int(g) if g else 0 for g in quota.groups())
-        total = ((days * 24 + hours) * 60 + minutes) * 60 + seconds
-        return (f"out of call volume quota; it is replenished in {hours:02d}:{minutes:02d}:{seconds:02d}"
-                f"{f' plus {days} d' if days else ''} ({total} s) ({message})")
-    if status in (401, 403):
-        return f"access refused ({message}); check the subscription key in ${API_KEY_ENV}"
-    if status == 414 or "request url too long" in message.lower():
-        return f"request URL too long; ask for fewer codes per call ({message})"
-    return message
 
 __all__ = ["API_KEY_ENV", "DATASET", "DATASETS", "DATA_URL", "FLOWS", "PRODUCTS", "SOURCE", "Query",
            "build_query", "fetch", "last_update", "plan", "read", "request_url"]
