@@ -103,8 +103,10 @@ def _writer_killed_at_step(root: str, update: pd.DataFrame, kill_at: int, steps)
 
     def step(func):
         def wrapped(*args, **kwargs):
-            steps.value += 1
-            if steps.value == kill_at:
+            with steps.get_lock():  # the writer runs some steps in threads, side by side
+                steps.value += 1
+                now = steps.value
+            if now == kill_at:
                 os.kill(os.getpid(), signal.SIGKILL)
             return func(*args, **kwargs)
         return wrapped

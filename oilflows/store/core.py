@@ -8,10 +8,12 @@ import logging
 import numbers
 import os
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 import pyarrow as pa
@@ -58,6 +60,8 @@ from .merge import tombstones as tombstone_rows
 log = logging.getLogger(__name__)
 
 _READ_ATTEMPTS = 5
+_T = TypeVar("_T")
+_R = TypeVar("_R")
 
 
 @dataclass(frozen=True)
@@ -401,6 +405,7 @@ class Store:
         vintage_files: dict[str, list[FileEntry]] = {}
         for e in old.vintages:
             vintage_files.setdefault(parent_key(e.file), []).append(e)
+        fresh_files: dict[str, tuple[pa.Table, Path]] = {}
         try:
             for key in sorted(set(incoming.slices) | scoped):
                 entry = old.partitions.get(key)
@@ -410,7 +415,9 @@ class Store:
                     # (a replace= scope retires nothing the release itself holds).
                     rows = incoming.rows(key)
                     path = self.path / DATA_DIR / key / f"{new.version:06d}-{new.txid}.parquet"
-                    new.partitions[key] = self._new_file(rows, path, created, presorted=True)
+                    require_no_links(self.path, path.parent, "write")
+                    created.append(path)
+                    fresh_files[key] = (rows, path)
                     counts["new"] += rows.num_rows
                     changed.append(key)
                     continue
@@ -457,11 +464,16 @@ class Store:
                     if entry is not None:
                         new.retired.append(entry.file)
                     changed.append(key)
+            if fresh_files:  # encoded, hashed, written and fsynced side by side (fsync waits on the disk)
+                entries = _in_parallel(lambda job: files.write_file(job[0], job[1], self.path, True),
+                                       list(fresh_files.values()))
+                new.partitions.update(zip(fresh_files, entries, strict=True))
             if created:
-                # The new files' directories, and every directory above them that may be new too.
+                # The new files' directories, and every directory above them that may be new too;
+                # every one is synced before the commit, in any order (all entries exist by now).
                 folders = {d for p in created for d in p.parents if d == self.path or self.path in d.parents}
-                for folder in sorted(folders, key=lambda d: len(d.parts), reverse=True):
-                    durable.fsync_dir(folder)
+                _in_parallel(lambda folder: durable.fsync_dir(folder),
+                             sorted(folders, key=lambda d: len(d.parts), reverse=True))
                 manifests.commit(self.path, new)
         except BaseException as exc:
             if created and _committed(self.path, new.txid):
@@ -495,8 +507,9 @@ class Store:
         :meth:`repair` publishes again (``verify`` reports the lag meanwhile).
         """
         try:
-            for key in keys:
-                files.publish_partition(self.path, key, manifest.partitions[key])
+            published = [key for key in keys
+                         if files.publish_partition(self.path, key, manifest.partitions[key], sync=False)]
+            _in_parallel(lambda key: durable.fsync_dir(self.path / key), published)
         except Exception as exc:  # noqa: BLE001 - the commit stands; the view is re-derivable
             log.warning("%s: committed version %d, but the public view is not up to date (%s); "
                         "`oilflows store repair` fixes it", self.path, manifest.version, exc)
@@ -512,6 +525,22 @@ class Store:
                 path.unlink(missing_ok=True)
             except OSError as exc:
                 log.warning("%s: cannot delete retired file %s (%s)", self.path, rel, exc)
+
+
+#: Threads that write new files and fsync directories side by side.
+WRITE_THREADS = 8
+
+
+def _in_parallel(func: Callable[[_T], _R], items: list[_T]) -> list[_R]:
+    """``[func(item) for item in items]``, run by up to :data:`WRITE_THREADS` threads (the work is
+    Parquet encoding, hashing and fsync, which release the GIL); the first exception is raised after
+    every call has finished, so no thread still writes when the caller cleans up."""
+    if len(items) <= 1:
+        return [func(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(WRITE_THREADS, len(items))) as pool:
+        futures = [pool.submit(func, item) for item in items]
+        wait(futures)
+    return [future.result() for future in futures]
 
 
 def _committed(root: Path, txid: str) -> bool:

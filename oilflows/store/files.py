@@ -61,16 +61,18 @@ def read_entry(root: Path, entry: FileEntry, key: str) -> pd.DataFrame:
 
 
 
-def publish_partition(root: Path, key: str, entry: FileEntry) -> None:
+def publish_partition(root: Path, key: str, entry: FileEntry, *, sync: bool = True) -> bool:
     """Atomically replace ``<key>/part-0.parquet`` in the public view with a link to `entry`'s file.
 
-    Refuses (:class:`StoreError`) to write through a symbolic link on the way to the view's file."""
+    Refuses (:class:`StoreError`) to write through a symbolic link on the way to the view's file.
+    Returns whether the view changed; with ``sync=False`` the caller fsyncs the partition's
+    directory afterwards (a writer publishing many partitions syncs them side by side)."""
     if not is_key(key):
         raise StoreError(f"{root}: refusing to publish partition {key!r}: not a partition key")
     target = root / key / DATA_FILE
     require_no_links(root, target.parent, "publish")
     if not target.is_symlink() and durable.same_file(target, root / entry.file):
-        return
+        return False
     tmp = target.with_name(f".{DATA_FILE}.{uuid.uuid4().hex[:8]}.tmp")
     durable.link_or_copy(root / entry.file, tmp)
     try:
@@ -78,7 +80,9 @@ def publish_partition(root: Path, key: str, entry: FileEntry) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    durable.fsync_dir(target.parent)
+    if sync:
+        durable.fsync_dir(target.parent)
+    return True
 
 
 
