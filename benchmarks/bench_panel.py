@@ -110,8 +110,9 @@ def simulated(n_series: int, seed: int = 2024) -> tuple[pd.DataFrame, pd.DataFra
 def workload(n_series: int) -> tuple[pd.DataFrame, list[SeriesSpec], dict]:
     """The frame (default + simulated) and the counterfactual series: real first, then simulated."""
     default = oilflows.load_default()
-    real = (counterfactual_series(default, "coir", "2019-01", ("2019-01", "2019-12"))
-            + counterfactual_series(default, "nrg_ti_coifpm", "2023-01", ("2023-01", "2023-12")))
+    real = (counterfactual_series(default, dataset="coir", shock="2019-01", post=("2019-01", "2019-12"))
+            + counterfactual_series(default, dataset="nrg_ti_coifpm", shock="2023-01",
+                                    post=("2023-01", "2023-12")))
     n_real = len(real)
     if n_series < n_real:  # --quick: a spread of the real series
         real = [real[i] for i in np.linspace(0, n_real - 1, max(n_series // 2, 1)).astype(int)]
@@ -183,9 +184,9 @@ def run_one(name: str, n_series: int, out: Path) -> None:
     tables = {}
     try:
         start = time.perf_counter()
-        subs = [panel_substitution(default, dataset="nrg_ti_coifpm", **kwargs),
+        subs = [panel_substitution(default, dataset="nrg_ti_coifpm", displaced="RU", **kwargs),
                 panel_substitution(default, dataset="coir", baseline=("2013-01", "2013-12"),
-                                   post=("2019-01", "2019-12"), **kwargs)]
+                                   post=("2019-01", "2019-12"), displaced="RU", **kwargs)]
         timings["substitution"] = time.perf_counter() - start
         start = time.perf_counter()
         conc = panel_concentration(default, **kwargs)

@@ -195,7 +195,7 @@ def run_did(seeds, n_units=6, n_treated=2, weights="webb", n_boot="auto", spillo
         frame, truth = simulate_frame(seed, n_units=n_units, n_treated=n_treated, spillover=spillover,
                                       theta=theta, heterogeneous=heterogeneous)
         r = did(frame, treated=truth.treated, controls=truth.controls, n_boot=n_boot, seed=seed,
-                weights=weights)
+                weights=weights, partner="KZ")
         rows.append({"error": r.estimate - truth.beta, "se": r.se,
                      "cover_cluster": r.ci_cluster[0] <= truth.beta <= r.ci_cluster[1],
                      "cover_wild": r.ci_wild[0] <= truth.beta <= r.ci_wild[1],
@@ -210,7 +210,7 @@ def run_event_study(seeds, n_units=6, n_treated=2, n_boot="auto", leads=6, lags=
     for seed in seeds:
         frame, truth = simulate_frame(seed, n_units=n_units, n_treated=n_treated)
         r = event_study(frame, treated=truth.treated, controls=truth.controls, n_boot=n_boot, seed=seed,
-                        leads=leads, lags=lags, pre=("2021-01", "2022-12"))
+                        leads=leads, lags=lags, pre=("2021-01", "2022-12"), partner="KZ")
         table = r.table.drop(index=r.ref)
         truth_k = np.where(table.index >= 0, truth.beta, 0.0)
         for k, row, true in zip(table.index, table.itertuples(), truth_k, strict=True):
@@ -231,7 +231,7 @@ def run_exposure(seeds, n_units=20, theta=0.3) -> dict:
     rows = []
     for seed in seeds:
         frame, truth = simulate_frame(seed, n_units=n_units, design="exposure", theta=theta)
-        r = exposure(frame, reporters=None)
+        r = exposure(frame, reporters=None, partner="KZ", displaced="RU")
         rows.append({"error": r.b - truth.theta, "se": r.se, "cover": r.ci[0] <= truth.theta <= r.ci[1]})
     table = pd.DataFrame(rows)
     return {"n": len(table), "bias": table["error"].mean(), "sd": table["error"].std(),
@@ -245,7 +245,8 @@ def run_synth(seeds, n_donors=10, theta=0.3, in_hull=True, level_shift=0.0, inte
     for seed in seeds:
         frame, truth = simulate_frame(seed, n_units=n_donors + 1, n_treated=1, theta=theta, in_hull=in_hull,
                                       level_shift=level_shift)
-        r = synthetic_control(frame, treated=truth.treated[0], donors=truth.controls, intercept=intercept)
+        r = synthetic_control(frame, treated=truth.treated[0], donors=truth.controls, intercept=intercept,
+                              partner="KZ")
         rows.append({"error": r.effect - truth.beta, "p": r.p_value, "pre_rmspe": r.pre_rmspe})
     table = pd.DataFrame(rows)
     n_units = n_donors + 1
@@ -280,11 +281,11 @@ def real_data_section() -> list[str]:
     frame = oilflows.load_default()
     design = {"treated": ("DE", "PL"), "controls": ("FR", "IT", "ES", "NL")}
     lines = ["## Real data (embedded snapshot, nrg_ti_coifpm, KZ share of WORLD, volume)", ""]
-    d = did(frame, **design)
-    d_lb = did(frame, **design, confidential="lower_bound")
+    d = did(frame, partner="KZ", **design)
+    d_lb = did(frame, partner="KZ", **design, confidential="lower_bound")
     # With 2022 dropped no German month of 2020-2021 has a disclosed Kazakh cell: under the default
     # confidential="drop" the design is not identified, so the anticipation check uses lower_bound.
-    d21 = did(frame, **design, pre=("2020-01", "2021-12"), confidential="lower_bound")
+    d21 = did(frame, partner="KZ", **design, pre=("2020-01", "2021-12"), confidential="lower_bound")
     lines += ["### Difference-in-differences (treated DE, PL; controls FR, IT, ES, NL; post from 2023-01)",
               "",
               "| pre window | confidential | treated used | beta (pp) | CR1 s.e. | CR1 95 % CI | CR1 p | "
@@ -296,23 +297,23 @@ def real_data_section() -> list[str]:
                      f"[{100 * r.ci_wild[0]:+.2f}, {100 * r.ci_wild[1]:+.2f}] | {r.p_wild:.3f} |")
     lines += ["", "```", d.summary(), "```", ""]
     try:
-        es_text = event_study(frame, **design).summary()
+        es_text = event_study(frame, partner="KZ", **design).summary()
     except AnalysisError as exc:  # under "drop" Germany may have no identified month at k = -1
         es_text = (f"confidential='drop' (default): not identified: {exc}\n\nconfidential='lower_bound' "
                    "(the disclosed part only, a lower bound of the outcome):\n"
-                   + event_study(frame, **design, confidential="lower_bound").summary())
+                   + event_study(frame, partner="KZ", **design, confidential="lower_bound").summary())
     lines += ["### Event study (same design, bins at k <= -12 and k >= 12)", "", "```", es_text, "```", ""]
-    sc = synthetic_control(frame, treated="DE", donors=design["controls"])
-    sc_i = synthetic_control(frame, treated="DE", donors=design["controls"], intercept=True)
+    sc = synthetic_control(frame, treated="DE", donors=design["controls"], partner="KZ")
+    sc_i = synthetic_control(frame, treated="DE", donors=design["controls"], intercept=True, partner="KZ")
     lines += ["### Synthetic control (DE; donors FR, IT, ES, NL; pre 2020-01..2022-12, post 2023)", "",
               "```", sc.summary(), "```", "", "Demeaned variant (`intercept=True`):", "", "```",
               sc_i.summary(), "```", ""]
-    ex = exposure(frame)
+    ex = exposure(frame, partner="KZ", displaced="RU")
     lines += ["### Exposure design (2023 vs 2021, dose = 2021 RU share)", "", "```", ex.summary(), "```", ""]
     lines += seed_spread(frame, design)
-    placebo = did(frame, treated=("DE", "PL"), post_start="2017-01", dataset="coir")
+    placebo = did(frame, treated=("DE", "PL"), post_start="2017-01", dataset="coir", partner="KZ")
     placebo_sc = synthetic_control(frame, treated="DE", pre=("2013-01", "2016-12"),
-                                   post=("2017-01", "2019-12"), dataset="coir")
+                                   post=("2017-01", "2019-12"), dataset="coir", partner="KZ")
     lines += ["### Pre-war placebo on the EU import register (coir, 2013-2019; fake treatment 2017-01)", "",
               f"DiD, DE and PL vs {len(placebo.controls)} register reporters: beta = "
               f"{100 * placebo.estimate:+.2f} pp (CR1 s.e. {100 * placebo.se:.2f}; CR1 p = "
@@ -333,7 +334,7 @@ def seed_spread(frame: pd.DataFrame, design: dict) -> list[str]:
     for n_boot in (999, "auto"):
         ends = []
         for seed in range(1, 6):
-            r = did(frame, **design, n_boot=n_boot, seed=seed)
+            r = did(frame, partner="KZ", **design, n_boot=n_boot, seed=seed)
             ends.append(r.ci_wild)
             mc = ("0 (exact)" if r.bootstrap_exact else
                   f"{100 * r.mc_error[0]:.4f}, {100 * r.mc_error[1]:.4f}" if r.mc_error else "")

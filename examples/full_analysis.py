@@ -32,12 +32,13 @@ def section(title: str) -> None:
 
 
 section("Counterfactual: Kazakh barrels after the Druzhba stop (SARIMAX fitted 2020-2022)")
-cf = counterfactual(coifpm, "DE", "KZ", shock="2023-01", post=("2023-01", "2023-12"))
+cf = counterfactual(coifpm, "DE", partner="KZ", shock="2023-01", post=("2023-01", "2023-12"),
+                    displaced="RU")
 print(f"coverage of the Russian shortfall: {cf.coverage:.1%} "
       f"[{cf.coverage_interval[0]:.1%}, {cf.coverage_interval[1]:.1%}]")
 
 section("Structural breaks in Russian barrels")
-ru = partner_series(coifpm, "DE", "RU")
+ru = partner_series(coifpm, "DE", partner="RU")
 print(sup_f_test(ru.dropna(), n_boot=199).summary().splitlines()[0])
 print("Bai-Perron breaks:", [f"{b:%Y-%m}" for b in multiple_breaks(ru.dropna(), max_breaks=2).breaks])
 
@@ -51,25 +52,28 @@ print((shifts.loc[["RU", "NO", "US", "KZ"]] / 1e3).round(0))
 
 section("Quality of the German slate and the best substitutes for Russian Export Blend")
 print(crude_slate(coifpm, "DE").table.loc["2020":"2023", ["api_gravity", "sulphur_pct_mass"]].round(2))
-print(substitute_ranking(coifpm, "RU_EXP_BLN").to_frame().head(5))
+print(substitute_ranking(coifpm, displaced_grade="RU_EXP_BLN").to_frame().head(5))
 
 section("CIF spread, CPC Blend over Russian Export Blend (USD/bbl)")
-spread = price_spread(coifpm, "DE").to_frame().set_index("period")["spread"]
+spread = price_spread(coifpm, "DE", substitute_grade="KZ_CPC_BLN",
+                      displaced_grade="RU_EXP_BLN").to_frame().set_index("period")["spread"]
 print(spread.loc["2022-01-01":"2023-12-01"].round(2).to_string())
 
 section("Difference-in-differences: DE vs FR, IT, ES, NL (Kazakh share of WORLD)")
 # confidential="drop" (the default): reporter-months with a confidential KZ cell are left out.
-result = did(coifpm, treated=("DE",), controls=("FR", "IT", "ES", "NL"), n_boot=499, confidential="drop")
+result = did(coifpm, treated=("DE",), controls=("FR", "IT", "ES", "NL"), n_boot=499, confidential="drop",
+             partner="KZ")
 print(f"confidential KZ months dropped: {result.panel.confidential_months}; {result.n_obs} reporter-months")
 print(f"beta = {result.estimate:+.4f} (share of WORLD), wild-bootstrap 95% CI "
       f"[{result.ci_wild[0]:+.3f}, {result.ci_wild[1]:+.3f}], p = {result.p_wild:.2f}")
 bounds = did(coifpm, treated=("DE",), controls=("FR", "IT", "ES", "NL"), inference="cluster",
-             confidential="bounds")
+             confidential="bounds", partner="KZ")
 print(f"identified set of beta (every confidential month anywhere in its accounting bounds): "
       f"[{bounds.beta_bounds[0]:+.4f}, {bounds.beta_bounds[1]:+.4f}]")
 
 section("Synthetic control for Germany")
-synth = synthetic_control(coifpm, treated="DE", confidential="drop")  # DE's KZ cell is mostly confidential
+synth = synthetic_control(coifpm, treated="DE", confidential="drop",
+                          partner="KZ")  # DE's KZ cell is mostly confidential
 print(f"{len(synth.paths)} months with an identified outcome ({synth.pre[0]:%Y-%m}..{synth.post[1]:%Y-%m})")
 print(f"weights {synth.weights.round(3).to_dict()}; mean post gap {synth.effect:+.4f}; "
       f"post/pre RMSPE ratio {synth.ratio:.2f}; placebo p = {synth.p_value:.2f}")
@@ -82,4 +86,4 @@ print(f"sigma = {sigma.sigma:.2f} (SE {sigma.se_sigma:.2f}), n = {sigma.n_obs}, 
       f"{sigma.n_varieties} varieties")
 
 section("Every source for DE <- KZ, thousand tonnes")
-print(reconcile(frame, "DE", "KZ").summary().split("\n\n")[0])
+print(reconcile(frame, "DE", partner="KZ").summary().split("\n\n")[0])

@@ -20,13 +20,13 @@ print(result.summary())
 # 2. What the data identify: the coverage for every split of the confidential cells, from the grade
 #    detail alone, then narrowed by Eurostat's partner totals and the published figures (BAFA,
 #    Destatis, KEBCO through Druzhba: 993 kt in 2023 bounds the confidential KZ_MSC cells from below).
-windows = (("2021-01", "2021-12"), ("2023-01", "2023-12"))
+windows = {"baseline": ("2021-01", "2021-12"), "post": ("2023-01", "2023-12")}
 for totals in (None, ["nrg_ti_oil"], ["nrg_ti_oil", "published"]):
-    b = substitution_bounds(frame, "DE", "RU", "KZ", *windows, totals=totals)
+    b = substitution_bounds(frame, "DE", displaced="RU", substitute="KZ", **windows, totals=totals)
     used = ", ".join(totals or ["grade detail alone"])
     print(f"coverage {b.coverage[0]:7.1%} .. {b.coverage[1]:6.1%}  ({used})")
 print(f"disclosed cells alone: {result.coverage:.1%}")
-kz = volume_bounds(frame, "DE", "KZ", "2021-01", "2021-12", totals=["nrg_ti_oil"])
+kz = volume_bounds(frame, "DE", partner="KZ", start="2021-01", end="2021-12", totals=["nrg_ti_oil"])
 print(f"DE <- KZ 2021: {kz.lower / 1e6:.1f} .. {kz.upper / 1e6:.1f} Mbbl "
       f"(disclosed {kz.disclosed / 1e6:.1f})")
 
@@ -39,8 +39,8 @@ for _, row in kz_share.iterrows():
           f" ({row['months']} months, {row['confidential']} confidential cells)")
 
 # 4. The long view: the EU import register 2013-2019 (pipelines missing for Germany before 2020).
-pre_war = substitution(frame, baseline=("2013-01", "2013-12"), post=("2019-01", "2019-12"),
-                       dataset="coir")
+pre_war = substitution(frame, "DE", baseline=("2013-01", "2013-12"), post=("2019-01", "2019-12"),
+                       dataset="coir", displaced="RU", substitute="KZ")
 kz_pre = pre_war.replacement.loc["KZ"]
 print(f"\nregister: KZ {kz_pre['baseline_total'] / 1e3:,.0f} kbbl in 2013, "
       f"{kz_pre['post_total'] / 1e3:,.0f} kbbl in 2019")

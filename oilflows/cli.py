@@ -404,7 +404,7 @@ def _reconcile(args: argparse.Namespace) -> int:
         except (ValueError, TypeError, KeyError) as exc:  # a non-number, a bad date, ...
             raise SourceFormatError(args.published, f"cannot read the published figures: "
                                                     f"{type(exc).__name__}: {exc}") from exc
-    result = reconcile(frame, reporter, partner, args.freq, reference=args.reference,
+    result = reconcile(frame, reporter, partner=partner, freq=args.freq, reference=args.reference,
                        published=published)
     data = {"reporter": result.reporter, "partner": result.partner, "flow": result.flow,
             "freq": result.freq, "reference": result.reference, "notes": result.notes,

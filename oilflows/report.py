@@ -17,12 +17,13 @@ from .analytics import (
     supplier_shares,
 )
 from .analytics.concentration import window_concentration
-from .analytics.counterfactual import CounterfactualResult, counterfactual
+from .analytics.counterfactual import CounterfactualResult, counterfactual, counterfactual_on_panel
 from .analytics.formatting import UNDISCLOSED, display, fmt, pct
 from .analytics.mass_balance import MassBalanceResult, exporter_balance
 from .analytics.quality import window_slate
 from .analytics.relabelling import RelabellingResult, relabelling_signals
 from .analytics.route_exposure import RouteExposureResult, route_exposure
+from .analytics.shares import shares_on_panel
 from .errors import AnalysisError
 
 
@@ -379,13 +380,21 @@ def build_report(
     `totals` (default: every other statistical dataset in `frame` with the two partners' totals, e.g.
     Eurostat nrg_ti_oil), and with those plus the ``published`` figures if `frame` holds any.
     """
-    result = substitution(frame, reporter, displaced, substitute, baseline, post, measure, dataset)
-    shares = supplier_shares(frame, reporter, measure, "M", f"{result.source}/{result.dataset}")
+    result = substitution(frame, reporter, displaced=displaced, substitute=substitute, baseline=baseline,
+                          post=post, measure=measure, dataset=dataset)
+    # The substitution's panel (same reporter, dataset, measure, monthly) serves the shares and the
+    # counterfactual too: one build_panel per report (issue 14).
+    panel = result.panel
+    shares = (shares_on_panel(panel, "M") if panel is not None else
+              supplier_shares(frame, reporter, measure=measure, freq="M",
+                              dataset=f"{result.source}/{result.dataset}"))
     context = before_after(frame, result)
     fitted, error = None, None
+    cf_options = {"shock": post[0], "post": post, "measure": measure, "displaced": displaced,
+                  "dataset": f"{result.source}/{result.dataset}"}
     try:
-        fitted = counterfactual(frame, reporter, substitute, shock=post[0], post=post, measure=measure,
-                                displaced=displaced, dataset=f"{result.source}/{result.dataset}")
+        fitted = (counterfactual_on_panel(panel, substitute, **cf_options) if panel is not None
+                  else counterfactual(frame, reporter, partner=substitute, **cf_options))  # type: ignore[arg-type]
     except AnalysisError as exc:
         error = str(exc)
     report = Report(result, shares, data_note, context, fitted, error)
@@ -395,13 +404,15 @@ def build_report(
     if (frame["source"] == "published").any() and "published" not in names:
         names.append("published")
     try:
-        report.routes_detail = route_exposure(frame, reporter, substitute, *window, measure=measure,
-                                              dataset=f"{result.source}/{result.dataset}")
-        report.routes = (route_exposure(frame, reporter, substitute, *window, measure=measure,
-                                        dataset=f"{result.source}/{result.dataset}", totals=names)
+        start, end = window
+        report.routes_detail = route_exposure(frame, reporter, partner=substitute, start=start, end=end,
+                                              measure=measure, dataset=f"{result.source}/{result.dataset}")
+        report.routes = (route_exposure(frame, reporter, partner=substitute, start=start, end=end,
+                                        measure=measure, dataset=f"{result.source}/{result.dataset}",
+                                        totals=names)
                          if names else report.routes_detail)
-        report.signals = relabelling_signals(frame, reporter, substitute, displaced, after=window,
-                                             measure=measure,
+        report.signals = relabelling_signals(frame, reporter, partner=substitute, displaced=displaced,
+                                             post=window, measure=measure,
                                              dataset=f"{result.source}/{result.dataset}")
         report.balance = exporter_balance(frame, substitute)
     except AnalysisError as exc:
@@ -426,8 +437,9 @@ def _bounds_variants(frame: pd.DataFrame, result: SubstitutionResult,
     for label, names in choices:
         try:
             variants.append((label, substitution_bounds(
-                frame, result.reporter, result.displaced, result.substitute,
-                tuple(f"{t:%Y-%m}" for t in result.baseline), tuple(f"{t:%Y-%m}" for t in result.post),
+                frame, result.reporter, displaced=result.displaced, substitute=result.substitute,
+                baseline=tuple(f"{t:%Y-%m}" for t in result.baseline),
+                post=tuple(f"{t:%Y-%m}" for t in result.post),
                 measure=result.measure, dataset=f"{result.source}/{result.dataset}", totals=names)))
         except AnalysisError as exc:
             result.caveats.append(f"bounds {label}: not available ({exc})")
@@ -498,8 +510,8 @@ def before_after(frame: pd.DataFrame, result: SubstitutionResult) -> pd.DataFram
              "HHI, shares of WORLD (lower bound)": "undisclosed volume left out",
              "effective number of suppliers (disclosed)": "1 / HHI"}
     try:
-        slate = window_slate(frame, result.reporter, windows, dataset=f"{result.source}/{result.dataset}",
-                             panel=result.panel)
+        slate = window_slate(frame, result.reporter, windows=windows,
+                             dataset=f"{result.source}/{result.dataset}", panel=result.panel)
     except AnalysisError:
         slate = None
     if slate is not None and not slate.empty:

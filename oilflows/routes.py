@@ -214,7 +214,7 @@ def _check_record(r: dict[str, str], where: str) -> None:
 
 def _valid_month(text: str) -> bool:
     m = _MONTH.match(text)
-    return bool(m) and 1 <= int(m.group(2)) <= 12
+    return m is not None and 1 <= int(m.group(2)) <= 12
 
 
 def _check_overlaps(table: pd.DataFrame, lines: list[int], name: str) -> None:
@@ -369,6 +369,60 @@ def routes_for(table: pd.DataFrame, grades: Iterable[str], reporter: str, period
     """:func:`route_of` for several grades at once: grade -> route id."""
     return {g: route_of(table, g, reporter, period) for g in grades}
 
-__all__ = ["ALL_REPORTERS", "COLUMNS", "CONFIDENCE", "DEPENDS_ON_RUSSIA", "ROUTES", "check_route",
-           "depends_on_russia", "grade_origin", "grades_on_route", "parse_route_table",
-           "route_column", "route_of", "route_table", "routes_for"]
+#: The columns of the packaged grade caveat table ``oilflows/data/grade_caveats.csv``.
+CAVEAT_COLUMNS: tuple[str, ...] = ("partner", "grade", "reporter", "caveat", "source")
+
+_CAVEATS_FILE = "grade_caveats.csv"
+
+
+@lru_cache(maxsize=1)
+def _packaged_caveats() -> pd.DataFrame:
+    ref = resources.files(_PACKAGE_DATA).joinpath(_CAVEATS_FILE)
+    name = f"oilflows/data/{_CAVEATS_FILE}"
+    table = pd.read_csv(io.StringIO(ref.read_text(encoding="utf-8")), dtype=str, keep_default_na=False)
+    if tuple(table.columns) != CAVEAT_COLUMNS:
+        raise SourceFormatError(name, f"columns must be {list(CAVEAT_COLUMNS)}, got {list(table.columns)}")
+    return table
+
+
+def caveat_table() -> pd.DataFrame:
+    """The known grade caveats as a DataFrame of strings, columns :data:`CAVEAT_COLUMNS`.
+
+    One row per (partner, grade, reporter) caveat that a figure built on that grade cannot show
+    (KEBCO hidden in ``KZ_MSC``, CPC Blend loaded at a Russian port, ...), with its sources.
+    ``partner`` and ``reporter`` are a code or ``*`` (any). Packaged as
+    ``oilflows/data/grade_caveats.csv``: case-study knowledge lives there as data, not in the
+    analytics' code.
+    """
+    return _packaged_caveats().copy()
+
+
+def grade_caveats(grades: Iterable[str], *, partner: str | None = None,
+                  reporter: str | None = None, table: pd.DataFrame | None = None) -> list[str]:
+    """The caveats of the known grades among `grades`, in table order.
+
+    Parameters
+    ----------
+    grades : iterable of str
+        Grade codes present in the figures (e.g. a partner's grades in a reporter's imports).
+    partner : str, optional
+        Only rows for this partner (or ``*``); ``None``: rows of every partner.
+    reporter : str, optional
+        Only rows for this reporter (or ``*``); ``None``: rows of every reporter.
+    table : pandas.DataFrame, optional
+        A table with :data:`CAVEAT_COLUMNS`; default :func:`caveat_table`.
+    """
+    rows = caveat_table() if table is None else table
+    present = set(grades)
+    keep = rows["grade"].isin(present)
+    if partner is not None:
+        keep &= rows["partner"].isin([partner, ALL_REPORTERS])
+    if reporter is not None:
+        keep &= rows["reporter"].isin([reporter, ALL_REPORTERS])
+    return list(dict.fromkeys(rows.loc[keep, "caveat"]))
+
+
+__all__ = ["ALL_REPORTERS", "CAVEAT_COLUMNS", "COLUMNS", "CONFIDENCE", "DEPENDS_ON_RUSSIA", "ROUTES",
+           "caveat_table", "check_route", "depends_on_russia", "grade_caveats", "grade_origin",
+           "grades_on_route", "parse_route_table", "route_column", "route_of", "route_table",
+           "routes_for"]

@@ -21,7 +21,8 @@ def default():
 
 @pytest.fixture(scope="module")
 def de_result(default):
-    return substitution(default)  # DE, RU -> KZ, 2021 vs 2023, volume_bbl
+    return substitution(default, "DE", displaced="RU",
+                        substitute="KZ")  # DE, RU -> KZ, 2021 vs 2023, volume_bbl
 
 
 # -- the embedded real data against the methods note, table R3 (kbbl, computed independently) ----
@@ -115,7 +116,7 @@ HAND = [
 
 def test_hand_computed_case():
     r = substitution(_rows(HAND), reporter="XX", baseline=("2021-01", "2021-02"),
-                     post=("2023-01", "2023-03"))
+                     post=("2023-01", "2023-03"), displaced="RU", substitute="KZ")
     t = r.replacement / KBBL
     # RU: baseline (60 + 60) / 2 = 60; post: Jan nothing -> 0, Feb confidential -> 0; mean 0.
     assert r.shortfall / KBBL == pytest.approx(60)
@@ -153,31 +154,34 @@ def test_identity_holds_on_random_panels():
                 records.append((m, p, f"{p}_X", None if c else float(v), "c" if c else None))
                 hidden += v if c else 0
             records.append((m, "WORLD", None, float(vols.sum() + rng.gamma(2, 20)), None))
-        r = substitution(_rows(records), reporter="XX")
+        r = substitution(_rows(records), reporter="XX", displaced="RU", substitute="KZ")
         assert abs(r.identity_residual) < 1e-6 * max(1.0, abs(r.shortfall))
 
 
 def test_errors():
     frame = _rows(HAND)
     with pytest.raises(AnalysisError, match="measure"):
-        substitution(frame, reporter="XX", measure="api_gravity")
+        substitution(frame, reporter="XX", measure="api_gravity", displaced="RU", substitute="KZ")
     with pytest.raises(AnalysisError, match="after the baseline"):
-        substitution(frame, reporter="XX", baseline=("2023-01", "2023-02"), post=("2021-01", "2021-02"))
+        substitution(frame, reporter="XX", baseline=("2023-01", "2023-02"), post=("2021-01", "2021-02"),
+                     displaced="RU", substitute="KZ")
     with pytest.raises(AnalysisError, match="no data"):
-        substitution(frame, reporter="XX", baseline=("1990-01", "1990-12"), post=("2023-01", "2023-02"))
+        substitution(frame, reporter="XX", baseline=("1990-01", "1990-12"), post=("2023-01", "2023-02"),
+                     displaced="RU", substitute="KZ")
     with pytest.raises(AnalysisError, match="no data"):
-        substitution(frame, reporter="DE")
+        substitution(frame, reporter="DE", displaced="RU", substitute="KZ")
     with pytest.raises(AnalysisError, match="not a pair of periods"):
-        substitution(frame, reporter="XX", baseline=("soon", "later"))
+        substitution(frame, reporter="XX", baseline=("soon", "later"), displaced="RU", substitute="KZ")
 
 
 def test_ambiguous_sources_are_refused(default):
     # Both the EU register and nrg_ti_coifpm have Germany's monthly barrels for 2013-2019:
     # summing them would count every barrel twice.
     with pytest.raises(AnalysisError, match="several datasets"):
-        substitution(default, baseline=("2015-01", "2015-12"), post=("2019-01", "2019-12"))
-    r = substitution(default, baseline=("2015-01", "2015-12"), post=("2019-01", "2019-12"),
-                     dataset="coir")
+        substitution(default, "DE", baseline=("2015-01", "2015-12"), post=("2019-01", "2019-12"),
+                     displaced="RU", substitute="KZ")
+    r = substitution(default, "DE", baseline=("2015-01", "2015-12"), post=("2019-01", "2019-12"),
+                     dataset="coir", displaced="RU", substitute="KZ")
     assert r.dataset == "coir"
 
 

@@ -81,7 +81,8 @@ def test_volume_bounds_equal_vertex_enumeration(seed):
         sums = [sum(combo) for combo in itertools.product(
             *[[disclosed(spec, m, partner) + v[0] for v in vertex_options(spec, m, [partner])]
               for m in MONTHS])]
-        result = volume_bounds(frame, "AA", partner, MONTHS[0], MONTHS[-1], dataset="grades")
+        result = volume_bounds(frame, "AA", partner=partner, start=MONTHS[0], end=MONTHS[-1],
+                               dataset="grades")
         assert result.lower == pytest.approx(min(sums))
         assert result.upper == pytest.approx(max(sums))
         assert result.disclosed == pytest.approx(sum(disclosed(spec, m, partner) for m in MONTHS))
@@ -108,19 +109,19 @@ def test_month_rules_by_hand():
         "2021-04": {"WORLD": 80.0, "cells": {}},                         # no partner detail
     }
     frame = build(spec)
-    q = volume_bounds(frame, "AA", "Q", "2021-01", "2021-04", dataset="grades").to_frame()
+    q = volume_bounds(frame, "AA", partner="Q", start="2021-01", end="2021-04", dataset="grades").to_frame()
     assert q["lower"].tolist() == [0.0, 60.0, 0.0, 0.0]
     assert q["upper"].tolist() == [70.0, 60.0, math.inf, 80.0]
     assert q["binds"].str.startswith("sole holder").tolist() == [False, True, False, False]
-    p = volume_bounds(frame, "AA", "P", "2021-01", "2021-03", dataset="grades")
+    p = volume_bounds(frame, "AA", partner="P", start="2021-01", end="2021-03", dataset="grades")
     assert (p.lower, p.upper) == (90.0, 90.0) and p.exact  # P has no confidential cell
-    r = volume_bounds(frame, "AA", "R", "2021-04", "2021-04", dataset="grades")
+    r = volume_bounds(frame, "AA", partner="R", start="2021-04", end="2021-04", dataset="grades")
     assert (r.lower, r.upper) == (0.0, 80.0)
 
 
 def test_real_de_kz_2021_detail_only():
     # The issue's worked example, computed from ../shared data: [45,806,000, 241,988,000] barrels.
-    result = volume_bounds(oilflows.load_default(), "DE", "KZ", "2021-01", "2021-12")
+    result = volume_bounds(oilflows.load_default(), "DE", partner="KZ", start="2021-01", end="2021-12")
     assert (result.lower, result.upper) == (45_806_000.0, 241_988_000.0)
     assert result.disclosed == 45_806_000.0
     assert len(result.to_frame()) == 12 and not result.exact
@@ -128,7 +129,8 @@ def test_real_de_kz_2021_detail_only():
 
 def test_real_de_kz_2021_with_nrg_ti_oil():
     frame = oilflows.load_default()
-    result = volume_bounds(frame, "DE", "KZ", "2021-01", "2021-12", totals=["nrg_ti_oil"])
+    result = volume_bounds(frame, "DE", partner="KZ", start="2021-01", end="2021-12",
+                           totals=["nrg_ti_oil"])
     # nrg_ti_oil: DE <- KZ 8,000 kt in 2021. CPC Blend (45.9 API) is 7.89 bbl/t, KEBCO (30.6) 7.21.
     assert result.lower >= result.detail_lower and result.upper <= result.detail_upper
     assert 8e6 * barrels_per_tonne(30.6) < result.lower < result.upper < 8e6 * barrels_per_tonne(45.9) + 1e6
@@ -144,7 +146,8 @@ def test_real_de_kz_2021_with_nrg_ti_oil():
 
 def test_contradicting_sources_keep_detail_bounds_and_say_why():
     frame = oilflows.load_default()
-    result = volume_bounds(frame, "NL", "RU", "2021-01", "2021-12", totals=["nrg_ti_oil"])
+    result = volume_bounds(frame, "NL", partner="RU", start="2021-01", end="2021-12",
+                           totals=["nrg_ti_oil"])
     assert (result.lower, result.upper) == (result.detail_lower, result.detail_upper)
     assert result.lower <= result.upper
     assert [t.status for t in result.totals] == ["contradicts the grade detail"]
@@ -154,15 +157,16 @@ def test_contradicting_sources_keep_detail_bounds_and_say_why():
 
 def test_nothing_confidential_is_exact():
     frame = oilflows.load_default()
-    result = volume_bounds(frame, "IT", "KZ", "2021-01", "2021-12")
+    result = volume_bounds(frame, "IT", partner="KZ", start="2021-01", end="2021-12")
     assert result.lower == result.upper == result.disclosed > 0
 
 
 def test_unbounded_where_world_is_confidential():
     frame = oilflows.load_default()
-    result = volume_bounds(frame, "PL", "RU", "2021-01", "2021-12")  # PL's WORLD is confidential
+    result = volume_bounds(frame, "PL", partner="RU", start="2021-01",
+                           end="2021-12")  # PL's WORLD is confidential
     assert result.upper == math.inf and "confidential WORLD" in " ".join(result.caveats)
-    fused = volume_bounds(frame, "PL", "RU", "2021-01", "2021-12", totals=["nrg_ti_oil"])
+    fused = volume_bounds(frame, "PL", partner="RU", start="2021-01", end="2021-12", totals=["nrg_ti_oil"])
     assert math.isfinite(fused.upper) and fused.lower > result.lower
 
 
@@ -182,22 +186,23 @@ def test_annual_total_constrains_months_jointly_by_integer_enumeration():
     frame = build(spec, measure="mass_t", extra=total)
     options = [[disclosed(spec, m, "P") + o[0] for o in integer_options(spec, m, ["P"])] for m in MONTHS]
     feasible = [sum(c) for c in itertools.product(*options) if 35 <= sum(c) + 8 <= 45]
-    result = volume_bounds(frame, "AA", "P", MONTHS[0], MONTHS[-1], dataset="grades",
+    result = volume_bounds(frame, "AA", partner="P", start=MONTHS[0], end=MONTHS[-1], dataset="grades",
                            measure="mass_t", totals=["totals"])
     assert (result.lower, result.upper) == pytest.approx((min(feasible), max(feasible)))
     detail = [sum(c) for c in itertools.product(*options)]
     assert (result.detail_lower, result.detail_upper) == pytest.approx((min(detail), max(detail)))
     assert result.detail_lower < result.lower  # the total binds
     # The first two months only: the other months' freedom limits what the total says of them.
-    part = volume_bounds(frame, "AA", "P", "2021-01", "2021-02", dataset="grades", measure="mass_t",
-                         totals=["totals"])
+    part = volume_bounds(frame, "AA", partner="P", start="2021-01", end="2021-02", dataset="grades",
+                         measure="mass_t", totals=["totals"])
     pairs = [(sum(c[:2]), sum(c) + 8) for c in itertools.product(*options)]
     inside = [a for a, s in pairs if 35 <= s <= 45]
     assert (part.lower, part.upper) == pytest.approx((min(inside), max(inside)))
     # A total of another year says nothing about this window.
     other_year = volume_bounds(build(spec, measure="mass_t", extra=[
-        _row("2020-01", "P", None, 40.0, dataset="totals", freq="A", measure="mass_t")]), "AA", "P",
-        MONTHS[0], MONTHS[-1], dataset="grades", measure="mass_t", totals=["totals"])
+        _row("2020-01", "P", None, 40.0, dataset="totals", freq="A", measure="mass_t")]),
+                               "AA", partner="P", start=MONTHS[0], end=MONTHS[-1], dataset="grades",
+                               measure="mass_t", totals=["totals"])
     assert (other_year.lower, other_year.upper) == (result.detail_lower, result.detail_upper)
 
 
@@ -225,7 +230,8 @@ def test_substitution_bounds_equal_vertex_enumeration(seed):
         spec[m]["WORLD"] += 40.0
     frame = build(spec)
     values = _coverage_extremes(spec, vertex_options, MONTHS[:2], MONTHS[2:])
-    result = substitution_bounds(frame, "AA", "D", "S", (MONTHS[0], MONTHS[1]), (MONTHS[2], MONTHS[3]),
+    result = substitution_bounds(frame, "AA", displaced="D", substitute="S",
+                                 baseline=(MONTHS[0], MONTHS[1]), post=(MONTHS[2], MONTHS[3]),
                                  dataset="grades")
     assert result.gain == pytest.approx((values[:, 0].min(), values[:, 0].max()))
     assert result.shortfall == pytest.approx((values[:, 1].min(), values[:, 1].max()))
@@ -241,7 +247,8 @@ def test_joint_bounds_are_tighter_than_separate_ones():
         "2021-02": {"WORLD": 10.0, "cells": {("D", "D_a"): None, ("S", "S_a"): None}},
     }
     frame = build(spec)
-    result = substitution_bounds(frame, "AA", "D", "S", ("2021-01", "2021-01"), ("2021-02", "2021-02"),
+    result = substitution_bounds(frame, "AA", displaced="D", substitute="S",
+                                 baseline=("2021-01", "2021-01"), post=("2021-02", "2021-02"),
                                  dataset="grades")
     # gain = x_S, shortfall = 50 - x_D with x_D + x_S = 10: coverage x/(40 + x) for x in [0, 10].
     assert result.coverage == pytest.approx((0.0, 10 / 50))
@@ -271,7 +278,8 @@ def test_substitution_bounds_with_totals_by_integer_enumeration():
         values.append((gain, short))
     values = np.array(values)
     assert values[:, 1].min() > 0
-    result = substitution_bounds(frame, "AA", "D", "S", ("2021-01", "2021-02"), ("2021-03", "2021-04"),
+    result = substitution_bounds(frame, "AA", displaced="D", substitute="S",
+                                 baseline=("2021-01", "2021-02"), post=("2021-03", "2021-04"),
                                  dataset="grades", measure="mass_t", totals=["totals"])
     assert result.gain == pytest.approx((values[:, 0].min(), values[:, 0].max()))
     assert result.shortfall == pytest.approx((values[:, 1].min(), values[:, 1].max()))
@@ -284,8 +292,9 @@ def test_shortfall_reaching_zero_makes_coverage_unbounded():
         "2021-01": {"WORLD": 11.0, "cells": {("D", "D_a"): None, ("S", "S_a"): 1.0, ("O", "O_a"): None}},
         "2021-02": {"WORLD": 10.0, "cells": {("D", "D_a"): 0.0, ("S", "S_a"): 2.0, ("O", "O_a"): 8.0}},
     }
-    result = substitution_bounds(build(spec), "AA", "D", "S", ("2021-01", "2021-01"),
-                                 ("2021-02", "2021-02"), dataset="grades")
+    result = substitution_bounds(build(spec), "AA", displaced="D", substitute="S",
+                                 baseline=("2021-01", "2021-01"), post=("2021-02", "2021-02"),
+                                 dataset="grades")
     assert result.shortfall == pytest.approx((0.0, 10.0))
     assert result.gain == pytest.approx((1.0, 1.0))
     assert result.coverage[1] == math.inf  # a gain of 1 over a shortfall that can approach 0
@@ -293,8 +302,9 @@ def test_shortfall_reaching_zero_makes_coverage_unbounded():
     assert "unbounded above" in result.note
     # If S's baseline is hidden too, the gain at a zero shortfall can be negative: both ends open.
     spec["2021-01"]["cells"][("S", "S_a")] = None
-    both = substitution_bounds(build(spec), "AA", "D", "S", ("2021-01", "2021-01"),
-                               ("2021-02", "2021-02"), dataset="grades")
+    both = substitution_bounds(build(spec), "AA", displaced="D", substitute="S",
+                               baseline=("2021-01", "2021-01"), post=("2021-02", "2021-02"),
+                               dataset="grades")
     assert both.coverage == (-math.inf, math.inf)
 
 
@@ -305,8 +315,9 @@ def test_unbounded_shortfall_gives_coverage_down_to_zero():
         "2021-01": {"WORLD": None, "cells": {("D", "D_a"): None, ("S", "S_a"): 1.0}},
         "2021-02": {"WORLD": 10.0, "cells": {("D", "D_a"): 0.0, ("S", "S_a"): 3.0, ("O", "O_a"): 7.0}},
     }
-    result = substitution_bounds(build(spec), "AA", "D", "S", ("2021-01", "2021-01"),
-                                 ("2021-02", "2021-02"), dataset="grades")
+    result = substitution_bounds(build(spec), "AA", displaced="D", substitute="S",
+                                 baseline=("2021-01", "2021-01"), post=("2021-02", "2021-02"),
+                                 dataset="grades")
     assert result.gain == pytest.approx((2.0, 2.0))
     assert result.shortfall == (0.0, math.inf)
     assert result.coverage == (0.0, math.inf)
@@ -315,10 +326,12 @@ def test_unbounded_shortfall_gives_coverage_down_to_zero():
 
 def test_real_de_coverage_holds_the_disclosed_figure():
     frame = oilflows.load_default()
-    result = substitution_bounds(frame, "DE", "RU", "KZ", ("2021-01", "2021-12"), ("2023-01", "2023-12"))
+    result = substitution_bounds(frame, "DE", displaced="RU", substitute="KZ",
+                                 baseline=("2021-01", "2021-12"), post=("2023-01", "2023-12"))
     assert result.disclosed_coverage == pytest.approx(0.020, abs=5e-4)
     assert result.coverage[0] <= result.disclosed_coverage <= result.coverage[1]
-    fused = substitution_bounds(frame, "DE", "RU", "KZ", ("2021-01", "2021-12"), ("2023-01", "2023-12"),
+    fused = substitution_bounds(frame, "DE", displaced="RU", substitute="KZ",
+                                baseline=("2021-01", "2021-12"), post=("2023-01", "2023-12"),
                                 totals=["nrg_ti_oil"])
     assert result.coverage[0] <= fused.coverage[0] <= fused.coverage[1] <= result.coverage[1]
     assert fused.coverage[1] - fused.coverage[0] < result.coverage[1] - result.coverage[0]
@@ -342,14 +355,14 @@ def test_real_de_coverage_holds_the_disclosed_figure():
 def test_bad_input_gives_typed_errors(kwargs, fragment):
     args = {"reporter": "DE", "partner": "KZ", "start": "2021-01", "end": "2021-12", **kwargs}
     with pytest.raises(AnalysisError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
-        volume_bounds(oilflows.load_default(), args.pop("reporter"), args.pop("partner"),
-                      args.pop("start"), args.pop("end"), **args)
+        volume_bounds(oilflows.load_default(), args.pop("reporter"), partner=args.pop("partner"),
+                      start=args.pop("start"), end=args.pop("end"), **args)
 
 
 def test_same_partner_twice_is_an_error():
     with pytest.raises(AnalysisError, match="same partner"):
-        substitution_bounds(oilflows.load_default(), "DE", "RU", "RU", ("2021-01", "2021-12"),
-                            ("2023-01", "2023-12"))
+        substitution_bounds(oilflows.load_default(), "DE", displaced="RU", substitute="RU",
+                            baseline=("2021-01", "2021-12"), post=("2023-01", "2023-12"))
 
 
 @pytest.mark.parametrize(("flag", "expected"), [
@@ -374,14 +387,14 @@ def test_published_revision_replaces_the_provisional_figure():
         row = _row("2021-01", "P", None, 0.0, dataset="office", freq="A", measure="mass_t", flag=flag)
         rows.append({**row, "source": "published", "vintage": pd.Timestamp(vintage)})
     frame = build(spec, measure="mass_t", extra=rows)
-    result = volume_bounds(frame, "AA", "P", "2021-01", "2021-12", dataset="test/grades",
+    result = volume_bounds(frame, "AA", partner="P", start="2021-01", end="2021-12", dataset="test/grades",
                            measure="mass_t", totals=["published"])
     assert (result.lower, result.upper) == pytest.approx((55.0, 65.0))
 
 
 def test_plot_shows_band_and_hatches_unbounded_months():
     pytest.importorskip("matplotlib")
-    result = volume_bounds(oilflows.load_default(), "PL", "RU", "2021-01", "2021-06")
+    result = volume_bounds(oilflows.load_default(), "PL", partner="RU", start="2021-01", end="2021-06")
     ax = result.plot()
     assert any(c.get_hatch() == "//" for c in ax.collections)
     line = ax.get_lines()[0]
@@ -407,7 +420,7 @@ def test_partner_change_bounds_equal_vertex_enumeration(seed):
 def test_substitution_rows_carry_each_partners_identified_change():
     from oilflows.analytics import substitution
 
-    result = substitution(oilflows.load_default())
+    result = substitution(oilflows.load_default(), "DE", displaced="RU", substitute="KZ")
     table = result.to_frame().set_index("partner")
     partners = table.drop(index=["WORLD", "undisclosed"])
     assert (partners["change_lower"] <= partners["change"] + 1e-6).all()

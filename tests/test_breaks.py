@@ -397,8 +397,8 @@ def default():
 
 
 def test_partner_series_against_reference_table(default):
-    ru = partner_series(default, "DE", "RU", dataset="nrg_ti_coifpm")
-    kz = partner_series(default, "DE", "KZ", dataset="nrg_ti_coifpm")
+    ru = partner_series(default, "DE", partner="RU", dataset="nrg_ti_coifpm")
+    kz = partner_series(default, "DE", partner="KZ", dataset="nrg_ti_coifpm")
     assert ru.index[0] == pd.Timestamp("2020-01-01") and ru.index[-1] == pd.Timestamp("2023-12-01")
     # Methods note table R3 (kbbl): RU 192,822 / 186,493 / 142,082 / 0; KZ disclosed 2020 and 2023.
     yearly = ru.groupby(ru.index.year).sum() / KBBL
@@ -411,7 +411,7 @@ def test_partner_series_against_reference_table(default):
 
 
 def test_russian_decline_is_dated(default):
-    ru = partner_series(default, "DE", "RU", dataset="nrg_ti_coifpm")
+    ru = partner_series(default, "DE", partner="RU", dataset="nrg_ti_coifpm")
     chow = chow_test(ru, "2023-01")
     # Regime means by hand from table R3: (192,822 + 186,493 + 142,082) / 36 kbbl, then 0.
     assert chow.coefficients["const"].tolist() == pytest.approx([521_397 * KBBL / 36, 0.0])
@@ -425,7 +425,7 @@ def test_russian_decline_is_dated(default):
 def test_russian_series_is_autocorrelated_and_tested_with_hac(default):
     from statsmodels.stats.diagnostic import acorr_ljungbox
 
-    ru = partner_series(default, "DE", "RU", dataset="nrg_ti_coifpm")
+    ru = partner_series(default, "DE", partner="RU", dataset="nrg_ti_coifpm")
     chow, sup = chow_test(ru, "2023-01"), sup_f_test(ru)
     resid = ru.to_numpy() - ru.mean()
     # Residuals of the no-break model: lag-1 0.92 (0.71 within the pre-2023 regime), Ljung-Box p 3e-40.
@@ -443,7 +443,7 @@ def test_russian_series_is_autocorrelated_and_tested_with_hac(default):
 
 
 def test_kazakh_series_shows_no_clear_break(default):
-    kz = partner_series(default, "DE", "KZ", dataset="nrg_ti_coifpm")
+    kz = partner_series(default, "DE", partner="KZ", dataset="nrg_ti_coifpm")
     sup = sup_f_test(kz)
     assert sup.break_date == pd.Timestamp("2021-11-01")
     assert 0.05 < sup.p_value < 0.15  # bootstrap p about 0.08: suggestive, not significant

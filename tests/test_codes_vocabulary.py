@@ -200,42 +200,44 @@ def panel_frame():
 
 def test_synthetic_control_leaves_a_non_country_donor_out(panel_frame):
     # Before issue 13 Comtrade's EU passed the two-letter test and became a donor.
-    result = synthetic_control(panel_frame, "DE", donors=["FR", "IT", "NL", "EU"], pre=("2021-01", "2021-04"),
-                               post=("2021-05", "2021-08"))
+    result = synthetic_control(panel_frame, "DE", donors=["FR", "IT", "NL", "EU"],
+                               pre=("2021-01", "2021-04"), post=("2021-05", "2021-08"), partner="KZ")
     assert "EU" not in result.donors and set(result.donors) == {"FR", "IT", "NL"}
     assert "EU" in result.dropped and "not a country" in result.dropped["EU"]
     assert any(c.startswith("EU left out: not a country (economic_area") for c in result.caveats)
     # Default donors: every country reporter, never EU.
-    default = synthetic_control(panel_frame, "DE", pre=("2021-01", "2021-04"), post=("2021-05", "2021-08"))
+    default = synthetic_control(panel_frame, "DE", pre=("2021-01", "2021-04"), post=("2021-05", "2021-08"),
+                                partner="KZ")
     assert set(default.donors) == {"FR", "IT", "NL", "ES"}
 
 
 def test_synthetic_control_refuses_a_non_country_treated_unit(panel_frame):
     with pytest.raises(AnalysisError, match="treated reporter EU: not a country"):
         synthetic_control(panel_frame, "EU", donors=["FR", "IT", "NL"], pre=("2021-01", "2021-04"),
-                          post=("2021-05", "2021-08"))
+                          post=("2021-05", "2021-08"), partner="KZ")
 
 
 def test_did_leaves_a_non_country_control_out(panel_frame):
     result = did(panel_frame, treated="DE", controls=["FR", "IT", "NL", "EU"], post_start="2021-05",
-                 inference="cluster")
+                 inference="cluster", partner="KZ")
     assert result.controls == ["FR", "IT", "NL"]
     assert "EU" in result.dropped
     assert any(c.startswith("EU left out: not a country") for c in result.caveats)
-    default = did(panel_frame, treated="DE", post_start="2021-05", inference="cluster")
+    default = did(panel_frame, treated="DE", post_start="2021-05", inference="cluster", partner="KZ")
     assert set(default.controls) == {"FR", "IT", "NL", "ES"}
     with pytest.raises(AnalysisError, match="treated reporter.*must be countries.*EU"):
-        did(panel_frame, treated=("DE", "EU"), controls=["FR", "IT", "NL"], post_start="2021-05")
+        did(panel_frame, treated=("DE", "EU"), controls=["FR", "IT", "NL"], post_start="2021-05",
+            partner="KZ")
 
 
 def test_exposure_and_reporter_panel_with_a_non_country(panel_frame):
     result = exposure(panel_frame, reporters=["DE", "FR", "IT", "NL", "ES", "EU"],
-                      base=("2021-01", "2021-04"), post=("2021-05", "2021-08"), partner="KZ",
-                      dose_partner="NO")
+                      baseline=("2021-01", "2021-04"), post=("2021-05", "2021-08"), partner="KZ",
+                      displaced="NO")
     assert "EU" not in result.table.index and "EU" in result.dropped
-    assert "EU" not in reporter_panel(panel_frame).reporters
+    assert "EU" not in reporter_panel(panel_frame, partner="KZ").reporters
     with pytest.raises(AnalysisError, match="EU: aggregate or other non-country"):
-        reporter_panel(panel_frame, ["DE", "EU"])
+        reporter_panel(panel_frame, ["DE", "EU"], partner="KZ")
 
 
 def test_eu_aggregates_come_from_the_vocabulary():

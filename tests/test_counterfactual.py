@@ -172,7 +172,8 @@ def default():
 
 @pytest.fixture(scope="module")
 def de_kz(default):
-    return counterfactual(default)  # DE, KZ, shock 2023-01, pre 2020-01..2022-12, post 2023
+    return counterfactual(default, "DE", partner="KZ",
+                          displaced="RU")  # DE, KZ, shock 2023-01, pre 2020-01..2022-12, post 2023
 
 
 def test_real_data_actuals_are_disclosed_kazakh_volumes(de_kz, default):
@@ -219,8 +220,9 @@ def test_real_data_coverage_definition(de_kz):
 
 
 def test_real_data_mean_baseline(default, de_kz):
-    result = counterfactual(default, displaced_baseline="mean")
-    ru = partner_series(default, "DE", "RU", dataset="nrg_ti_coifpm", period=("2020-01", "2022-12"))
+    result = counterfactual(default, "DE", displaced_baseline="mean", partner="KZ", displaced="RU")
+    ru = partner_series(default, "DE", partner="RU", dataset="nrg_ti_coifpm", start="2020-01",
+                        end="2022-12")
     # Shortfall vs the pre-window mean: 12 x (521,397 / 36) kbbl minus 2023 actuals (0).
     assert result.shortfall / KBBL == pytest.approx(12 * 521_397 / 36, abs=1)
     assert result.shortfall == pytest.approx(12 * ru.mean())
@@ -236,18 +238,18 @@ def test_real_data_summary_shows_undisclosed_and_caveats(de_kz):
 
 
 def test_real_data_share_target(default):
-    result = counterfactual(default, target="share")
+    result = counterfactual(default, "DE", target="share", partner="KZ", displaced="RU")
     t = result.to_frame()
     assert ((t["lower"] > 0) & (t["upper"] < 1)).all()
     assert (t["lower"] < t["counterfactual"]).all() and (t["counterfactual"] < t["upper"]).all()
-    kz = partner_series(default, "DE", "KZ", target="share", dataset="nrg_ti_coifpm")
+    kz = partner_series(default, "DE", partner="KZ", target="share", dataset="nrg_ti_coifpm")
     assert t["actual"].to_numpy() == pytest.approx(kz.loc["2023"].to_numpy())
     assert result.cumulative_interval[0] < result.cumulative_excess < result.cumulative_interval[1]
     assert result.displaced_table["actual"].eq(0).all()
 
 
 def test_real_data_pre_window_ending_early_makes_a_gap(default):
-    result = counterfactual(default, pre=("2020-01", "2021-12"))
+    result = counterfactual(default, "DE", pre=("2020-01", "2021-12"), partner="KZ", displaced="RU")
     t = result.to_frame()
     assert (t["window"] == "gap").sum() == 12 and (t["window"] == "post").sum() == 12
     assert t.loc[t["window"] == "gap", "cumulative_excess"].isna().all()
@@ -255,7 +257,7 @@ def test_real_data_pre_window_ending_early_makes_a_gap(default):
 
 
 def test_real_data_ets(default):
-    result = counterfactual(default, model="ets", displaced=None)
+    result = counterfactual(default, "DE", model="ets", displaced=None, partner="KZ")
     t = result.to_frame()
     assert t["excess"].to_numpy() == pytest.approx((t["actual"] - t["counterfactual"]).to_numpy())
     assert "ETS" in result.spec and result.cumulative_interval[0] < result.cumulative_interval[1]
@@ -269,7 +271,7 @@ def test_confidential_months_are_missing_not_zero():
     kz[[5, 17, 40]] = np.nan  # all of KZ's cells confidential in those months
     extra = [("2020-03-01", "KZ", "KZ_B", np.nan)]  # a second, confidential KZ grade in March 2020
     frame = make_frame({"KZ": kz, "NO": np.full(48, 50.0)}, extra_rows=extra)
-    series = partner_series(frame, "XX", "KZ")
+    series = partner_series(frame, "XX", partner="KZ")
     assert series.isna().sum() == 3
     assert series.iloc[2] == pytest.approx(kz[2])  # March 2020: disclosed part, a lower bound
     assert series.attrs["partial_months"] == [pd.Timestamp("2020-03-01")]
@@ -286,7 +288,7 @@ def test_absent_partner_in_a_disclosed_month_is_zero():
     kz = sarima_path(4, 48)
     frame = make_frame({"KZ": kz, "NO": np.full(48, 50.0)})
     frame = frame[~((frame["partner"] == "KZ") & (frame["period"] == pd.Timestamp("2021-06-01")))]
-    series = partner_series(frame, "XX", "KZ")
+    series = partner_series(frame, "XX", partner="KZ")
     assert series.loc["2021-06-01"] == 0.0
 
 
@@ -465,7 +467,8 @@ def test_real_data_anticipation_sensitivity(default, de_kz):
     assert early is not None and early.pre == (pd.Timestamp("2020-01-01"), pd.Timestamp("2021-12-01"))
     assert round(de_kz.coverage * 100, 1) == 1.0
     assert round(early.coverage * 100, 1) == 3.2
-    direct = counterfactual(default, pre=("2020-01", "2021-12"), anticipation_end=None)
+    direct = counterfactual(default, "DE", pre=("2020-01", "2021-12"), anticipation_end=None, partner="KZ",
+                            displaced="RU")
     assert early.coverage == pytest.approx(direct.coverage)
     assert early.coverage_interval == pytest.approx(direct.coverage_interval)
     assert early.cumulative_excess == pytest.approx(direct.cumulative_excess)

@@ -42,7 +42,7 @@ def default():
 
 @pytest.fixture(scope="module")
 def real_did(default):
-    return did(default, treated=("DE", "PL"), controls=DONORS, n_boot=999, **LB)
+    return did(default, treated=("DE", "PL"), controls=DONORS, n_boot=999, partner="KZ", **LB)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def simulated():
 
 
 def test_reporter_panel_reproduces_reference_shares(default):
-    panel = reporter_panel(default, ["DE"], periods=("2020-01", "2023-12"), **LB)
+    panel = reporter_panel(default, ["DE"], start="2020-01", end="2023-12", partner="KZ", **LB)
     assert (panel.source, panel.dataset) == ("eurostat", "nrg_ti_coifpm")
     data = panel.data
     yearly = data.groupby(data["period"].dt.year)[["quantity", "world", "undisclosed"]].sum() / KBBL
@@ -70,9 +70,11 @@ def test_reporter_panel_reproduces_reference_shares(default):
 
 
 def test_reporter_panel_outcomes_and_disclosure_months(default):
-    share = reporter_panel(default, ["FR"], periods=("2020-01", "2023-12"), **LB)
-    volume = reporter_panel(default, ["FR"], outcome="volume", periods=("2020-01", "2023-12"), **LB)
-    logs = reporter_panel(default, ["FR"], outcome="log1p_volume", periods=("2020-01", "2023-12"), **LB)
+    share = reporter_panel(default, ["FR"], start="2020-01", end="2023-12", partner="KZ", **LB)
+    volume = reporter_panel(default, ["FR"], outcome="volume", start="2020-01", end="2023-12", partner="KZ",
+                            **LB)
+    logs = reporter_panel(default, ["FR"], outcome="log1p_volume", start="2020-01", end="2023-12",
+                          partner="KZ", **LB)
     assert np.allclose(volume.data["y"], share.data["quantity"])
     assert np.allclose(logs.data["y"], np.log1p(share.data["quantity"] / KBBL))
     # Independent count from the raw rows: months in which FR discloses any partner volume > 0.
@@ -84,45 +86,47 @@ def test_reporter_panel_outcomes_and_disclosure_months(default):
 
 
 def test_reporter_panel_confidential_drop_rule(default):
-    lower = reporter_panel(default, ["DE"], periods=("2022-01", "2023-12"), **LB)
-    dropped = reporter_panel(default, ["DE"], periods=("2022-01", "2023-12"), confidential="drop")
+    lower = reporter_panel(default, ["DE"], start="2022-01", end="2023-12", partner="KZ", **LB)
+    dropped = reporter_panel(default, ["DE"], start="2022-01", end="2023-12", confidential="drop",
+                             partner="KZ")
     conf_months = int((lower.data["partner_confidential"] > 0).sum())
     assert conf_months > 0
     assert len(dropped.data) == len(lower.data) - conf_months
     assert (dropped.data["partner_confidential"] == 0).all()
     assert dropped.confidential_months["DE"] == conf_months
     # "drop" is the default.
-    default_rule = reporter_panel(default, ["DE"], periods=("2022-01", "2023-12"))
+    default_rule = reporter_panel(default, ["DE"], start="2022-01", end="2023-12", partner="KZ")
     assert default_rule.confidential == "drop"
     pd.testing.assert_frame_equal(default_rule.data, dropped.data)
 
 
 def test_reporter_panel_refuses_aggregates_and_unknown_reporters(default):
     with pytest.raises(AnalysisError, match="EU_V.*aggregate"):
-        reporter_panel(default, ["DE", "EU_V"], periods=("2020-01", "2023-12"))
+        reporter_panel(default, ["DE", "EU_V"], start="2020-01", end="2023-12", partner="KZ")
     with pytest.raises(AnalysisError, match="XX not in the data"):
-        reporter_panel(default, ["DE", "XX"], periods=("2020-01", "2023-12"))
+        reporter_panel(default, ["DE", "XX"], start="2020-01", end="2023-12", partner="KZ")
     with pytest.raises(AnalysisError, match="outcome must be one of"):
-        reporter_panel(default, ["DE"], outcome="ratio", periods=("2020-01", "2023-12"))
+        reporter_panel(default, ["DE"], outcome="ratio", start="2020-01", end="2023-12", partner="KZ")
 
 
 def test_reporter_panel_missing_world_total(default):
     # PL's WORLD totals are confidential in nrg_ti_coifpm from 2020.
     with pytest.raises(AnalysisError, match=r"PL: no WORLD total .*confidential"):
-        reporter_panel(default, ["DE", "PL"], periods=("2020-01", "2023-12"), **LB)
-    panel = reporter_panel(default, ["DE", "PL"], periods=("2020-01", "2023-12"), on_missing="drop", **LB)
+        reporter_panel(default, ["DE", "PL"], start="2020-01", end="2023-12", partner="KZ", **LB)
+    panel = reporter_panel(default, ["DE", "PL"], start="2020-01", end="2023-12", on_missing="drop",
+                           partner="KZ", **LB)
     assert panel.reporters == ["DE"]
     assert "confidential WORLD cells" in panel.dropped["PL"]
     # Default: every country reporter with a WORLD total in the window (no PL, no EU_V aggregate).
-    assert reporter_panel(default, periods=("2020-01", "2023-12"), **LB).reporters == [
+    assert reporter_panel(default, start="2020-01", end="2023-12", partner="KZ", **LB).reporters == [
         "DE", "ES", "FR", "IT", "NL"]
 
 
 def test_reporter_panel_leaves_dataset_choice_to_build_panel(default):
     # Without a window both the register (2013-2019) and nrg_ti_coifpm cover DE: build_panel refuses to mix.
     with pytest.raises(AnalysisError, match="several datasets qualify"):
-        reporter_panel(default, ["DE"])
-    register = reporter_panel(default, ["DE"], dataset="coir")
+        reporter_panel(default, ["DE"], partner="KZ")
+    register = reporter_panel(default, ["DE"], dataset="coir", partner="KZ")
     assert register.dataset == "coir" and register.data["period"].max() < pd.Timestamp("2020-01-01")
 
 
@@ -131,7 +135,7 @@ def test_reporter_panel_leaves_dataset_choice_to_build_panel(default):
 
 def test_did_equals_two_by_two_difference_of_means(simulated):
     frame, truth = simulated
-    result = did(frame, treated=truth.treated, controls=truth.controls, inference="cluster")
+    result = did(frame, treated=truth.treated, controls=truth.controls, inference="cluster", partner="KZ")
     data = result.panel.data.assign(treated=lambda d: d["reporter"].isin(truth.treated),
                                     post=lambda d: d["period"] >= "2023-01")
     means = data.groupby(["treated", "post"])["y"].mean()
@@ -190,7 +194,7 @@ def test_wild_bootstrap_closed_form_matches_brute_force():
 
 def test_wild_interval_is_the_inverted_test(simulated):
     frame, truth = simulated
-    result = did(frame, treated=truth.treated, controls=truth.controls, n_boot=199, seed=5)
+    result = did(frame, treated=truth.treated, controls=truth.controls, n_boot=199, seed=5, partner="KZ")
     setup = panel_designs._setup(frame, truth.treated, truth.controls, "KZ", "share", "2023-01", None, None,
                                  "reporter", "wild", 199, "webb", 0.95, "volume_bbl", None, "lower_bound")
     data = setup["data"]
@@ -208,7 +212,8 @@ def test_wild_interval_is_the_inverted_test(simulated):
 
 def test_rademacher_is_enumerated_with_few_clusters(simulated):
     frame, truth = simulated
-    result = did(frame, treated=truth.treated, controls=truth.controls, weights="rademacher", n_boot=999)
+    result = did(frame, treated=truth.treated, controls=truth.controls, weights="rademacher", n_boot=999,
+                 partner="KZ")
     assert result.n_boot == 2 ** 6
     assert (result.p_wild * 64) == pytest.approx(round(result.p_wild * 64))
 
@@ -220,7 +225,7 @@ def test_did_simulation_bias_and_coverage():
     rows = []
     for seed in range(40):
         frame, truth = sim.simulate_frame(seed)
-        r = did(frame, treated=truth.treated, controls=truth.controls, n_boot=199, seed=seed)
+        r = did(frame, treated=truth.treated, controls=truth.controls, n_boot=199, seed=seed, partner="KZ")
         rows.append((r.estimate - truth.beta, r.se, r.ci_wild[0] <= truth.beta <= r.ci_wild[1]))
     errors, ses, covered = (np.array(c) for c in zip(*rows, strict=True))
     assert abs(errors.mean()) < 3 * errors.std() / np.sqrt(len(errors))  # no bias beyond MC noise
@@ -232,7 +237,7 @@ def test_did_simulation_bias_and_coverage():
 
 def test_did_detects_sutva_spillover_bias():
     frame, truth = sim.simulate_frame(2, spillover=1.0)
-    r = did(frame, treated=truth.treated, controls=truth.controls, inference="cluster")
+    r = did(frame, treated=truth.treated, controls=truth.controls, inference="cluster", partner="KZ")
     # Controls lose the treated gain between them: beta -> beta * (1 + n_treated / n_controls).
     assert r.estimate == pytest.approx(truth.beta * 1.5, abs=0.015)
 
@@ -258,7 +263,7 @@ def test_did_real_data_drops_pl_and_reports(real_did):
 
 
 def test_did_default_controls_exclude_druzhba_and_aggregates(default):
-    result = did(default, treated="DE", inference="cluster", **LB)
+    result = did(default, treated="DE", inference="cluster", partner="KZ", **LB)
     assert set(result.controls) == set(DONORS)  # PL (Druzhba) and EU_V (aggregate) are not controls
 
 
@@ -284,7 +289,7 @@ def test_did_plot(real_did):
 ])
 def test_did_error_paths(default, kwargs, message):
     with pytest.raises(AnalysisError, match=message):
-        did(default, **kwargs)
+        did(default, partner="KZ", **kwargs)
 
 
 # -- event study --------------------------------------------------------------------------------------
@@ -293,7 +298,7 @@ def test_did_error_paths(default, kwargs, message):
 def test_event_study_coefficients_are_differences_of_means(simulated):
     frame, truth = simulated
     result = event_study(frame, treated=truth.treated, controls=truth.controls, leads=36, lags=11,
-                         inference="cluster")
+                         inference="cluster", partner="KZ")
     data = result.panel.data.assign(treated=lambda d: d["reporter"].isin(truth.treated))
     gap = data.groupby(["period", "treated"])["y"].mean().unstack()
     gap = gap[True] - gap[False]
@@ -306,7 +311,8 @@ def test_event_study_coefficients_are_differences_of_means(simulated):
 
 def test_event_study_bins_and_recovers_effect(simulated):
     frame, truth = simulated
-    result = event_study(frame, treated=truth.treated, controls=truth.controls, leads=6, lags=6, n_boot=199)
+    result = event_study(frame, treated=truth.treated, controls=truth.controls, leads=6, lags=6,
+                         n_boot=199, partner="KZ")
     table = result.table
     assert list(table.index) == list(range(-6, 7))
     assert table.loc[-6, "binned"] and table.loc[6, "binned"] and not table.loc[0, "binned"]
@@ -320,7 +326,8 @@ def test_event_study_bins_and_recovers_effect(simulated):
 
 
 def test_event_study_real_data_summary_and_plot(default):
-    result = event_study(default, treated=("DE", "PL"), controls=DONORS, leads=12, lags=12, n_boot=199, **LB)
+    result = event_study(default, treated=("DE", "PL"), controls=DONORS, leads=12, lags=12, n_boot=199,
+                         partner="KZ", **LB)
     assert result.treated == ["DE"] and result.table.loc[-1, "estimate"] == 0
     assert result.table.index.min() == -12 and result.table.loc[-12, "binned"]
     assert "Event study" in result.summary() and "reference k = -1" in result.summary()
@@ -331,22 +338,23 @@ def test_event_study_real_data_summary_and_plot(default):
 
 def test_event_study_error_paths(default):
     with pytest.raises(AnalysisError, match="ref must be"):
-        event_study(default, treated="DE", controls=DONORS, ref=0)
+        event_study(default, treated="DE", controls=DONORS, ref=0, partner="KZ")
     with pytest.raises(AnalysisError, match="leads and lags"):
-        event_study(default, treated="DE", controls=DONORS, leads=0)
+        event_study(default, treated="DE", controls=DONORS, leads=0, partner="KZ")
     with pytest.raises(AnalysisError, match="no treated reporter-month at the reference"):
         event_study(default, treated="DE", controls=DONORS, pre=("2020-01", "2022-06"), ref=-1,
-                    inference="cluster", **LB)
+                    inference="cluster", partner="KZ", **LB)
 
 
 # -- exposure -----------------------------------------------------------------------------------------
 
 
 def test_exposure_real_data_matches_reference_and_hand_ols(default):
-    result = exposure(default, **LB)
+    result = exposure(default, partner="KZ", displaced="RU", **LB)
     table = result.table
     assert list(table.index) == ["DE", "ES", "FR", "IT", "NL"]  # PL's totals are confidential
-    assert "PL" in exposure(default, reporters=["DE", "ES", "FR", "IT", "NL", "PL"], **LB).dropped
+    assert "PL" in exposure(default, reporters=["DE", "ES", "FR", "IT", "NL", "PL"], partner="KZ",
+                            displaced="RU", **LB).dropped
     # R3 (kbbl): DE 2021 RU 186,493 and KZ 45,806 of 567,881; 2023 KZ 49,550 of 546,621.
     assert table.loc["DE", "dose"] == pytest.approx(186_493 / 567_881, abs=1e-6)
     assert table.loc["DE", "share_base"] == pytest.approx(45_806 / 567_881, abs=1e-6)
@@ -364,7 +372,7 @@ def test_exposure_simulation_recovers_slope():
     slopes, covered = [], []
     for seed in range(6):
         frame, truth = sim.simulate_frame(seed, n_units=12, design="exposure")
-        r = exposure(frame)
+        r = exposure(frame, partner="KZ", displaced="RU")
         slopes.append(r.b)
         covered.append(r.ci[0] <= truth.theta <= r.ci[1])
     assert np.mean(slopes) == pytest.approx(0.3, abs=0.03)
@@ -373,16 +381,17 @@ def test_exposure_simulation_recovers_slope():
 
 def test_exposure_controls_and_errors(default):
     controls = pd.DataFrame({"base_kz": [0.08, 0.0, 0.05, 0.02, 0.0]}, index=["DE", "ES", "FR", "IT", "NL"])
-    result = exposure(default, controls=controls, **LB)
+    result = exposure(default, controls=controls, partner="KZ", displaced="RU", **LB)
     assert "base_kz" in result.params.index and result.n == 5
     with pytest.raises(AnalysisError, match="controls have no row for reporter"):
-        exposure(default, controls=controls.drop(index="NL"), **LB)
+        exposure(default, controls=controls.drop(index="NL"), partner="KZ", displaced="RU", **LB)
     with pytest.raises(AnalysisError, match="cannot identify"):
-        exposure(default, reporters=["DE", "IT"])
+        exposure(default, reporters=["DE", "IT"], partner="KZ", displaced="RU")
     with pytest.raises(AnalysisError, match="must start after the base window"):
-        exposure(default, base=("2021-01", "2021-12"), post=("2021-06", "2021-12"))
+        exposure(default, baseline=("2021-01", "2021-12"), post=("2021-06", "2021-12"), partner="KZ",
+                 displaced="RU")
     with pytest.raises(AnalysisError, match="same for every reporter"):
-        exposure(default, reporters=["DE", "ES", "FR", "IT", "NL"], dose_partner="XX", **LB)
+        exposure(default, reporters=["DE", "ES", "FR", "IT", "NL"], displaced="XX", partner="KZ", **LB)
 
 
 # -- confidential cells: "drop" (default), "lower_bound" (explicit), "bounds" (identified set) ------------
@@ -457,14 +466,15 @@ def test_bounds_equal_brute_force_over_box_vertices(outcome):
     hidden_sa = hidden_kz - {("XC", "2021-02")}
     frame = _hand_frame(kz, hidden_kz, hidden_sa)
     result = did(frame, treated="DE", controls=["XB", "XC"], outcome=outcome, post_start="2021-03",
-                 inference="cluster", confidential="bounds")
+                 inference="cluster", confidential="bounds", partner="KZ")
     data = result.panel.data.assign(treated=lambda d: d["reporter"] == "DE",
                                     post=lambda d: d["period"] >= pd.Timestamp("2021-03"))
     lo, hi = data["y_lo"].to_numpy(float), data["y_hi"].to_numpy(float)
     assert (hi > lo).sum() == 5
     # The sole holder's month is exact at disclosed + residual, above the disclosed "lower bound".
     sole = data[(data["reporter"] == "XC") & (data["period"] == pd.Timestamp("2021-02"))].iloc[0]
-    lower = reporter_panel(frame, ["XC"], outcome=outcome, periods=("2021-02", "2021-02"), **LB).data
+    lower = reporter_panel(frame, ["XC"], outcome=outcome, start="2021-02", end="2021-02", partner="KZ",
+                           **LB).data
     assert sole["y_lo"] == sole["y_hi"] > lower["y"].iloc[0]
     expected = _brute_force(data, lo, hi)
     assert result.beta_bounds[0] == pytest.approx(expected[0], abs=1e-10)
@@ -474,7 +484,7 @@ def test_bounds_equal_brute_force_over_box_vertices(outcome):
     assert "identified set of beta" in result.summary() and "no inference for the set" in result.summary()
     # Event study: each beta_k's set by brute force too.
     es = event_study(frame, treated="DE", controls=["XB", "XC"], outcome=outcome, post_start="2021-03",
-                     leads=2, lags=1, inference="cluster", confidential="bounds")
+                     leads=2, lags=1, inference="cluster", confidential="bounds", partner="KZ")
     assert es.table.loc[0, "bound_low"] <= es.table.loc[0, "estimate"] <= es.table.loc[0, "bound_high"]
     assert "identified set of mean beta_k" in es.summary()
 
@@ -486,7 +496,7 @@ def test_bounds_unbounded_and_sole_holder_exact():
                                                                     for m in months)}
     frame = _hand_frame(kz, set(), set())
     result = did(frame, treated="DE", controls=["XB", "XC"], post_start="2021-03", inference="cluster",
-                 confidential="bounds")
+                 confidential="bounds", partner="KZ")
     assert result.beta_bounds == pytest.approx((result.estimate, result.estimate), abs=1e-12)
     # An infinite upper end (WORLD confidential) makes the set unbounded on the side its weight points to.
     c = np.array([0.5, -0.5, 0.0])
@@ -497,10 +507,10 @@ def test_bounds_unbounded_and_sole_holder_exact():
 def test_real_data_drop_default_lower_bound_and_bounds(default):
     """DE treated, controls FR IT ES NL, KZ share of WORLD (nrg_ti_coifpm), 2020-01..2023-12."""
     kwargs = {"treated": "DE", "controls": DONORS, "inference": "cluster"}
-    by_default = did(default, **kwargs)
-    drop = did(default, confidential="drop", **kwargs)
-    lower = did(default, **kwargs, **LB)
-    bounds = did(default, confidential="bounds", **kwargs)
+    by_default = did(default, partner="KZ", **kwargs)
+    drop = did(default, confidential="drop", partner="KZ", **kwargs)
+    lower = did(default, partner="KZ", **kwargs, **LB)
+    bounds = did(default, confidential="bounds", partner="KZ", **kwargs)
     # "drop" is the default and reproduces issue 11's -6.6 share points; "lower_bound" the documented -2.5.
     assert by_default.confidential == "drop" and by_default.estimate == drop.estimate
     assert drop.estimate == pytest.approx(-0.0660, abs=5e-5)
@@ -527,7 +537,7 @@ def test_real_data_drop_default_lower_bound_and_bounds(default):
 
 def test_exposure_refuses_bounds(default):
     with pytest.raises(AnalysisError, match="confidential must be one of"):
-        exposure(default, confidential="bounds")
+        exposure(default, confidential="bounds", partner="KZ", displaced="RU")
 
 
 # -- bootstrap draws (n_boot="auto") and small-sample quantiles (issue 11) ------------------------------
@@ -537,10 +547,11 @@ def test_auto_bootstrap_does_not_move_with_the_seed_on_real_data(default):
     """Issue 11: with 999 draws the DE/PL lower end moved from -38 to -24 pp over seeds 1-5."""
     from oilflows.analytics.panel_designs import _ci
 
-    old = {_ci(did(default, seed=s, n_boot=999, **LB).ci_wild, "share") for s in range(1, 6)}
+    old = {_ci(did(default, seed=s, n_boot=999, treated=("DE", "PL"), partner="KZ", **LB).ci_wild,
+               "share") for s in range(1, 6)}
     assert len(old) == 5  # every seed printed a different interval
     for rule, n_clusters in (("lower_bound", 5), ("drop", 4)):
-        results = [did(default, seed=s, confidential=rule) for s in range(1, 6)]
+        results = [did(default, ("DE", "PL"), seed=s, confidential=rule, partner="KZ") for s in range(1, 6)]
         printed = {_ci(r.ci_wild, "share") for r in results}
         assert len(printed) == 1  # equal at the printed precision (here: identical)
         r = results[0]
@@ -552,7 +563,7 @@ def test_auto_bootstrap_does_not_move_with_the_seed_on_real_data(default):
         assert "Monte Carlo error of the interval ends: none" in text
     assert printed == {"[-103.07 pp, +47.54 pp]"}  # "drop", DE vs FR IT NL
     # Rademacher with 2**5 = 32 vectors is enumerated too (also with an integer n_boot >= 32, as before).
-    rad = did(default, weights="rademacher", **LB)
+    rad = did(default, weights="rademacher", treated=("DE", "PL"), partner="KZ", **LB)
     assert rad.n_boot == 32 and rad.mc_error == (0.0, 0.0)
 
 
@@ -589,17 +600,18 @@ def test_auto_doubles_until_the_mc_error_is_below_the_tolerance():
     reported = np.mean([r.mc_error for r in fixed], axis=0)
     assert np.all(reported / spread > 1 / 2.5) and np.all(reported / spread < 2.5)
     # At the summary's precision (0.005 pp) 8 clusters need more than the cap: the summary says so.
-    result = did(frame, treated=truth.treated, controls=truth.controls, seed=1)
+    result = did(frame, treated=truth.treated, controls=truth.controls, seed=1, partner="KZ")
     assert result.n_boot == AUTO_CAP and not result.bootstrap_exact
     assert "Monte Carlo s.e. of the interval ends (batch means)" in result.summary()
-    es = event_study(frame, treated=truth.treated, controls=truth.controls, leads=2, lags=2, n_boot=199)
+    es = event_study(frame, treated=truth.treated, controls=truth.controls, leads=2, lags=2, n_boot=199,
+                     partner="KZ")
     assert {"n_boot", "mc_error_low", "mc_error_high"} <= set(es.table.columns)
     assert (es.table.drop(index=-1)["n_boot"] == 199).all()
 
 
 def test_auto_n_boot_validation(default):
     with pytest.raises(AnalysisError, match="n_boot must be 'auto' or an integer"):
-        did(default, treated="DE", controls=DONORS, n_boot="many")
+        did(default, treated="DE", controls=DONORS, n_boot="many", partner="KZ")
 
 
 def test_exposure_interval_uses_t_with_n_minus_k_dof(default):
@@ -608,7 +620,7 @@ def test_exposure_interval_uses_t_with_n_minus_k_dof(default):
     from scipy import stats
 
     for kwargs in (LB, {}):  # "drop" (default) leaves 3 reporters (ES and PL out): t(1)
-        result = exposure(default, **kwargs)
+        result = exposure(default, partner="KZ", displaced="RU", **kwargs)
         design = sm.add_constant(result.table["dose"])
         hc3 = sm.OLS(result.table["change"], design).fit(cov_type="HC3")  # normal quantiles
         n, k = design.shape
@@ -618,7 +630,7 @@ def test_exposure_interval_uses_t_with_n_minus_k_dof(default):
         assert result.ci == pytest.approx((result.b - crit * se, result.b + crit * se), rel=1e-10)
         assert result.pvalue == pytest.approx(2 * stats.t.sf(abs(result.b / se), n - k), rel=1e-10)
         assert f"t({n - k}) quantiles" in result.summary()
-    lb = exposure(default, **LB)
+    lb = exposure(default, partner="KZ", displaced="RU", **LB)
     assert lb.n == 5 and lb.ci == pytest.approx((-1.2426, 1.3117), abs=1e-4)
     normal = sm.OLS(lb.table["change"], sm.add_constant(lb.table["dose"])).fit(cov_type="HC3").conf_int()
     assert tuple(normal.loc["dose"]) == pytest.approx((-0.7520, 0.8211), abs=1e-4)

@@ -78,9 +78,10 @@ def frame(default) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def specs(frame) -> list[SeriesSpec]:
     """Real series (DE and IT in coifpm, AT in the register), the simulated ones, and two that fail."""
-    real = counterfactual_series(frame, "nrg_ti_coifpm", "2023-01", ("2023-01", "2023-12"),
-                                 reporters=["DE"])[:3]
-    real += counterfactual_series(frame, "coir", "2019-01", ("2019-01", "2019-12"), reporters=["AT"])[:2]
+    real = counterfactual_series(frame, dataset="nrg_ti_coifpm", shock="2023-01",
+                                 post=("2023-01", "2023-12"), reporters=["DE"])[:3]
+    real += counterfactual_series(frame, dataset="coir", shock="2019-01", post=("2019-01", "2019-12"),
+                                  reporters=["AT"])[:2]
     sim = [SeriesSpec("SIM", p, "simulated/sim", "2019-01", ("2019-01", "2019-12")) for p in EFFECTS]
     failing = [SeriesSpec("CZ", "RU", "coir", "2019-01", ("2019-01", "2019-12")),  # no WORLD after 2015
                SeriesSpec("SIM", "P1", "sim", "2019-01", ("2019-01", "2019-12"),
@@ -90,14 +91,14 @@ def specs(frame) -> list[SeriesSpec]:
 
 @pytest.fixture(scope="module")
 def serial(frame, specs) -> dict[str, PanelResult]:
-    return {"substitution": panel_substitution(frame, executor="serial"),
+    return {"substitution": panel_substitution(frame, executor="serial", displaced="RU"),
             "concentration": panel_concentration(frame, executor="serial"),
             "counterfactual": panel_counterfactual(frame, specs, executor="serial", n_sims=500)}
 
 
 @pytest.fixture(scope="module")
 def processes(frame, specs) -> dict[str, PanelResult]:
-    return {"substitution": panel_substitution(frame, max_workers=2),
+    return {"substitution": panel_substitution(frame, max_workers=2, displaced="RU"),
             "concentration": panel_concentration(frame, max_workers=2),
             "counterfactual": panel_counterfactual(frame, specs, max_workers=2, chunk_size=2, n_sims=500)}
 
@@ -153,7 +154,7 @@ def test_substitution_gap_filling_identity_every_reporter(serial):
 
 def test_substitution_rows_equal_the_single_reporter_function(default, serial):
     for reporter in ("DE", "IT", "EU_V"):
-        direct = substitution(default, reporter, "RU", "KZ").replacement
+        direct = substitution(default, reporter, displaced="RU", substitute="KZ").replacement
         rows = serial["substitution"].ok.set_index("partner")
         rows = rows[(rows["reporter"] == reporter) & (rows["dataset"] == "nrg_ti_coifpm")]
         for partner in ("RU", "KZ", "undisclosed", "WORLD"):
@@ -214,8 +215,9 @@ def test_counterfactual_rows_equal_the_single_series_function(frame, specs, seri
     table = serial["counterfactual"].table
     for position in (0, 3, 5):
         spec = specs[position]
-        direct = counterfactual(frame, spec.reporter, spec.partner, shock=spec.shock, post=spec.post,
-                                pre=spec.pre, dataset=spec.dataset, displaced=None, n_sims=500)
+        direct = counterfactual(frame, spec.reporter, partner=spec.partner, shock=spec.shock,
+                                post=spec.post, pre=spec.pre, dataset=spec.dataset, displaced=None,
+                                n_sims=500)
         row = table.iloc[position]
         assert (row["reporter"], row["partner"]) == (spec.reporter, spec.partner)
         assert row["cumulative_excess"] == pytest.approx(direct.cumulative_excess, rel=1e-9)
@@ -250,7 +252,7 @@ def test_dask_local_cluster_gives_the_same_results(frame, specs, serial):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(processes=False, n_workers=2, threads_per_worker=1,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        results = {"substitution": panel_substitution(frame, executor=client),
+        results = {"substitution": panel_substitution(frame, executor=client, displaced="RU"),
                    "concentration": panel_concentration(frame, executor=client)}
     assert results["substitution"].executor.startswith("dask Client (2 workers")
     _assert_same(serial["substitution"], results["substitution"], exact=True)
@@ -313,7 +315,7 @@ def test_failed_series_are_recorded_not_raised(serial, specs):
 
 
 def test_reporters_without_data_and_windows_without_data_are_recorded(frame):
-    result = panel_substitution(frame, reporters=["DE", "XX"], executor="serial")
+    result = panel_substitution(frame, reporters=["DE", "XX"], executor="serial", displaced="RU")
     xx = _row(result, reporter="XX")
     assert xx["error_type"] == "AnalysisError" and "reporter XX" in xx["error"]
     coir_de = _row(result, dataset="coir", reporter="DE")  # the register ends in 2019
@@ -323,7 +325,8 @@ def test_reporters_without_data_and_windows_without_data_are_recorded(frame):
 
 def test_on_error_raise_raises_the_task_error(frame):
     with pytest.raises(AnalysisError, match="covering the requested windows"):
-        panel_substitution(frame, dataset="coir", reporters=["DE"], executor="serial", on_error="raise")
+        panel_substitution(frame, dataset="coir", reporters=["DE"], executor="serial", on_error="raise",
+                           displaced="RU")
 
 
 @pytest.mark.parametrize("bad, words", [
@@ -345,7 +348,8 @@ def test_bad_arguments_raise_before_any_work(frame, specs):
     with pytest.raises(AnalysisError, match="model must be one of"):
         panel_counterfactual(frame, specs, executor="serial", model="arima")
     with pytest.raises(AnalysisError, match="must start after the baseline"):
-        panel_substitution(frame, baseline=("2021-01", "2021-12"), post=("2021-06", "2021-12"))
+        panel_substitution(frame, baseline=("2021-01", "2021-12"), post=("2021-06", "2021-12"),
+                           displaced="RU")
     with pytest.raises(AnalysisError, match="freq must be"):
         panel_concentration(frame, freq="Q")
     with pytest.raises(AnalysisError, match="on_error must be one of"):
@@ -363,7 +367,8 @@ def test_a_single_reporter_may_be_given_as_a_string(frame):
 
 def test_counterfactual_series_selects_partners_with_enough_months(default):
     """Hand count: partners with a positive volume in >= 24 distinct months of 2013-01..2018-12."""
-    specs = counterfactual_series(default, "coir", "2019-01", ("2019-01", "2019-12"), reporters=["DE"])
+    specs = counterfactual_series(default, dataset="coir", shock="2019-01", post=("2019-01", "2019-12"),
+                                  reporters=["DE"])
     rows = default[(default["dataset"] == "coir") & (default["reporter"] == "DE")
                    & (default["partner"] != "WORLD") & (default["volume_bbl"] > 0)
                    & (default["period"] < "2019-01-01")]

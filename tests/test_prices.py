@@ -27,7 +27,8 @@ def default():
 
 @pytest.fixture(scope="module")
 def spread(default):
-    return price_spread(default)  # DE, KZ_CPC_BLN vs RU_EXP_BLN
+    return price_spread(default, "DE", substitute_grade="KZ_CPC_BLN",
+                        displaced_grade="RU_EXP_BLN")  # DE, KZ_CPC_BLN vs RU_EXP_BLN
 
 
 def _rows(records):
@@ -169,9 +170,9 @@ def test_errors(default):
     with pytest.raises(AnalysisError, match="mixes currencies"):
         unit_values(mixed, "XX")
     with pytest.raises(AnalysisError, match="must differ"):
-        price_spread(default, substitute_grade="RU_URL", displaced_grade="RU_URL")
+        price_spread(default, "DE", substitute_grade="RU_URL", displaced_grade="RU_URL")
     with pytest.raises(AnalysisError, match="no rows for grades"):
-        price_spread(default, substitute_grade="XX_A", displaced_grade="XX_B")
+        price_spread(default, "DE", substitute_grade="XX_A", displaced_grade="XX_B")
     with pytest.raises(AnalysisError, match="has no rows"):
         price_spread(frame, "XX", substitute_grade="KZ_A", displaced_grade="RU_URL")
     twice = _rows(HAND + [{"period": "2022-01-01", "partner": "NO", "grade": "KZ_A", "volume_bbl": 1.0,

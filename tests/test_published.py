@@ -435,7 +435,7 @@ def test_analytics_ignore_published_unless_asked(default):
 
 def test_reconcile_shows_published_figures():
     frame = oilflows.load_default(reporter=["DE", "KZ"])
-    result = reconcile(frame, "DE", "KZ")
+    result = reconcile(frame, "DE", partner="KZ")
     t = result.to_frame()
     row = t[(t["name"] == "published/kaztransoil [KEBCO]") & (t["period"] == pd.Timestamp("2025-01-01"))]
     assert len(row) == 1
@@ -454,12 +454,12 @@ def test_reconcile_shows_published_figures():
 
 def test_reconcile_published_argument_both_formats(tmp_path):
     statistical = oilflows.load_default(reporter=["DE", "KZ"], source=["eurostat", "dg_ener"])
-    result = reconcile(statistical, "DE", "KZ", published=read_published(PACKAGED))
+    result = reconcile(statistical, "DE", partner="KZ", published=read_published(PACKAGED))
     assert "published/daz_kz [KEBCO]" in set(result.to_frame()["name"])
     old = tmp_path / "old.csv"
     old.write_text("period,reporter,partner,metric,value,unit,publisher\n"
                    "2022,DE,KZ,crude_import_quantity,9.1,Mt,BAFA (via Reuters)\n")
-    legacy = reconcile(statistical, "DE", "KZ", published=read_published(old))
+    legacy = reconcile(statistical, "DE", partner="KZ", published=read_published(old))
     assert "published: BAFA (via Reuters)" in set(legacy.to_frame()["name"])
 
 

@@ -34,7 +34,8 @@ def de_slate(default):
 
 @pytest.fixture(scope="module")
 def ranking(default):
-    return substitute_ranking(default)  # RU_EXP_BLN, all reporters 2020-01..2024-01
+    return substitute_ranking(default,
+                              displaced_grade="RU_EXP_BLN")  # RU_EXP_BLN, all reporters 2020-01..2024-01
 
 
 def _rows(records):
@@ -270,9 +271,9 @@ def test_errors(default):
     with pytest.raises(AnalysisError, match="displaced grade 'XX_NONE'"):
         substitute_ranking(default, displaced_grade="XX_NONE")
     with pytest.raises(AnalysisError, match="candidate grades"):
-        substitute_ranking(default, candidates=["RU_URL", "XX_NONE"])
+        substitute_ranking(default, candidates=["RU_URL", "XX_NONE"], displaced_grade="RU_EXP_BLN")
     with pytest.raises(AnalysisError, match="metric"):
-        substitute_ranking(default, metric="cosine")
+        substitute_ranking(default, metric="cosine", displaced_grade="RU_EXP_BLN")
     with pytest.raises(AnalysisError, match="no grade rows"):
         grade_quality(default, reporter="ZZ")
     with pytest.raises(AnalysisError, match="before start"):

@@ -26,7 +26,7 @@ def default():
 
 @pytest.fixture(scope="module")
 def kz(default):
-    return reconcile(default, "DE", "KZ")
+    return reconcile(default, "DE", partner="KZ")
 
 
 def _value(result, name, year):
@@ -82,11 +82,11 @@ def test_conversion_uses_grade_gravity(kz, default):
 @pytest.mark.skipif(not PUBLISHED.exists(), reason="shared reference figures not available")
 def test_published_figures_within_rounding(default):
     published = read_published(PUBLISHED)
-    result = reconcile(default, "DE", "RU", published=published)
+    result = reconcile(default, "DE", partner="RU", published=published)
     # BAFA 2021 RU 27.7 Mt and 2022 22.4 Mt (rounded to 0.1 Mt) against nrg_ti_oil 27,741 / 22,392 kt.
     assert abs(_value(result, "published: BAFA (via EEK)", 2021)["difference_t"]) <= 0.05e6
     assert abs(_value(result, "published: BAFA (via Reuters)", 2022)["difference_t"]) <= 0.05e6
-    kz = reconcile(default, "DE", "KZ", published=published)
+    kz = reconcile(default, "DE", partner="KZ", published=published)
     assert _value(kz, "published: BAFA (via Reuters)", 2022)["mass_t"] == 9.1e6
     assert "BAFA" in kz.summary()
 
@@ -100,11 +100,11 @@ def test_read_published_bad_file(tmp_path):
 
 def test_reconcile_errors(default):
     with pytest.raises(AnalysisError, match="no imports"):
-        reconcile(default, "DE", "ZZ")
+        reconcile(default, "DE", partner="ZZ")
     with pytest.raises(AnalysisError, match="reference"):
-        reconcile(default, "DE", "KZ", reference="nope/nothing")
+        reconcile(default, "DE", partner="KZ", reference="nope/nothing")
     with pytest.raises(AnalysisError, match="freq"):
-        reconcile(default, "DE", "KZ", freq="Q")
+        reconcile(default, "DE", partner="KZ", freq="Q")
 
 
 # -- mirror flows -------------------------------------------------------------------------------
@@ -131,32 +131,33 @@ MIRROR = [
 
 
 def test_mirror_by_hand():
-    result = mirror(_flows(MIRROR), "DE", "KZ", measure="mass_t")
+    result = mirror(_flows(MIRROR), "DE", partner="KZ", measure="mass_t")
     t = result.to_frame().set_index("period")
     y21, y22 = pd.Timestamp("2021-01-01"), pd.Timestamp("2022-01-01")
     assert t.loc[y21, "discrepancy"] == pytest.approx(500e3)
     assert t.loc[y21, "relative"] == pytest.approx(500e3 / 7_750e3)
     assert t.loc[y22, "discrepancy"] == pytest.approx(-500e3)
     assert pd.isna(t.loc[pd.Timestamp("2020-01-01"), "importer_reported"])  # missing, not zero
-    values = mirror(_flows(MIRROR), "DE", "KZ", measure="value", cif_fob=0.10).to_frame().set_index("period")
+    values = mirror(_flows(MIRROR), "DE", partner="KZ", measure="value",
+                    cif_fob=0.10).to_frame().set_index("period")
     assert values.loc[y21, "exporter_adjusted"] == pytest.approx(3_900e6 * 1.1)
     assert values.loc[y21, "discrepancy"] == pytest.approx(4_400e6 - 4_290e6)
-    lagged = mirror(_flows(MIRROR), "DE", "KZ", lag=1).to_frame().set_index("period")
+    lagged = mirror(_flows(MIRROR), "DE", partner="KZ", lag=1).to_frame().set_index("period")
     assert lagged.loc[y21, "exporter_reported"] == pytest.approx(7_000e3)  # 2020 exports vs 2021 imports
-    assert "CIF" in mirror(_flows(MIRROR), measure="value").summary()
+    assert "CIF" in mirror(_flows(MIRROR), "DE", measure="value", partner="KZ").summary()
 
 
 def test_mirror_errors():
     with pytest.raises(AnalysisError, match="no export"):
-        mirror(_flows(MIRROR[:1]), "DE", "KZ")
+        mirror(_flows(MIRROR[:1]), "DE", partner="KZ")
     with pytest.raises(AnalysisError, match="measure"):
-        mirror(_flows(MIRROR), measure="api_gravity")
+        mirror(_flows(MIRROR), "DE", measure="api_gravity", partner="KZ")
     with pytest.raises(AnalysisError, match="lag"):
-        mirror(_flows(MIRROR), lag=-1)
+        mirror(_flows(MIRROR), "DE", lag=-1, partner="KZ")
 
 
 def test_plots(kz):
     ax = kz.plot()
     assert len(ax.lines) == kz.to_frame()["name"].nunique() > 3  # the statistical sources + published
-    ax = mirror(_flows(MIRROR)).plot()
+    ax = mirror(_flows(MIRROR), "DE", partner="KZ").plot()
     assert len(ax.lines) == 2

@@ -44,8 +44,8 @@ def _spec(kz_url, ru_url, ru_cpc=(0, 0, 0, 0), hidden=(None, None, None, None)):
 
 
 def _signals(spec, **kwargs):
-    result = relabelling_signals(build(spec), "AA", before=BEFORE, after=AFTER, dataset="grades",
-                                 routes=ROUTES, **kwargs)
+    result = relabelling_signals(build(spec), "AA", baseline=BEFORE, post=AFTER, dataset="grades",
+                                 routes=ROUTES, partner="KZ", displaced="RU", **kwargs)
     return {s.name: s for s in result.signals}, result
 
 
@@ -87,28 +87,30 @@ def test_unspecified_cells_beyond_published_kebco_are_a_signal():
     kebco = {**_row("2023-01", "KZ", "KEBCO", 110.0, dataset="kaztransoil", freq="A", measure="mass_t",
                     flag="[100,120]"), "source": "published", "vintage": pd.Timestamp("2024-02-01")}
     frame = build(spec, extra=[kebco])
-    result = relabelling_signals(frame, "AA", before=("2022-01", "2022-12"), after=("2023-01", "2023-12"),
-                                 dataset="grades", routes=ROUTES)
+    result = relabelling_signals(frame, "AA", baseline=("2022-01", "2022-12"), post=("2023-01", "2023-12"),
+                                 dataset="grades", routes=ROUTES, partner="KZ", displaced="RU")
     s = {x.name: x for x in result.signals}["kazakh_unspecified"]
     assert s.flag is True and "2023: cells 1 kbbl vs published KEBCO" in s.finding
     # The same cells within what the published figure allows: no signal.
     kebco_big = {**kebco, "flag": "[150,200]", "mass_t": 175.0}
-    result = relabelling_signals(build(spec, extra=[kebco_big]), "AA", before=("2022-01", "2022-12"),
-                                 after=("2023-01", "2023-12"), dataset="grades", routes=ROUTES)
+    result = relabelling_signals(build(spec, extra=[kebco_big]), "AA", baseline=("2022-01", "2022-12"),
+                                 post=("2023-01", "2023-12"), dataset="grades", routes=ROUTES,
+                                 partner="KZ", displaced="RU")
     assert {x.name: x for x in result.signals}["kazakh_unspecified"].flag is False
 
 
 def test_bad_input_gives_typed_errors():
     frame = build(_spec([1.0] * 4, [1.0] * 4))
     with pytest.raises(AnalysisError, match="must start after"):
-        relabelling_signals(frame, "AA", before=AFTER, after=BEFORE, dataset="grades", routes=ROUTES)
+        relabelling_signals(frame, "AA", baseline=AFTER, post=BEFORE, dataset="grades", routes=ROUTES,
+                            partner="KZ", displaced="RU")
     with pytest.raises(AnalysisError, match="'ZZ' does not occur"):
-        relabelling_signals(frame, "AA", origin="ZZ", before=BEFORE, after=AFTER, dataset="grades",
-                            routes=ROUTES)
+        relabelling_signals(frame, "AA", partner="ZZ", baseline=BEFORE, post=AFTER, dataset="grades",
+                            routes=ROUTES, displaced="RU")
 
 
 def test_runs_on_the_embedded_data():
-    result = relabelling_signals(oilflows.load_default(), "DE")
+    result = relabelling_signals(oilflows.load_default(), "DE", partner="KZ", displaced="RU")
     signals = {s.name: s for s in result.signals}
     assert set(signals) == {"kazakh_in_russian_blends", "kazakh_unspecified", "cpc_russian_share",
                             "mirror_gap"}
@@ -132,8 +134,8 @@ def test_mirror_gap_by_hand():
         extra.append(_row(period, "KZ", None, float(imp), dataset="imports", measure="mass_t"))
         extra.append({**_row(period, "AA", None, float(exp), dataset="exports", measure="mass_t"),
                       "reporter": "KZ", "flow": "export"})
-    result = relabelling_signals(build(spec, extra=extra), "AA", before=BEFORE, after=AFTER,
-                                 dataset="grades", routes=ROUTES)
+    result = relabelling_signals(build(spec, extra=extra), "AA", baseline=BEFORE, post=AFTER,
+                                 dataset="grades", routes=ROUTES, partner="KZ", displaced="RU")
     gap = {s.name: s for s in result.signals}["mirror_gap"]
     assert gap.before == (5.0, 5.0) and gap.after == (50.0, 50.0) and gap.change == (45.0, 45.0)
     assert gap.flag is None and "a lead to check, not a test" in gap.finding

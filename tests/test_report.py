@@ -71,9 +71,10 @@ def test_report_leads_with_the_identified_interval(full_report):
     from oilflows.analytics import substitution_bounds
 
     frame = oilflows.load_default()
-    windows = (("2021-01", "2021-12"), ("2023-01", "2023-12"))
-    detail = substitution_bounds(frame, "DE", "RU", "KZ", *windows)
-    fused = substitution_bounds(frame, "DE", "RU", "KZ", *windows, totals=["nrg_ti_oil", "published"])
+    windows = {"baseline": ("2021-01", "2021-12"), "post": ("2023-01", "2023-12")}
+    detail = substitution_bounds(frame, "DE", displaced="RU", substitute="KZ", **windows)
+    fused = substitution_bounds(frame, "DE", displaced="RU", substitute="KZ", **windows,
+                                totals=["nrg_ti_oil", "published"])
     first = full_report.text().splitlines()[0]
     assert first.startswith("KZ crude covered between")
     assert f"{detail.coverage[0]:.1%} and {detail.coverage[1]:.1%}" in first
@@ -114,8 +115,9 @@ def test_report_states_the_russian_infrastructure_share_as_an_interval(full_repo
     from oilflows.analytics.route_exposure import route_exposure
 
     frame = oilflows.load_default()
-    detail = route_exposure(frame, "DE", "KZ", "2023-01", "2023-12")
-    fused = route_exposure(frame, "DE", "KZ", "2023-01", "2023-12", totals=["nrg_ti_oil", "published"])
+    detail = route_exposure(frame, "DE", partner="KZ", start="2023-01", end="2023-12")
+    fused = route_exposure(frame, "DE", partner="KZ", start="2023-01", end="2023-12",
+                           totals=["nrg_ti_oil", "published"])
     lines = full_report.infrastructure_lines()
     assert lines[0].startswith(f"Between {fused.russian_share[0]:.1%} and {fused.russian_share[1]:.1%} "
                                "of the KZ crude DE imported")
@@ -186,7 +188,10 @@ def test_before_after_builds_no_panel_and_the_report_builds_each_once(monkeypatc
     assert {f for f, _, _ in calls} == {id(frame)}
     assert calls[(id(frame), "oilflows.analytics.quality", "volume_bbl")] == 0  # slate: reused panel
     assert calls[(id(frame), "oilflows.analytics.substitution", "volume_bbl")] == 1
-    assert calls[(id(frame), "oilflows.analytics.shares", "volume_bbl")] == 1
+    # issue 14: the shares and the counterfactual (with its anticipation re-fit) reuse it too
+    assert calls[(id(frame), "oilflows.analytics.shares", "volume_bbl")] == 0
+    assert calls[(id(frame), "oilflows.analytics.counterfactual", "volume_bbl")] == 0
+    assert sum(calls.values()) == 1
     calls.clear()
     context = before_after(frame, report.substitution)
     assert sum(calls.values()) == 0
@@ -197,8 +202,8 @@ def test_window_concentration_reproduces_the_printed_hhi():
     from oilflows.analytics import substitution
     from oilflows.analytics.concentration import window_concentration
 
-    result = substitution(oilflows.load_default(reporter="DE"), "DE", "RU", "KZ",
-                          ("2021-01", "2021-12"), ("2023-01", "2023-12"))
+    result = substitution(oilflows.load_default(reporter="DE"), "DE", displaced="RU", substitute="KZ",
+                          baseline=("2021-01", "2021-12"), post=("2023-01", "2023-12"))
     table = window_concentration(result.panel, {"baseline": result.baseline, "post": result.post})
     assert list(table["window"]) == ["baseline", "post"]
     # Hand computation: sum of squared shares of the disclosed partners' window totals, in points.
@@ -219,10 +224,12 @@ def test_window_slate_reproduces_the_printed_slate():
     from oilflows.analytics.quality import crude_slate, window_slate
 
     frame = oilflows.load_default(reporter="DE")
-    result = substitution(frame, "DE", "RU", "KZ", ("2021-01", "2021-12"), ("2023-01", "2023-12"))
+    result = substitution(frame, "DE", displaced="RU", substitute="KZ", baseline=("2021-01", "2021-12"),
+                          post=("2023-01", "2023-12"))
     windows = {"baseline": result.baseline, "post": result.post}
-    reused = window_slate(frame, "DE", windows, dataset="eurostat/nrg_ti_coifpm", panel=result.panel)
-    built = window_slate(frame, "DE", windows, dataset="eurostat/nrg_ti_coifpm")
+    reused = window_slate(frame, "DE", windows=windows, dataset="eurostat/nrg_ti_coifpm",
+                          panel=result.panel)
+    built = window_slate(frame, "DE", windows=windows, dataset="eurostat/nrg_ti_coifpm")
     pd.testing.assert_frame_equal(reused, built)
     # Printed by `oilflows report`: API 35.82 -> 38.48, sulphur 0.89 -> 0.57, coverage 65 % -> 64 %.
     assert [f"{x:.2f}" for x in reused["api_gravity"]] == ["35.82", "38.48"]

@@ -65,7 +65,7 @@ def test_route_bounds_and_share_equal_vertex_enumeration(seed):
     rng = np.random.default_rng(3000 + seed)
     spec = _case(rng)
     frame = build(spec)
-    result = route_exposure(frame, "AA", "K", MONTHS[0], MONTHS[-1], dataset="grades",
+    result = route_exposure(frame, "AA", partner="K", start=MONTHS[0], end=MONTHS[-1], dataset="grades",
                             routes=_table(ROUTE_OF))
     combos = []
     for choice in itertools.product(*[_vertices(spec, m) for m in MONTHS]):
@@ -86,8 +86,8 @@ def test_route_bounds_and_share_equal_vertex_enumeration(seed):
 
 def test_identity_with_volume_bounds_on_the_real_file():
     frame = oilflows.load_default()
-    result = route_exposure(frame, "DE", "KZ", "2023-01", "2023-12")
-    partner = volume_bounds(frame, "DE", "KZ", "2023-01", "2023-12")
+    result = route_exposure(frame, "DE", partner="KZ", start="2023-01", end="2023-12")
+    partner = volume_bounds(frame, "DE", partner="KZ", start="2023-01", end="2023-12")
     assert result.total == pytest.approx((partner.lower, partner.upper, partner.disclosed))
     # Hand sum from the file: DE's disclosed KZ_CPC_BLN barrels in 2023 (methods note R3: 49,550 kbbl).
     coifpm = frame[(frame["dataset"] == "nrg_ti_coifpm") & (frame["reporter"] == "DE")
@@ -99,7 +99,7 @@ def test_identity_with_volume_bounds_on_the_real_file():
 
 
 def test_exact_where_nothing_is_confidential():
-    result = route_exposure(oilflows.load_default(), "IT", "KZ", "2023-01", "2023-12")
+    result = route_exposure(oilflows.load_default(), "IT", partner="KZ", start="2023-01", end="2023-12")
     table = result.to_frame()
     assert (table["lower"] == table["upper"]).all() and (table["lower"] == table["disclosed"]).all()
     assert result.total[0] == result.total[1] > 0
@@ -113,14 +113,14 @@ def test_russian_crude_as_cpc_blend():
             "2021-02": {"WORLD": 10.0, "cells": {("RU", "RU_CPC"): None, ("RU", "RU_URL"): 3.0,
                                                  ("K", "K_a"): None}}}
     routes = _table({"RU_CPC": "cpc", "RU_URL": "russian_port", "K_a": "cpc"})
-    result = route_exposure(build(spec), "AA", "RU", "2021-01", "2021-02", dataset="grades",
-                            routes=routes)
+    result = route_exposure(build(spec), "AA", partner="RU", start="2021-01", end="2021-02",
+                            dataset="grades", routes=routes)
     cpc, port = result.route("cpc"), result.route("russian_port")
     assert (cpc["disclosed"], cpc["lower"], cpc["upper"]) == (5.0, 5.0, 12.0)
     assert (port["lower"], port["upper"]) == (6.0, 6.0)
     assert result.russian_share == pytest.approx((1.0, 1.0))  # both routes run through Russia
     # On the embedded data no reporter lists RU_CPC in 2021: the route is exactly 0.
-    real = route_exposure(oilflows.load_default(), "DE", "RU", "2021-01", "2021-12")
+    real = route_exposure(oilflows.load_default(), "DE", partner="RU", start="2021-01", end="2021-12")
     assert "cpc" not in set(real.to_frame()["route"])
     assert (real.route("cpc")["lower"], real.route("cpc")["upper"]) == (0.0, 0.0)
 
@@ -132,18 +132,19 @@ def test_russian_crude_as_cpc_blend():
 ])
 def test_bad_input_gives_typed_errors(args, fragment):
     with pytest.raises(AnalysisError, match=fragment):
-        route_exposure(oilflows.load_default(), *args)
+        reporter, partner, start, end = args
+        route_exposure(oilflows.load_default(), reporter, partner=partner, start=start, end=end)
 
 
 def test_unknown_route_id_is_a_typed_error():
-    result = route_exposure(oilflows.load_default(), "DE", "KZ", "2023-01", "2023-12")
+    result = route_exposure(oilflows.load_default(), "DE", partner="KZ", start="2023-01", end="2023-12")
     with pytest.raises(AnalysisError, match="unknown route id 'pipeline_x'"):
         result.route("pipeline_x")
 
 
 def test_summary_and_plot():
     pytest.importorskip("matplotlib")
-    result = route_exposure(oilflows.load_default(), "DE", "KZ", "2023-01", "2023-12")
+    result = route_exposure(oilflows.load_default(), "DE", partner="KZ", start="2023-01", end="2023-12")
     text = result.summary()
     assert "share depending on Russian infrastructure" in text and "cpc" in text
     ax = result.plot()
@@ -153,14 +154,18 @@ def test_summary_and_plot():
 
 def test_totals_narrow_the_routes_and_keep_the_truth_room():
     frame = oilflows.load_default()
-    detail = route_exposure(frame, "DE", "KZ", "2023-01", "2023-12").to_frame().set_index("route")
-    fused = route_exposure(frame, "DE", "KZ", "2023-01", "2023-12", totals=["nrg_ti_oil", "published"])
+    detail = route_exposure(frame, "DE", partner="KZ", start="2023-01",
+                            end="2023-12").to_frame().set_index("route")
+    fused = route_exposure(frame, "DE", partner="KZ", start="2023-01", end="2023-12",
+                           totals=["nrg_ti_oil", "published"])
     table = fused.to_frame().set_index("route")
     assert (table["lower"] >= detail.loc[table.index, "lower"] - 1e-6).all()
     assert (table["upper"] <= detail.loc[table.index, "upper"] + 1e-6).all()
     # KEBCO 993 kt in 2023 (published) sits in DE's KZ_MSC cells: Druzhba from 2023-02 on, so the
     # pipeline route is bounded from below by what of it the January cell cannot hold.
     assert table.loc["russian_pipeline", "lower"] > 0 == detail.loc["russian_pipeline", "lower"]
-    partner = volume_bounds(frame, "DE", "KZ", "2023-01", "2023-12", totals=["nrg_ti_oil", "published"])
+    partner = volume_bounds(frame, "DE", partner="KZ", start="2023-01", end="2023-12",
+                            totals=["nrg_ti_oil", "published"])
     assert partner.lower - 1e-6 <= fused.total[0] <= fused.total[1] <= partner.upper + 1e-6
-    assert fused.russian_share[0] > route_exposure(frame, "DE", "KZ", "2023-01", "2023-12").russian_share[0]
+    assert fused.russian_share[0] > route_exposure(frame, "DE", partner="KZ", start="2023-01",
+                                                   end="2023-12").russian_share[0]

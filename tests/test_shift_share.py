@@ -55,7 +55,7 @@ def _assert_identities(table: pd.DataFrame, rtol: float = 1e-9) -> None:
 def test_identity_on_real_data(de_result, default):
     _assert_identities(de_result.table)
     assert de_result.identity_residual < 1e-12
-    register = shift_share(default, "DE", base=("2014-01", "2014-12"), comparison=("2019-01", "2019-12"),
+    register = shift_share(default, "DE", baseline=("2014-01", "2014-12"), post=("2019-01", "2019-12"),
                            dataset="coir")
     _assert_identities(register.table)
     assert register.undisclosed_share == {"base": pytest.approx(0, abs=1e-12),
@@ -97,7 +97,7 @@ def test_hand_case():
         ("2023-01-01", "WORLD", 150.0, None), ("2023-01-01", "AA", 60.0, None),
         ("2023-01-01", "BB", 60.0, None), ("2023-01-01", "CC", None, "c"),
     ])
-    r = shift_share(frame, "XX", base=("2021-01", "2021-01"), comparison=("2023-01", "2023-01"))
+    r = shift_share(frame, "XX", baseline=("2021-01", "2021-01"), post=("2023-01", "2023-01"))
     t = r.table
     # AA: s0 = 0.6, s1 = 0.4; scale = 0.6 * 50 = 30; share = -0.2 * 150 = -30; change 0.
     assert t.loc["AA", "scale_effect"] == pytest.approx(30)
@@ -133,13 +133,13 @@ def test_identity_on_random_panels(seed):
 def test_errors(default):
     frame = _rows([("2021-01-01", "WORLD", 10.0, None), ("2023-01-01", "WORLD", 10.0, None)])
     with pytest.raises(AnalysisError, match="must start after the base"):
-        shift_share(frame, "XX", base=("2023-01", "2023-12"), comparison=("2021-01", "2021-12"))
+        shift_share(frame, "XX", baseline=("2023-01", "2023-12"), post=("2021-01", "2021-12"))
     with pytest.raises(AnalysisError, match="no data"):
-        shift_share(frame, "XX", base=("1999-01", "1999-12"))
+        shift_share(frame, "XX", baseline=("1999-01", "1999-12"))
     with pytest.raises(AnalysisError, match="several datasets"):
-        shift_share(default, "DE", base=("2014-01", "2014-12"), comparison=("2019-01", "2019-12"))
+        shift_share(default, "DE", baseline=("2014-01", "2014-12"), post=("2019-01", "2019-12"))
     with pytest.raises(AnalysisError, match="not a pair of periods"):
-        shift_share(frame, "XX", base=("then", "now"))
+        shift_share(frame, "XX", baseline=("then", "now"))
     zero = _rows([("2021-01-01", "WORLD", 0.0, None), ("2023-01-01", "WORLD", 10.0, None)])
     with pytest.raises(AnalysisError, match="total is 0"):
         shift_share(zero, "XX")

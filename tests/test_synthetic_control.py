@@ -39,7 +39,8 @@ def default():
 @pytest.fixture(scope="module")
 def real(default):
     # The old default, explicit (its reference values); "drop" is the default now.
-    return synthetic_control(default, treated="DE", donors=DONORS, confidential="lower_bound")
+    return synthetic_control(default, treated="DE", donors=DONORS, confidential="lower_bound",
+                             partner="KZ")
 
 
 # -- the weights -----------------------------------------------------------------------------------------
@@ -74,7 +75,7 @@ def test_recovers_effect_when_treated_is_in_the_convex_hull():
     errors = []
     for seed in range(6):
         frame, truth = sim.simulate_frame(seed, n_units=8, n_treated=1, in_hull=True)
-        r = synthetic_control(frame, treated=truth.treated[0], donors=truth.controls)
+        r = synthetic_control(frame, treated=truth.treated[0], donors=truth.controls, partner="KZ")
         errors.append(r.effect - truth.beta)
         assert r.weights.sum() == pytest.approx(1.0) and (r.weights >= 0).all()
         assert r.pre_rmspe < 0.01  # the pre-period path is reproduced up to the noise (sd 0.006)
@@ -87,7 +88,8 @@ def test_placebo_p_values_are_uniform_without_an_effect():
     p_values = []
     for seed in range(40):
         frame, truth = sim.simulate_frame(seed, n_units=6, n_treated=1, theta=0.0)  # exchangeable units
-        p_values.append(synthetic_control(frame, treated=truth.treated[0], donors=truth.controls).p_value)
+        p_values.append(synthetic_control(frame, treated=truth.treated[0], donors=truth.controls,
+                                          partner="KZ").p_value)
     p_values = np.array(p_values)
     assert set(np.round(p_values * 6).astype(int)) <= set(range(1, 7))  # p in {1/6, ..., 1}
     assert p_values.mean() == pytest.approx(7 / 12, abs=0.12)  # uniform on {1/6..1}: mean 7/12
@@ -98,8 +100,9 @@ def test_intercept_handles_a_treated_unit_above_the_hull():
     classic_errors, demeaned_errors = [], []
     for seed in range(3):
         frame, truth = sim.simulate_frame(seed, n_units=8, n_treated=1, in_hull=True, level_shift=0.08)
-        classic = synthetic_control(frame, treated=truth.treated[0], donors=truth.controls)
-        demeaned = synthetic_control(frame, treated=truth.treated[0], donors=truth.controls, intercept=True)
+        classic = synthetic_control(frame, treated=truth.treated[0], donors=truth.controls, partner="KZ")
+        demeaned = synthetic_control(frame, treated=truth.treated[0], donors=truth.controls,
+                                     intercept=True, partner="KZ")
         assert classic.hull["months_above"] == classic.hull["pre_months"]
         assert any("outside the donors' range" in c for c in classic.caveats)
         pre = demeaned.paths[~demeaned.paths["post"]]
@@ -141,15 +144,15 @@ def test_real_data_flags_convex_hull_and_caveats(real):
 
 
 def test_default_donors_exclude_druzhba_reporters(default):
-    result = synthetic_control(default, treated="DE")
+    result = synthetic_control(default, treated="DE", partner="KZ")
     assert "PL" not in result.donors and "PL" not in result.dropped
     assert set(result.donors) | set(result.dropped) == set(DONORS)
 
 
 def test_drop_is_the_default(default):
     # DE's KZ cell is confidential in 43 of its 48 months: "drop" keeps only the identified ones.
-    result = synthetic_control(default, treated="DE", donors=DONORS)
-    explicit = synthetic_control(default, treated="DE", donors=DONORS, confidential="drop")
+    result = synthetic_control(default, treated="DE", donors=DONORS, partner="KZ")
+    explicit = synthetic_control(default, treated="DE", donors=DONORS, confidential="drop", partner="KZ")
     assert result.panel.confidential == "drop"
     assert (result.panel.data["partner_confidential"] == 0).all()
     pd.testing.assert_frame_equal(result.paths, explicit.paths)
@@ -177,10 +180,10 @@ def test_plots(real):
 def test_error_paths(default, kwargs, message):
     kwargs.setdefault("donors", DONORS)
     with pytest.raises(AnalysisError, match=message):
-        synthetic_control(default, **kwargs)
+        synthetic_control(default, partner="KZ", **kwargs)
 
 
 @pytest.mark.parametrize("rule", ["bounds", "zero"])
 def test_synthetic_control_refuses_rules_it_cannot_honour(rule):
     with pytest.raises(AnalysisError, match="confidential must be 'drop' or 'lower_bound'"):
-        synthetic_control(oilflows.load_default(), "DE", confidential=rule)
+        synthetic_control(oilflows.load_default(), "DE", confidential=rule, partner="KZ")

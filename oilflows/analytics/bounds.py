@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,7 @@ from ._accounting import Accounts, Program, accounts, dataset_pairs, month_range
 from ._panel import display, fmt, matching, pct
 from ._plot import pyplot
 from ._result import Result
+from ._signature import call_forms
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -177,13 +178,14 @@ class BoundsResult(Result):
         return ax
 
 
+@call_forms(old_positional=("partner", "start", "end"))
 def volume_bounds(
     frame: pd.DataFrame,
     reporter: str,
+    *,
     partner: str,
     start: str,
     end: str,
-    *,
     measure: str = "volume_bbl",
     dataset: str = "nrg_ti_coifpm",
     totals: list[str] | None = None,
@@ -312,14 +314,15 @@ class SubstitutionBounds(Result):
         return "\n".join(lines)
 
 
+@call_forms(old_positional=("displaced", "substitute", "baseline", "post"))
 def substitution_bounds(
     frame: pd.DataFrame,
     reporter: str,
+    *,
     displaced: str,
     substitute: str,
     baseline: tuple[str, str],
     post: tuple[str, str],
-    *,
     measure: str = "volume_bbl",
     dataset: str = "nrg_ti_coifpm",
     totals: list[str] | None = None,
@@ -398,7 +401,17 @@ def partner_change_bounds(frame: pd.DataFrame, reporter: str, partners: list[str
 # -- totals from other datasets ------------------------------------------------------------------------
 
 
-def density_interval(frame: pd.DataFrame, acc: Accounts, partner: str,
+class _Located(Protocol):
+    """What :func:`density_interval` reads of its `acc`: the source and dataset (of an Accounts)."""
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def dataset(self) -> str: ...
+
+
+def density_interval(frame: pd.DataFrame, acc: _Located, partner: str,
                      margin: float = API_MARGIN) -> tuple[float, float, str]:
     """Barrels per tonne (low, high) for `partner`'s crude whose grade is not disclosed.
 

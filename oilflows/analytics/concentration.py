@@ -30,7 +30,8 @@ from ..errors import AnalysisError
 from ..schema import WORLD
 from ._panel import Panel, build_panel, check_measure, display, native_freq
 from ._plot import pyplot
-from ._result import Result
+from ._result import Result, Summary
+from ._signature import call_forms
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -118,10 +119,13 @@ def risk_weighted_hhi(shares: Shares | pd.DataFrame, risk: Mapping[str, float],
     -------
     float or pandas.Series
     """
-    table = pd.DataFrame(shares) if isinstance(shares, pd.DataFrame) else None
-    series = None if table is not None else pd.Series(shares, dtype=float)
-    columns = table.columns if table is not None else series.index
-    present = (table.fillna(0) > 0).any() if table is not None else series.fillna(0) > 0
+    table: pd.DataFrame | None = None
+    if isinstance(shares, pd.DataFrame):
+        table = pd.DataFrame(shares)
+        columns, present = table.columns, (table.fillna(0) > 0).any()
+    else:
+        series = pd.Series(shares, dtype=float)
+        columns, present = series.index, series.fillna(0) > 0
     missing = [p for p in columns if p not in risk and bool(present[p])]
     if missing and default is None:
         raise AnalysisError(f"risk table has no coefficient for {missing}; add them or pass default=")
@@ -211,7 +215,7 @@ class ConcentrationResult(Result):
         """The per-period table (period as a column)."""
         return self.table.reset_index()
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
         """A plain-text table of the indices per period, with the undisclosed share and caveats."""
         unit, div = display(self.measure)
         window = f"rolling {self.rolling}-month sums" if self.rolling else (
@@ -241,7 +245,7 @@ class ConcentrationResult(Result):
             lines.append(f"({len(self.table) - len(shown)} periods without any disclosed partner omitted)")
         if self.caveats:
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
-        return "\n".join(lines)
+        return self._summary("\n".join(lines))
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """HHI per period: of WORLD (lower bound) with the band up to the upper bound, and of disclosed."""
@@ -271,9 +275,11 @@ def _pct(x: float) -> str:
 # -- the analytic ---------------------------------------------------------------------------------
 
 
+@call_forms(old_positional=("measure", "freq", "dataset", "k", "rolling"))
 def concentration(
     frame: pd.DataFrame,
     reporter: str,
+    *,
     measure: str = "volume_bbl",
     freq: str = "A",
     dataset: str | None = None,
@@ -337,7 +343,8 @@ def concentration(
     return result
 
 
-def _aggregate(panel: Panel, freq: str, native: str, rolling: int | None):
+def _aggregate(panel: Panel, freq: str, native: str,
+               rolling: int | None) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     values, world = panel.values.copy(), panel.world.copy()
     months = pd.Series(12 if native == "A" else 1, index=world.index)
     if rolling:

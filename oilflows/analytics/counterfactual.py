@@ -47,6 +47,7 @@ the disclosed sum, a lower bound, and is counted in the caveats.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -57,9 +58,10 @@ from scipy import special, stats
 
 from ..errors import AnalysisError
 from ..schema import WORLD
-from ._panel import Panel, build_panel, check_measure, display, fmt, window
+from ._panel import Panel, build_panel, check_covers, check_measure, display, fmt, window
 from ._plot import pyplot
 from ._result import Result
+from ._signature import call_forms
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -124,14 +126,18 @@ def _extract(panel: Panel, partner: str, target: str) -> _Extracted:
                       first_covered=covered.min() if len(covered) else None)
 
 
+@call_forms(old_positional=("partner", "measure", "target", "dataset", "period"),
+            renamed={"period": ("start", "end")})
 def partner_series(
     frame: pd.DataFrame,
     reporter: str,
+    *,
     partner: str,
     measure: str = "volume_bbl",
     target: str = "volume",
     dataset: str | None = None,
-    period: tuple[str, str] | None = None,
+    start: str | None = None,
+    end: str | None = None,
 ) -> pd.Series:
     """A partner's monthly imports into `reporter` as a Series, with unknown months as NaN.
 
@@ -147,9 +153,10 @@ def partner_series(
         The quantity itself, or its share of the WORLD total (a fraction in [0, 1]).
     dataset : str, optional
         ``"dataset"`` or ``"source/dataset"``, when several datasets hold the reporter.
-    period : tuple of str, optional
-        Inclusive ``("YYYY-MM", "YYYY-MM")`` window; default: from the first month with a partner
-        breakdown to the last month with a WORLD total.
+    start, end : str, optional
+        Inclusive span of months ``"YYYY-MM"``, both or neither (was ``period=(start, end)``,
+        deprecated); default: from the first month with a partner breakdown to the last month
+        with a WORLD total.
 
     Returns
     -------
@@ -160,6 +167,9 @@ def partner_series(
         ``partial_months`` (months whose disclosed value is a lower bound because some of the
         partner's grade cells are confidential).
     """
+    if (start is None) != (end is None):
+        raise AnalysisError(f"give both start= and end=, or neither (got start={start!r}, end={end!r})")
+    period = (start, end) if start is not None and end is not None else None
     check_measure(measure)
     _check_choice("target", target, TARGETS)
     bounds = window(period) if period is not None else None
@@ -243,9 +253,13 @@ def _caught(records) -> list[str]:
 
 def _sarimax_forecast(z: pd.Series, h: int, order, seasonal_order, trend, parameter_uncertainty
                       ) -> _Forecast:
+    from statsmodels.tsa.statespace.kalman_filter import MEMORY_NO_SMOOTHING
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
     mod = SARIMAX(z, order=order, seasonal_order=seasonal_order, trend=trend)
+    # Only filter output is read (forecasts, predicted covariances, one-step residuals): without
+    # this flag fit() also runs the smoother on the estimate (issue 15; same estimates).
+    mod.ssm.set_conserve_memory(MEMORY_NO_SMOOTHING)
     res, notes = _fit_sarimax(mod)
     mean = res.get_forecast(h).predicted_mean.to_numpy()
     cov = _sarimax_joint_cov(res, h)
@@ -316,6 +330,31 @@ def _sarimax_joint_cov(res, h: int) -> np.ndarray:
     return cov
 
 
+def _forecast_mean(mod, params: np.ndarray, h: int) -> np.ndarray:
+    """The `h`-step forecast means of `mod` at `params`, from one Kalman filter pass (issue 15).
+
+    ``mod.filter(params).get_forecast(h)`` builds a full results object (with an OPG parameter
+    covariance) and an extended model for every call; the forecast of a time-invariant model is
+    just the state recursion ``a_{i+1} = T a_i + c``, ``y_i = Z a_i + d`` from the last predicted
+    state ``a_1 = a_{n+1|n}``, which this computes from the filter output alone (equal to
+    ``get_forecast`` to rounding; ``tests/test_counterfactual_fast.py``). SARIMAX stores a
+    constant's intercept once per month; matrices that really vary over time (a time trend,
+    exogenous regressors) take the full path.
+    """
+    fr = mod.filter(params, cov_type="none", return_ssm=True)
+    mats = (fr.design, fr.obs_intercept, fr.transition, fr.state_intercept)
+    if mod.k_exog or not all(np.array_equal(m, np.broadcast_to(m[..., :1], m.shape)) for m in mats):
+        return np.asarray(mod.filter(params).get_forecast(h).predicted_mean, dtype=float)
+    design, obs_int = fr.design[:, :, 0], fr.obs_intercept[:, 0]
+    transition, state_int = fr.transition[:, :, 0], fr.state_intercept[:, 0]
+    state = np.array(fr.predicted_state[:, -1], dtype=float)
+    out = np.empty(h)
+    for i in range(h):
+        out[i] = (design @ state + obs_int)[0]
+        state = transition @ state + state_int
+    return out
+
+
 def _forecast_jacobian(mod, res, h: int) -> tuple[np.ndarray, list[str]]:
     """d(forecast mean)/d(params) by central differences (one-sided at a parameter bound)."""
     params = np.asarray(res.params, dtype=float)
@@ -325,9 +364,9 @@ def _forecast_jacobian(mod, res, h: int) -> tuple[np.ndarray, list[str]]:
     def mean_at(p):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return mod.filter(p).get_forecast(h).predicted_mean.to_numpy()
+            return _forecast_mean(mod, p, h)
 
-    base = np.asarray(res.get_forecast(h).predicted_mean, dtype=float)
+    base = _forecast_mean(mod, params, h)
     for i, name in enumerate(res.model.param_names):
         if name == "sigma2":
             continue
@@ -650,10 +689,15 @@ class CounterfactualResult(Result):
 # -- the function ---------------------------------------------------------------------------------
 
 
+@call_forms(old_positional=("partner", "shock", "pre", "post", "measure", "target", "model", "order",
+                            "seasonal_order", "trend", "ets_options", "alpha", "displaced",
+                            "displaced_baseline", "parameter_uncertainty", "share_floor", "n_sims",
+                            "seed", "dataset", "joint_coverage", "anticipation_end"))
 def counterfactual(
     frame: pd.DataFrame,
-    reporter: str = "DE",
-    partner: str = "KZ",
+    reporter: str,
+    *,
+    partner: str,
     shock: str = "2023-01",
     pre: tuple[str, str] | None = None,
     post: tuple[str, str] = ("2023-01", "2023-12"),
@@ -665,7 +709,7 @@ def counterfactual(
     trend: str | None = "c",
     ets_options: dict | None = None,
     alpha: float = 0.05,
-    displaced: str | None = "RU",
+    displaced: str | None = None,
     displaced_baseline: str = "forecast",
     parameter_uncertainty: bool = True,
     share_floor: float = DEFAULT_SHARE_FLOOR,
@@ -710,7 +754,8 @@ def counterfactual(
     alpha : float
         ``1 - alpha`` prediction intervals.
     displaced : str or None
-        The partner the substitute replaced (``None``: no coverage).
+        The partner the substitute replaced (``None``, the default: no coverage; before this
+        release the default was ``"RU"``).
     displaced_baseline : {"forecast", "mean"}
         The displaced partner's shortfall in each post month is its counterfactual minus its
         actual. ``"forecast"``: the counterfactual is the same model fitted to the displaced
@@ -760,6 +805,51 @@ def counterfactual(
     The partner's figures are disclosed figures: confidential grade cells are in the WORLD total
     but not in the partner's value (see the caveats and the undisclosed share).
     """
+    return _counterfactual(
+        frame, reporter, None, partner=partner, shock=shock, pre=pre, post=post, measure=measure,
+        target=target, model=model, order=order, seasonal_order=seasonal_order, trend=trend,
+        ets_options=ets_options, alpha=alpha, displaced=displaced,
+        displaced_baseline=displaced_baseline, parameter_uncertainty=parameter_uncertainty,
+        share_floor=share_floor, n_sims=n_sims, seed=seed, dataset=dataset,
+        joint_coverage=joint_coverage, anticipation_end=anticipation_end)
+
+
+def counterfactual_on_panel(panel: Panel, partner: str, **options: object) -> CounterfactualResult:
+    """:func:`counterfactual` on an already built monthly `panel` (not part of the public API).
+
+    Used where the caller holds the reporter's panel (a panel-run task for several partners of
+    one reporter, the report after its substitution analysis) so that the panel is built once
+    (issues 14 and 15). `options` are :func:`counterfactual`'s keyword arguments, defaults as
+    there; ``dataset`` defaults to the panel's ``"source/dataset"`` and ``measure`` must be the
+    panel's. The windows are checked against the panel as :func:`build_panel` checks them, so the
+    result and the errors equal ``counterfactual(frame, panel.reporter, partner=partner,
+    dataset=f"{panel.source}/{panel.dataset}", **options)`` on the frame the panel came from.
+    """
+    params = {name: p.default for name, p in inspect.signature(counterfactual).parameters.items()
+              if p.default is not inspect.Parameter.empty}
+    unknown = sorted(set(options) - set(params))
+    if unknown:
+        raise AnalysisError(f"unknown counterfactual option(s) {unknown}")
+    params.update(options)
+    if params["dataset"] is None:
+        params["dataset"] = f"{panel.source}/{panel.dataset}"
+    if params["measure"] != panel.measure or panel.freq != "M":
+        raise AnalysisError(f"the panel holds {panel.measure} at freq {panel.freq}; a counterfactual "
+                            f"of {params['measure']} needs a monthly panel of it")
+    return _counterfactual(None, panel.reporter, panel, partner=partner, **params)  # type: ignore[arg-type]
+
+
+def _counterfactual(
+    frame: pd.DataFrame | None, reporter: str, panel: Panel | None, *, partner: str, shock: str,
+    pre: tuple[str, str] | None, post: tuple[str, str], measure: str, target: str, model: str,
+    order: tuple[int, int, int], seasonal_order: tuple[int, int, int, int], trend: str | None,
+    ets_options: dict | None, alpha: float, displaced: str | None, displaced_baseline: str,
+    parameter_uncertainty: bool, share_floor: float, n_sims: int, seed: int, dataset: str | None,
+    joint_coverage: bool, anticipation_end: str | None,
+) -> CounterfactualResult:
+    """The body of :func:`counterfactual`: on `panel` if given (checked to cover the windows),
+    else on the panel :func:`build_panel` makes from `frame`. The anticipation re-fit reuses the
+    panel of the main fit (one build_panel per call, issue 14)."""
     check_measure(measure)
     _check_choice("target", target, TARGETS)
     _check_choice("model", model, MODELS)
@@ -785,7 +875,12 @@ def counterfactual(
         periods.append(pre_bounds)
     else:
         periods.append((shock_ts - pd.DateOffset(months=1),) * 2)
-    panel = build_panel(frame, reporter, measure, "M", dataset, periods)
+    if panel is None:
+        if frame is None:
+            raise AnalysisError("give a frame or a panel")
+        panel = build_panel(frame, reporter, measure, "M", dataset, periods)
+    else:
+        check_covers(panel, periods, dataset)
     _require_partner(panel, partner)
     sub = _extract(panel, partner, target)
     if pre is None:
@@ -846,7 +941,7 @@ def counterfactual(
     if anticipation_end is not None:
         end = window((anticipation_end, anticipation_end))[0]
         if end < pre_hi and end > pre_lo:
-            kwargs = {"reporter": reporter, "partner": partner, "shock": shock,
+            kwargs = {"partner": partner, "shock": shock,
                       "pre": (f"{pre_lo:%Y-%m}", f"{end:%Y-%m}"), "post": post, "measure": measure,
                       "target": target, "model": model, "order": order,
                       "seasonal_order": seasonal_order, "trend": trend, "ets_options": ets_options,
@@ -856,7 +951,7 @@ def counterfactual(
                       "n_sims": n_sims, "seed": seed, "dataset": dataset,
                       "joint_coverage": joint_coverage, "anticipation_end": None}
             try:
-                result.anticipation = counterfactual(frame, **kwargs)
+                result.anticipation = _counterfactual(frame, reporter, panel, **kwargs)
             except AnalysisError as exc:
                 result.anticipation_error = str(exc)
     return result

@@ -54,7 +54,7 @@ import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -64,7 +64,8 @@ from ..errors import AnalysisError
 from ..schema import WORLD
 from ._panel import build_panel, candidates, matching
 from ._plot import pyplot
-from ._result import Result
+from ._result import Result, Summary
+from ._signature import call_forms
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -268,7 +269,7 @@ class FeenstraResult(Result):
         table["ci_high"] = table["estimate"] + q * table["std_error"]
         return table.reset_index()
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
         """Plain-text report: estimates, sample, reference, data coverage and caveats."""
         where = (f"{self.reporter}, {self.source}/{self.dataset}, " if self.reporter else "")
         span = ""
@@ -304,7 +305,7 @@ class FeenstraResult(Result):
                          f"(min {share.min():.1%}); the rest is undisclosed, confidential or excluded")
         if self.notes:
             lines += ["", "Data and assumptions:"] + [f"- {n}" for n in self.notes]
-        return "\n".join(lines)
+        return self._summary("\n".join(lines))
 
     def plot(self, ax: Axes | None = None, label: int = 8) -> Axes:
         """Variety means of y against the fitted relation c + theta1 x1bar + theta2 x2bar.
@@ -634,16 +635,17 @@ def simulate_feenstra(
 # -- canonical frame -> variety table ---------------------------------------------------------
 
 
+@call_forms(old_positional=("variety", "freq", "reference", "dataset", "start", "end"))
 def feenstra(
     frame: pd.DataFrame,
     reporter: str,
+    *,
     variety: str = "partner",
     freq: str = "A",
     reference: str | None = None,
     dataset: str | None = None,
     start: str | None = None,
     end: str | None = None,
-    *,
     exclude: Iterable[str] | None = None,
     qualities: pd.DataFrame | Mapping[str, tuple[float, float]] | None = None,
     cov_type: str = "HC2",
@@ -757,6 +759,7 @@ def feenstra(
                      "sigma is reported as estimated (as the published German figure is); "
                      f"Broda-Weinstein's rule (grid) gives sigma = {result.sigma_other_method:.2f}")
     elif not result.rho_admissible:
+        assert result.grid is not None  # the grid was used, so it is kept
         notes.append(f"closed-form rho = {result.grid['closed_form']['rho']:.3f} (sigma = "
                      f"{result.grid['closed_form']['sigma']:.2f}) is inadmissible; sigma is from the "
                      "Broda-Weinstein grid")
@@ -781,7 +784,7 @@ def _bounds(start: str | None, end: str | None) -> tuple[pd.Timestamp | None, pd
     return lo, hi
 
 
-def _window_text(lo, hi) -> str:
+def _window_text(lo: pd.Timestamp | None, hi: pd.Timestamp | None) -> str:
     if lo is None and hi is None:
         return ""
     return f" between {lo:%Y-%m} and {hi:%Y-%m}" if lo is not None and hi is not None else (
@@ -820,6 +823,10 @@ def _currency(rows: pd.DataFrame) -> str:
     return "/".join(sorted(map(str, currencies))) or "currency"
 
 
+#: The ``qualities=`` of :func:`feenstra`: grade -> (API gravity, sulphur %).
+_Qualities: TypeAlias = pd.DataFrame | Mapping[str, tuple[float, float]] | None
+
+
 def _grade_labels(rows: pd.DataFrame) -> pd.Series:
     grade = rows["grade"].where(rows["grade"].notna(), rows["partner"]).astype(str)
     partners = rows.groupby(grade)["partner"].nunique()
@@ -827,7 +834,7 @@ def _grade_labels(rows: pd.DataFrame) -> pd.Series:
     return grade.where(~shared, rows["partner"].astype(str) + ":" + grade)
 
 
-def _labels(rows: pd.DataFrame, variety: str, qualities, notes: list[str]) -> pd.Series:
+def _labels(rows: pd.DataFrame, variety: str, qualities: _Qualities, notes: list[str]) -> pd.Series:
     if variety == "partner":
         notes.append("varieties: countries of origin (region and 'other' origins included as varieties)")
         return rows["partner"].astype(str)
@@ -842,6 +849,7 @@ def _labels(rows: pd.DataFrame, variety: str, qualities, notes: list[str]) -> pd
             f"({rows['source'].iloc[0]}/{rows['dataset'].iloc[0]}). Use nrg_ti_coifpm, or pass "
             "qualities= (grade -> (API, sulphur %))")
     classes = oil_type(quality["api_gravity"], quality["sulphur_pct"])
+    assert isinstance(classes, pd.Series)  # array-likes in, a Series out
     notes.append("varieties: API x sulphur classes (light > 31.1 API >= medium >= 22.3 > heavy; sweet "
                  "< 1 % S), each grade classified by its volume-weighted mean quality: "
                  + "; ".join(f"{c}: {', '.join(sorted(g))}"
@@ -849,7 +857,7 @@ def _labels(rows: pd.DataFrame, variety: str, qualities, notes: list[str]) -> pd
     return grades.map(classes)
 
 
-def _grade_qualities(rows: pd.DataFrame, grades: pd.Series, qualities) -> pd.DataFrame:
+def _grade_qualities(rows: pd.DataFrame, grades: pd.Series, qualities: _Qualities) -> pd.DataFrame:
     """Volume-weighted mean API and sulphur per grade label; `qualities` override."""
     known = rows.assign(label=grades)
     known = known[known["api_gravity"].notna() & known["sulphur_pct"].notna()
@@ -877,7 +885,8 @@ def _grade_qualities(rows: pd.DataFrame, grades: pd.Series, qualities) -> pd.Dat
     return table.astype(float)
 
 
-def _aggregate(rows: pd.DataFrame, world: pd.Series, freq: str, native: str, notes: list[str]):
+def _aggregate(rows: pd.DataFrame, world: pd.Series, freq: str, native: str,
+               notes: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Variety x period values and volumes; drop variety-periods with a confidential cell."""
     volume = rows["volume_bbl"]
     usable = (volume > 0) & (rows["value"] > 0)

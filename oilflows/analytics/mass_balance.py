@@ -40,6 +40,7 @@ as ``production_lower/upper`` and ``exports_eu_lower/upper``.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
@@ -53,7 +54,8 @@ from ..errors import AnalysisError
 from ..schema import CONFIDENTIAL, PERIOD_YEARS, WORLD, parse_interval_flag
 from ._accounting import select_dataset
 from ._plot import pyplot
-from ._result import Result
+from ._result import Result, Summary
+from ._signature import call_forms
 from .bounds import density_interval, volume_bounds
 
 if TYPE_CHECKING:
@@ -124,7 +126,7 @@ class MassBalanceResult(Result):
         """One row per year, the columns of :data:`COLUMNS` (tonnes)."""
         return self.table.copy()
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
         t = self.table
         lines = [
             f"Exporter mass balance: {self.exporter}, importers' reported imports "
@@ -164,7 +166,7 @@ class MassBalanceResult(Result):
         lines.append(f"flagged years: {', '.join(map(str, flagged)) if flagged else 'none'}")
         if self.caveats:
             lines += ["", "What this can and cannot show:"] + [f"- {c}" for c in self.caveats]
-        return "\n".join(lines)
+        return self._summary("\n".join(lines))
 
     def _repr_text(self) -> str:  # pragma: no cover - convenience
         return self.summary()
@@ -219,9 +221,10 @@ class MassBalanceResult(Result):
         return ax
 
 
+@call_forms(renamed={"exporter": "reporter"})
 def exporter_balance(
     frame: pd.DataFrame,
-    exporter: str = "KZ",
+    reporter: str,
     *,
     years: list[int] | range | None = None,
     importers: list[str] | None = None,
@@ -236,8 +239,9 @@ def exporter_balance(
     frame : pandas.DataFrame
         A canonical frame holding the importer-side `dataset` and, for the exports, the exporter's
         ``published`` rows with ``flow="export"`` (the embedded default has Kazakhstan's).
-    exporter : str
-        ISO alpha-2 code of the exporting country (the importers' partner).
+    reporter : str
+        ISO alpha-2 code of the exporting country whose balance is drawn: it reports the published
+        total exports, and is the importers' partner (was ``exporter=``, deprecated).
     years : list of int, optional
         Default: every year with an importer row for the exporter or a published export figure.
     importers : list of str, optional
@@ -265,6 +269,7 @@ def exporter_balance(
         exporter no importer reports, importers without data or an aggregate summed with a member,
         and years with no data at all.
     """
+    exporter = reporter
     if measure not in MEASURES:
         raise AnalysisError(f"measure must be one of {list(MEASURES)}, got {measure!r}")
     source, chosen = select_dataset(frame, dataset)
@@ -309,7 +314,8 @@ def exporter_balance(
 # -- inputs ---------------------------------------------------------------------------------------
 
 
-def _importers(data, rows, importers, source, chosen, exporter) -> list[str]:
+def _importers(data: pd.DataFrame, rows: pd.DataFrame, importers: Iterable[str] | None, source: str,
+               chosen: str, exporter: str) -> list[str]:
     available = sorted(set(rows["reporter"]))
     if importers is None:
         chosen_importers = [r for r in available if is_iso_country(r)]
@@ -332,7 +338,8 @@ def _importers(data, rows, importers, source, chosen, exporter) -> list[str]:
     return chosen_importers
 
 
-def _years(years, rows, exports, source, chosen, exporter) -> list[int]:
+def _years(years: Iterable[int] | None, rows: pd.DataFrame, exports: pd.DataFrame, source: str,
+           chosen: str, exporter: str) -> list[int]:
     have = set(rows["period"].dt.year.astype(int))
     published = set(exports["year"]) if not exports.empty else set()
     if years is None:
@@ -372,7 +379,7 @@ def _export_figures(frame: pd.DataFrame, exporter: str) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["year", "lower", "upper", "label"])
 
 
-def _context(context, exporter: str) -> dict[str, pd.DataFrame]:
+def _context(context: pd.DataFrame | bool | None, exporter: str) -> dict[str, pd.DataFrame]:
     """Production and exports-to-the-EU intervals by year from a provenance table."""
     empty = pd.DataFrame(columns=["year", "lower", "upper", "label"])
     if context is False or context is None:
@@ -393,7 +400,7 @@ def _context(context, exporter: str) -> dict[str, pd.DataFrame]:
     usable = table[(table["csv_reporter"] == exporter) & (table["freq"] == "A")
                    & table["lower"].notna() & (table["csv_grade"].fillna("") == "")
                    & (table["skip_reason"].fillna("") != LOW_TRUST)]
-    out = {}
+    out: dict[str, pd.DataFrame] = {}
     for key, mask in (("production", usable["metric"] == PRODUCTION_METRIC),
                       ("exports_eu", (usable["metric"] == EXPORT_METRIC)
                        & usable["csv_partner"].isin(EU_PARTNERS))):
@@ -420,11 +427,13 @@ def printed_half_unit(value: float, coarsest: float = 1000.0) -> float:
     return 0.0
 
 
-def _annual_figures(rows, importers, years, measure, frame, source, chosen, exporter):
+def _annual_figures(rows: pd.DataFrame, importers: list[str], years: list[int], measure: str,
+                    frame: pd.DataFrame, source: str, chosen: str,
+                    exporter: str) -> tuple[pd.DataFrame, list[str]]:
     """One row per (year, importer): status used / zero / missing / confidential, value, interval."""
     notes: list[str] = []
     rows = rows[(rows["freq"] == "A") & rows["reporter"].isin(importers)]
-    k = None
+    k: tuple[float, float] | None = None
     if measure == "volume_bbl":
         k_lo, k_hi, how = density_interval(frame, SimpleNamespace(source=source, dataset=chosen),
                                            exporter)
@@ -462,7 +471,9 @@ def _annual_figures(rows, importers, years, measure, frame, source, chosen, expo
     return figures, notes
 
 
-def _monthly_figures(frame, rows, importers, years, source, chosen, exporter, measure):
+def _monthly_figures(frame: pd.DataFrame, rows: pd.DataFrame, importers: list[str], years: list[int],
+                     source: str, chosen: str, exporter: str,
+                     measure: str) -> tuple[pd.DataFrame, tuple[float, float] | None, list[str]]:
     """Each importer-year from the sharp monthly bounds of ``volume_bounds`` (plus cell rounding),
     in tonnes (barrels through the exporter's density interval)."""
     notes: list[str] = []
@@ -484,8 +495,8 @@ def _monthly_figures(frame, rows, importers, years, source, chosen, exporter, me
                 rec["status"] = "missing"
                 records.append(rec)
                 continue
-            result = volume_bounds(frame, importer, exporter, f"{year}-01", f"{year}-12",
-                                   measure=measure, dataset=f"{source}/{chosen}")
+            result = volume_bounds(frame, importer, partner=exporter, start=f"{year}-01",
+                                   end=f"{year}-12", measure=measure, dataset=f"{source}/{chosen}")
             cells = data[(data["reporter"] == importer) & (data["period"].dt.year == year)][measure]
             half = sum(printed_half_unit(v, PRINTED_UNIT[measure]) for v in cells.dropna())
             lo = max(result.lower - half, 0.0)
@@ -524,11 +535,12 @@ def _combine(figs: pd.DataFrame, what: str, year: int, caveats: list[str]) -> tu
     return lo, hi, len(figs)
 
 
-def _all_eu(importers) -> bool:
+def _all_eu(importers: Iterable[str]) -> bool:
     return all(i in EU27 or i in EU_AGGREGATES for i in importers)
 
 
-def _table(figures, exports, ctx, years, importers, caveats) -> pd.DataFrame:
+def _table(figures: pd.DataFrame, exports: pd.DataFrame, ctx: dict[str, pd.DataFrame], years: list[int],
+           importers: list[str], caveats: list[str]) -> pd.DataFrame:
     all_eu = _all_eu(importers)
     out = []
     for year in years:
@@ -571,7 +583,8 @@ def _table(figures, exports, ctx, years, importers, caveats) -> pd.DataFrame:
     return table
 
 
-def _standing_caveats(exporter, source, chosen, importers, table, exports, monthly) -> list[str]:
+def _standing_caveats(exporter: str, source: str, chosen: str, importers: list[str], table: pd.DataFrame,
+                      exports: pd.DataFrame, monthly: bool) -> list[str]:
     notes = []
     notes.append(
         f"Coverage: only the importers in the frame ({len(importers)}: {', '.join(importers)}) are "
@@ -632,7 +645,8 @@ def _standing_caveats(exporter, source, chosen, importers, table, exports, month
 
 def _years_text(years: list[int]) -> str:
     years = sorted(years)
-    runs, start = [], years[0]
+    runs: list[str] = []
+    start: int | None = years[0]
     for a, b in zip(years, [*years[1:], None], strict=True):
         if b != a + 1:
             runs.append(f"{start}" if start == a else f"{start}-{a}")

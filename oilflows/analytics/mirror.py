@@ -12,7 +12,8 @@ from ..errors import AnalysisError
 from ..schema import QUANTITIES
 from ._panel import matching
 from ._plot import pyplot
-from ._result import Result
+from ._result import Result, Summary
+from ._signature import call_forms
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -52,7 +53,7 @@ class MirrorResult(Result):
         """One row per ``period`` (a column): the columns of ``table``."""
         return self.table.rename_axis("period").reset_index()
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
         t = self.table
         lines = [f"Mirror flows {self.exporter} -> {self.importer} ({self.measure}, freq {self.freq})",
                  f"importer side: {self.importer_dataset}; exporter side: {self.exporter_dataset}; "
@@ -63,7 +64,7 @@ class MirrorResult(Result):
             lines.append(f"{period:%Y-%m}  {row['importer_reported']:>16,.0f}"
                          f"{row['exporter_adjusted']:>16,.0f}{row['discrepancy']:>16,.0f}{rel:>10}")
         lines += [f"- {n}" for n in self.notes]
-        return "\n".join(lines)
+        return self._summary("\n".join(lines))
 
     def plot(self, ax: Axes | None = None) -> Axes:
         plt = pyplot()
@@ -95,22 +96,36 @@ def _side(frame, reporter, partner, flow, measure, freq, dataset):
     return chosen_rows.groupby("period")[measure].sum(), f"{source}/{chosen}"
 
 
+@call_forms(
+    old_positional=("partner", "measure", "freq", "cif_fob", "lag", "window", "reporter_dataset",
+                    "partner_dataset"),
+    renamed={"importer": "reporter", "exporter": "partner", "importer_dataset": "reporter_dataset",
+             "exporter_dataset": "partner_dataset"},
+    deprecated_defaults={"reporter": "DE", "partner": "KZ"},
+)
 def mirror(
     frame: pd.DataFrame,
-    importer: str = "DE",
-    exporter: str = "KZ",
+    reporter: str,
+    *,
+    partner: str,
     measure: str = "mass_t",
     freq: str = "A",
     cif_fob: float = 0.10,
     lag: int = 0,
     window: int = 1,
-    importer_dataset: str | None = None,
-    exporter_dataset: str | None = None,
+    reporter_dataset: str | None = None,
+    partner_dataset: str | None = None,
 ) -> MirrorResult:
-    """Compare `importer`'s reported imports from `exporter` with `exporter`'s reported exports.
+    """Compare `reporter`'s reported imports from `partner` with `partner`'s reported exports.
 
     Parameters
     ----------
+    frame : pandas.DataFrame
+        A canonical frame holding both sides (the importer's imports and the exporter's exports).
+    reporter : str
+        The importer, ISO alpha-2 (was ``importer=``, deprecated).
+    partner : str
+        The exporter, ISO alpha-2 (was ``exporter=``, deprecated).
     measure : {"mass_t", "volume_bbl", "value"}
         Tonnes are the safest comparison (no CIF/FOB margin). For ``value`` the exporter's FOB value
         is raised by `cif_fob` (default 10 %, the IMF convention; real crude freight differs).
@@ -119,8 +134,8 @@ def mirror(
         try 0 or 1 month).
     window : int
         Rolling sum over this many periods on both sides before comparing (e.g. 3 months).
-    importer_dataset, exporter_dataset : str, optional
-        Choose a dataset when several report a side.
+    reporter_dataset, partner_dataset : str, optional
+        Choose a dataset when several report a side (were ``importer_dataset=``/``exporter_dataset=``).
 
     Notes
     -----
@@ -132,8 +147,9 @@ def mirror(
         raise AnalysisError(f"measure must be one of {list(QUANTITIES)}, got {measure!r}")
     if lag < 0 or window < 1:
         raise AnalysisError("lag must be >= 0 and window >= 1")
-    imports, imp_name = _side(frame, importer, exporter, "import", measure, freq, importer_dataset)
-    exports, exp_name = _side(frame, exporter, importer, "export", measure, freq, exporter_dataset)
+    importer, exporter = reporter, partner
+    imports, imp_name = _side(frame, importer, exporter, "import", measure, freq, reporter_dataset)
+    exports, exp_name = _side(frame, exporter, importer, "export", measure, freq, partner_dataset)
     index = imports.index.union(exports.index).sort_values()
     step = pd.DateOffset(months=lag) if freq == "M" else pd.DateOffset(years=lag)
     shifted = exports.copy()

@@ -42,6 +42,7 @@ from ..schema import WORLD
 from ._panel import window
 from ._plot import pyplot
 from ._result import Result
+from ._signature import call_forms
 from ._two_way import AUTO_CAP, WEIGHTS, _dummies, _infer, _support, _TwoWay
 from ._two_way import _draw_weights as _draw_weights  # kept as panel_designs._draw_weights (tests)
 from ._two_way import _WildBootstrap as _WildBootstrap  # likewise
@@ -214,11 +215,14 @@ class DiDResult(Result):
         return ax
 
 
+@call_forms(old_positional=("controls", "partner", "outcome", "post_start", "pre", "post", "cluster",
+                            "inference", "n_boot", "seed", "dataset"))
 def did(
     frame: pd.DataFrame,
-    treated: str | Sequence[str] = ("DE", "PL"),
+    treated: str | Sequence[str],
+    *,
     controls: Sequence[str] | None = None,
-    partner: str = "KZ",
+    partner: str,
     outcome: str = "share",
     post_start: str = "2023-01",
     pre: tuple[str, str] | None = None,
@@ -228,7 +232,6 @@ def did(
     n_boot: int | str = "auto",
     seed: int = 0,
     dataset: str | None = None,
-    *,
     measure: str = "volume_bbl",
     weights: str = "webb",
     level: float = 0.95,
@@ -241,7 +244,7 @@ def did(
     frame : pandas.DataFrame
         A canonical frame.
     treated : str or sequence of str
-        Treated importers (default DE and PL, the Druzhba-dependent ones). A treated reporter present in
+        Treated importers (e.g. DE and PL, the Druzhba-dependent ones). A treated reporter present in
         the data but without a usable WORLD total in the windows (PL in nrg_ti_coifpm from 2020) is left
         out and listed in :attr:`DiDResult.dropped` and the caveats; one absent from `frame` is an error,
         and so is one that is not a country (``EU``, ``EU_V``; :func:`oilflows.codes.is_non_country`).
@@ -596,11 +599,14 @@ class EventStudyResult(Result):
         return ax
 
 
+@call_forms(old_positional=("controls", "partner", "outcome", "post_start", "pre", "post", "leads", "lags",
+                            "ref", "cluster", "inference", "n_boot", "seed", "dataset"))
 def event_study(
     frame: pd.DataFrame,
-    treated: str | Sequence[str] = ("DE", "PL"),
+    treated: str | Sequence[str],
+    *,
     controls: Sequence[str] | None = None,
-    partner: str = "KZ",
+    partner: str,
     outcome: str = "share",
     post_start: str = "2023-01",
     pre: tuple[str, str] | None = None,
@@ -613,7 +619,6 @@ def event_study(
     n_boot: int | str = "auto",
     seed: int = 0,
     dataset: str | None = None,
-    *,
     measure: str = "volume_bbl",
     weights: str = "webb",
     level: float = 0.95,
@@ -772,15 +777,17 @@ class ExposureResult(Result):
         return ax
 
 
+@call_forms(old_positional=("partner", "displaced", "baseline", "post", "controls"),
+            renamed={"dose_partner": "displaced", "base": "baseline"})
 def exposure(
     frame: pd.DataFrame,
     reporters: Sequence[str] | None = None,
-    partner: str = "KZ",
-    dose_partner: str = "RU",
-    base: tuple[str, str] = ("2021-01", "2021-12"),
+    *,
+    partner: str,
+    displaced: str,
+    baseline: tuple[str, str] = ("2021-01", "2021-12"),
     post: tuple[str, str] = ("2023-01", "2023-12"),
     controls: pd.DataFrame | None = None,
-    *,
     measure: str = "volume_bbl",
     dataset: str | None = None,
     freq: str = "M",
@@ -798,10 +805,12 @@ def exposure(
         Importers; default every country reporter in the data. Reporters without a WORLD total in
         both windows, and non-country codes (``EU``, ``EU_V``), are left out (listed in
         :attr:`ExposureResult.dropped`).
-    partner, dose_partner : str
-        The partner whose share change is explained, and the one whose base share is the dose.
-    base, post : tuple of str
-        Inclusive windows. Shares are ratios of window sums (volume-weighted over months).
+    partner, displaced : str
+        The partner whose share change is explained, and the displaced supplier whose baseline share
+        is the dose (was ``dose_partner=``, deprecated; the result keeps the field ``dose_partner``).
+    baseline, post : tuple of str
+        Inclusive windows (`baseline` was ``base=``, deprecated). Shares are ratios of window sums
+        (volume-weighted over months).
     controls : pandas.DataFrame, optional
         Reporter-level covariates indexed by reporter code (numeric columns).
     measure : {"volume_bbl", "mass_t", "value"}
@@ -818,6 +827,7 @@ def exposure(
         `partner` cell (not identified); ``lower_bound`` keeps their disclosed part, a lower bound,
         not the outcome. The dose is always the disclosed share (a lower bound).
     """
+    dose_partner, base = displaced, baseline
     lo_b, hi_b = window(base)
     lo_p, hi_p = window(post)
     if lo_p <= hi_b:

@@ -25,11 +25,18 @@ import pandas as pd
 
 from ..errors import AnalysisError, SchemaError
 from ..schema import WORLD
-from ._panel import UNDISCLOSED, check_measure, display, matching, window
+from ._panel import UNDISCLOSED, Panel, build_panel, check_measure, display, matching, window
 from ._plot import pyplot
 from ._result import Result
+from ._signature import call_forms
 from .concentration import concentration
-from .counterfactual import DISPLACED_BASELINES, MODELS, TARGETS, counterfactual
+from .counterfactual import (
+    DISPLACED_BASELINES,
+    MODELS,
+    TARGETS,
+    counterfactual,
+    counterfactual_on_panel,
+)
 from .executor import check_executor, default_workers, describe, map_tasks
 from .substitution import substitution
 
@@ -42,7 +49,7 @@ SLICE_COLUMNS = ("source", "dataset", "reporter", "partner", "product", "grade",
 GROUP = ("source", "dataset", "reporter")
 ERROR_COLUMNS = ("error_type", "error")
 ON_ERROR = ("record", "raise")
-MAX_CHUNK = 8  # default maximum of counterfactual series per task
+MAX_CHUNK = 16  # default maximum of counterfactual series per task (8 before issue 15)
 #: Column types of the records (figures are float64; NaN/NA/NaT in the records of failed tasks).
 COUNT_COLUMNS = ("confidential_baseline", "confidential_post", "baseline_months", "post_months",
                  "months", "n_suppliers", "pre_months", "post_months")
@@ -72,9 +79,13 @@ def _slices(frame: pd.DataFrame, measure: str, dataset: str | None = None,
     rows = rows[rows["dataset"].isin({k[1] for k in wanted})
                 & rows["reporter"].isin({k[2] for k in wanted})]
     out = {}
-    for key, part in rows[[*SLICE_COLUMNS, measure]].groupby(list(GROUP), sort=True, observed=True):
+    rows = rows[[*SLICE_COLUMNS, measure]]
+    dtypes = _Slice.text_dtypes(rows)
+    # Text columns become categoricals once for the whole frame, not once per slice (issue 15).
+    rows = rows.astype(dict.fromkeys(dtypes, "category"))
+    for key, part in rows.groupby(list(GROUP), sort=True, observed=True):
         if key in wanted:
-            out[key] = _Slice.pack(part.reset_index(drop=True))
+            out[key] = _Slice(part.reset_index(drop=True), dtypes)
     return out
 
 
@@ -86,11 +97,17 @@ class _Slice:
     rows: pd.DataFrame
     dtypes: dict
 
+    @staticmethod
+    def text_dtypes(rows: pd.DataFrame) -> dict:
+        """The dtypes of the columns of `rows` that are neither numeric nor datetimes."""
+        return {c: rows[c].dtype for c in rows.columns
+                if not (pd.api.types.is_numeric_dtype(rows[c])
+                        or pd.api.types.is_datetime64_any_dtype(rows[c]))}
+
     @classmethod
     def pack(cls, rows: pd.DataFrame) -> _Slice:
-        text = [c for c in rows.columns if not (pd.api.types.is_numeric_dtype(rows[c])
-                                                or pd.api.types.is_datetime64_any_dtype(rows[c]))]
-        return cls(rows.astype({c: "category" for c in text}), {c: rows[c].dtype for c in text})
+        dtypes = cls.text_dtypes(rows)
+        return cls(rows.astype(dict.fromkeys(dtypes, "category")), dtypes)
 
     def unpack(self) -> pd.DataFrame:
         return self.rows.astype(self.dtypes)
@@ -180,12 +197,22 @@ def _counterfactual_task(part: _Slice, key: tuple[str, str, str],
                          ) -> list[dict]:
     rows = part.unpack()
     out = []
+    dataset = f"{key[0]}/{key[1]}"
+    try:  # one panel for every series of the task (issue 15): it depends on the reporter only
+        panel: Panel | Exception = build_panel(rows, key[2], str(options.get("measure", "volume_bbl")),
+                                               "M", dataset)
+    except Exception as exc:
+        if on_error == "raise":
+            raise
+        panel = exc
     for position, spec in specs:
         fields = {"position": position, **_key_fields(key), "partner": spec.partner,
                   "shock": pd.Timestamp(spec.shock)}
         try:
-            res = counterfactual(rows, key[2], spec.partner, shock=spec.shock, pre=spec.pre,
-                                 post=spec.post, dataset=f"{key[0]}/{key[1]}", **options)
+            if isinstance(panel, Exception):
+                raise panel
+            res = counterfactual_on_panel(panel, spec.partner, shock=spec.shock, pre=spec.pre,
+                                          post=spec.post, dataset=dataset, **options)
         except Exception as exc:
             if on_error == "raise":
                 raise
@@ -207,6 +234,15 @@ def _counterfactual_task(part: _Slice, key: tuple[str, str, str],
             "error_type": None, "error": None,
         })
     return out
+
+
+def _split(items: list, size: int) -> list[list]:
+    """`items` in ``ceil(len / size)`` consecutive parts of near-equal length (at most `size`)."""
+    n = -(-len(items) // size)
+    if n == 0:
+        return []
+    bounds = [round(i * len(items) / n) for i in range(n + 1)]
+    return [items[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 # -- the result -----------------------------------------------------------------------------------
@@ -440,9 +476,12 @@ SUBSTITUTION_COLUMNS = (
     "undisclosed_share_post", "identity_residual", *ERROR_COLUMNS)
 
 
+@call_forms(old_positional=("displaced", "baseline", "post", "measure", "dataset", "reporters", "executor",
+                            "max_workers", "on_error"))
 def panel_substitution(
     frame: pd.DataFrame,
-    displaced: str = "RU",
+    *,
+    displaced: str,
     baseline: tuple[str, str] = ("2021-01", "2021-12"),
     post: tuple[str, str] = ("2023-01", "2023-12"),
     measure: str = "volume_bbl",
@@ -516,8 +555,11 @@ def panel_substitution(
                  "Each dataset is analysed on its own: a reporter in two datasets appears twice."])
 
 
+@call_forms(old_positional=("measure", "freq", "k", "rolling", "dataset", "reporters", "executor",
+                            "max_workers", "on_error"))
 def panel_concentration(
     frame: pd.DataFrame,
+    *,
     measure: str = "volume_bbl",
     freq: str = "A",
     k: int = 3,
@@ -602,8 +644,10 @@ class SeriesSpec:
     pre: tuple[str, str] | None = None
 
 
+@call_forms(old_positional=("dataset", "shock", "post", "pre", "measure", "min_months", "reporters"))
 def counterfactual_series(
     frame: pd.DataFrame,
+    *,
     dataset: str,
     shock: str,
     post: tuple[str, str],
@@ -681,9 +725,11 @@ def _check_counterfactual_options(options: dict) -> None:
         raise AnalysisError(f"n_sims must be at least 100, got {options['n_sims']}")
 
 
+@call_forms(old_positional=("executor", "max_workers", "chunk_size", "on_error"))
 def panel_counterfactual(
     frame: pd.DataFrame,
     series: Sequence[SeriesSpec],
+    *,
     executor: object = None,
     max_workers: int | None = None,
     chunk_size: int | None = None,
@@ -692,9 +738,10 @@ def panel_counterfactual(
 ) -> PanelResult:
     """:func:`~oilflows.analytics.counterfactual` for many (reporter, partner) series.
 
-    Series of the same (source, dataset, reporter) share one slice of the frame; they are sent in
-    tasks of at most `chunk_size` series (fewer, larger tasks ship less; more, smaller tasks balance
-    the load across workers).
+    Series of the same (source, dataset, reporter) share one slice of the frame and one panel
+    (built once per task); they are sent in tasks of at most `chunk_size` series, a reporter's
+    series split into near-equal tasks (fewer, larger tasks ship and build less; more, smaller tasks
+    balance the load across workers).
 
     Parameters
     ----------
@@ -705,7 +752,7 @@ def panel_counterfactual(
     executor, max_workers, on_error
         As in :func:`panel_substitution`.
     chunk_size : int, optional
-        Maximum series per task. Default: ``ceil(len(series) / (4 x CPUs here))`` within 1..8, so
+        Maximum series per task. Default: ``ceil(len(series) / (4 x CPUs here))`` within 1..16, so
         that every worker gets several tasks.
     **options
         Passed to :func:`~oilflows.analytics.counterfactual` (``measure``, ``target``, ``model``,
@@ -753,8 +800,8 @@ def panel_counterfactual(
                        "error": problem})
     if chunk_size is None:
         chunk_size = min(MAX_CHUNK, max(1, -(-len(specs) // (4 * default_workers()))))
-    tasks = [(slices[key], key, items[i:i + chunk_size], options, on_error)
-             for key, items in sorted(by_key.items()) for i in range(0, len(items), chunk_size)]
+    tasks = [(slices[key], key, part, options, on_error)
+             for key, items in sorted(by_key.items()) for part in _split(items, chunk_size)]
     outputs = map_tasks(_counterfactual_task, tasks, executor, max_workers)
     records = sorted(_flatten(outputs) + failed, key=lambda r: r["position"])
     table = _records_frame(records, COUNTERFACTUAL_COLUMNS)

@@ -11,16 +11,18 @@ confidential cannot be weighted; its published price is shown only on its own (g
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import AnalysisError
+from ..routes import grade_caveats
 from ..schema import CONFIDENTIAL, WORLD
 from ._panel import Panel, build_panel, window
 from ._plot import pyplot
-from ._result import Result, legacy_ax
+from ._result import Result, Summary, legacy_ax
+from ._signature import call_forms
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -74,11 +76,11 @@ class UnitValuesResult(Result):
         table = self.table.assign(key=self.table[key].fillna(self.table["partner"]))
         return table.pivot(index="period", columns="key", values="unit_value")
 
-    def summary(self, top: int = 10) -> str:
+    def summary(self, top: int = 10) -> Summary:
         """Unit values of the largest keys in the last period with prices, and WORLD."""
         priced = self.table[self.table["unit_value"].notna() & (self.table["partner"] != WORLD)]
         if priced.empty:
-            return f"no priced cells for {self.reporter} in {self.source}/{self.dataset}"
+            return self._summary(f"no priced cells for {self.reporter} in {self.source}/{self.dataset}")
         last = priced["period"].max()
         rows = self.table[self.table["period"] == last]
         world = rows[rows["partner"] == WORLD]
@@ -93,7 +95,7 @@ class UnitValuesResult(Result):
                          f"{_num(row['unit_value']):>11}  {row['basis'] or ''}")
         if self.caveats:
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
-        return "\n".join(lines)
+        return self._summary("\n".join(lines))
 
     def plot(self, ax: Axes | None = None, keys: list[str] | None = None, top: int = 5) -> Axes:
         """Unit value over time for `keys` (default: the `top` keys by priced barrels) and WORLD.
@@ -110,7 +112,7 @@ class UnitValuesResult(Result):
         if ax is None:
             _, ax = plt.subplots(figsize=(8, 4))
         for column in columns:
-            style = {"linestyle": "--", "color": "black"} if column == WORLD else {}
+            style: dict[str, Any] = {"linestyle": "--", "color": "black"} if column == WORLD else {}
             ax.plot(wide.index, wide[column], label=column, **style)
         ax.set_ylabel(f"{self.currency} per barrel")
         ax.set_title(f"{self.reporter}: unit values by {self.by} ({self.dataset})")
@@ -118,9 +120,11 @@ class UnitValuesResult(Result):
         return ax
 
 
+@call_forms(old_positional=("by", "freq", "dataset", "start", "end"))
 def unit_values(
     frame: pd.DataFrame,
     reporter: str,
+    *,
     by: str = "grade",
     freq: str = "M",
     dataset: str | None = None,
@@ -300,7 +304,7 @@ class PriceSpreadResult(Result):
         """The monthly table (period as a column)."""
         return self.table.reset_index()
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
         """Monthly prices and spread, with each grade's status where it is not priced."""
         lines = [f"Price spread {self.substitute_grade} - {self.displaced_grade} in {self.reporter}'s "
                  f"imports ({self.source}/{self.dataset}; {self.currency} per barrel, unit values)",
@@ -313,7 +317,7 @@ class PriceSpreadResult(Result):
                          f"{_num(row['spread'], signed=True):>9}  {status}")
         if self.caveats:
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
-        return "\n".join(lines)
+        return self._summary("\n".join(lines))
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """Both grades' unit values (lines) and the spread (bars)."""
@@ -331,11 +335,13 @@ class PriceSpreadResult(Result):
         return ax
 
 
+@call_forms(old_positional=("substitute_grade", "displaced_grade", "dataset", "start", "end"))
 def price_spread(
     frame: pd.DataFrame,
-    reporter: str = "DE",
-    substitute_grade: str = "KZ_CPC_BLN",
-    displaced_grade: str = "RU_EXP_BLN",
+    reporter: str,
+    *,
+    substitute_grade: str,
+    displaced_grade: str,
     dataset: str | None = None,
     start: str | None = None,
     end: str | None = None,
@@ -372,7 +378,9 @@ def price_spread(
     scoped = frame[pd.Series(list(zip(frame["source"], frame["dataset"], strict=True)),
                              index=frame.index).isin(sources)]
     values = unit_values(scoped, reporter, by="grade", freq="M", dataset=dataset, start=start, end=end)
-    grade_rows = values.panel.grades
+    panel = values.panel
+    assert panel is not None  # unit_values keeps the panel it built
+    grade_rows = panel.grades
     table = values.table
     columns = {}
     for role, grade in (("substitute", substitute_grade), ("displaced", displaced_grade)):
@@ -387,7 +395,7 @@ def price_spread(
         columns[f"{role}_rows"] = grade_rows[grade_rows["grade"] == grade].set_index("period")
     lo = min(columns["substitute_rows"].index.min(), columns["displaced_rows"].index.min())
     hi = max(columns["substitute_rows"].index.max(), columns["displaced_rows"].index.max())
-    months = values.panel.world.index
+    months = panel.world.index
     months = months[(months >= (pd.Timestamp(start) if start else lo))
                     & (months <= (pd.Timestamp(end) if end else hi))]
     out = pd.DataFrame(index=pd.DatetimeIndex(months, name="period"))
@@ -427,9 +435,7 @@ def _spread_caveats(result: PriceSpreadResult) -> list[str]:
             notes.append(f"{grade} has no imports in {len(absent)} months ({_months(absent)}).")
     notes.append("Unit values are CIF averages over cargoes and contracts: freight (doubled for Urals after "
                  "the embargo) and lagged pricing formulas move them without a change in the crude's value.")
-    if "KZ_CPC_BLN" in (result.substitute_grade, result.displaced_grade):
-        notes.append("CPC Blend is loaded near Novorossiysk and contains some Russian oil (about 13 % of "
-                     "CPC shipments in 2021).")
+    notes.extend(grade_caveats((result.substitute_grade, result.displaced_grade), reporter=result.reporter))
     return notes
 
 

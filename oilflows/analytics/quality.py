@@ -26,7 +26,8 @@ from ..schema import WORLD
 from ..units import barrels_to_tonnes
 from ._panel import Panel, build_panel, matching
 from ._plot import pyplot
-from ._result import Result
+from ._result import Result, Summary
+from ._signature import call_forms
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -173,7 +174,7 @@ class SlateResult(Result):
         """The per-period table (period as a column)."""
         return self.table.reset_index()
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
         """Plain-text slate table: API, sulphur by mass and by volume, coverage, published total."""
         lines = [
             f"Crude slate of {self.reporter} ({'annual' if self.freq == 'A' else 'monthly'}; "
@@ -193,7 +194,7 @@ class SlateResult(Result):
                 f"{_num(row['sulphur_pct_total'], 3):>7}")
         if self.caveats:
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
-        return "\n".join(lines)
+        return self._summary("\n".join(lines))
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """API gravity (left axis) and sulphur by mass (right axis) of the disclosed slate over time."""
@@ -216,9 +217,11 @@ class SlateResult(Result):
         return ax
 
 
+@call_forms(old_positional=("dataset", "freq", "light_above", "heavy_below", "sweet_below"))
 def crude_slate(
     frame: pd.DataFrame,
     reporter: str,
+    *,
     dataset: str | None = None,
     freq: str = "A",
     light_above: float = LIGHT_ABOVE,
@@ -309,9 +312,11 @@ def _crude_slate(frame: pd.DataFrame, reporter: str, dataset: str | None, freq: 
     return result
 
 
+@call_forms(old_positional=("windows", "dataset", "panel"))
 def window_slate(
     frame: pd.DataFrame,
     reporter: str,
+    *,
     windows: Mapping[str, tuple[pd.Timestamp, pd.Timestamp]],
     dataset: str | None = None,
     panel: Panel | None = None,
@@ -542,7 +547,7 @@ class RankingResult(Result):
             raise AnalysisError("volumes must be non-negative with a positive sum")
         return float((self.table.loc[weights.index, "distance"] * weights).sum() / weights.sum())
 
-    def summary(self, top: int = 12) -> str:
+    def summary(self, top: int = 12) -> Summary:
         """Plain text: the displaced grade's quality and the nearest candidates."""
         d = self.displaced
         lines = [
@@ -561,7 +566,7 @@ class RankingResult(Result):
         notes = self.scope + self.caveats
         if notes:
             lines += ["", "Notes:"] + [f"- {c}" for c in notes]
-        return "\n".join(lines)
+        return self._summary("\n".join(lines))
 
     def plot(self, ax: Axes | None = None, label: int = 8) -> Axes:
         """Scatter of candidates in (API, S), the displaced grade marked, the `label` nearest named."""
@@ -582,9 +587,13 @@ class RankingResult(Result):
         return ax
 
 
+@call_forms(old_positional=("displaced_grade", "reporter", "candidates", "start", "end", "dataset",
+                            "metric", "include_unweighted", "light_above", "heavy_below",
+                            "sweet_below"))
 def substitute_ranking(
     frame: pd.DataFrame,
-    displaced_grade: str = "RU_EXP_BLN",
+    *,
+    displaced_grade: str,
     reporter: str | Iterable[str] | None = None,
     candidates: Iterable[str] | None = None,
     start: str = "2020-01",

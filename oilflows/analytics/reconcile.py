@@ -16,7 +16,8 @@ from ..schema import COLUMNS, CONFIDENTIAL, KEY
 from ..sources import registry as _registry
 from ._convert import partner_api, with_both_units
 from ._plot import pyplot
-from ._result import Result
+from ._result import Result, Summary
+from ._signature import call_forms
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -62,7 +63,7 @@ class ReconcileResult(Result):
         """Periods x sources of one column."""
         return self.table.pivot_table(index="period", columns="name", values=column, aggfunc="first")
 
-    def summary(self, all_periods: bool = False) -> str:
+    def summary(self, all_periods: bool = False) -> Summary:
         """Periods reported by two or more sources (or all with `all_periods`), in thousand tonnes,
         with each source's difference to the reference and its known causes."""
         label = {"A": "%Y", "M": "%Y-%m"}[self.freq]
@@ -95,7 +96,7 @@ class ReconcileResult(Result):
                     for p, d in zip(sub["publisher"], sub["published_date"], strict=True)))
             lines.append(f"- {name}: {first['known_causes']}; {first['conversion']}{by}")
         lines += [f"- {n}" for n in self.notes]
-        return "\n".join(lines)
+        return self._summary("\n".join(lines))
 
     def plot(self, ax: Axes | None = None) -> Axes:
         plt = pyplot()
@@ -140,10 +141,13 @@ def read_published(path: str | Path) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+@call_forms(old_positional=("partner", "freq", "flow", "reference", "published"),
+            deprecated_defaults={"reporter": "DE", "partner": "KZ"})
 def reconcile(
     frame: pd.DataFrame,
-    reporter: str = "DE",
-    partner: str = "KZ",
+    reporter: str,
+    *,
+    partner: str,
     freq: str = "A",
     flow: str = "import",
     reference: str | None = None,
@@ -155,6 +159,8 @@ def reconcile(
     ----------
     frame : pandas.DataFrame
         Canonical frame holding any number of sources (store and/or embedded default).
+    reporter, partner : str
+        ISO alpha-2 codes of the country whose flow is compared and of its counterpart.
     freq : {"A", "M"}
         Annual sums of monthly data (with the count of months), or monthly.
     reference : str, optional

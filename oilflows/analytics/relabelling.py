@@ -29,7 +29,8 @@ import pandas as pd
 from ..errors import AnalysisError
 from ._accounting import Accounts, accounts, month_range
 from ._panel import display
-from ._result import Result
+from ._result import Result, Summary
+from ._signature import call_forms
 from .bounds import density_interval, published_interval
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ class RelabellingResult(Result):
             "change_lower": s.change[0], "change_upper": s.change[1], "flag": s.flag,
             "finding": s.finding} for s in self.signals])
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
         unit, div = display(self.measure)
         lines = [f"Relabelling signals: {self.origin} crude in {self.reporter}'s imports, "
                  f"{self.before[0]:%Y-%m}..{self.before[1]:%Y-%m} vs {self.after[0]:%Y-%m}.."
@@ -98,7 +99,7 @@ class RelabellingResult(Result):
                       f"  {s.finding}", f"  can show: {s.can_show}", f"  cannot show: {s.cannot_show}"]
         if self.caveats:
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
-        return "\n".join(lines)
+        return self._summary("\n".join(lines))
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """Each signal's before and after interval (monthly means) as bars."""
@@ -122,28 +123,32 @@ class RelabellingResult(Result):
         return ax
 
 
+@call_forms(old_positional=("partner", "displaced"),
+            renamed={"origin": "partner", "before": "baseline", "after": "post"})
 def relabelling_signals(
     frame: pd.DataFrame,
     reporter: str,
-    origin: str = "KZ",
-    displaced: str = "RU",
     *,
-    before: tuple[str, str] = ("2022-01", "2022-11"),
-    after: tuple[str, str] = ("2023-01", "2023-12"),
+    partner: str,
+    displaced: str,
+    baseline: tuple[str, str] = ("2022-01", "2022-11"),
+    post: tuple[str, str] = ("2023-01", "2023-12"),
     measure: str = "volume_bbl",
     dataset: str = "nrg_ti_coifpm",
     routes: pd.DataFrame | None = None,
 ) -> RelabellingResult:
-    """Signals that `displaced` crude might arrive in `reporter` labelled as `origin` crude.
+    """Signals that `displaced` crude might arrive in `reporter` labelled as `partner` crude.
 
     Parameters
     ----------
     frame : pandas.DataFrame
         A canonical frame with the grade-level `dataset` (and ``published`` rows for the KEBCO test).
-    reporter, origin, displaced : str
-        ISO alpha-2 codes.
-    before, after : tuple of str
-        Month windows; the defaults end before and start after the crude embargo (5 Dec 2022).
+    reporter, partner, displaced : str
+        ISO alpha-2 codes: the importer, the origin whose grades are examined (was ``origin=``) and
+        the displaced supplier.
+    baseline, post : tuple of str
+        Month windows before and after (were ``before=``/``after=``); the defaults end before and
+        start after the crude embargo (5 Dec 2022).
     measure : {"volume_bbl", "mass_t", "value"}
     routes : pandas.DataFrame, optional
         A route table (default :func:`oilflows.routes.route_table`).
@@ -154,6 +159,7 @@ def relabelling_signals(
     """
     from ..routes import route_column, route_table
 
+    origin, before, after = partner, baseline, post
     table = route_table() if routes is None else routes
     b_months, a_months = month_range(*before), month_range(*after)
     if a_months[0] <= b_months[-1]:
@@ -248,7 +254,8 @@ def relabelling_signals(
                              (a_months[0], a_months[-1]), measure, signals, caveats)
 
 
-def _mirror_signal(frame, reporter, origin, b_months, a_months) -> Signal:
+def _mirror_signal(frame: pd.DataFrame, reporter: str, origin: str, b_months: pd.DatetimeIndex,
+                   a_months: pd.DatetimeIndex) -> Signal:
     """Monthly importer-minus-exporter tonnes (:func:`~oilflows.analytics.mirror`), before vs after."""
     name, measures = "mirror_gap", f"{reporter}'s reported imports from {origin} minus {origin}'s reported " \
                                    f"exports to {reporter} (tonnes a month)"
@@ -272,8 +279,8 @@ def _mirror_signal(frame, reporter, origin, b_months, a_months) -> Signal:
 
     exp_name = "/".join(exports[["source", "dataset"]].iloc[0])
     imp_name = "/".join(imports[["source", "dataset"]].iloc[0])
-    table = mirror(stats, reporter, origin, measure="mass_t", freq="M", importer_dataset=imp_name,
-                   exporter_dataset=exp_name).table["discrepancy"]
+    table = mirror(stats, reporter, partner=origin, measure="mass_t", freq="M",
+                   reporter_dataset=imp_name, partner_dataset=exp_name).table["discrepancy"]
     before, after = table.reindex(b_months).mean(), table.reindex(a_months).mean()
     months = int(table.reindex(b_months).notna().sum()), int(table.reindex(a_months).notna().sum())
     return Signal(name, measures, (before, before), (after, after), (after - before, after - before), None,
@@ -282,7 +289,11 @@ def _mirror_signal(frame, reporter, origin, b_months, a_months) -> Signal:
                   can, cannot)
 
 
-def _windows(acc: Accounts, mask: pd.Series, b_months, a_months):
+_Interval = tuple[float, float]
+
+
+def _windows(acc: Accounts, mask: pd.Series, b_months: pd.DatetimeIndex,
+             a_months: pd.DatetimeIndex) -> tuple[_Interval, _Interval, _Interval]:
     """(before, after, change) intervals of the monthly mean of a set of cells."""
     box = acc.group_box(mask)
     lo, hi = box["disclosed"] + box["lo"], box["disclosed"] + box["hi"]
@@ -291,7 +302,8 @@ def _windows(acc: Accounts, mask: pd.Series, b_months, a_months):
     return before, after, (after[0] - before[1], after[1] - before[0])
 
 
-def _published_slices(frame, acc: Accounts, reporter, origin, mask, months) -> pd.DataFrame:
+def _published_slices(frame: pd.DataFrame, acc: Accounts, reporter: str, origin: str, mask: pd.Series,
+                      months: pd.DatetimeIndex) -> pd.DataFrame:
     """Per year with a published KEBCO figure: the cells' annual bounds against the figure (bbl)."""
     rows = frame[(frame["source"] == "published") & (frame["reporter"] == reporter)
                  & (frame["partner"] == origin) & (frame["grade"] == "KEBCO") & (frame["freq"] == "A")]

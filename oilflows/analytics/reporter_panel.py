@@ -18,6 +18,7 @@ from .. import codes
 from ..errors import AnalysisError
 from ..schema import CONFIDENTIAL, WORLD
 from ._panel import Panel, build_panel, check_measure, display, window
+from ._signature import call_forms
 
 #: An inclusive ``(lo, hi)`` pair of timestamps; None for an open end.
 Window = tuple[pd.Timestamp | None, pd.Timestamp | None]
@@ -96,14 +97,19 @@ def non_country_reason(code: str) -> str:
             "unspecified code is no importer")
 
 
+@call_forms(old_positional=("outcome", "partner", "measure", "dataset", "periods", "freq", "confidential",
+                            "on_missing"),
+            renamed={"periods": ("start", "end")})
 def reporter_panel(
     frame: pd.DataFrame,
     reporters: Sequence[str] | None = None,
+    *,
     outcome: str = "share",
-    partner: str = "KZ",
+    partner: str,
     measure: str = "volume_bbl",
     dataset: str | None = None,
-    periods: tuple[str, str] | None = None,
+    start: str | None = None,
+    end: str | None = None,
     freq: str = "M",
     confidential: str = "drop",
     on_missing: str = "raise",
@@ -128,9 +134,10 @@ def reporter_panel(
     measure : {"volume_bbl", "mass_t", "value"}
     dataset : str, optional
         ``"dataset"`` or ``"source/dataset"``; passed to ``build_panel`` for every reporter.
-    periods : tuple of str, optional
-        Inclusive window ``("YYYY-MM", "YYYY-MM")``; it also settles the dataset when several cover a
-        reporter (e.g. the register ends in 2019).
+    start, end : str, optional
+        Inclusive span of months ``"YYYY-MM"``, both or neither (was ``periods=(start, end)``,
+        deprecated); it also settles the dataset when several cover a reporter (e.g. the register
+        ends in 2019).
     freq : {"M", "A"}
     confidential : {"drop", "lower_bound", "bounds"}
         A month in which the partner has a confidential cell. ``drop`` (default): leave the
@@ -151,7 +158,9 @@ def reporter_panel(
     Every reporter must come from the same source/dataset; otherwise :class:`AnalysisError` asks for
     ``dataset=``.
     """
-    windows = [window(periods)] if periods is not None else None
+    if (start is None) != (end is None):
+        raise AnalysisError(f"give both start= and end=, or neither (got start={start!r}, end={end!r})")
+    windows = [window((start, end))] if start is not None and end is not None else None
     return reporter_panel_in_windows(frame, reporters, outcome, partner, measure, dataset, windows, freq,
                                      confidential, on_missing)
 

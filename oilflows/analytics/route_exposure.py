@@ -23,8 +23,9 @@ from ..errors import AnalysisError
 from ._accounting import accounts, month_range
 from ._panel import display, fmt, pct
 from ._plot import pyplot
-from ._result import Result
-from .bounds import SLICE_GRADES, _program_with_totals, partner_totals
+from ._result import Result, Summary
+from ._signature import call_forms
+from .bounds import SLICE_GRADES, Total, _program_with_totals, partner_totals
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -73,7 +74,7 @@ class RouteExposureResult(Result):
                               "depends_on_russia": None, "meaning": ROUTES[route_id]})
         return rows.iloc[0]
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
         unit, div = display(self.measure)
         lo, hi, disclosed = self.total
         lines = [
@@ -92,7 +93,7 @@ class RouteExposureResult(Result):
                          f"{fmt(r.upper, div):>12}  {dep}")
         if self.caveats:
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
-        return "\n".join(lines)
+        return self._summary("\n".join(lines))
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """One bar per route: the identified interval, with the disclosed volume marked."""
@@ -116,26 +117,28 @@ class RouteExposureResult(Result):
         return ax
 
 
+@call_forms(old_positional=("partner", "start", "end"), renamed={"origin": "partner"})
 def route_exposure(
     frame: pd.DataFrame,
     reporter: str,
-    origin: str,
+    *,
+    partner: str,
     start: str,
     end: str,
-    *,
     measure: str = "volume_bbl",
     dataset: str = "nrg_ti_coifpm",
     routes: pd.DataFrame | None = None,
     totals: list[str] | None = None,
 ) -> RouteExposureResult:
-    """`origin`'s crude in `reporter`'s imports over `start`..`end`, by route class, with sharp bounds.
+    """`partner`'s crude in `reporter`'s imports over `start`..`end`, by route class, with sharp bounds.
 
     Parameters
     ----------
     frame : pandas.DataFrame
         A canonical frame holding the grade-level `dataset`.
-    reporter, origin : str
-        ISO alpha-2 codes (origin as the grade codes' prefix maps it, e.g. ``KZ`` for ``KZ_CPC_BLN``).
+    reporter, partner : str
+        ISO alpha-2 codes; `partner` is the origin as the grade codes' prefix maps it, e.g. ``KZ``
+        for ``KZ_CPC_BLN`` (was ``origin=``, deprecated).
     start, end : str
         First and last month (``"2023-01"``, ``"2023-12"``).
     measure : {"volume_bbl", "mass_t", "value"}
@@ -160,6 +163,7 @@ def route_exposure(
     """
     from ..routes import DEPENDS_ON_RUSSIA, ROUTES, route_column, route_table
 
+    origin = partner
     table = route_table() if routes is None else routes
     months = month_range(start, end)
     acc = accounts(frame, reporter, measure, dataset, months)
@@ -170,7 +174,7 @@ def route_exposure(
         raise AnalysisError(f"{reporter} has no {origin} cells in {acc.source}/{acc.dataset} for "
                             f"{months[0]:%Y-%m}..{months[-1]:%Y-%m}")
     caveats: list[str] = []
-    found = []
+    found: list[Total] = []
     if totals:
         found, _, notes = partner_totals(frame, acc, [origin], totals, months)
         caveats += notes

@@ -19,6 +19,7 @@ from ..schema import WORLD
 from ._panel import UNDISCLOSED, Panel, build_panel, check_measure, display, native_freq
 from ._plot import pyplot
 from ._result import Result, legacy_ax
+from ._signature import call_forms
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -189,9 +190,11 @@ def _bounds(lo: float, hi: float) -> str:
     return f"{100 * lo:.1f}-{hi:.1%}"
 
 
+@call_forms(old_positional=("measure", "freq", "dataset"), deprecated_defaults={"reporter": "DE"})
 def supplier_shares(
     frame: pd.DataFrame,
-    reporter: str = "DE",
+    reporter: str,
+    *,
     measure: str = "volume_bbl",
     freq: str = "M",
     dataset: str | None = None,
@@ -230,7 +233,22 @@ def supplier_shares(
     if freq not in ("M", "A"):
         raise AnalysisError(f"freq must be 'M' or 'A', got {freq!r}")
     native = native_freq(frame, reporter, measure, freq, dataset)
-    panel = build_panel(frame, reporter, measure, native, dataset)
+    return shares_on_panel(build_panel(frame, reporter, measure, native, dataset), freq)
+
+
+def shares_on_panel(panel: Panel, freq: str = "M") -> SharesResult:
+    """:func:`supplier_shares` on an already built panel (not part of the public API).
+
+    Used where the caller holds the reporter's panel (the report, after its substitution
+    analysis) so that it is built once (issue 14). `freq` is the result's frequency (``"M"`` or
+    ``"A"``); the panel's own frequency is the native one (``"A"`` only for native annual data).
+    Equals ``supplier_shares(frame, panel.reporter, measure=panel.measure, freq=freq,
+    dataset=f"{panel.source}/{panel.dataset}")`` on the frame the panel came from.
+    """
+    if freq not in ("M", "A") or (freq == "M" and panel.freq != "M"):
+        raise AnalysisError(f"freq must be 'M' or 'A' (and the panel monthly for 'M'), got "
+                            f"{freq!r} on a panel at freq {panel.freq!r}")
+    reporter, measure, native = panel.reporter, panel.measure, panel.freq
     world = panel.world.astype(float)
     cells = panel.grades[panel.grades["period"].isin(world.index)]
     grouped = (cells.assign(_d=cells[measure].fillna(0.0), _h=cells[measure].isna().astype(int))

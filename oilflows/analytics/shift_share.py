@@ -21,7 +21,8 @@ from ..errors import AnalysisError
 from ..schema import WORLD
 from ._panel import UNDISCLOSED, Panel, build_panel, display, fmt, window
 from ._plot import pyplot
-from ._result import Result
+from ._result import Result, Summary
+from ._signature import call_forms
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -74,7 +75,7 @@ class ShiftShareResult(Result):
         order = list(others["change"].abs().sort_values(ascending=False).index[:n])
         return self.table.loc[[p for p in [*order, *special] if p in self.table.index]]
 
-    def summary(self, top: int = 10) -> str:
+    def summary(self, top: int = 10) -> Summary:
         """A plain-text decomposition table with the windows, the undisclosed share and caveats."""
         unit, div = display(self.measure, "USD" if self.measure == "value" else None)
         b0, b1 = (p.strftime("%Y-%m") for p in self.base)
@@ -99,7 +100,7 @@ class ShiftShareResult(Result):
                       f"{self.identity_residual:.2g}"]
         if self.caveats:
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
-        return "\n".join(lines)
+        return self._summary("\n".join(lines))
 
     def plot(self, ax: Axes | None = None, top: int = 10) -> Axes:
         """Stacked horizontal bars of scale and share effects per partner, with the change as a dot."""
@@ -123,11 +124,14 @@ class ShiftShareResult(Result):
         return ax
 
 
+@call_forms(old_positional=("baseline", "post", "measure", "dataset"),
+            renamed={"base": "baseline", "comparison": "post"})
 def shift_share(
     frame: pd.DataFrame,
     reporter: str,
-    base: tuple[str, str] = ("2021-01", "2021-12"),
-    comparison: tuple[str, str] = ("2023-01", "2023-12"),
+    *,
+    baseline: tuple[str, str] = ("2021-01", "2021-12"),
+    post: tuple[str, str] = ("2023-01", "2023-12"),
     measure: str = "volume_bbl",
     dataset: str | None = None,
 ) -> ShiftShareResult:
@@ -139,8 +143,10 @@ def shift_share(
         A canonical frame.
     reporter : str
         The importer.
-    base, comparison : tuple of str
-        Inclusive windows of months ``("YYYY-MM", "YYYY-MM")``; the comparison starts after the base ends.
+    baseline, post : tuple of str
+        Inclusive windows of months ``("YYYY-MM", "YYYY-MM")``; `post` starts after `baseline` ends
+        (were ``base=``/``comparison=``, deprecated). The result keeps the names ``base`` and
+        ``comparison`` for its fields.
     measure : {"volume_bbl", "mass_t", "value"}
         Barrels, tonnes, or value in the source's currency.
     dataset : str, optional
@@ -157,6 +163,7 @@ def shift_share(
     (WORLD minus the disclosed partners), which is decomposed like a partner. A partner's share effect
     is therefore partly an artefact when its cells switch between disclosed and confidential.
     """
+    base, comparison = baseline, post
     lo_b, hi_b = window(base)
     lo_c, hi_c = window(comparison)
     if lo_c <= hi_b:

@@ -16,10 +16,12 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AnalysisError
+from ..routes import grade_caveats
 from ..schema import WORLD
 from ._panel import UNDISCLOSED, Panel, build_panel, display, fmt, pct, window
 from ._plot import pyplot
-from ._result import Result
+from ._result import Result, Summary
+from ._signature import call_forms
 from .bounds import SubstitutionBounds, partner_change_bounds, substitution_bounds
 
 if TYPE_CHECKING:
@@ -92,7 +94,7 @@ class SubstitutionResult(Result):
         undisclosed)."""
         return self.replacement.rename_axis("partner").reset_index()
 
-    def summary(self, top: int = 10) -> str:
+    def summary(self, top: int = 10) -> Summary:
         """A plain-text report of shortfall, gain, coverage, the replacement table and caveats."""
         unit, div = display(self.measure, "USD" if self.measure == "value" else None)
         b0, b1 = (p.strftime("%Y-%m") for p in self.baseline)
@@ -125,7 +127,7 @@ class SubstitutionResult(Result):
         ]
         if self.caveats:
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
-        return "\n".join(lines)
+        return self._summary("\n".join(lines))
 
     def _bounds_lines(self, div: float, unit: str) -> list[str]:
         if self.bounds is None:
@@ -166,11 +168,13 @@ class SubstitutionResult(Result):
         return ax
 
 
+@call_forms(old_positional=("displaced", "substitute", "baseline", "post", "measure", "dataset", "totals"))
 def substitution(
     frame: pd.DataFrame,
-    reporter: str = "DE",
-    displaced: str = "RU",
-    substitute: str = "KZ",
+    reporter: str,
+    *,
+    displaced: str,
+    substitute: str,
     baseline: tuple[str, str] = ("2021-01", "2021-12"),
     post: tuple[str, str] = ("2023-01", "2023-12"),
     measure: str = "volume_bbl",
@@ -247,32 +251,33 @@ def substitution(
         replacement=replacement, baseline_months=int(in_base.sum()), post_months=int(in_post.sum()),
         undisclosed_share=undisclosed_share, identity_residual=residual, panel=panel,
     )
+    bounds_error: str | None = None
     try:
         own = partner_change_bounds(
             frame, reporter, [p for p in replacement.index if p not in (WORLD, UNDISCLOSED)],
             baseline, post, measure=measure, dataset=f"{panel.source}/{panel.dataset}")
         replacement[["change_lower", "change_upper"]] = own[["change_lower", "change_upper"]]
         result.bounds = substitution_bounds(
-            frame, reporter, displaced, substitute, baseline, post, measure=measure,
+            frame, reporter, displaced=displaced, substitute=substitute, baseline=baseline, post=post,
+            measure=measure,
             dataset=f"{panel.source}/{panel.dataset}", totals=totals)
     except AnalysisError as exc:
         if totals:
             raise
         bounds_error = str(exc)
-    else:
-        bounds_error = None
     result.caveats = _caveats(result, panel, lo_b, hi_b, lo_p, hi_p, baseline, post)
     if bounds_error:
         result.caveats.insert(0, f"bounds not available: {bounds_error}")
-    elif result.bounds.caveats:
+    elif result.bounds is not None and result.bounds.caveats:  # set when there is no bounds_error
         result.caveats[:0] = result.bounds.caveats
     return result
 
 
-def _caveats(result: SubstitutionResult, panel: Panel, lo_b, hi_b, lo_p, hi_p,
-             baseline, post) -> list[str]:
+def _caveats(result: SubstitutionResult, panel: Panel, lo_b: pd.Timestamp, hi_b: pd.Timestamp,
+             lo_p: pd.Timestamp, hi_p: pd.Timestamp, baseline: tuple[str, str],
+             post: tuple[str, str]) -> list[str]:
     """Data-driven caveats: confidential cells of the two partners, window coverage, routes."""
-    notes = []
+    notes: list[str] = []
     expected_b = len(pd.period_range(lo_b, hi_b, freq="M"))
     expected_p = len(pd.period_range(lo_p, hi_p, freq="M"))
     if result.baseline_months < expected_b or result.post_months < expected_p:
@@ -297,15 +302,7 @@ def _caveats(result: SubstitutionResult, panel: Panel, lo_b, hi_b, lo_p, hi_p,
             notes.append(f"{who} has confidential cells in the {name} window: {listing}; their "
                          f"volume is in 'undisclosed', so {effect}.")
     present = set(grades.loc[grades["partner"] == result.substitute, "grade"].dropna())
-    if "KZ_MSC" in present and result.substitute == "KZ":
-        notes.append("KEBCO, the Kazakh blend piped through Druzhba to Schwedt since Feb 2023 "
-                     "(993 kt in 2023 per KazMunayGas), is reported under KZ_MSC, which is "
-                     "confidential in most months: the disclosed Kazakh gain misses it.")
-    if "KZ_CPC_BLN" in present:
-        notes.append("CPC Blend (KZ_CPC_BLN) is loaded at the CPC terminal near Novorossiysk, a "
-                     "Russian port, and is mostly but not only Kazakh oil (Russian cargoes were "
-                     "about 13% of CPC shipments in 2021; the Russian share is RU_CPC): ship "
-                     "trackers count it as 'loaded in Russia'.")
+    notes.extend(grade_caveats(present, partner=result.substitute, reporter=result.reporter))
     notes.append("Partners are countries of origin (where the crude was produced), not the "
                  "country of loading or consignment; a country groups several grades with "
                  "different routes and qualities.")

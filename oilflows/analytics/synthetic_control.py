@@ -27,7 +27,8 @@ from ..errors import AnalysisError
 from ..schema import WORLD
 from ._panel import window
 from ._plot import pyplot
-from ._result import Result
+from ._result import Result, Summary
+from ._signature import call_forms
 from .reporter_panel import (
     DRUZHBA_REPORTERS,
     ReporterPanel,
@@ -99,7 +100,7 @@ class SyntheticControlResult(Result):
         """Per month: treated, synthetic, gap, post flag."""
         return self.paths.reset_index()
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
         """Plain-text report: weights, fit, effect, placebo ranking, caveats."""
         label = self.panel.outcome_label() if self.panel else self.outcome
         weights = ", ".join(f"{r} {w:.3f}" for r, w in self.weights.sort_values(ascending=False).items())
@@ -128,7 +129,7 @@ class SyntheticControlResult(Result):
                          f"{_fmt(row['effect'], self.outcome):>12}")
         if self.caveats:
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
-        return "\n".join(lines)
+        return self._summary("\n".join(lines))
 
     def plot(self, ax: Axes | None = None, kind: str = "paths") -> Axes:
         """``kind="paths"``: treated vs synthetic; ``kind="placebo"``: every unit's gap, treated in black."""
@@ -192,16 +193,17 @@ def simplex_weights(target: np.ndarray, donors: np.ndarray) -> np.ndarray:
     return weights / weights.sum()
 
 
+@call_forms(old_positional=("donors", "partner", "outcome", "pre", "post", "dataset"))
 def synthetic_control(
     frame: pd.DataFrame,
-    treated: str = "DE",
+    treated: str,
+    *,
     donors: Sequence[str] | None = None,
-    partner: str = "KZ",
+    partner: str,
     outcome: str = "share",
     pre: tuple[str, str] = ("2020-01", "2022-12"),
     post: tuple[str, str] = ("2023-01", "2023-12"),
     dataset: str | None = None,
-    *,
     measure: str = "volume_bbl",
     confidential: str = "drop",
     intercept: bool = False,
