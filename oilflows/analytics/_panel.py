@@ -128,6 +128,23 @@ def build_panel(
                  undisclosed, confidential, partners)
 
 
+def check_covers(panel: Panel, periods: list[tuple[pd.Timestamp, pd.Timestamp]] | None,
+                 dataset: str | None = None) -> None:
+    """Raise :func:`build_panel`'s error if `panel` has no WORLD total in one of `periods`.
+
+    A panel built once and reused for several windows (issues 14 and 15) is held to the check
+    ``build_panel(..., periods)`` makes: ``panel.world`` has exactly the periods with a non-null
+    WORLD total, so this is the same test without scanning the frame again.
+    """
+    index = panel.world.index
+    for lo, hi in periods or []:
+        if not ((index >= lo) & (index <= hi)).any():
+            wanted = f" dataset {dataset!r}" if dataset else ""
+            raise AnalysisError(
+                f"no{wanted} data with a WORLD total of {panel.measure} for reporter {panel.reporter} "
+                f"at freq {panel.freq} covering the requested windows")
+
+
 def _has_world(frame: pd.DataFrame, option: tuple[str, str], reporter: str, measure: str, freq: str,
                lo: pd.Timestamp | None, hi: pd.Timestamp | None) -> bool:
     rows = frame[(frame["source"] == option[0]) & (frame["dataset"] == option[1])
