@@ -9,11 +9,12 @@ import gzip
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from oilflows import _io
-from oilflows.errors import DecompressionLimitError
+from oilflows.errors import DecompressionLimitError, SourceFormatError
 from oilflows.formats import sdmx_csv
 from oilflows.sources import eurostat
 
@@ -129,3 +130,66 @@ def test_gzip_limit_helpers_match_gunzip():
     with pytest.raises(DecompressionLimitError) as info:
         _io.gunzip_if_needed(data, "x.gz", limit=1000)
     assert str(_io.gzip_limit_error("x.gz", 1001, len(data), limit=1000)) == str(info.value)
+
+
+# -- leading constant columns (DATAFLOW, LAST UPDATE, freq) read once from the first record ----------
+
+
+def _coded_equal(fast: sdmx_csv.Coded, full: sdmx_csv.Coded) -> None:
+    assert fast.rows == full.rows and fast.distinct == full.distinct
+    assert list(fast.columns) == list(full.columns)
+    np.testing.assert_array_equal(fast.value, full.value)
+    for column, (codes, values) in full.columns.items():
+        np.testing.assert_array_equal(fast.columns[column][1][fast.columns[column][0]], values[codes])
+        assert list(fast.columns[column][1]) == list(values), column
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_leading_constants_give_the_table_of_a_full_parse(monkeypatch, gzipped):
+    text = gzip.decompress(SMALL.read_bytes())
+    data = gzip.compress(text, mtime=0) if gzipped else text
+    skipped = []
+    original = sdmx_csv._read_table
+    monkeypatch.setattr(sdmx_csv, "_read_table", lambda *a: skipped.append(a[-1]) or original(*a))
+    fast = sdmx_csv.parse_coded(data, "small")
+    assert skipped == [3]  # DATAFLOW, LAST UPDATE and freq were not parsed
+    assert fast.distinct == {"DATAFLOW": ["ESTAT:NRG_TI_COIFPM(1.0)"], "LAST UPDATE": ["28/02/24 11:00:00"]}
+    assert list(fast.columns["freq"][1]) == ["M"] and not fast.columns["freq"][0].any()
+    monkeypatch.setattr(sdmx_csv, "CONSTANT_LEADERS", ())
+    _coded_equal(fast, sdmx_csv.parse_coded(data, "small"))
+    assert skipped == [3, 0]
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_a_record_that_differs_in_a_leading_column_is_read_in_full(gzipped):
+    """The count of records starting with the first record's leading cells decides; a quoted cell
+    holding a line break and those cells (a record pyarrow does not end there) cannot fake it."""
+    lines = gzip.decompress(SMALL.read_bytes()).splitlines(keepends=True)
+    prefix = b"ESTAT:NRG_TI_COIFPM(1.0),28/02/24 11:00:00,M,"
+    assert lines[1].startswith(prefix) and lines[7].endswith(b",c\n")
+    other = lines[9].replace(b"ESTAT:NRG_TI_COIFPM(1.0)", b"ESTAT:NRG_TI_OIL(1.0)")
+    cases = {
+        "dataflow": (lines[:9] + [other] + lines[10:], "one dataflow"),
+        "freq": (lines[:9] + [lines[9].replace(b",M,", b",A,", 1)] + lines[10:], "do not match their freq"),
+        "quoted line break": (lines[:7] + [lines[7][:-2] + b'"c\n' + prefix + b'"\n'] + lines[8:9] + [other]
+                              + lines[10:], "one dataflow"),
+        "carriage returns": ([lines[0]] + [x.replace(b"\n", b"\r") for x in lines[1:20]] + [other]
+                             + lines[21:], "one dataflow"),
+    }
+    for label, (rows, message) in cases.items():
+        text = b"".join(rows)
+        data = gzip.compress(text, mtime=0) if gzipped else text
+        with pytest.raises(SourceFormatError, match=message):
+            eurostat.read(data, name=label)
+
+
+def test_inflating_reader_counts_the_needle_across_reads():
+    text = gzip.decompress(SMALL.read_bytes())
+    needle = b"\nESTAT:NRG_TI_COIFPM(1.0),28/02/24 11:00:00,M,"
+    packed = gzip.compress(text[:70_000], mtime=0) + gzip.compress(text[70_000:] + b'"x"', mtime=0)
+    for size in (7, 45, 46, 1000, 65_536, -1):
+        reader = sdmx_csv._Inflated(packed, len(text) + 3, needle)
+        while reader.read(size) and size > 0:
+            pass
+        assert reader.found == text.count(needle) == text.count(b"\n") - 1, size
+        assert reader.quotes == 2

@@ -265,12 +265,18 @@ class _Inflated(io.RawIOBase):
 
     Any problem (corrupt or truncated stream, trailing bytes, output past `limit`) raises
     :class:`_StreamProblem`; the caller then lets :func:`oilflows._io.gunzip_if_needed` name it.
+    With a `needle`, :attr:`found` counts its occurrences in the text as it passes, :attr:`quotes`
+    the ``"`` characters.
     """
 
-    def __init__(self, data: bytes, limit: int):
+    def __init__(self, data: bytes, limit: int, needle: bytes | None = None):
         self._stream = pa.CompressedInputStream(pa.BufferReader(data), "gzip")
         self._total = 0
         self._limit = limit
+        self._needle = needle
+        self._tail = b""  # the last len(needle) - 1 bytes read: an occurrence may straddle two reads
+        self.found = 0
+        self.quotes = 0  # '"' characters in the text (counted with a needle only)
 
     def readable(self) -> bool:
         return True
@@ -290,6 +296,11 @@ class _Inflated(io.RawIOBase):
             self._total += len(chunk)
             if self._total > self._limit:
                 raise _OverLimit(self._total)
+            if self._needle:
+                keep = len(self._needle) - 1
+                self.found += (self._tail + chunk[:keep]).count(self._needle) + chunk.count(self._needle)
+                self._tail = (self._tail + chunk[-keep:])[-keep:]
+                self.quotes += chunk.count(b'"')
             parts.append(chunk)
             got += len(chunk)
         return parts[0] if len(parts) == 1 else b"".join(parts)
@@ -318,7 +329,9 @@ def _block_size(data: bytes) -> int:
     return int(min(max(size // BLOCKS, MIN_BLOCK_BYTES), MAX_BLOCK_BYTES))
 
 
-def _read_table(source, header: list[str], name: str, block_size: int) -> pa.Table:
+def _read_table(source, header: list[str], name: str, block_size: int, skip: int = 0) -> pa.Table:
+    """pyarrow's parse of the CSV text `source` (every column but OBS_VALUE dictionary-encoded),
+    without the first `skip` columns of `header` (their cells are still counted, not converted)."""
     types = {c: _DICT for c in header}
     types["OBS_VALUE"] = pa.float64()
     try:
@@ -327,7 +340,7 @@ def _read_table(source, header: list[str], name: str, block_size: int) -> pa.Tab
             read_options=pacsv.ReadOptions(use_threads=True, block_size=block_size),
             convert_options=pacsv.ConvertOptions(
                 column_types=types, strings_can_be_null=False, null_values=[""],
-                quoted_strings_can_be_null=False,
+                quoted_strings_can_be_null=False, include_columns=header[skip:] if skip else None,
             ),
         )
     except pa.ArrowException as exc:
@@ -353,26 +366,17 @@ def parse_coded(data: bytes, name: str) -> Coded:
     """
     compressed = data.startswith(GZIP_MAGIC)
     try:
-        header = header_columns(head(data, name), name)
+        text = head(data, name)
+        header = header_columns(text, name)
     except SourceFormatError:
         if compressed:  # a bomb (or a corrupt stream) is named as such, not by its unreadable header
             check_gzip(data, name)
         raise
-    block = _block_size(data)
-    if compressed:
-        # Inflated once, as pyarrow parses, within both limits of oilflows._io (absolute and ratio)
-        try:
-            table = _read_table(_Inflated(data, gzip_limits(len(data))), header, name, block)
-        except _OverLimit as exc:  # said at once: inflating it again to name the problem is the bomb
-            raise gzip_limit_error(name, exc.args[0], len(data)) from None
-        except _StreamProblem:
-            data = gunzip_if_needed(data, name)  # raises the typed error (truncation, CRC ...)
-            table = _read_table(pa.BufferReader(data), header, name, block)
-        except SourceFormatError:  # pyarrow stopped at a bad row: a bomb or corrupt stream comes first
-            check_gzip(data, name)
-            raise
-    else:
-        table = _read_table(pa.BufferReader(data), header, name, block)
+    leading = _leading_constants(header, text)
+    table, found, data = _parse(data, header, name, leading)
+    if leading and found != table.num_rows:  # a record differs in a leading column (or has a quoted
+        leading = None  # cell, which may hold a line break): read them all
+        table, found, data = _parse(data, header, name, None)
     coded = Coded(rows=table.num_rows)
     if table.num_rows == 0:
         return coded
@@ -381,6 +385,11 @@ def parse_coded(data: bytes, name: str) -> Coded:
     # pyarrow builds each block's dictionary from the values it saw: after unification every value of
     # a column's dictionary occurs in it, and the chunks' indices refer to that one dictionary.
     table = table.drop_columns(["OBS_VALUE"]).unify_dictionaries()
+    for column, value in zip(header, leading[1] if leading else [], strict=False):
+        if column in ("DATAFLOW", "LAST UPDATE"):
+            coded.distinct[column] = [value]
+        else:
+            coded.columns[column] = (np.zeros(table.num_rows, dtype=np.int32), np.array([value], object))
     for column in table.column_names:
         chunks = table[column].chunks
         values = chunks[0].dictionary.to_numpy(zero_copy_only=False).astype(object)
@@ -394,6 +403,69 @@ def parse_coded(data: bytes, name: str) -> Coded:
     if "OBS_FLAG" not in coded.columns:
         coded.columns["OBS_FLAG"] = (np.full(table.num_rows, -1, dtype=np.int32), np.empty(0, object))
     return coded
+
+
+#: Columns that may lead the header and hold one value in every record (Eurostat: ``DATAFLOW``,
+#: ``LAST UPDATE`` and ``freq``): when every record starts with the first record's cells of these,
+#: they are read once, from the first record, and pyarrow skips them (about 15 % of its work).
+CONSTANT_LEADERS = ("DATAFLOW", "LAST UPDATE", "freq", "FREQ")
+
+
+def _leading_constants(header: list[str], text: bytes) -> tuple[bytes, list[str], int] | None:
+    """``(b"\\n" + the first record's leading cells with their commas, [those cells], the number of
+    '"' in the header line)`` for the header's leading columns of :data:`CONSTANT_LEADERS`, from the
+    head `text`; None when there is none or the first record does not give them plainly (quoted, not
+    UTF-8, not complete in `text`).
+
+    A record starts with these bytes exactly when its leading cells are the first record's. Where no
+    record has a quoted cell, pyarrow ends a record at every ``\\n`` (and nowhere else but at ``\\r``),
+    so the needle occurs exactly once per record when every record repeats the leading cells, and
+    fewer times otherwise. :func:`_parse` counts both.
+    """
+    count = 0
+    while count < len(header) and header[count] in CONSTANT_LEADERS:
+        count += 1
+    lines = text.split(b"\n", 2)
+    if count == 0 or len(lines) < 3:  # no leading constants, or no complete first record in the head
+        return None
+    cells = lines[1].split(b",", count)
+    if len(cells) <= count:
+        return None
+    prefix = b",".join(cells[:count]) + b","
+    if b'"' in prefix or b"\r" in prefix:
+        return None
+    try:
+        values = [cell.decode("utf-8") for cell in cells[:count]]
+    except UnicodeDecodeError:
+        return None
+    return b"\n" + prefix, values, lines[0].count(b'"')
+
+
+def _parse(data: bytes, header: list[str], name: str,
+           leading: tuple[bytes, list[str], int] | None) -> tuple[pa.Table, int, bytes]:
+    """pyarrow's table of `data` (plain or gzip, inflated once as it is parsed, within both limits of
+    :mod:`oilflows._io`) without the `leading` columns; the number of records that start with the
+    leading cells (-1 if a record has a quote character: then it is not known); and the data
+    (inflated here if the stream could not be read as it went)."""
+    block = _block_size(data)
+    needle, skip, quotes = (leading[0], len(leading[1]), leading[2]) if leading else (None, 0, 0)
+    if not data.startswith(GZIP_MAGIC):
+        table = _read_table(pa.BufferReader(data), header, name, block, skip)
+        if not needle:
+            return table, 0, data
+        return table, data.count(needle) if data.count(b'"') == quotes else -1, data
+    stream = _Inflated(data, gzip_limits(len(data)), needle)
+    try:
+        table = _read_table(stream, header, name, block, skip)
+        return table, stream.found if stream.quotes == quotes else -1, data
+    except _OverLimit as exc:  # said at once: inflating it again to name the problem is the bomb
+        raise gzip_limit_error(name, exc.args[0], len(data)) from None
+    except _StreamProblem:
+        text = gunzip_if_needed(data, name)  # raises the typed error (truncation, CRC ...)
+        return _parse(text, header, name, leading)
+    except SourceFormatError:  # pyarrow stopped at a bad row: a bomb or corrupt stream comes first
+        check_gzip(data, name)
+        raise
 
 
 def _empty_is_missing(codes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
