@@ -35,10 +35,10 @@ import html
 import math
 import numbers
 import warnings
-from collections.abc import Iterable
-from typing import Any, Self
+from collections.abc import Callable, Iterable
+from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
-__all__ = ["Result", "Summary"]
+__all__ = ["Result", "Summary", "summary_method"]
 
 _REPR_MAX_CHARS = 400
 _REPR_MAX_LINES = 5
@@ -142,6 +142,28 @@ def legacy_ax(ax: Any, keys: Any, name: str) -> tuple[Any, Any]:
     return ax, keys
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R", bound="Result")
+
+
+def summary_method(method: Callable[Concatenate[_R, _P], str]) -> Callable[Concatenate[_R, _P], Summary]:
+    """Decorate a result's ``summary`` written as plain text: it returns that text as a
+    :class:`Summary` with the result's caveats (``__wrapped__`` is the method as written).
+
+    :class:`Result` applies it to a subclass's undecorated ``summary`` too; decorating says so to the
+    type checker.
+    """
+    @functools.wraps(method)
+    def summary(self: _R, *args: _P.args, **kwargs: _P.kwargs) -> Summary:
+        text = method(self, *args, **kwargs)
+        if isinstance(text, Summary):
+            return text
+        return self._summary(text)
+
+    summary._returns_summary = True  # type: ignore[attr-defined]  # marks an installed wrapper
+    return summary
+
+
 class Result:
     """Mixin base of the analytics results; see the module docstring for the contract."""
 
@@ -151,15 +173,7 @@ class Result:
             cls.__repr__ = Result.__repr__  # type: ignore[method-assign]  # before @dataclass, so it keeps this one
         own = cls.__dict__.get("summary")
         if own is not None and not getattr(own, "_returns_summary", False):
-            @functools.wraps(own)
-            def summary(self: Result, *args: Any, **kwargs: Any) -> Summary:
-                text = own(self, *args, **kwargs)
-                if isinstance(text, Summary):
-                    return text
-                return self._summary(text)
-
-            summary._returns_summary = True  # type: ignore[attr-defined]  # marks an installed wrapper
-            cls.summary = summary  # type: ignore[method-assign]
+            cls.summary = summary_method(own)  # type: ignore[method-assign, assignment]
 
     # -- caveats --------------------------------------------------------------------------------
 

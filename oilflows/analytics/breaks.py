@@ -35,7 +35,7 @@ from scipy import stats
 
 from ..errors import AnalysisError
 from ._plot import pyplot
-from ._result import Result
+from ._result import Result, summary_method
 from .counterfactual import partner_series
 
 if TYPE_CHECKING:
@@ -151,7 +151,8 @@ class _Design:
     dropped: int
 
 
-def _design(series: pd.Series, exog=None, trend: bool = False) -> _Design:
+def _design(series: pd.Series, exog: pd.DataFrame | pd.Series | np.ndarray | None = None,
+            trend: bool = False) -> _Design:
     """Response and regressors (constant, optional trend, optional exog) with NaN rows dropped."""
     if not isinstance(series, pd.Series):
         raise AnalysisError(f"series must be a pandas Series indexed by period, got {type(series)}")
@@ -178,7 +179,7 @@ def _design(series: pd.Series, exog=None, trend: bool = False) -> _Design:
                    names=[str(c) for c in x.columns], dropped=int((~keep).sum()))
 
 
-def _position(index: pd.Index, date) -> int:
+def _position(index: pd.Index, date: object) -> int:
     """Position of the first observation at or after `date` (a label, string or Timestamp)."""
     if isinstance(index, pd.PeriodIndex):
         key = pd.Period(date, freq=index.freq)
@@ -206,7 +207,7 @@ def _ols(y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, float]:
     return coef, float(resid @ resid)
 
 
-def _label(value) -> str:
+def _label(value: object) -> str:
     if isinstance(value, pd.Timestamp):
         return f"{value:%Y-%m}"
     return str(value)
@@ -223,7 +224,7 @@ def _fitted(design: _Design, bounds: list[int]) -> tuple[pd.Series, list[np.ndar
     return pd.Series(fitted, index=design.index), coefs
 
 
-def _plot_fit(ax, design: _Design, fitted: pd.Series, breaks: list, title: str):
+def _plot_fit(ax: Axes, design: _Design, fitted: pd.Series, breaks: list, title: str) -> Axes:
     ax.plot(design.index, design.y, color="black", marker=".", linewidth=0.8, label="series")
     ax.plot(fitted.index, fitted.to_numpy(), color="#2166ac", label="segment fit")
     for date in breaks:
@@ -290,6 +291,7 @@ class ChowResult(Result):
             "cov": self.cov, "wald": self.wald, "lag1": self.lag1, "lb_pvalue": self.lb_pvalue,
         }])
 
+    @summary_method
     def summary(self) -> str:
         """Plain-text report of the test and the regime coefficients."""
         lines = [
@@ -315,12 +317,13 @@ class ChowResult(Result):
         plt = pyplot()
         if ax is None:
             _, ax = plt.subplots(figsize=(8, 4))
+        assert self._design is not None, "a ChowResult built by chow_test holds its design"
         return _plot_fit(ax, self._design, self.fitted, [self.break_date],
                          f"Chow test at {_label(self.break_date)}: F={self.f_stat:.2f}, "
                          f"p={self.p_value:.3g}")
 
 
-def _serial_of(result) -> _Serial:
+def _serial_of(result: ChowResult | SupFResult) -> _Serial:
     return _Serial(cov=result.cov, lag1=result.lag1, lb_lags=result.lb_lags,
                    lb_pvalue=result.lb_pvalue, hac_rho=result.hac_rho)
 
@@ -469,6 +472,7 @@ class SupFResult(Result):
         """The F path: ``period, f_stat`` (NaN where a regressor is constant within a regime)."""
         return self.path.rename("f_stat").rename_axis("period").reset_index()
 
+    @summary_method
     def summary(self) -> str:
         """Plain-text report: sup-F, its date, p-value and critical values."""
         crit = ", ".join(f"{level:.0%}: {value:.2f}" for level, value in self.critical_values.items())
@@ -508,7 +512,7 @@ class SupFResult(Result):
         if 0.05 in self.critical_values:
             ax.axhline(self.critical_values[0.05], color="#b2182b", linestyle="--",
                        label="5% critical value")
-        ax.axvline(self.break_date, color="#2166ac", linewidth=0.8)
+        ax.axvline(self.break_date, color="#2166ac", linewidth=0.8)  # type: ignore[arg-type]  # a date
         ax.set_ylabel("F")
         ax.set_title(f"sup-F = {self.sup_f:.2f} at {_label(self.break_date)} (p = {self.p_value:.3g})")
         ax.legend(loc="best", fontsize="small")
@@ -659,6 +663,7 @@ class CusumResult(Result):
         frame["outside"] = (frame["cusum"] > frame["upper"]) | (frame["cusum"] < frame["lower"])
         return frame.rename_axis("period").reset_index()
 
+    @summary_method
     def summary(self) -> str:
         """Plain-text report: whether and where the CUSUM leaves the bounds."""
         verdict = (f"crosses the {self.alpha:.0%} bounds, first at {_label(self.first_crossing)}"
@@ -682,7 +687,7 @@ class CusumResult(Result):
                 label=f"{self.alpha:.0%} bounds")
         ax.plot(self.lower.index, self.lower.to_numpy(), color="#b2182b", linestyle="--")
         if self.first_crossing is not None:
-            ax.axvline(self.first_crossing, color="#2166ac", linewidth=0.8)
+            ax.axvline(self.first_crossing, color="#2166ac", linewidth=0.8)  # type: ignore[arg-type]  # a date
         ax.set_title(f"CUSUM of {self.name}")
         ax.legend(loc="best", fontsize="small")
         return ax
@@ -747,8 +752,8 @@ def _segment_ssr(y: np.ndarray, x: np.ndarray, h: int) -> np.ndarray:
             ssr[i, j] = np.maximum(c2[j + 1] - c2[i] - total ** 2 / length, 0.0)
         return ssr
     for i in range(n - h + 1):
-        for j in range(i + h - 1, n):
-            ssr[i, j] = _ols(y[i:j + 1], x[i:j + 1])[1]
+        for end in range(i + h - 1, n):
+            ssr[i, end] = _ols(y[i:end + 1], x[i:end + 1])[1]
     return ssr
 
 
@@ -823,6 +828,7 @@ class BreaksResult(Result):
         confidence interval (``lower``, ``upper``) of each regime's start date."""
         return self.segments.copy()
 
+    @summary_method
     def summary(self) -> str:
         """Plain-text report: selected breaks, the criterion table and the regimes."""
         table = self.selection.copy()
@@ -861,6 +867,7 @@ class BreaksResult(Result):
         plt = pyplot()
         if ax is None:
             _, ax = plt.subplots(figsize=(8, 4))
+        assert self._design is not None, "a BreaksResult built by multiple_breaks holds its design"
         return _plot_fit(ax, self._design, self.fitted, self.breaks,
                          f"{self.name}: {self.n_breaks} break(s) by {self.criterion.upper()}")
 

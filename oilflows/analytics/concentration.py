@@ -30,7 +30,7 @@ from ..errors import AnalysisError
 from ..schema import WORLD
 from ._panel import Panel, build_panel, check_measure, display, native_freq
 from ._plot import pyplot
-from ._result import Result, Summary
+from ._result import Result, summary_method
 from ._signature import call_forms
 
 if TYPE_CHECKING:
@@ -215,7 +215,8 @@ class ConcentrationResult(Result):
         """The per-period table (period as a column)."""
         return self.table.reset_index()
 
-    def summary(self) -> Summary:
+    @summary_method
+    def summary(self) -> str:
         """A plain-text table of the indices per period, with the undisclosed share and caveats."""
         unit, div = display(self.measure)
         window = f"rolling {self.rolling}-month sums" if self.rolling else (
@@ -245,7 +246,7 @@ class ConcentrationResult(Result):
             lines.append(f"({len(self.table) - len(shown)} periods without any disclosed partner omitted)")
         if self.caveats:
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
-        return self._summary("\n".join(lines))
+        return "\n".join(lines)
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """HHI per period: of WORLD (lower bound) with the band up to the upper bound, and of disclosed."""

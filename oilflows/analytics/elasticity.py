@@ -64,7 +64,7 @@ from ..errors import AnalysisError
 from ..schema import WORLD
 from ._panel import build_panel, candidates, matching
 from ._plot import pyplot
-from ._result import Result, Summary
+from ._result import Result, summary_method
 from ._signature import call_forms
 
 if TYPE_CHECKING:
@@ -269,7 +269,8 @@ class FeenstraResult(Result):
         table["ci_high"] = table["estimate"] + q * table["std_error"]
         return table.reset_index()
 
-    def summary(self) -> Summary:
+    @summary_method
+    def summary(self) -> str:
         """Plain-text report: estimates, sample, reference, data coverage and caveats."""
         where = (f"{self.reporter}, {self.source}/{self.dataset}, " if self.reporter else "")
         span = ""
@@ -305,7 +306,7 @@ class FeenstraResult(Result):
                          f"(min {share.min():.1%}); the rest is undisclosed, confidential or excluded")
         if self.notes:
             lines += ["", "Data and assumptions:"] + [f"- {n}" for n in self.notes]
-        return self._summary("\n".join(lines))
+        return "\n".join(lines)
 
     def plot(self, ax: Axes | None = None, label: int = 8) -> Axes:
         """Variety means of y against the fitted relation c + theta1 x1bar + theta2 x2bar.

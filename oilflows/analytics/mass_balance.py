@@ -54,7 +54,7 @@ from ..errors import AnalysisError
 from ..schema import CONFIDENTIAL, PERIOD_YEARS, WORLD, parse_interval_flag
 from ._accounting import select_dataset
 from ._plot import pyplot
-from ._result import Result, Summary
+from ._result import Result, summary_method
 from ._signature import call_forms
 from .bounds import density_interval, volume_bounds
 
@@ -126,7 +126,8 @@ class MassBalanceResult(Result):
         """One row per year, the columns of :data:`COLUMNS` (tonnes)."""
         return self.table.copy()
 
-    def summary(self) -> Summary:
+    @summary_method
+    def summary(self) -> str:
         t = self.table
         lines = [
             f"Exporter mass balance: {self.exporter}, importers' reported imports "
@@ -166,7 +167,7 @@ class MassBalanceResult(Result):
         lines.append(f"flagged years: {', '.join(map(str, flagged)) if flagged else 'none'}")
         if self.caveats:
             lines += ["", "What this can and cannot show:"] + [f"- {c}" for c in self.caveats]
-        return self._summary("\n".join(lines))
+        return "\n".join(lines)
 
     def _repr_text(self) -> str:  # pragma: no cover - convenience
         return self.summary()

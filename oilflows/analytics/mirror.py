@@ -12,7 +12,7 @@ from ..errors import AnalysisError
 from ..schema import QUANTITIES
 from ._panel import matching
 from ._plot import pyplot
-from ._result import Result, Summary
+from ._result import Result, summary_method
 from ._signature import call_forms
 
 if TYPE_CHECKING:
@@ -53,7 +53,8 @@ class MirrorResult(Result):
         """One row per ``period`` (a column): the columns of ``table``."""
         return self.table.rename_axis("period").reset_index()
 
-    def summary(self) -> Summary:
+    @summary_method
+    def summary(self) -> str:
         t = self.table
         lines = [f"Mirror flows {self.exporter} -> {self.importer} ({self.measure}, freq {self.freq})",
                  f"importer side: {self.importer_dataset}; exporter side: {self.exporter_dataset}; "
@@ -64,7 +65,7 @@ class MirrorResult(Result):
             lines.append(f"{period:%Y-%m}  {row['importer_reported']:>16,.0f}"
                          f"{row['exporter_adjusted']:>16,.0f}{row['discrepancy']:>16,.0f}{rel:>10}")
         lines += [f"- {n}" for n in self.notes]
-        return self._summary("\n".join(lines))
+        return "\n".join(lines)
 
     def plot(self, ax: Axes | None = None) -> Axes:
         plt = pyplot()

@@ -21,7 +21,7 @@ from ..routes import grade_caveats
 from ..schema import CONFIDENTIAL, WORLD
 from ._panel import Panel, build_panel, window
 from ._plot import pyplot
-from ._result import Result, Summary, legacy_ax
+from ._result import Result, legacy_ax, summary_method
 from ._signature import call_forms
 
 if TYPE_CHECKING:
@@ -76,11 +76,12 @@ class UnitValuesResult(Result):
         table = self.table.assign(key=self.table[key].fillna(self.table["partner"]))
         return table.pivot(index="period", columns="key", values="unit_value")
 
-    def summary(self, top: int = 10) -> Summary:
+    @summary_method
+    def summary(self, top: int = 10) -> str:
         """Unit values of the largest keys in the last period with prices, and WORLD."""
         priced = self.table[self.table["unit_value"].notna() & (self.table["partner"] != WORLD)]
         if priced.empty:
-            return self._summary(f"no priced cells for {self.reporter} in {self.source}/{self.dataset}")
+            return f"no priced cells for {self.reporter} in {self.source}/{self.dataset}"
         last = priced["period"].max()
         rows = self.table[self.table["period"] == last]
         world = rows[rows["partner"] == WORLD]
@@ -95,7 +96,7 @@ class UnitValuesResult(Result):
                          f"{_num(row['unit_value']):>11}  {row['basis'] or ''}")
         if self.caveats:
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
-        return self._summary("\n".join(lines))
+        return "\n".join(lines)
 
     def plot(self, ax: Axes | None = None, keys: list[str] | None = None, top: int = 5) -> Axes:
         """Unit value over time for `keys` (default: the `top` keys by priced barrels) and WORLD.
@@ -304,7 +305,8 @@ class PriceSpreadResult(Result):
         """The monthly table (period as a column)."""
         return self.table.reset_index()
 
-    def summary(self) -> Summary:
+    @summary_method
+    def summary(self) -> str:
         """Monthly prices and spread, with each grade's status where it is not priced."""
         lines = [f"Price spread {self.substitute_grade} - {self.displaced_grade} in {self.reporter}'s "
                  f"imports ({self.source}/{self.dataset}; {self.currency} per barrel, unit values)",
@@ -317,7 +319,7 @@ class PriceSpreadResult(Result):
                          f"{_num(row['spread'], signed=True):>9}  {status}")
         if self.caveats:
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
-        return self._summary("\n".join(lines))
+        return "\n".join(lines)
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """Both grades' unit values (lines) and the spread (bars)."""

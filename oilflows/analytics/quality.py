@@ -26,7 +26,7 @@ from ..schema import WORLD
 from ..units import barrels_to_tonnes
 from ._panel import Panel, build_panel, matching
 from ._plot import pyplot
-from ._result import Result, Summary
+from ._result import Result, summary_method
 from ._signature import call_forms
 
 if TYPE_CHECKING:
@@ -174,7 +174,8 @@ class SlateResult(Result):
         """The per-period table (period as a column)."""
         return self.table.reset_index()
 
-    def summary(self) -> Summary:
+    @summary_method
+    def summary(self) -> str:
         """Plain-text slate table: API, sulphur by mass and by volume, coverage, published total."""
         lines = [
             f"Crude slate of {self.reporter} ({'annual' if self.freq == 'A' else 'monthly'}; "
@@ -194,7 +195,7 @@ class SlateResult(Result):
                 f"{_num(row['sulphur_pct_total'], 3):>7}")
         if self.caveats:
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
-        return self._summary("\n".join(lines))
+        return "\n".join(lines)
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """API gravity (left axis) and sulphur by mass (right axis) of the disclosed slate over time."""
@@ -547,7 +548,8 @@ class RankingResult(Result):
             raise AnalysisError("volumes must be non-negative with a positive sum")
         return float((self.table.loc[weights.index, "distance"] * weights).sum() / weights.sum())
 
-    def summary(self, top: int = 12) -> Summary:
+    @summary_method
+    def summary(self, top: int = 12) -> str:
         """Plain text: the displaced grade's quality and the nearest candidates."""
         d = self.displaced
         lines = [
@@ -566,7 +568,7 @@ class RankingResult(Result):
         notes = self.scope + self.caveats
         if notes:
             lines += ["", "Notes:"] + [f"- {c}" for c in notes]
-        return self._summary("\n".join(lines))
+        return "\n".join(lines)
 
     def plot(self, ax: Axes | None = None, label: int = 8) -> Axes:
         """Scatter of candidates in (API, S), the displaced grade marked, the `label` nearest named."""

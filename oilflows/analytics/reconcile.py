@@ -16,7 +16,7 @@ from ..schema import COLUMNS, CONFIDENTIAL, KEY
 from ..sources import registry as _registry
 from ._convert import partner_api, with_both_units
 from ._plot import pyplot
-from ._result import Result, Summary
+from ._result import Result, summary_method
 from ._signature import call_forms
 
 if TYPE_CHECKING:
@@ -63,7 +63,8 @@ class ReconcileResult(Result):
         """Periods x sources of one column."""
         return self.table.pivot_table(index="period", columns="name", values=column, aggfunc="first")
 
-    def summary(self, all_periods: bool = False) -> Summary:
+    @summary_method
+    def summary(self, all_periods: bool = False) -> str:
         """Periods reported by two or more sources (or all with `all_periods`), in thousand tonnes,
         with each source's difference to the reference and its known causes."""
         label = {"A": "%Y", "M": "%Y-%m"}[self.freq]
@@ -96,7 +97,7 @@ class ReconcileResult(Result):
                     for p, d in zip(sub["publisher"], sub["published_date"], strict=True)))
             lines.append(f"- {name}: {first['known_causes']}; {first['conversion']}{by}")
         lines += [f"- {n}" for n in self.notes]
-        return self._summary("\n".join(lines))
+        return "\n".join(lines)
 
     def plot(self, ax: Axes | None = None) -> Axes:
         plt = pyplot()

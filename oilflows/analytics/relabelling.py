@@ -29,7 +29,7 @@ import pandas as pd
 from ..errors import AnalysisError
 from ._accounting import Accounts, accounts, month_range
 from ._panel import display
-from ._result import Result, Summary
+from ._result import Result, summary_method
 from ._signature import call_forms
 from .bounds import density_interval, published_interval
 
@@ -86,7 +86,8 @@ class RelabellingResult(Result):
             "change_lower": s.change[0], "change_upper": s.change[1], "flag": s.flag,
             "finding": s.finding} for s in self.signals])
 
-    def summary(self) -> Summary:
+    @summary_method
+    def summary(self) -> str:
         unit, div = display(self.measure)
         lines = [f"Relabelling signals: {self.origin} crude in {self.reporter}'s imports, "
                  f"{self.before[0]:%Y-%m}..{self.before[1]:%Y-%m} vs {self.after[0]:%Y-%m}.."
@@ -99,7 +100,7 @@ class RelabellingResult(Result):
                       f"  {s.finding}", f"  can show: {s.can_show}", f"  cannot show: {s.cannot_show}"]
         if self.caveats:
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
-        return self._summary("\n".join(lines))
+        return "\n".join(lines)
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """Each signal's before and after interval (monthly means) as bars."""

@@ -23,7 +23,7 @@ from ..errors import AnalysisError
 from ._accounting import accounts, month_range
 from ._panel import display, fmt, pct
 from ._plot import pyplot
-from ._result import Result, Summary
+from ._result import Result, summary_method
 from ._signature import call_forms
 from .bounds import SLICE_GRADES, Total, _program_with_totals, partner_totals
 
@@ -74,7 +74,8 @@ class RouteExposureResult(Result):
                               "depends_on_russia": None, "meaning": ROUTES[route_id]})
         return rows.iloc[0]
 
-    def summary(self) -> Summary:
+    @summary_method
+    def summary(self) -> str:
         unit, div = display(self.measure)
         lo, hi, disclosed = self.total
         lines = [
@@ -93,7 +94,7 @@ class RouteExposureResult(Result):
                          f"{fmt(r.upper, div):>12}  {dep}")
         if self.caveats:
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
-        return self._summary("\n".join(lines))
+        return "\n".join(lines)
 
     def plot(self, ax: Axes | None = None) -> Axes:
         """One bar per route: the identified interval, with the disclosed volume marked."""

@@ -21,7 +21,7 @@ from ..errors import AnalysisError
 from ..schema import WORLD
 from ._panel import UNDISCLOSED, Panel, build_panel, display, fmt, window
 from ._plot import pyplot
-from ._result import Result, Summary
+from ._result import Result, summary_method
 from ._signature import call_forms
 
 if TYPE_CHECKING:
@@ -75,7 +75,8 @@ class ShiftShareResult(Result):
         order = list(others["change"].abs().sort_values(ascending=False).index[:n])
         return self.table.loc[[p for p in [*order, *special] if p in self.table.index]]
 
-    def summary(self, top: int = 10) -> Summary:
+    @summary_method
+    def summary(self, top: int = 10) -> str:
         """A plain-text decomposition table with the windows, the undisclosed share and caveats."""
         unit, div = display(self.measure, "USD" if self.measure == "value" else None)
         b0, b1 = (p.strftime("%Y-%m") for p in self.base)
@@ -100,7 +101,7 @@ class ShiftShareResult(Result):
                       f"{self.identity_residual:.2g}"]
         if self.caveats:
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
-        return self._summary("\n".join(lines))
+        return "\n".join(lines)
 
     def plot(self, ax: Axes | None = None, top: int = 10) -> Axes:
         """Stacked horizontal bars of scale and share effects per partner, with the change as a dot."""

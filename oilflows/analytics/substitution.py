@@ -20,7 +20,7 @@ from ..routes import grade_caveats
 from ..schema import WORLD
 from ._panel import UNDISCLOSED, Panel, build_panel, display, fmt, pct, window
 from ._plot import pyplot
-from ._result import Result, Summary
+from ._result import Result, summary_method
 from ._signature import call_forms
 from .bounds import SubstitutionBounds, partner_change_bounds, substitution_bounds
 
@@ -94,7 +94,8 @@ class SubstitutionResult(Result):
         undisclosed)."""
         return self.replacement.rename_axis("partner").reset_index()
 
-    def summary(self, top: int = 10) -> Summary:
+    @summary_method
+    def summary(self, top: int = 10) -> str:
         """A plain-text report of shortfall, gain, coverage, the replacement table and caveats."""
         unit, div = display(self.measure, "USD" if self.measure == "value" else None)
         b0, b1 = (p.strftime("%Y-%m") for p in self.baseline)
@@ -127,7 +128,7 @@ class SubstitutionResult(Result):
         ]
         if self.caveats:
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
-        return self._summary("\n".join(lines))
+        return "\n".join(lines)
 
     def _bounds_lines(self, div: float, unit: str) -> list[str]:
         if self.bounds is None:

@@ -27,7 +27,7 @@ from ..errors import AnalysisError
 from ..schema import WORLD
 from ._panel import window
 from ._plot import pyplot
-from ._result import Result, Summary
+from ._result import Result, summary_method
 from ._signature import call_forms
 from .reporter_panel import (
     DRUZHBA_REPORTERS,
@@ -100,7 +100,8 @@ class SyntheticControlResult(Result):
         """Per month: treated, synthetic, gap, post flag."""
         return self.paths.reset_index()
 
-    def summary(self) -> Summary:
+    @summary_method
+    def summary(self) -> str:
         """Plain-text report: weights, fit, effect, placebo ranking, caveats."""
         label = self.panel.outcome_label() if self.panel else self.outcome
         weights = ", ".join(f"{r} {w:.3f}" for r, w in self.weights.sort_values(ascending=False).items())
@@ -129,7 +130,7 @@ class SyntheticControlResult(Result):
                          f"{_fmt(row['effect'], self.outcome):>12}")
         if self.caveats:
             lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
-        return self._summary("\n".join(lines))
+        return "\n".join(lines)
 
     def plot(self, ax: Axes | None = None, kind: str = "paths") -> Axes:
         """``kind="paths"``: treated vs synthetic; ``kind="placebo"``: every unit's gap, treated in black."""
