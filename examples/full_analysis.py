@@ -61,8 +61,8 @@ print(spread.loc["2022-01-01":"2023-12-01"].round(2).to_string())
 
 section("Difference-in-differences: DE vs FR, IT, ES, NL (Kazakh share of WORLD)")
 # confidential="drop" (the default): reporter-months with a confidential KZ cell are left out.
-result = did(coifpm, treated=("DE",), controls=("FR", "IT", "ES", "NL"), n_boot=499, confidential="drop",
-             partner="KZ")
+result = did(coifpm, ("DE",), partner="KZ", controls=("FR", "IT", "ES", "NL"), n_boot=499,
+             confidential="drop")
 print(f"confidential KZ months dropped: {result.panel.confidential_months}; {result.n_obs} reporter-months")
 print(f"beta = {result.estimate:+.4f} (share of WORLD), wild-bootstrap 95% CI "
       f"[{result.ci_wild[0]:+.3f}, {result.ci_wild[1]:+.3f}], p = {result.p_wild:.2f}")
@@ -72,8 +72,7 @@ print(f"identified set of beta (every confidential month anywhere in its account
       f"[{bounds.beta_bounds[0]:+.4f}, {bounds.beta_bounds[1]:+.4f}]")
 
 section("Synthetic control for Germany")
-synth = synthetic_control(coifpm, treated="DE", confidential="drop",
-                          partner="KZ")  # DE's KZ cell is mostly confidential
+synth = synthetic_control(coifpm, "DE", partner="KZ", confidential="drop")  # DE's KZ cell: confidential
 print(f"{len(synth.paths)} months with an identified outcome ({synth.pre[0]:%Y-%m}..{synth.post[1]:%Y-%m})")
 print(f"weights {synth.weights.round(3).to_dict()}; mean post gap {synth.effect:+.4f}; "
       f"post/pre RMSPE ratio {synth.ratio:.2f}; placebo p = {synth.p_value:.2f}")
