@@ -329,7 +329,10 @@ def _periods(long: sdmx_csv.Coded, at: np.ndarray, name: str) -> np.ndarray:
     period_codes, period_values = long.columns["period"]
     freq_codes, freq_values = long.columns["freq"]
     starts, monthly = sdmx_csv.period_starts(period_values, name)
-    rows_period, rows_freq = period_codes[at], freq_codes[at]
+    rows_period = period_codes[at]
+    if len(freq_values) == 1 and (monthly == (freq_values[0] == "M")).all():
+        return starts[rows_period]  # one freq, and every period (each is some row's) of its shape
+    rows_freq = freq_codes[at]
     shape_ok = monthly[rows_period] == (freq_values == "M")[rows_freq]
     if not shape_ok.all():
         i = np.flatnonzero(~shape_ok)
@@ -341,15 +344,20 @@ def _periods(long: sdmx_csv.Coded, at: np.ndarray, name: str) -> np.ndarray:
 def _strings(values, codes: np.ndarray) -> pa.Array:
     """A string array: ``values[codes]``, null where the code is -1 (``large_string``, the storage of
     pandas' ``str`` dtype, so that the conversion to pandas copies nothing)."""
-    dictionary = pa.array(list(values), type=pa.large_string())
+    values = list(values)
+    if len(values) == 1 and values[0] is not None and not (codes < 0).any():
+        return _constant(values[0], len(codes))
+    dictionary = pa.array(values, type=pa.large_string())
     missing = codes < 0
     indices = pa.array(codes, mask=missing) if missing.any() else pa.array(codes)
     return dictionary.take(indices)
 
 
 def _constant(text: str, rows: int) -> pa.Array:
-    """`text` `rows` times (``large_string``, as :func:`_strings`)."""
-    return pa.repeat(pa.scalar(text, type=pa.large_string()), rows)
+    """`text` `rows` times (``large_string``, as :func:`_strings`), built from its buffers."""
+    encoded = text.encode("utf-8")
+    offsets = np.arange(rows + 1, dtype=np.int64) * len(encoded)
+    return pa.LargeStringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(encoded * rows))
 
 
 def _canonical_table(columns: dict[str, pa.Array | np.ndarray], rows: int, dataset: str,
