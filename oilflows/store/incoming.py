@@ -53,18 +53,48 @@ def key_order(table: pa.Table) -> pa.Array:
     return pc.sort_indices(table, sort_keys=[(k, "ascending") for k in KEY], null_placement="at_start")
 
 
-def _same_as_previous(table: pa.Table, names: tuple[str, ...]) -> np.ndarray:
+def _codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
+    """`column` as int64 codes that sort and compare like its values (strings: their rank among the
+    column's distinct values), and its null mask (None without nulls; a null's code is 0)."""
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    nulls = array.is_null().to_numpy(zero_copy_only=False) if array.null_count else None
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        encoded = pc.dictionary_encode(array)
+        values = encoded.dictionary
+        rank = np.empty(len(values), dtype=np.int64)
+        rank[pc.sort_indices(values).to_numpy()] = np.arange(len(values), dtype=np.int64)
+        indices = pc.fill_null(encoded.indices, 0) if nulls is not None else encoded.indices
+        index = indices.to_numpy()
+        return rank[index.astype(np.int64)], nulls
+    as_int = array.cast(pa.int64())
+    values = pc.fill_null(as_int, 0).to_numpy() if nulls is not None else as_int.to_numpy()
+    return np.asarray(values, dtype=np.int64), nulls
+
+
+def _sorted_codes(table: pa.Table) -> tuple[np.ndarray, dict[str, tuple[np.ndarray, np.ndarray | None]]]:
+    """The order that sorts `table` by :data:`KEY` with nulls first (a stable ``np.lexsort`` of the
+    key's codes: the same order as :func:`key_order`), and each key column's codes in that order."""
+    codes = {name: _codes(table.column(name)) for name in KEY}
+    keys: list[np.ndarray] = []
+    for name in reversed(KEY):  # np.lexsort sorts by its last key first
+        values, nulls = codes[name]
+        keys.append(values)
+        if nulls is not None:
+            keys.append(~nulls)  # a null (False) before any value (True)
+    order = np.lexsort(keys) if table.num_rows else np.zeros(0, dtype=np.int64)
+    return order, {name: (values[order], None if nulls is None else nulls[order])
+                   for name, (values, nulls) in codes.items()}
+
+
+def _same_as_previous(codes: dict[str, tuple[np.ndarray, np.ndarray | None]], names: tuple[str, ...],
+                      n: int) -> np.ndarray:
     """Row i equals row i-1 in every column of `names` (null equals null); row 0 is False."""
-    n = table.num_rows
     same = np.ones(max(n - 1, 0), dtype=bool)
     for name in names:
-        column = table.column(name)
-        a, b = column.slice(1), column.slice(0, max(n - 1, 0))
-        equal = pc.fill_null(pc.equal(a, b), False)
-        both_null = pc.and_(pc.is_null(a), pc.is_null(b))
-        same &= pc.or_(equal, both_null).to_numpy(zero_copy_only=False)
-        if not same.any():
-            break
+        values, nulls = codes[name]
+        same &= values[1:] == values[:-1]
+        if nulls is not None:
+            same &= nulls[1:] == nulls[:-1]
     return np.concatenate([[False], same]) if n else np.zeros(0, dtype=bool)
 
 
@@ -82,11 +112,14 @@ def prepare(frame: pd.DataFrame) -> Incoming:
                                       pc.equal(pc.month(period), 1))).as_py() is not False
     if not (first_day and annual_in_january):
         raise SchemaError("column 'period' must be the first day of the month (M) or year (A)")
-    table = table.take(key_order(table))
-    duplicated = _same_as_previous(table, KEY)
+    order, codes = _sorted_codes(table)
+    table = table.take(pa.array(order))
+    n = table.num_rows
+    duplicated = _same_as_previous(codes, KEY, n)
     if duplicated.any():
         mask = duplicated | np.concatenate([duplicated[1:], [False]])
-        example = table.filter(pa.array(mask)).select(list(KEY)).slice(0, 2).to_pylist()
+        example = (table.filter(pa.array(mask)).select(list(KEY)).slice(0, 2)
+                   .to_pandas(coerce_temporal_nanoseconds=False).to_dict("records"))
         raise SchemaError(f"{int(mask.sum())} rows share a key, e.g. {example}")
     flag = table.column("flag")
     confidential = pc.fill_null(pc.match_substring(flag, CONFIDENTIAL), False)
@@ -101,14 +134,14 @@ def prepare(frame: pd.DataFrame) -> Incoming:
                     f"column {name!r} has value {value!r}, which cannot name a store partition: codes "
                     f"are 1-{MAX_CODE_LENGTH} characters of A-Z a-z 0-9 _ . - (not '.' or '..'); "
                     "nothing was written")
-    boundaries = np.flatnonzero(~_same_as_previous(table, PARTITIONS))
+    boundaries = np.flatnonzero(~_same_as_previous(codes, PARTITIONS, n))
     ends = [*boundaries[1:].tolist(), table.num_rows] if table.num_rows else []
     parts = table.select(list(PARTITIONS))
     slices = {}
     for start, end in zip(boundaries.tolist(), ends, strict=True):
         values = [parts.column(name)[start].as_py() for name in PARTITIONS]
         slices[partition_key(values)] = (start, end - start)
-    return Incoming(table, slices, _same_as_previous(table, OBSERVATION_KEY))
+    return Incoming(table, slices, _same_as_previous(codes, OBSERVATION_KEY, n))
 
 
 __all__ = ["Incoming", "key_order", "prepare"]
