@@ -382,21 +382,21 @@ def parse_coded(data: bytes, name: str) -> Coded:
         return coded
     _check_finite(table["OBS_VALUE"], name)
     coded.value = table["OBS_VALUE"].to_numpy()
-    # pyarrow builds each block's dictionary from the values it saw: after unification every value of
-    # a column's dictionary occurs in it, and the chunks' indices refer to that one dictionary.
-    table = table.drop_columns(["OBS_VALUE"]).unify_dictionaries()
+    # pyarrow builds each block's dictionary from the values it saw: combined (one chunk, the
+    # dictionaries unified) every value of a column's dictionary occurs in it.
+    table = table.drop_columns(["OBS_VALUE"]).combine_chunks()
     for column, value in zip(header, leading[1] if leading else [], strict=False):
         if column in ("DATAFLOW", "LAST UPDATE"):
             coded.distinct[column] = [value]
         else:
             coded.columns[column] = (np.zeros(table.num_rows, dtype=np.int32), np.array([value], object))
     for column in table.column_names:
-        chunks = table[column].chunks
-        values = chunks[0].dictionary.to_numpy(zero_copy_only=False).astype(object)
+        (chunk,) = table[column].chunks
+        values = chunk.dictionary.to_numpy(zero_copy_only=False).astype(object)
         if column in ("DATAFLOW", "LAST UPDATE"):
             coded.distinct[column] = list(values)
             continue
-        codes = np.concatenate([chunk.indices.to_numpy(zero_copy_only=False) for chunk in chunks])
+        codes = chunk.indices.to_numpy(zero_copy_only=False)
         if column in ("OBS_FLAG", "CONF_STATUS"):
             codes, values = _empty_is_missing(codes, values)
         coded.columns[column] = (codes, values)
