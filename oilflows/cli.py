@@ -11,9 +11,16 @@ import os
 import re
 import sys
 import traceback
-from typing import NoReturn
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from .errors import AnalysisError, FetchError, OilflowsError, QueryError, SourceFormatError, StoreError
+
+if TYPE_CHECKING:  # pandas and the store load only when a command needs them
+    import pandas as pd
+
+    from .sources.registry import Source
+    from .store import Store
 
 #: Exit statuses of the ``oilflows`` command (also in ``oilflows --help`` and docs/cli.md).
 EXIT_OK = 0
@@ -56,9 +63,9 @@ class _Parser(argparse.ArgumentParser):
                               f"(see '{self.prog} --help')\n")
 
 
-def _common() -> argparse.ArgumentParser:
+def _common() -> _Parser:
     """Options every command takes, before or after the command name."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
                         help="log on stderr: -v warnings and info (e.g. HTTP retries), -vv debug")
     common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
@@ -208,7 +215,7 @@ def _note(args: argparse.Namespace, text: str) -> None:
         print(f"oilflows {args.command}: {text}", file=sys.stderr)
 
 
-def _open_store(path: str | None):
+def _open_store(path: str | None) -> Store:
     """The store at `path` (None or "": the default path), which must be an existing directory."""
     from .store import Store
 
@@ -218,7 +225,7 @@ def _open_store(path: str | None):
     return store
 
 
-def _code(kind: str, code: str, valid, hint: str = "", problem: str = "") -> str:
+def _code(kind: str, code: str, valid: Iterable[str], hint: str = "", problem: str = "") -> str:
     """`code` in upper case if it is one of `valid`, else an AnalysisError naming the valid codes (or the
     closest ones, when there are many)."""
     code = code.strip().upper()
@@ -238,7 +245,7 @@ def _code(kind: str, code: str, valid, hint: str = "", problem: str = "") -> str
     raise AnalysisError(message)
 
 
-def _partners(frame, reporter: str, measure: str | None = None) -> set[str]:
+def _partners(frame: pd.DataFrame, reporter: str, measure: str | None = None) -> set[str]:
     """Partners of `reporter` with a value of `measure` (or a confidential cell) in `frame`."""
     rows = frame[frame["reporter"] == reporter]
     if measure is not None:
@@ -246,7 +253,7 @@ def _partners(frame, reporter: str, measure: str | None = None) -> set[str]:
     return set(rows["partner"])
 
 
-def _plain(obj):
+def _plain(obj: object) -> Any:
     """`obj` as JSON-ready Python: frames as lists of records, timestamps ISO, NaN as null."""
     import math
 
@@ -272,7 +279,8 @@ def _plain(obj):
     return obj
 
 
-def _emit(args: argparse.Namespace, text, data, table) -> None:
+def _emit(args: argparse.Namespace, text: str | Callable[[], str], data: object,
+          table: pd.DataFrame) -> None:
     """Print the command's result on stdout as text, JSON (`data`) or CSV (`table`, a DataFrame).
     `text` may be a callable, called only for the text format."""
     if args.format == "json":
@@ -283,7 +291,7 @@ def _emit(args: argparse.Namespace, text, data, table) -> None:
         print(text() if callable(text) else text)
 
 
-def _columns(table) -> str:
+def _columns(table: pd.DataFrame) -> str:
     """A frame as aligned text: numbers right-aligned with thousands separators, text left-aligned."""
     import pandas as pd
 
@@ -379,11 +387,12 @@ def _reconcile(args: argparse.Namespace) -> int:
     from .frames import combine
     from .store import Store
 
+    store: Store | None
     if args.store is not None:
         store = _open_store(args.store)  # a store named on the command line must be there
     else:
-        store = Store(None)
-        store = store if store.path.is_dir() else None
+        default = Store(None)
+        store = default if default.path.is_dir() else None
     every = load_default()
     reporters_known = set(every["reporter"])
     if store is not None:
@@ -494,7 +503,7 @@ def _list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _with_registry(held, chosen, dataset: str | None):
+def _with_registry(held: pd.DataFrame, chosen: Source | None, dataset: str | None) -> pd.DataFrame:
     """`held` (source, dataset, rows, first, last, freq, reporters) with each registered dataset's units
     and title, plus the registered datasets not held (0 rows). Published figures are one dataset per
     publisher in the data, one registration."""
