@@ -57,7 +57,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import requests
@@ -211,20 +211,21 @@ def request(
     max_bytes = max_bytes or int(_env_float("OILFLOWS_MAX_BODY_BYTES", MAX_BODY_BYTES))
     deadline = deadline or _env_float("OILFLOWS_HTTP_DEADLINE", DEADLINE)
     secret = _request_secrets(headers, params, data)
+    problem: str | None = None
     try:
         prepared = requests.Request(method, url, params=params, data=data).prepare()
     except (requests.exceptions.RequestException, ValueError) as exc:
         problem = f"cannot build the request: {redact(str(exc))[:200]}"
-    else:
-        problem = None
     if problem is not None:
         raise FetchError(redact(url), problem)
     full_url = prepared.url or url
+    # requests types a body for every kind of data; `data` here is a Mapping, form-encoded to a str
+    body = cast("bytes | str | None", prepared.body)
     # A credential written into the URL itself counts too: such a request is never cached.
     secret = (secret or _http_credentials._SECRET_PARAM.search(full_url) is not None
               or redact(full_url) != full_url)
     use_cache = cache and cache_enabled() and not secret and method in ("GET", "POST")
-    key = _cache_key(method, full_url, prepared.body) if use_cache else ""
+    key = _cache_key(method, full_url, body) if use_cache else ""
     if use_cache:
         hit = _cache_get(key, release)
         if hit is not None:
@@ -236,7 +237,7 @@ def request(
     clock = _Deadline(deadline)
     with _slot(host):
         response = _send(method, full_url, data, headers, timeout, max_bytes, clock, ok,
-                         _body_secret(data, prepared.body))
+                         _body_secret(data, body))
     log.debug("%s %s: %d, %d bytes", method, redact(response.url or full_url), response.status_code,
               len(response.content))
     _checked(response, full_url, ok)

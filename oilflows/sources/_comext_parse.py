@@ -140,7 +140,7 @@ def _to_canonical(frame: pd.DataFrame, vintage: pd.Timestamp | None, name: str) 
     frame["source"] = SOURCE
     frame["dataset"] = DATASET
     frame["vintage"] = pd.Timestamp(vintage) if vintage is not None else pd.NaT
-    frame["currency"] = np.where(frame["value"].notna(), "EUR", None)
+    frame["currency"] = np.where(frame["value"].notna(), "EUR", None)  # type: ignore[call-overload]  # numpy's stubs leave out None (an object array)
     for column in COLUMNS:
         if column not in frame.columns:
             frame[column] = None
@@ -199,7 +199,7 @@ def sum_cn8(frame: pd.DataFrame) -> pd.DataFrame:
     sums = sums.where(complete)
     sums["flag"] = grouped["flag"].agg(lambda s: "".join(sorted(set("".join(s.dropna())))) or None)
     combined = sums.reset_index()
-    combined["currency"] = np.where(combined["value"].notna(), "EUR", None)
+    combined["currency"] = np.where(combined["value"].notna(), "EUR", None)  # type: ignore[call-overload]  # as above
     combined["grade"] = None
     for column in COLUMNS:
         if column not in combined.columns:

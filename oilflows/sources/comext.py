@@ -68,6 +68,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -279,7 +280,7 @@ def fetch(
     body (an empty frame and a warning: wrong codes also answer so); an HTML outage page
     (:class:`FetchError`). Bodies that do not parse raise :class:`SourceFormatError` naming the URL.
     """
-    given = {"reporter": reporter, "partner": partner, "product": product, "flow": flow}
+    given: dict[str, Any] = {"reporter": reporter, "partner": partner, "product": product, "flow": flow}
     if dataset is not None and str(dataset).upper() == DATAFLOW:
         if old_args:
             raise TypeError("comext.fetch() takes only the dataset as a positional argument")
