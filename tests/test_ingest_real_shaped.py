@@ -192,4 +192,13 @@ def test_inflating_reader_counts_the_needle_across_reads():
         while reader.read(size) and size > 0:
             pass
         assert reader.found == text.count(needle) == text.count(b"\n") - 1, size
-        assert reader.quotes == 2
+        assert reader.quoted
+    quoted = b'"DATAFLOW"' + text[8:]  # quotes at offsets 0 and 9, in the header only
+    header = quoted.index(b"\n") + 1
+    for after, size, seen in ((header, 7, False), (header, 1000, False), (10, 3, False), (9, 3, True),
+                              (9, 1000, True), (2, 7, True), (0, -1, True)):
+        reader = sdmx_csv._Inflated(gzip.compress(quoted, mtime=0), len(quoted), needle, after)
+        while reader.read(size) and size > 0:
+            pass
+        assert reader.quoted == seen, (after, size)
+        assert seen or reader.found == text.count(needle)

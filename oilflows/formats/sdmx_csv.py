@@ -265,18 +265,19 @@ class _Inflated(io.RawIOBase):
 
     Any problem (corrupt or truncated stream, trailing bytes, output past `limit`) raises
     :class:`_StreamProblem`; the caller then lets :func:`oilflows._io.gunzip_if_needed` name it.
-    With a `needle`, :attr:`found` counts its occurrences in the text as it passes, :attr:`quotes`
-    the ``"`` characters.
+    With a `needle`, :attr:`found` counts its occurrences in the text as it passes, until a ``"`` at
+    or after offset `after` is seen (:attr:`quoted`; the count is then abandoned).
     """
 
-    def __init__(self, data: bytes, limit: int, needle: bytes | None = None):
+    def __init__(self, data: bytes, limit: int, needle: bytes | None = None, after: int = 0):
         self._stream = pa.CompressedInputStream(pa.BufferReader(data), "gzip")
         self._total = 0
         self._limit = limit
         self._needle = needle
         self._tail = b""  # the last len(needle) - 1 bytes read: an occurrence may straddle two reads
         self.found = 0
-        self.quotes = 0  # '"' characters in the text (counted with a needle only)
+        self.quoted = False
+        self._after = after
 
     def readable(self) -> bool:
         return True
@@ -300,7 +301,8 @@ class _Inflated(io.RawIOBase):
                 keep = len(self._needle) - 1
                 self.found += (self._tail + chunk[:keep]).count(self._needle) + chunk.count(self._needle)
                 self._tail = (self._tail + chunk[-keep:])[-keep:]
-                self.quotes += chunk.count(b'"')
+                if chunk.find(b'"', max(self._after - self._total + len(chunk), 0)) >= 0:
+                    self.quoted, self._needle = True, None
             parts.append(chunk)
             got += len(chunk)
         return parts[0] if len(parts) == 1 else b"".join(parts)
@@ -412,8 +414,8 @@ CONSTANT_LEADERS = ("DATAFLOW", "LAST UPDATE", "freq", "FREQ")
 
 
 def _leading_constants(header: list[str], text: bytes) -> tuple[bytes, list[str], int] | None:
-    """``(b"\\n" + the first record's leading cells with their commas, [those cells], the number of
-    '"' in the header line)`` for the header's leading columns of :data:`CONSTANT_LEADERS`, from the
+    """``(b"\\n" + the first record's leading cells with their commas, [those cells], the offset of
+    the first record)`` for the header's leading columns of :data:`CONSTANT_LEADERS`, from the
     head `text`; None when there is none or the first record does not give them plainly (quoted, not
     UTF-8, not complete in `text`).
 
@@ -438,7 +440,7 @@ def _leading_constants(header: list[str], text: bytes) -> tuple[bytes, list[str]
         values = [cell.decode("utf-8") for cell in cells[:count]]
     except UnicodeDecodeError:
         return None
-    return b"\n" + prefix, values, lines[0].count(b'"')
+    return b"\n" + prefix, values, len(lines[0]) + 1
 
 
 def _parse(data: bytes, header: list[str], name: str,
@@ -448,16 +450,16 @@ def _parse(data: bytes, header: list[str], name: str,
     leading cells (-1 if a record has a quote character: then it is not known); and the data
     (inflated here if the stream could not be read as it went)."""
     block = _block_size(data)
-    needle, skip, quotes = (leading[0], len(leading[1]), leading[2]) if leading else (None, 0, 0)
+    needle, skip, after = (leading[0], len(leading[1]), leading[2]) if leading else (None, 0, 0)
     if not data.startswith(GZIP_MAGIC):
         table = _read_table(pa.BufferReader(data), header, name, block, skip)
         if not needle:
             return table, 0, data
-        return table, data.count(needle) if data.count(b'"') == quotes else -1, data
-    stream = _Inflated(data, gzip_limits(len(data)), needle)
+        return table, data.count(needle) if data.find(b'"', after) < 0 else -1, data
+    stream = _Inflated(data, gzip_limits(len(data)), needle, after)
     try:
         table = _read_table(stream, header, name, block, skip)
-        return table, stream.found if stream.quotes == quotes else -1, data
+        return table, -1 if stream.quoted else stream.found, data
     except _OverLimit as exc:  # said at once: inflating it again to name the problem is the bomb
         raise gzip_limit_error(name, exc.args[0], len(data)) from None
     except _StreamProblem:
