@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -32,6 +33,9 @@ from ._genesis_parse import (
     DECIMAL_OF_LANGUAGE,
     ZIP_MAGIC,
 )
+
+if TYPE_CHECKING:
+    import requests
 
 # -- fetch -------------------------------------------------------------------------------------------
 
@@ -224,8 +228,14 @@ def split_query(query: Query) -> tuple[Query, Query] | None:
         values = getattr(query, field)
         if values is not None and len(values) > 1:
             first, second = _halves(values)
-            return replace(query, **{field: first}), replace(query, **{field: second})
+            return _replace_field(query, field, first), _replace_field(query, field, second)
     return None
+
+
+def _replace_field(query: Query, field: str, values: tuple) -> Query:
+    """`query` with the list `field` (named at run time) replaced by `values`."""
+    changes: dict[str, Any] = {field: values}  # which field is known only at run time
+    return replace(query, **changes)
 
 
 def plan_requests(query: Query) -> list[Query]:
@@ -235,8 +245,8 @@ def plan_requests(query: Query) -> list[Query]:
         values = getattr(query, field)
         if values is not None and len(values) > MAX_KEYS:
             first, second = _halves(values)
-            return [*plan_requests(replace(query, **{field: first})),
-                    *plan_requests(replace(query, **{field: second}))]
+            return [*plan_requests(_replace_field(query, field, first)),
+                    *plan_requests(_replace_field(query, field, second))]
     if query.values() > MAX_VALUES and (parts := split_query(query)) is not None:
         return [*plan_requests(parts[0]), *plan_requests(parts[1])]
     return [query]
@@ -271,7 +281,7 @@ class _TooBig(Exception):
     """Internal: GENESIS answered status 98 for a request."""
 
 
-def _post(url: str, form: Mapping[str, str], token: str):
+def _post(url: str, form: Mapping[str, str], token: str) -> requests.Response:
     """POST a form with the token in the ``username`` header; FetchError messages never hold the token."""
     from .. import http
 
@@ -286,7 +296,7 @@ def _post(url: str, form: Mapping[str, str], token: str):
         raise exc from None  # never chained: the context holds the request, token header included
 
 
-def _data_or_status(response, label: str, token: str) -> bytes | None:
+def _data_or_status(response: requests.Response, label: str, token: str) -> bytes | None:
     """The data body of a response, None for status 104; raise on errors, _TooBig on status 98."""
     body = response.content
     status = response.status_code
@@ -321,8 +331,12 @@ def _status_code(document: dict, label: str, token: str, status: int) -> tuple[i
     from .. import http
 
     block = document.get("Status")
-    code = block.get("Code") if isinstance(block, dict) else None
+    if not isinstance(block, dict):
+        block = {}
+    code = block.get("Code")
     try:
+        if code is None:
+            raise TypeError("no Status.Code")
         number = int(code)
     except (TypeError, ValueError):
         excerpt = http.redact(" ".join(json.dumps(document, ensure_ascii=False).split())[:300])
@@ -445,7 +459,7 @@ def last_update(
     return max(dates) if dates else None
 
 
-def _genesis_date(value, label: str) -> pd.Timestamp:
+def _genesis_date(value: object, label: str) -> pd.Timestamp:
     """``DD.MM.YYYY`` with an optional ``HH:MM`` or ``HH:MM:SS`` -> naive Timestamp."""
     match = _GENESIS_DATE.match(str(value).strip()) if value is not None else None
     if match is None:

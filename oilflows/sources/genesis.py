@@ -73,6 +73,7 @@ with the same POST, token and status handling.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 
@@ -335,15 +336,18 @@ def fetch(
     return validate(conform(pd.concat(frames, ignore_index=True)))
 
 
-def _old_query(dataset, old_args, old_kwargs, months, contents, token, language, reporter, partner, product,
-               start, end) -> tuple[Query, str | None]:
+def _old_query(dataset: str | None, old_args: tuple[object, ...], old_kwargs: dict[str, object],
+               months: Iterable[int | str] | None, contents: str | Iterable[str], token: str | None,
+               language: str, reporter: str | None, partner: str | Iterable[str] | None,
+               product: str | Iterable[str] | None, start: str | int | None,
+               end: str | int | None) -> tuple[Query, str | None]:
     """The Query and token of a call in the deprecated form (DeprecationWarning naming the new call)."""
     if any(v is not None for v in (reporter, partner, product, start, end)):
         raise TypeError("genesis.fetch(): reporter=/partner=/product=/start=/end= belong to the new form "
                         "fetch('51000-0017', ...); do not mix them with start_year=/countries=/goods=")
     if len(old_args) > len(_OLD_POSITIONAL):
         raise TypeError(f"genesis.fetch() takes at most {len(_OLD_POSITIONAL) + 1} positional arguments")
-    given: dict[str, object] = {"table": "51000-0017" if dataset is None else dataset, "start_year": None,
+    given: dict[str, Any] = {"table": "51000-0017" if dataset is None else dataset, "start_year": None,
                                 "end_year": None, "months": months, "countries": None, "goods": DEFAULT_GOODS,
                                 "contents": contents, "token": token, "language": language}
     if "table" in old_kwargs and dataset is not None and dataset not in (old_kwargs["table"], TABLES[0]):
@@ -359,12 +363,16 @@ def _old_query(dataset, old_args, old_kwargs, months, contents, token, language,
         query.months[-1] - query.months[0] + 1)
     new = call_text(_MODULE, query.table, partner=list(given["countries"]) if given["countries"] else None,
                     product=list(query.goods), start=first, end=last,
-                    months=None if exact else list(query.months), contents=list(query.contents))
+                    months=None if exact or query.months is None else list(query.months),
+                    contents=list(query.contents))
     deprecated(_MODULE, "table, start_year, end_year, months, countries, goods, ...", new, stacklevel=4)
-    return query, given["token"]  # type: ignore[return-value]
+    return query, given["token"]
 
 
-def _new_queries(dataset, reporter, partner, product, start, end, months, contents, language) -> list[Query]:
+def _new_queries(dataset: str, reporter: str | None, partner: str | Iterable[str] | None,
+                 product: str | Iterable[str] | None, start: str | int | None, end: str | int | None,
+                 months: Iterable[int | str] | None, contents: str | Iterable[str],
+                 language: str) -> list[Query]:
     """The Queries of a call in the new form: `start`..`end` as year ranges and their MONAT keys."""
     if reporter is not None and str(reporter).strip().upper() != "DE":
         raise QueryError(f"destatis {dataset}: the reporter is always Germany (DE), not {reporter!r}")
