@@ -155,6 +155,14 @@ def test_bad_frames_are_refused_as_validate_refuses_them(tmp_path: Path, name: s
     assert snapshot(tmp_path) == before
 
 
+def test_a_key_column_of_nulls_only(tmp_path: Path) -> None:
+    frame = small_frame().assign(grade=None)
+    frame = frame.drop_duplicates(subset=[k for k in KEY if k != "grade"])
+    store = Store(tmp_path)
+    assert store.write(frame).rows_new == len(frame)
+    assert_same_rows(store.read(), frame)
+
+
 def test_empty_write_changes_nothing(tmp_path: Path) -> None:
     store = Store(tmp_path)
     store.write(small_frame())

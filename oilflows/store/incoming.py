@@ -61,7 +61,7 @@ def _codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray |
     if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
         encoded = pc.dictionary_encode(array)
         values = encoded.dictionary
-        rank = np.empty(len(values), dtype=np.int64)
+        rank = np.zeros(max(len(values), 1), dtype=np.int64)  # a column of nulls has no values
         rank[pc.sort_indices(values).to_numpy()] = np.arange(len(values), dtype=np.int64)
         indices = pc.fill_null(encoded.indices, 0) if nulls is not None else encoded.indices
         index = indices.to_numpy()
