@@ -35,6 +35,7 @@ NOTES = ROOT / "docs" / "performance_notes.md"
 BENCHMARKS: dict[str, tuple[str, str]] = {
     "ingest": ("bench_ingest.py", "1. Ingest: nrg_ti_coifpm SDMX-CSV to the canonical frame"),
     "store_scale": ("bench_store_scale.py", "2. Store: one series out of 50 million rows"),
+    "store_write": ("bench_store_write.py", "2b. Store: Store.write vs plain Parquet writers; revisions"),
     "comext_stream": ("bench_comext_stream.py", "3. Bulk streaming: a Comext bulk file to chapter 27"),
     "panel": ("bench_panel.py", "4. Panel analytics: serial, local processes, Dask"),
 }

@@ -99,7 +99,8 @@ def read_partition(path: Path, partition: dict[str, str]) -> pd.DataFrame | None
 def with_partition(table: pa.Table, partition: dict[str, str]) -> pd.DataFrame:
     for name in PARTITIONS:
         field = SCHEMA.field(name)
-        table = table.append_column(field, pa.array([partition[name]] * len(table), type=field.type))
+        value = pa.scalar(partition[name], type=field.type)
+        table = table.append_column(field, pa.repeat(value, len(table)))
     return from_table(table)
 
 
