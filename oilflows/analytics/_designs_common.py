@@ -4,7 +4,8 @@ difference-in-differences and the event study, identified sets under confidentia
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,8 @@ from .reporter_panel import (
 )
 
 if TYPE_CHECKING:
-    pass
+    from ._did import DiDResult
+    from ._event_study import EventStudyResult
 
 
 #: What the ``ci`` and ``pvalue`` of :func:`did` and :func:`event_study` come from.
@@ -65,8 +67,10 @@ def _rule_text(rule: str) -> str:
             "bounds": "bounds (each month's outcome is an interval; beta is reported as a set)"}[rule]
 
 
-def _setup(frame, treated, controls, partner, outcome, post_start, pre, post, cluster, inference, n_boot,
-           weights, level, measure, dataset, confidential) -> dict:
+def _setup(frame: pd.DataFrame, treated: str | Sequence[str], controls: Sequence[str] | None, partner: str,
+           outcome: str, post_start: str, pre: tuple[str, str] | None, post: tuple[str, str] | None,
+           cluster: str, inference: str, n_boot: int | Literal["auto"], weights: str, level: float,
+           measure: str, dataset: str | None, confidential: str) -> dict[str, Any]:
     """Validate the design, build the reporter panel and the fixed-effect matrix (shared by DiD and ES)."""
     _check_choice("cluster", cluster, ("reporter",))
     _check_choice("inference", inference, INFERENCE)
@@ -200,11 +204,11 @@ def _excluding_zero(table: pd.DataFrame) -> int:
     return int(((table["ci_low"] > 0) | (table["ci_high"] < 0)).sum())
 
 
-def _span(bounds) -> str:
+def _span(bounds: tuple[pd.Timestamp, pd.Timestamp]) -> str:
     return f"{bounds[0]:%Y-%m}..{bounds[1]:%Y-%m}"
 
 
-def _num(x: float, outcome: str, sign: bool = True) -> str:
+def _num(x: float | None, outcome: str, sign: bool = True) -> str:
     if x is None or not np.isfinite(x):
         return "n/a" if x is None or np.isnan(x) else ("+inf" if x > 0 else "-inf")
     if outcome == "share":
@@ -212,7 +216,7 @@ def _num(x: float, outcome: str, sign: bool = True) -> str:
     return f"{x:+.4g}" if sign else f"{x:.4g}"
 
 
-def _tolerance(outcome: str):
+def _tolerance(outcome: str) -> Callable[[float], float]:
     """Half the last digit :func:`_num` prints for a value: the Monte Carlo s.e. target of an end."""
     if outcome == "share":
         return lambda x: 0.5e-4  # printed in pp with 2 decimals: 0.01 pp = 1e-4
@@ -220,7 +224,7 @@ def _tolerance(outcome: str):
                       else 0.5e-4)  # 4 significant digits
 
 
-def _draws_text(n_boot: int, exact: bool, n_clusters: int, weights: str) -> str:
+def _draws_text(n_boot: int | None, exact: bool, n_clusters: int, weights: str) -> str:
     if exact:
         base = 2 if weights == "rademacher" else 6
         return f"all {n_boot} = {base}^{n_clusters} weight vectors enumerated (exact, no Monte Carlo error)"
@@ -249,7 +253,7 @@ def _ci(ci: tuple[float, float], outcome: str) -> str:
     return f"[{_num(ci[0], outcome)}, {_num(ci[1], outcome)}]"
 
 
-def _axis_label(result, prefix: str = "") -> str:
+def _axis_label(result: DiDResult | EventStudyResult, prefix: str = "") -> str:
     if result.outcome == "share":
         return f"{prefix}{result.partner} share of {WORLD}, %"
     return f"{prefix}{result.panel.outcome_label() if result.panel else result.outcome}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -30,7 +30,7 @@ from ._designs_common import (
     _weights,
 )
 from ._plot import pyplot
-from ._result import Result
+from ._result import Result, summary_method
 from ._signature import call_forms
 from ._two_way import _infer, _TwoWay
 from .reporter_panel import ReporterPanel
@@ -121,6 +121,7 @@ class DiDResult(Result):
                          "ci_high": self.ci_wild[1], "pvalue": self.p_wild})
         return pd.DataFrame(rows)
 
+    @summary_method
     def summary(self) -> str:
         """Plain-text report: design, windows, estimate with both inferences, per-reporter table, caveats."""
         label = self.panel.outcome_label() if self.panel else self.outcome
@@ -169,8 +170,8 @@ class DiDResult(Result):
         if ax is None:
             _, ax = plt.subplots(figsize=(8, 4))
         factor = 100 if self.outcome == "share" else 1
-        for column, style in (("treated", {"color": "#b2182b"}), ("controls", {"color": "#2166ac"})):
-            ax.plot(self.means.index, factor * self.means[column], label=f"{column} (mean)", **style)
+        for column, color in (("treated", "#b2182b"), ("controls", "#2166ac")):
+            ax.plot(self.means.index, factor * self.means[column], label=f"{column} (mean)", color=color)
         ax.axvline(self.post_start, color="black", linestyle=":", linewidth=1)
         ax.set_ylabel(_axis_label(self))
         ax.set_title(f"DiD: {', '.join(self.treated)} vs {', '.join(self.controls)}; "
@@ -193,7 +194,7 @@ def did(
     post: tuple[str, str] | None = None,
     cluster: str = "reporter",
     inference: str = "wild",
-    n_boot: int | str = "auto",
+    n_boot: int | Literal["auto"] = "auto",
     seed: int = 0,
     dataset: str | None = None,
     measure: str = "volume_bbl",
@@ -264,15 +265,19 @@ def did(
     model = _TwoWay(data["y"].to_numpy(float), d_post, setup["fixed"], data["reporter"].to_numpy())
     fit = model.coefficient(0)
     inf = _infer(fit, inference, weights, n_boot, seed, level, _tolerance(outcome))
+    if inference == "wild":
+        assert inf.ci_wild is not None and inf.p_wild is not None  # _infer bootstraps for "wild"
+        ci, pvalue = inf.ci_wild, inf.p_wild
+    else:
+        ci, pvalue = inf.ci_cluster, inf.p_cluster
     means = (data.assign(group=np.where(data["treated"], "treated", "controls"))
              .pivot_table(index="period", columns="group", values="y", aggfunc="mean"))
     result = DiDResult(
         treated=treated_used, controls=controls_used, dropped=setup["panel"].dropped, partner=partner,
         outcome=outcome, measure=measure, source=setup["panel"].source, dataset=setup["panel"].dataset,
         post_start=setup["t0"], pre=setup["pre"], post=setup["post"], estimate=inf.estimate, se=inf.se,
-        ci=inf.ci_wild if inference == "wild" else inf.ci_cluster,
-        pvalue=inf.p_wild if inference == "wild" else inf.p_cluster,
-        ci_cluster=inf.ci_cluster, p_cluster=inf.p_cluster, ci_wild=inf.ci_wild, p_wild=inf.p_wild,
+        ci=ci, pvalue=pvalue, ci_cluster=inf.ci_cluster, p_cluster=inf.p_cluster, ci_wild=inf.ci_wild,
+        p_wild=inf.p_wild,
         inference=inference, weights=weights, n_boot=inf.n_boot_used, level=level, n_obs=len(data),
         n_clusters=fit.n_clusters, means=means.reindex(columns=["treated", "controls"]),
         exposure_table=setup["table"], panel=setup["panel"], confidential=confidential,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,7 @@ from ._designs_common import (
     _weights,
 )
 from ._plot import pyplot
-from ._result import Result
+from ._result import Result, summary_method
 from ._signature import call_forms
 from ._two_way import _infer, _support, _TwoWay
 from .reporter_panel import ReporterPanel
@@ -88,6 +88,7 @@ class EventStudyResult(Result):
         """The coefficient table (one row per relative month k)."""
         return self.table.reset_index()
 
+    @summary_method
     def summary(self) -> str:
         """Plain-text table of beta_k with intervals, the average post effect and caveats."""
         label = self.panel.outcome_label() if self.panel else self.outcome
@@ -104,7 +105,7 @@ class EventStudyResult(Result):
                  f"pre-period k with CI excluding 0: {_excluding_zero(pre)} of {len(pre)}",
                  f"confidential {self.partner} cells: {_rule_text(self.confidential)}"]
         bounds = self.mean_post_bounds is not None
-        if bounds:
+        if self.mean_post_bounds is not None:
             low, high = self.mean_post_bounds
             lines.append(f"identified set of mean beta_k, k >= 0: [{_num(low, self.outcome)}, "
                          f"{_num(high, self.outcome)}]" + _unbounded(self.mean_post_bounds)
@@ -172,7 +173,7 @@ def event_study(
     ref: int = -1,
     cluster: str = "reporter",
     inference: str = "wild",
-    n_boot: int | str = "auto",
+    n_boot: int | Literal["auto"] = "auto",
     seed: int = 0,
     dataset: str | None = None,
     measure: str = "volume_bbl",
@@ -217,7 +218,11 @@ def event_study(
     for j, k in enumerate(ks):
         fit = model.coefficient(j)
         inf = _infer(fit, inference, weights, n_boot, seed, level, _tolerance(outcome))
-        ci, p = (inf.ci_wild, inf.p_wild) if inference == "wild" else (inf.ci_cluster, inf.p_cluster)
+        if inference == "wild":
+            assert inf.ci_wild is not None  # _infer bootstraps for "wild"
+            ci, p = inf.ci_wild, inf.p_wild
+        else:
+            ci, p = inf.ci_cluster, inf.p_cluster
         rows.append({"k": k, "estimate": inf.estimate, "se": inf.se, "ci_low": ci[0], "ci_high": ci[1],
                      "pvalue": p, "ci_low_cluster": inf.ci_cluster[0], "ci_high_cluster": inf.ci_cluster[1],
                      "p_cluster": inf.p_cluster, "treated_obs": int(regressors[:, j].sum()),

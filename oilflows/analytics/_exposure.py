@@ -19,7 +19,7 @@ from ._designs_common import (
 )
 from ._panel import window
 from ._plot import pyplot
-from ._result import Result
+from ._result import Result, summary_method
 from ._signature import call_forms
 from .reporter_panel import (
     _check_choice,
@@ -29,6 +29,7 @@ from .reporter_panel import (
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from statsmodels.regression.linear_model import RegressionResultsWrapper
 
 # -- exposure (continuous dose) ---------------------------------------------------------------------
 
@@ -72,6 +73,7 @@ class ExposureResult(Result):
         value, residual."""
         return self.table.rename_axis("reporter").reset_index()
 
+    @summary_method
     def summary(self) -> str:
         """Plain-text report of b with its robust interval, the reporter table and caveats."""
         lines = [f"Exposure design: change in {self.partner} share of {WORLD} ({_span(self.post)} vs "
@@ -217,7 +219,7 @@ def exposure(
     return result
 
 
-def _exposure_caveats(result: ExposureResult, model) -> list[str]:
+def _exposure_caveats(result: ExposureResult, model: RegressionResultsWrapper) -> list[str]:
     notes = [f"{r} left out: {why}." for r, why in result.dropped.items()]
     if result.n < 10:
         notes.append(f"only {result.n} reporters: robust standard errors rest on asymptotics that do "
