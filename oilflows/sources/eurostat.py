@@ -263,7 +263,7 @@ def _group_ids(long: sdmx_csv.Coded, columns: tuple[str, ...]) -> tuple[np.ndarr
     order; it is renumbered densely (:func:`_renumber`) whenever the next product would be larger
     than a dense presence table may be, and at the end. So no sort of the rows is needed.
     """
-    dense = max(2 * long.rows, 1 << 23)  # largest presence table: at most 10 bytes per row
+    dense = max(2 * long.rows, 1 << 20)  # largest presence table: at most 10 bytes per row
     key: np.ndarray | None = None
     size = 1  # keys are 0 .. size-1
     for column in columns:
@@ -273,12 +273,12 @@ def _group_ids(long: sdmx_csv.Coded, columns: tuple[str, ...]) -> tuple[np.ndarr
             continue
         ranks = _ranks(values)
         if key is None:
-            key, size = ranks[codes], radix
+            key, size = np.take(ranks, codes), radix
             continue
         if size * radix > dense:
             key, size = _renumber(key, size, dense)
         key = key * np.int64(radix) if size * radix >= 2**31 else key.astype(np.int32) * np.int32(radix)
-        key += ranks[codes]
+        key += np.take(ranks, codes)
         size *= radix
     if key is None:  # every column has one value
         return np.zeros(long.rows, dtype=np.int32), min(long.rows, 1)
@@ -296,7 +296,7 @@ def _renumber(key: np.ndarray, size: int, dense: int) -> tuple[np.ndarray, int]:
     present[key] = True
     number = np.cumsum(present, dtype=dtype)
     number -= 1
-    return number[key], int(number[-1]) + 1 if size else 0
+    return np.take(number, key), int(number[-1]) + 1 if size else 0
 
 
 def _duplicates(long: sdmx_csv.Coded, slots: np.ndarray, columns: tuple[str, ...], name: str):
@@ -351,6 +351,14 @@ def _strings(values, codes: np.ndarray) -> pa.Array:
     missing = codes < 0
     indices = pa.array(codes, mask=missing) if missing.any() else pa.array(codes)
     return dictionary.take(indices)
+
+
+def _codes_at(long: sdmx_csv.Coded, column: str, at: np.ndarray) -> np.ndarray:
+    """The column's codes at rows `at` (zeros, without a look, for a column of one value and no gap)."""
+    codes, values = long.columns[column]
+    if len(values) == 1 and not (codes < 0).any():
+        return np.zeros(len(at), dtype=codes.dtype)
+    return np.take(codes, at)
 
 
 def _constant(text: str, rows: int) -> pa.Array:
@@ -416,7 +424,8 @@ def _canonical_coifpm(long: sdmx_csv.Coded, vintage, name: str) -> pd.DataFrame:
     ind_codes, ind_values = long.columns["indic_nrg"]
     index = ("freq", "crudeoil", "geo", "period")
     group, n_groups = _group_ids(long, index)
-    indicator = np.array([names.index(v) if v in names else 0 for v in ind_values], group.dtype)[ind_codes]
+    indicator = np.take(np.array([names.index(v) if v in names else 0 for v in ind_values], group.dtype),
+                        ind_codes)
     # One row per observed (freq, crudeoil, geo, period): the row of each indicator in a table of
     # indicators x groups (-1: absent). Rows sharing a cell are duplicates.
     if n_groups * len(names) >= 2**31:
@@ -432,9 +441,9 @@ def _canonical_coifpm(long: sdmx_csv.Coded, vintage, name: str) -> pd.DataFrame:
     first = row_of.max(axis=0)  # a row of each group, for its codes
     period = _periods(long, first, name)  # every period readable and of its freq's shape
     measures = {}
+    values = np.append(long.value, np.nan)  # row -1 (an absent indicator) -> NaN
     for j, (column, factor) in enumerate(COIFPM_INDICATORS.values()):
-        measure = long.value[row_of[j]]
-        measure[row_of[j] < 0] = np.nan  # an absent indicator
+        measure = np.take(values, row_of[j])
         if factor != 1.0:
             measure *= factor
         measures[column] = measure
@@ -455,14 +464,14 @@ def _canonical_coifpm(long: sdmx_csv.Coded, vintage, name: str) -> pd.DataFrame:
         measures = {c: m.take(kept) for c, m in measures.items()}
     _leaked(flag_values, flags, measures["volume_bbl"], name)
     crude_codes, crude_values = long.columns["crudeoil"]
-    geo_codes = long.columns["geo"][0][first]
-    crude = crude_codes[first]
+    geo_codes = np.take(long.columns["geo"][0], first)
+    crude = np.take(crude_codes, first)
     partners = _coifpm_partners(crude_values)
     if any(not p for p in partners):
         raise SourceFormatError(name, "a crude oil code without an origin prefix", "crudeoil")
     has_price = ~np.isnan(measures["value"]) | ~np.isnan(measures["price_per_bbl"])
     columns = {
-        "freq": _strings(long.columns["freq"][1], long.columns["freq"][0][first]),
+        "freq": _strings(long.columns["freq"][1], _codes_at(long, "freq", first)),
         "period": period,
         "reporter": _strings(_mapped(long, "geo", codes.EUROSTAT_COUNTRY, name), geo_codes),
         "partner": _strings(partners, crude),
