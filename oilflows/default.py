@@ -8,6 +8,7 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .schema import from_table
@@ -21,7 +22,7 @@ def _path(name: str) -> Traversable:
 
 
 @lru_cache(maxsize=1)
-def _table():
+def _table() -> pa.Table:
     with resources.as_file(_path("default.parquet")) as path:
         return pq.read_table(path)
 

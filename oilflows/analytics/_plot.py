@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from types import ModuleType
 
-def pyplot():
+
+def pyplot() -> ModuleType:
     """``matplotlib.pyplot`` with a non-interactive backend; a clear ImportError if it is missing."""
     try:
         import matplotlib

@@ -792,7 +792,8 @@ def _window_text(lo: pd.Timestamp | None, hi: pd.Timestamp | None) -> str:
         f" from {lo:%Y-%m}" if lo is not None else f" up to {hi:%Y-%m}")
 
 
-def _select(frame, reporter, dataset, freq, lo, hi):
+def _select(frame: pd.DataFrame, reporter: str, dataset: str | None, freq: str, lo: pd.Timestamp | None,
+            hi: pd.Timestamp | None) -> tuple[pd.DataFrame, pd.Series, str, str, str]:
     """Pick one dataset (via build_panel) and return its partner rows and WORLD volume in the window."""
     native = "M"
     if freq == "A":

@@ -80,7 +80,8 @@ class MirrorResult(Result):
         return ax
 
 
-def _side(frame, reporter, partner, flow, measure, freq, dataset):
+def _side(frame: pd.DataFrame, reporter: str, partner: str, flow: str, measure: str, freq: str,
+          dataset: str | None) -> tuple[pd.Series, str]:
     rows = frame[(frame["reporter"] == reporter) & (frame["partner"] == partner)
                  & (frame["flow"] == flow) & (frame["freq"] == freq)
                  & (frame["product"] == "crude_oil") & frame[measure].notna()]

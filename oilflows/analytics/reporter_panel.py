@@ -338,7 +338,7 @@ def _outcome_rows(panel: Panel, partner: str, outcome: str, confidential: str,
 
 
 def _windows_text(windows: Sequence[Window]) -> str:
-    def one(lo, hi):
+    def one(lo: pd.Timestamp, hi: pd.Timestamp) -> str:
         lo_t = "start" if lo <= _FAR_PAST else f"{lo:%Y-%m}"
         hi_t = "end" if hi >= _FAR_FUTURE else f"{hi:%Y-%m}"
         return f"{lo_t}..{hi_t}"

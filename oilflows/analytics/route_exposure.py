@@ -13,6 +13,7 @@ and in for the upper end.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import AnalysisError
-from ._accounting import accounts, month_range
+from ._accounting import Accounts, accounts, month_range
 from ._panel import display, fmt, pct
 from ._plot import pyplot
 from ._result import Result, summary_method
@@ -180,14 +181,14 @@ def route_exposure(
         found, _, notes = partner_totals(frame, acc, [origin], totals, months)
         caveats += notes
 
-    def grouping(acc):
+    def grouping(acc: Accounts) -> tuple[dict[str, pd.Series], Callable[[Total], dict[tuple, float]]]:
         cells = acc.cells
         mine = cells["partner"] == origin
         route = route_column(table, cells["grade"], cells["period"], reporter).where(mine)
         hidden = acc.cell_hidden
         groups = {r: mine & (route == r) for r in ROUTES if (mine & (route == r)).any()}
 
-        def keys_of(tot):
+        def keys_of(tot: Total) -> dict[tuple, float]:
             if tot.slice is None:  # a partner total: every route's hidden part
                 return {(r, t): 1.0 for r in groups for t in tot.months}
             holders = cells["grade"].isin(SLICE_GRADES.get(tot.slice, ())) & mine & hidden

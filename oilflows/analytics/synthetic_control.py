@@ -179,10 +179,10 @@ def simplex_weights(target: np.ndarray, donors: np.ndarray) -> np.ndarray:
     a, b = donors / scale, target / scale
     gram, cross = a.T @ a, a.T @ b
 
-    def objective(w):
+    def objective(w: np.ndarray) -> float:
         return float(w @ gram @ w - 2 * cross @ w + b @ b) / len(b)
 
-    def gradient(w):
+    def gradient(w: np.ndarray) -> np.ndarray:
         return 2 * (gram @ w - cross) / len(b)
 
     start = np.full(n_donors, 1.0 / n_donors)

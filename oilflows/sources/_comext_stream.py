@@ -35,6 +35,7 @@ import threading
 from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -160,7 +161,7 @@ def _file_chunks(path: Path, block_bytes: int) -> Iterator[bytes]:
         raise SourceFormatError(str(path), f"cannot read file: {exc.strerror or exc}") from exc
 
 
-def _import_py7zr():
+def _import_py7zr() -> ModuleType:
     try:
         import py7zr
     except ImportError as exc:
