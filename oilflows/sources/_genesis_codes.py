@@ -157,11 +157,7 @@ _COUNTRY_COLUMNS = ["stlah", "label_de", "label_en", "partner", "note"]
 
 
 def _country_list() -> list[dict[str, str]]:
-    with resources.files("oilflows.data").joinpath(COUNTRIES_FILE).open("r", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames != _COUNTRY_COLUMNS:
-            raise ValueError(f"{COUNTRIES_FILE}: columns {reader.fieldnames}, expected {_COUNTRY_COLUMNS}")
-        rows = list(reader)
+    rows = _data_rows(COUNTRIES_FILE, _COUNTRY_COLUMNS)
     codes = Counter(row["stlah"] for row in rows)
     partners = Counter(row["partner"] for row in rows)
     bad = [r["stlah"] for r in rows if not _STLAH.match(r["stlah"]) or not r["partner"]
