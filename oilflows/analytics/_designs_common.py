@@ -5,7 +5,7 @@ difference-in-differences and the event study, identified sets under confidentia
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,7 @@ from .reporter_panel import (
     _FAR_FUTURE,
     _FAR_PAST,
     DRUZHBA_REPORTERS,
+    ReporterPanel,
     _check_choice,
     available_reporters,
     is_aggregate,
@@ -25,9 +26,14 @@ from .reporter_panel import (
     reporter_panel_in_windows,
 )
 
-if TYPE_CHECKING:
-    from ._did import DiDResult
-    from ._event_study import EventStudyResult
+
+class _DesignResult(Protocol):
+    """What :func:`_axis_label` reads of a DiD or event-study result (a protocol: importing the
+    result classes from here would be an import circle)."""
+
+    outcome: str
+    partner: str
+    panel: ReporterPanel | None
 
 
 #: What the ``ci`` and ``pvalue`` of :func:`did` and :func:`event_study` come from.
@@ -253,7 +259,7 @@ def _ci(ci: tuple[float, float], outcome: str) -> str:
     return f"[{_num(ci[0], outcome)}, {_num(ci[1], outcome)}]"
 
 
-def _axis_label(result: DiDResult | EventStudyResult, prefix: str = "") -> str:
+def _axis_label(result: _DesignResult, prefix: str = "") -> str:
     if result.outcome == "share":
         return f"{prefix}{result.partner} share of {WORLD}, %"
     return f"{prefix}{result.panel.outcome_label() if result.panel else result.outcome}"
