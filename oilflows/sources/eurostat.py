@@ -361,11 +361,17 @@ def _codes_at(long: sdmx_csv.Coded, column: str, at: np.ndarray) -> np.ndarray:
     return np.take(codes, at)
 
 
-def _constant(text: str, rows: int) -> pa.Array:
-    """`text` `rows` times (``large_string``, as :func:`_strings`), built from its buffers."""
+def _constant(text: str, rows: int, valid: np.ndarray | None = None) -> pa.Array:
+    """`text` `rows` times (``large_string``, as :func:`_strings`), built from its buffers; null
+    where `valid` (a boolean per row) is false."""
     encoded = text.encode("utf-8")
     offsets = np.arange(rows + 1, dtype=np.int64) * len(encoded)
-    return pa.LargeStringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(encoded * rows))
+    if valid is None or valid.all():
+        bitmap, nulls = None, 0
+    else:
+        bitmap, nulls = pa.py_buffer(np.packbits(valid, bitorder="little")), rows - int(valid.sum())
+    return pa.LargeStringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(encoded * rows),
+                                            bitmap, nulls)
 
 
 def _canonical_table(columns: dict[str, pa.Array | np.ndarray], rows: int, dataset: str,
@@ -456,8 +462,10 @@ def _canonical_coifpm(long: sdmx_csv.Coded, vintage, name: str) -> pd.DataFrame:
         None if conf is None else np.where(has_volume, conf[0][volume_rows], -1),
         None if conf is None else conf[1], name)
     keep = flags >= 0
-    for measure in measures.values():
-        keep |= ~np.isnan(measure)
+    keep |= ~np.isnan(measures["volume_bbl"])
+    empty = np.flatnonzero(~keep)  # few: the other measures are looked at only here
+    if empty.size:
+        keep[empty] = np.any([~np.isnan(m.take(empty)) for m in measures.values()], axis=0)
     if not keep.all():  # a key whose every cell is empty and unflagged is no observation
         kept = np.flatnonzero(keep)
         first, flags, period = first.take(kept), flags.take(kept), period.take(kept)
@@ -477,7 +485,7 @@ def _canonical_coifpm(long: sdmx_csv.Coded, vintage, name: str) -> pd.DataFrame:
         "partner": _strings(partners, crude),
         "product": _constant("crude_oil", len(first)),
         "grade": _strings([None if c == "TOTAL" else c for c in crude_values], crude),
-        "currency": _strings(["USD"], np.where(has_price, 0, -1)),
+        "currency": _constant("USD", len(first), valid=has_price),
         "flag": _strings(flag_values, flags),
         **measures,
     }
