@@ -304,6 +304,7 @@ def text_head(data: bytes, size: int = HEAD_BYTES) -> str:
 # -- ZIP archives ---------------------------------------------------------------------------------
 
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # zipfile.structFileHeader: 30 bytes
+_LOCAL_HEADER_MAGIC = b"PK\003\004"  # zipfile.stringFileHeader (left out of zipfile's stubs)
 _ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError, OSError,
                KeyError, IndexError, OverflowError, RuntimeError, struct.error, UnicodeDecodeError)
 
@@ -403,7 +404,7 @@ def _inflate(data: bytes, info: zipfile.ZipInfo, name: str, *, keep: bool) -> by
         header = _LOCAL_HEADER.unpack_from(data, start)
     except struct.error as exc:
         raise broken("a local header lies past the end of the data") from exc
-    if header[0] != zipfile.stringFileHeader:
+    if header[0] != _LOCAL_HEADER_MAGIC:
         raise broken("no local header where the central directory points")
     local_name = bytes(data[start + _LOCAL_HEADER.size : start + _LOCAL_HEADER.size + header[10]])
     if local_name.decode("utf-8" if header[3] & 0x800 else "cp437", "replace") != info.orig_filename:
@@ -518,7 +519,7 @@ def strict_json(data: bytes, name: str, what: str = "JSON") -> Any:
         return int(text)
 
     # parse_int costs a Python call per integer: used only if the bytes hold a run of that many digits
-    numbers = {"parse_int": parse_int} if _LONG_DIGITS.search(data) else {}
+    numbers: dict[str, Any] = {"parse_int": parse_int} if _LONG_DIGITS.search(data) else {}
     try:
         document = json.loads(data.decode("utf-8-sig"), object_pairs_hook=unique, parse_constant=constant,
                               **numbers)

@@ -90,8 +90,8 @@ def describe(executor: object, n_tasks: int | None = None, max_workers: int | No
         return f"processes ({workers} workers)"
     if is_dask_client(executor):
         return f"dask {_dask_label(executor)}"
-    workers = getattr(executor, "_max_workers", None)
-    return type(executor).__name__ + (f" ({workers} workers)" if workers else "")
+    pool_workers = getattr(executor, "_max_workers", None)
+    return type(executor).__name__ + (f" ({pool_workers} workers)" if pool_workers else "")
 
 
 def _dask_label(client: object) -> str:
