@@ -405,7 +405,7 @@ class Store:
         vintage_files: dict[str, list[FileEntry]] = {}
         for e in old.vintages:
             vintage_files.setdefault(parent_key(e.file), []).append(e)
-        fresh_files: dict[str, tuple[pa.Table, Path]] = {}
+        fresh_files: dict[str, Path] = {}
         try:
             for key in sorted(set(incoming.slices) | scoped):
                 entry = old.partitions.get(key)
@@ -413,12 +413,11 @@ class Store:
                 if entry is None and not held and incoming.one_vintage_each(key):
                     # A fresh partition: every row is new and current, nothing to merge or archive
                     # (a replace= scope retires nothing the release itself holds).
-                    rows = incoming.rows(key)
                     path = self.path / DATA_DIR / key / f"{new.version:06d}-{new.txid}.parquet"
                     require_no_links(self.path, path.parent, "write")
                     created.append(path)
-                    fresh_files[key] = (rows, path)
-                    counts["new"] += rows.num_rows
+                    fresh_files[key] = path
+                    counts["new"] += incoming.slices[key][1]
                     changed.append(key)
                     continue
                 release = from_table(incoming.rows(key)) if key in incoming.slices else None
@@ -465,8 +464,9 @@ class Store:
                         new.retired.append(entry.file)
                     changed.append(key)
             if fresh_files:  # encoded, hashed, written and fsynced side by side (fsync waits on the disk)
-                entries = _in_parallel(lambda job: files.write_file(job[0], job[1], self.path, True),
-                                       list(fresh_files.values()))
+                entries = _in_parallel(
+                    lambda key: files.write_file(incoming.rows(key), fresh_files[key], self.path, True),
+                    list(fresh_files))
                 new.partitions.update(zip(fresh_files, entries, strict=True))
             if created:
                 # The new files' directories, and every directory above them that may be new too;
@@ -487,7 +487,7 @@ class Store:
             self._publish(new, changed)
             self._collect(old, new)
         return WriteSummary(
-            rows_in=incoming.table.num_rows, rows_new=counts["new"], rows_changed=counts["changed"],
+            rows_in=incoming.num_rows, rows_new=counts["new"], rows_changed=counts["changed"],
             rows_unchanged=counts["unchanged"], rows_archived=counts["archived"],
             partitions_changed=len(changed), version=new.version if created else old.version,
             rows_retired=counts["retired"],

@@ -23,19 +23,29 @@ from .layout import MAX_CODE_LENGTH, PARTITIONS, is_code, partition_key
 
 @dataclass(frozen=True)
 class Incoming:
-    """The checked rows of a write: ``table`` sorted by the key, ``slices`` maps each partition key to
-    its (offset, length) in it, ``repeats[i]`` is True where row i has the observation of row i-1."""
+    """The checked rows of a write: ``source`` as offered, ``order`` the permutation that sorts it by
+    the key, ``slices`` maps each partition key to its (offset, length) in that order, and
+    ``repeats[i]`` is True where the i-th sorted row has the observation of the row before it.
+    Partitions are gathered in key order only when they are written (side by side)."""
 
-    table: pa.Table
+    source: pa.Table
+    order: np.ndarray
     slices: dict[str, tuple[int, int]]
     repeats: np.ndarray
 
+    @property
+    def num_rows(self) -> int:
+        return self.source.num_rows
+
+    @property
+    def table(self) -> pa.Table:
+        """All rows, sorted by the key."""
+        return self.source.take(pa.array(self.order))
+
     def rows(self, key: str) -> pa.Table:
         """The sorted rows of partition `key` (none if the write has none)."""
-        if key not in self.slices:
-            return self.table.slice(0, 0)
-        offset, length = self.slices[key]
-        return self.table.slice(offset, length)
+        offset, length = self.slices.get(key, (0, 0))
+        return self.source.take(pa.array(self.order[offset:offset + length], type=pa.int64()))
 
     def one_vintage_each(self, key: str) -> bool:
         """Whether partition `key` holds at most one row per observation."""
@@ -113,12 +123,11 @@ def prepare(frame: pd.DataFrame) -> Incoming:
     if not (first_day and annual_in_january):
         raise SchemaError("column 'period' must be the first day of the month (M) or year (A)")
     order, codes = _sorted_codes(table)
-    table = table.take(pa.array(order))
     n = table.num_rows
     duplicated = _same_as_previous(codes, KEY, n)
     if duplicated.any():
         mask = duplicated | np.concatenate([duplicated[1:], [False]])
-        example = (table.filter(pa.array(mask)).select(list(KEY)).slice(0, 2)
+        example = (table.take(pa.array(order[mask][:2])).select(list(KEY))
                    .to_pandas(coerce_temporal_nanoseconds=False).to_dict("records"))
         raise SchemaError(f"{int(mask.sum())} rows share a key, e.g. {example}")
     flag = table.column("flag")
@@ -135,13 +144,12 @@ def prepare(frame: pd.DataFrame) -> Incoming:
                     f"are 1-{MAX_CODE_LENGTH} characters of A-Z a-z 0-9 _ . - (not '.' or '..'); "
                     "nothing was written")
     boundaries = np.flatnonzero(~_same_as_previous(codes, PARTITIONS, n))
-    ends = [*boundaries[1:].tolist(), table.num_rows] if table.num_rows else []
-    parts = table.select(list(PARTITIONS))
+    ends = [*boundaries[1:].tolist(), n] if n else []
+    firsts = table.select(list(PARTITIONS)).take(pa.array(order[boundaries], type=pa.int64())).to_pylist()
     slices = {}
-    for start, end in zip(boundaries.tolist(), ends, strict=True):
-        values = [parts.column(name)[start].as_py() for name in PARTITIONS]
-        slices[partition_key(values)] = (start, end - start)
-    return Incoming(table, slices, _same_as_previous(codes, OBSERVATION_KEY, n))
+    for start, end, first in zip(boundaries.tolist(), ends, firsts, strict=True):
+        slices[partition_key([first[name] for name in PARTITIONS])] = (start, end - start)
+    return Incoming(table, order, slices, _same_as_previous(codes, OBSERVATION_KEY, n))
 
 
 __all__ = ["Incoming", "key_order", "prepare"]
