@@ -3,7 +3,8 @@
 Modules (none imports another in a circle): :mod:`~oilflows.store.layout` (names, paths and the checks
 on them), :mod:`~oilflows.store.manifest` (the commit record), :mod:`~oilflows.store.durable`
 (fsync'd writes, hashes, links), :mod:`~oilflows.store.files` (reading and writing the Parquet
-files), :mod:`~oilflows.store.filters` (row filters), :mod:`~oilflows.store.merge` (merging a
+files), :mod:`~oilflows.store.filters` (row filters), :mod:`~oilflows.store.incoming` (a write's
+frame, checked and sorted once in Arrow), :mod:`~oilflows.store.merge` (merging a
 release: supersede, retire), :mod:`~oilflows.store.check` (verify, repair) and
 :mod:`~oilflows.store.core` (the :class:`Store` class).
 
