@@ -9,7 +9,7 @@ it carries its ``disclosed`` part and bounds on its share of WORLD from the acco
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,7 @@ from ..errors import AnalysisError
 from ..schema import WORLD
 from ._panel import UNDISCLOSED, Panel, build_panel, check_measure, display, native_freq
 from ._plot import pyplot
-from ._result import Result, legacy_ax
+from ._result import Result, legacy_ax, summary_method
 from ._signature import call_forms
 
 if TYPE_CHECKING:
@@ -75,6 +75,7 @@ class SharesResult(Result):
         """Periods x partners of one column (null where unknown or without partner detail)."""
         return self.table.pivot(index="period", columns="partner", values=share)
 
+    @summary_method
     def summary(self, top: int = 8) -> str:
         """Shares of the largest partners in the last complete period, with the undisclosed share.
 
@@ -181,7 +182,7 @@ class SharesResult(Result):
         return ax
 
 
-_LEGEND = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "fontsize": "small"}
+_LEGEND: dict[str, Any] = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "fontsize": "small"}
 
 
 def _bounds(lo: float, hi: float) -> str:
