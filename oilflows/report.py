@@ -87,6 +87,7 @@ class Report:
         return lines
 
     def _balance_line(self) -> str:
+        assert self.balance is not None  # called only for a report with a balance
         t = self.balance.to_frame()
         both = t.dropna(subset=["gap_lower"])
         s = self.substitution
@@ -348,11 +349,14 @@ class Report:
         drawn: dict[str, str] = {}
         if len(axes) == 2:
             import matplotlib.pyplot as plt  # importable: the results have just drawn with it
+            from matplotlib.figure import Figure
 
             for ax, file in zip(axes, ["shares.png", "replacement.png"], strict=True):
-                ax.figure.tight_layout()
-                ax.figure.savefig(out / file, dpi=110)
-                plt.close(ax.figure)
+                figure = ax.figure
+                assert isinstance(figure, Figure)  # each result draws on a figure of its own
+                figure.tight_layout()
+                figure.savefig(out / file, dpi=110)
+                plt.close(figure)
             drawn = {"shares over time": "shares.png", "replacement": "replacement.png"}
             paths |= {"shares": out / "shares.png", "replacement": out / "replacement.png"}
         embedded = {name: "data:image/png;base64," + base64.b64encode((out / file).read_bytes()).decode()
@@ -399,7 +403,7 @@ def build_report(
         error = str(exc)
     report = Report(result, shares, data_note, context, fitted, error)
     report.bounds, report.since = _bounds_variants(frame, result, totals), _since(frame, result)
-    window = tuple(f"{t:%Y-%m}" for t in result.post)
+    window = _months(result.post)
     names = list(totals if totals is not None else _statistical_totals(frame, result))
     if (frame["source"] == "published").any() and "published" not in names:
         names.append("published")
@@ -438,12 +442,16 @@ def _bounds_variants(frame: pd.DataFrame, result: SubstitutionResult,
         try:
             variants.append((label, substitution_bounds(
                 frame, result.reporter, displaced=result.displaced, substitute=result.substitute,
-                baseline=tuple(f"{t:%Y-%m}" for t in result.baseline),
-                post=tuple(f"{t:%Y-%m}" for t in result.post),
+                baseline=_months(result.baseline), post=_months(result.post),
                 measure=result.measure, dataset=f"{result.source}/{result.dataset}", totals=names)))
         except AnalysisError as exc:
             result.caveats.append(f"bounds {label}: not available ({exc})")
     return variants
+
+
+def _months(window: tuple[pd.Timestamp, pd.Timestamp]) -> tuple[str, str]:
+    """A window's first and last months as ``YYYY-MM``."""
+    return f"{window[0]:%Y-%m}", f"{window[1]:%Y-%m}"
 
 
 def _statistical_totals(frame: pd.DataFrame, result: SubstitutionResult) -> list[str]:
@@ -501,6 +509,7 @@ def before_after(frame: pd.DataFrame, result: SubstitutionResult) -> pd.DataFram
     """
     windows = {"baseline": result.baseline, "post": result.post}
     rows: dict[str, dict[str, str]] = {}
+    assert result.panel is not None  # substitution() keeps the panel it built
     for r in window_concentration(result.panel, windows).itertuples(index=False):
         rows.setdefault("HHI, shares of disclosed volume", {})[r.window] = f"{r.hhi_disclosed:,.0f}"
         rows.setdefault("HHI, shares of WORLD (lower bound)", {})[r.window] = f"{r.hhi_world:,.0f}"
