@@ -250,8 +250,9 @@ def _check_long(long: sdmx_csv.Coded, info: Dataset, name: str) -> None:
 
 def _ranks(values: np.ndarray) -> np.ndarray:
     """Position of each value in the sorted values (codes -> sort order of their strings)."""
-    ranks = np.empty(len(values), dtype=np.int64)
-    ranks[np.argsort(values.astype(str), kind="stable")] = np.arange(len(values))
+    dtype = np.int32 if len(values) < 2**31 else np.int64
+    ranks = np.empty(len(values), dtype=dtype)
+    ranks[np.argsort(values.astype(str), kind="stable")] = np.arange(len(values), dtype=dtype)
     return ranks
 
 
@@ -277,7 +278,9 @@ def _group_ids(long: sdmx_csv.Coded, columns: tuple[str, ...]) -> tuple[np.ndarr
             continue
         if size * radix > dense:
             key, size = _renumber(key, size, dense)
-        key = key * np.int64(radix) if size * radix >= 2**31 else key.astype(np.int32) * np.int32(radix)
+        if size * radix >= 2**31 and key.dtype != np.int64:
+            key = key.astype(np.int64)
+        key *= radix  # key is this function's own array
         key += np.take(ranks, codes)
         size *= radix
     if key is None:  # every column has one value
