@@ -18,7 +18,7 @@ import inspect
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ from ..errors import AnalysisError, SchemaError
 from ..schema import WORLD
 from ._panel import UNDISCLOSED, Panel, build_panel, check_measure, display, matching, window
 from ._plot import pyplot
-from ._result import Result
+from ._result import Result, summary_method
 from ._signature import call_forms
 from .concentration import concentration
 from .counterfactual import (
@@ -300,6 +300,7 @@ class PanelResult(Result):
         """The records of the tasks that succeeded."""
         return self.table[self.table["error"].isna()].reset_index(drop=True)
 
+    @summary_method
     def summary(self, top: int = 3) -> str:
         """Plain text: what ran where, the key figures per reporter or series, and the failures."""
         units = self.units()
@@ -328,7 +329,7 @@ class PanelResult(Result):
         """(label, divisor) in which summary() shows quantities."""
         return display(self.parameters.get("measure", "volume_bbl"))
 
-    def _summary_substitution(self, top: int, units) -> list[str]:
+    def _summary_substitution(self, top: int, units: tuple[str, float]) -> list[str]:
         unit, div = units
         lines = [f"{'source/dataset':<24}{'reporter':<9}{'shortfall/month':>16}{'undiscl.post':>13}"
                  f"  top replacements (share of the shortfall); {unit}"]
@@ -343,7 +344,7 @@ class PanelResult(Result):
                          f"{first['undisclosed_share_post']:>13.1%}  {text or 'n/a'}")
         return lines
 
-    def _summary_concentration(self, top: int, units) -> list[str]:
+    def _summary_concentration(self, top: int, units: tuple[str, float]) -> list[str]:
         lines = [f"{'source/dataset':<24}{'reporter':<9}{'periods':>8}{'first':>9}{'last':>9}"
                  f"{'HHI first':>10}{'HHI last':>9}{'min':>7}{'max':>7}{'max undiscl.':>13}"]
         fmt = "%Y" if self.parameters.get("freq") == "A" and not self.parameters.get("rolling") else "%Y-%m"
@@ -363,7 +364,7 @@ class PanelResult(Result):
                      "to_frame() has hhi_world_max and the disclosed basis)")
         return lines
 
-    def _summary_counterfactual(self, top: int, units) -> list[str]:
+    def _summary_counterfactual(self, top: int, units: tuple[str, float]) -> list[str]:
         ok = self.ok
         if ok.empty:
             return ["no series succeeded"]
@@ -696,8 +697,10 @@ def counterfactual_series(
         rows = rows[rows["reporter"].isin(_names(reporters))]
     months = rows.groupby(["source", "dataset", "reporter", "partner"], sort=True)["period"].nunique()
     months = months[months >= min_months]
-    return [SeriesSpec(reporter=r, partner=p, dataset=f"{s}/{d}", shock=shock, post=tuple(post),
-                       pre=tuple(pre) if pre is not None else None)
+    # tuple() keeps a list given at run time a tuple; the parameters say it is a pair
+    post_pair = cast("tuple[str, str]", tuple(post))
+    pre_pair = cast("tuple[str, str]", tuple(pre)) if pre is not None else None
+    return [SeriesSpec(reporter=r, partner=p, dataset=f"{s}/{d}", shock=shock, post=post_pair, pre=pre_pair)
             for s, d, r, p in months.index]
 
 
@@ -734,7 +737,7 @@ def panel_counterfactual(
     max_workers: int | None = None,
     chunk_size: int | None = None,
     on_error: str = "record",
-    **options: object,
+    **options: Any,
 ) -> PanelResult:
     """:func:`~oilflows.analytics.counterfactual` for many (reporter, partner) series.
 
