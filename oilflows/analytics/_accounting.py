@@ -357,9 +357,14 @@ def _matrix(rows: list) -> np.ndarray | None:
     return np.array(rows, dtype=float) if rows else None
 
 
+#: Linear programs solved in this process (read by the panel bounds run and its benchmark).
+LP_SOLVES = [0]
+
+
 def _linprog(c, a_ub, b_ub, a_eq, b_eq, lb=None, ub=None, bounds=None):
     from scipy.optimize import linprog
 
+    LP_SOLVES[0] += 1
     if bounds is None:
         bounds = [(lo, None if not np.isfinite(hi) else hi) for lo, hi in zip(lb, ub, strict=True)]
     return linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")

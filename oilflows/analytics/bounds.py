@@ -376,6 +376,193 @@ def substitution_bounds(
     )
 
 
+def pair_bounds(frame: pd.DataFrame, reporter: str, baseline: tuple[str, str], post: tuple[str, str],
+                *, measure: str = "volume_bbl", dataset: str = "nrg_ti_coifpm",
+                partners: list[str] | None = None) -> tuple[list[dict], list[str]]:
+    """:func:`substitution_bounds` (grade detail alone) for every ordered pair of `partners`.
+
+    `partners` default: every partner with at least one cell (disclosed or confidential) for
+    `reporter` in the two windows; a partner without one is exactly 0 in every month, so its pairs
+    say nothing. The accounts are built once for the reporter and each partner's month boxes once.
+    Gain and shortfall bounds are sums of box ends: each partner's hidden part ranges over its
+    whole box whatever the other's is (the only link, a month's shared residual, leaves each of two
+    free parts anywhere in [0, U]), so no linear program is needed for them. The coverage needs one
+    only for a *coupled* pair (both hidden parts free in a month with a finite residual) or an
+    unbounded end; otherwise the feasible (gain, shortfall) set is a rectangle and the ratio's
+    extremes are at its corners, computed here with the same rules (shortfall floor, unbounded
+    sides and notes) as :meth:`Program.ratio_extremes`. A coupled pair's (gain, shortfall) set is a
+    convex polygon with edges along three directions only (the Minkowski sum of the months'
+    boxes cut by their residuals), found from six support points; the ratio's extremes are at its
+    vertices (:func:`_polygon_ratio`). A linear program remains only where an end is unbounded.
+    Equal to ``substitution_bounds`` pair by pair (``tests/test_panel_bounds.py``).
+
+    Returns (records, caveats): one record per pair with ``displaced, substitute, gain_lower,
+    gain_upper, shortfall_lower, shortfall_upper`` (monthly means, measure's base unit),
+    ``coverage_lower, coverage_upper`` (ratios), ``disclosed_coverage``, ``note`` and ``method``
+    (``"identity"``, ``"polygon"`` or ``"lp"``); the caveats of the reporter's accounts.
+    """
+    base_months, post_months = month_range(*baseline), month_range(*post)
+    if post_months[0] <= base_months[-1]:
+        raise AnalysisError(f"post window {post} must start after the baseline {baseline} ends")
+    months = base_months.union(post_months)
+    acc = accounts(frame, reporter, measure, dataset, months)
+    caveats = _residual_caveats(acc)
+    names = sorted(acc.cells["partner"].dropna().unique()) if partners is None else list(partners)
+    nb, npost = len(base_months), len(post_months)
+    in_base = months.isin(base_months)
+    in_post = months.isin(post_months)
+    u_row = np.where(acc.has_detail.to_numpy(bool), acc.residual.to_numpy(float),
+                     acc.world.to_numpy(float))
+    linked = np.isfinite(u_row)
+    boxes = {p: acc.partner_box(p) for p in names}
+    free = {p: boxes[p]["free"].to_numpy(bool) & linked for p in names}
+    detail = acc.has_detail.to_numpy(bool)
+    n_hidden = acc.n_hidden.to_numpy(int)
+    held = {p: acc.hidden.get(p, pd.Series(0, index=months)).reindex(months, fill_value=0)
+            .to_numpy(int) for p in names}
+    weight_s = np.where(in_post, 1.0 / npost, np.where(in_base, -1.0 / nb, 0.0))  # substitute's
+    change = {}  # partner -> (disclosed change, lo, hi of its post mean minus baseline mean)
+    for p in names:
+        box = boxes[p]
+        d = box["disclosed"]
+        lo, hi = box["lo"].to_numpy(float), box["hi"].to_numpy(float)
+        c0 = float(d.loc[post_months].sum() / npost - d.loc[base_months].sum() / nb)
+        c_lo = float(lo[in_post].sum() / npost - hi[in_base].sum() / nb)
+        c_hi = float(hi[in_post].sum() / npost - lo[in_base].sum() / nb)
+        change[p] = (c0, c_lo, c_hi)
+    records = []
+    for displaced in names:
+        s0, c_lo, c_hi = change[displaced]
+        s0, s_lo, s_hi = -s0, -c_hi, -c_lo
+        for substitute in names:
+            if substitute == displaced:
+                continue
+            g0, g_lo, g_hi = change[substitute]
+            n_lo, n_hi, d_lo, d_hi = g0 + g_lo, g0 + g_hi, s0 + s_lo, s0 + s_hi
+            coupled = bool((free[displaced] & free[substitute]).any())
+            finite = np.isfinite([n_lo, n_hi, d_lo, d_hi]).all()
+            if d_hi <= 0 or (finite and not coupled):  # never positive, or a rectangle
+                r_lo, r_hi, note = _rectangle_ratio(n_lo, n_hi, d_lo, d_hi)
+                method = "identity"
+            elif finite:  # a shared residual: the exact (gain, shortfall) polygon, no LP
+                both = free[displaced] & free[substitute]
+                equal = detail & (held[displaced] + held[substitute] == n_hidden)
+                poly = _pair_polygon(boxes[displaced], boxes[substitute], u_row, both, equal,
+                                     weight_s, -weight_s, g0, s0)
+                r_lo, r_hi, note = _polygon_ratio(poly)
+                method = "polygon"
+            else:
+                program = Program.for_partners(acc, [displaced, substitute], months)
+                g_vec = program.vector({**{(substitute, t): 1.0 / npost for t in post_months},
+                                        **{(substitute, t): -1.0 / nb for t in base_months}})
+                s_vec = program.vector({**{(displaced, t): -1.0 / npost for t in post_months},
+                                        **{(displaced, t): 1.0 / nb for t in base_months}})
+                r_lo, r_hi, note = program.ratio_extremes(g_vec, g0, s_vec, s0,
+                                                          ("the shortfall", "coverage"))
+                method = "lp"
+            records.append({
+                "displaced": displaced, "substitute": substitute,
+                "gain_lower": n_lo, "gain_upper": n_hi, "shortfall_lower": d_lo,
+                "shortfall_upper": d_hi, "coverage_lower": r_lo, "coverage_upper": r_hi,
+                "disclosed_coverage": g0 / s0 if s0 > 0 else math.nan, "note": note,
+                "method": method})
+    return records, caveats
+
+
+#: Directions between the normals of every edge the (gain, shortfall) polygon can have: month boxes
+#: give axis-parallel edges and a shared residual (x_D + x_S = U) edges along (1, 1) in that plane.
+_SUPPORT = np.array([[np.cos(a), np.sin(a)] for a in np.deg2rad([45, 112.5, 157.5, 225, 292.5,
+                                                                  337.5])])
+
+
+def _pair_polygon(box_d: pd.DataFrame, box_s: pd.DataFrame, u: np.ndarray, coupled: np.ndarray,
+                  equal: np.ndarray, a: np.ndarray, b: np.ndarray, n0: float, d0: float
+                  ) -> np.ndarray:
+    """Vertices (counter-clockwise, repeats possible) of the set of (N, D) = (n0 + a . x_S,
+    d0 + b . x_D) over the feasible (x_D, x_S): a product over months of the box, cut by
+    ``x_D + x_S <= U`` (``= U`` where `equal`) in the `coupled` months. All ends finite."""
+    lo_d, hi_d = box_d["lo"].to_numpy(float), box_d["hi"].to_numpy(float)
+    lo_s, hi_s = box_s["lo"].to_numpy(float), box_s["hi"].to_numpy(float)
+    corners = [(lo_d, lo_s), (hi_d, lo_s), (lo_d, hi_s), (hi_d, hi_s)]
+    cuts = [(lo_d, u - lo_d), (hi_d, u - hi_d), (u - lo_s, lo_s), (u - hi_s, hi_s)]
+    xd = np.stack([p[0] for p in corners + cuts], axis=1)  # (months, 8)
+    xs = np.stack([p[1] for p in corners + cuts], axis=1)
+    tol = 1e-12 * np.maximum(np.abs(u), 1.0)[:, None]
+    inside = ((xd >= lo_d[:, None] - tol) & (xd <= hi_d[:, None] + tol)
+              & (xs >= lo_s[:, None] - tol) & (xs <= hi_s[:, None] + tol))
+    total = xd + xs - u[:, None]
+    ok = np.where(coupled[:, None],
+                  inside & np.where(equal[:, None], np.abs(total) <= tol, total <= tol),
+                  np.arange(8)[None, :] < 4)
+    pn, pd_ = a[:, None] * xs, b[:, None] * xd  # each candidate's (N, D) contribution
+    out = np.empty((len(_SUPPORT), 2))
+    for k, (cx, cy) in enumerate(_SUPPORT):
+        score = np.where(ok, cx * pn + cy * pd_, -np.inf)
+        pick = np.argmax(score, axis=1)
+        rows = np.arange(len(pick))
+        out[k] = (n0 + pn[rows, pick].sum(), d0 + pd_[rows, pick].sum())
+    return out
+
+
+def _polygon_ratio(poly: np.ndarray) -> tuple[float, float, str | None]:
+    """Extremes of N / D over the convex polygon `poly` by the rules of
+    :meth:`Program.ratio_extremes` (see :func:`_rectangle_ratio`), exactly: the ratio is
+    quasi-linear where D > 0, so its extremes are at vertices of the polygon clipped to
+    D >= 1e-9 x max D; N's range on the line D = 0 decides the unbounded sides."""
+    names = ("the shortfall", "coverage")
+    n, d = poly[:, 0], poly[:, 1]
+    d_hi = float(d.max())
+    if d_hi <= 0:
+        return np.nan, np.nan, f"{names[0]} is never positive: {names[1]} is undefined"
+    note = None
+    lo_inf = hi_inf = False
+    if d.min() <= 0:
+        at_zero = list(n[d == 0])
+        nxt_n, nxt_d = np.roll(n, -1), np.roll(d, -1)
+        cross = (d < 0) != (nxt_d < 0)
+        cross &= (d != 0) & (nxt_d != 0)
+        t = d[cross] / (d[cross] - nxt_d[cross])
+        at_zero += list(n[cross] + t * (nxt_n[cross] - n[cross]))
+        hi_inf, lo_inf = max(at_zero) > 0, min(at_zero) < 0
+        note = f"{names[0]} can reach zero, so {names[1]} is unbounded" + (
+            " above" if hi_inf and not lo_inf else " below" if lo_inf and not hi_inf else "")
+        floor = d_hi * 1e-9
+        keep = []  # the polygon clipped to D >= floor (one Sutherland-Hodgman pass)
+        for i in range(len(n)):
+            j = (i + 1) % len(n)
+            if d[i] >= floor:
+                keep.append((n[i], d[i]))
+            if (d[i] >= floor) != (d[j] >= floor):
+                s = (floor - d[i]) / (d[j] - d[i])
+                keep.append((n[i] + s * (n[j] - n[i]), floor))
+        n, d = np.array([k[0] for k in keep]), np.array([k[1] for k in keep])
+    ratio = n / d
+    lo = -np.inf if lo_inf else float(ratio.min())
+    hi = np.inf if hi_inf else float(ratio.max())
+    return float(lo) + 0.0, float(hi) + 0.0, note
+
+
+def _rectangle_ratio(n_lo: float, n_hi: float, d_lo: float, d_hi: float
+                     ) -> tuple[float, float, str | None]:
+    """Extremes of N / D over the rectangle [n_lo, n_hi] x [d_lo, d_hi] (finite ends) by the rules
+    of :meth:`Program.ratio_extremes`: undefined if D is never positive (whatever the shape of the
+    feasible set: only D's range matters then); if D can reach 0, unbounded on the side(s) N takes
+    there and the finite ends over D >= 1e-9 x d_hi."""
+    names = ("the shortfall", "coverage")
+    if d_hi <= 0:
+        return np.nan, np.nan, f"{names[0]} is never positive: {names[1]} is undefined"
+    note = None
+    lo_inf = hi_inf = False
+    if d_lo <= 0:
+        hi_inf, lo_inf = n_hi > 0, n_lo < 0
+        note = f"{names[0]} can reach zero, so {names[1]} is unbounded" + (
+            " above" if hi_inf and not lo_inf else " below" if lo_inf and not hi_inf else "")
+        d_lo = d_hi * 1e-9
+    lo = -np.inf if lo_inf else min(n_lo / d_lo, n_lo / d_hi)
+    hi = np.inf if hi_inf else max(n_hi / d_lo, n_hi / d_hi)
+    return float(lo) + 0.0, float(hi) + 0.0, note
+
+
 def partner_change_bounds(frame: pd.DataFrame, reporter: str, partners: list[str],
                           baseline: tuple[str, str], post: tuple[str, str], *,
                           measure: str = "volume_bbl", dataset: str = "nrg_ti_coifpm") -> pd.DataFrame:
