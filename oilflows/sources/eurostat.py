@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -383,11 +384,13 @@ def _canonical_table(columns: dict[str, pa.Array | np.ndarray], rows: int, datas
     columns are filled in. Strings go through pyarrow's conversion to pandas as in
     :func:`oilflows.schema.from_table`; numbers (NaN = missing, ``datetime64[s]``) are used as they are.
     """
-    strings = {"source": _constant("eurostat", rows), "dataset": _constant(dataset, rows),
-               "flow": _constant("import", rows)}
+    constants = {"source": "eurostat", "dataset": dataset, "flow": "import"}
+    strings = {}
     for schema_field in SCHEMA:
         if pa.types.is_string(schema_field.type):
-            array = columns.get(schema_field.name, strings.get(schema_field.name))
+            array = columns.get(schema_field.name)
+            if array is None and schema_field.name in constants:
+                array = _constant(constants[schema_field.name], rows)
             strings[schema_field.name] = pa.nulls(rows, pa.large_string()) if array is None else array
     text = pa.table(strings).to_pandas()
     stamp = np.datetime64(pd.Timestamp(vintage).as_unit("s")) if vintage is not None else np.datetime64("NaT")
@@ -448,6 +451,42 @@ def _canonical_coifpm(long: sdmx_csv.Coded, vintage, name: str) -> pd.DataFrame:
         _duplicates(long, slots, (*index, "indic_nrg"), name)
     row_of = row_of.reshape(len(names), n_groups)
     first = row_of.max(axis=0)  # a row of each group, for its codes
+    with ThreadPoolExecutor(1) as pool:  # the text columns are built while the measures are
+        text = pool.submit(_coifpm_text, long, first, name)
+        columns = _coifpm_measures(long, row_of, first, name)
+        keep = columns.pop("_keep")
+        text_columns = text.result()
+    if keep is not None:  # a key whose every cell is empty and unflagged is no observation
+        kept = pa.array(keep)
+        text_columns = {c: a.take(kept) for c, a in text_columns.items()}
+    return _canonical_table({**text_columns, **columns}, len(columns["period"]), "nrg_ti_coifpm", vintage)
+
+
+def _coifpm_text(long: sdmx_csv.Coded, first: np.ndarray, name: str) -> dict[str, pa.Array]:
+    """The text columns of nrg_ti_coifpm's canonical rows, one per group (its row `first`)."""
+    crude_codes, crude_values = long.columns["crudeoil"]
+    partners = _coifpm_partners(crude_values)
+    if any(not p for p in partners):
+        raise SourceFormatError(name, "a crude oil code without an origin prefix", "crudeoil")
+    geo_codes = np.take(long.columns["geo"][0], first)
+    crude = np.take(crude_codes, first)
+    rows = len(first)
+    return {
+        "freq": _strings(long.columns["freq"][1], _codes_at(long, "freq", first)),
+        "reporter": _strings(_mapped(long, "geo", codes.EUROSTAT_COUNTRY, name), geo_codes),
+        "partner": _strings(partners, crude),
+        "product": _constant("crude_oil", rows),
+        "grade": _strings([None if c == "TOTAL" else c for c in crude_values], crude),
+        "source": _constant("eurostat", rows), "dataset": _constant("nrg_ti_coifpm", rows),
+        "flow": _constant("import", rows),
+    }
+
+
+def _coifpm_measures(long: sdmx_csv.Coded, row_of: np.ndarray, first: np.ndarray,
+                     name: str) -> dict[str, pa.Array | np.ndarray | None]:
+    """Period, measures, flag and currency of nrg_ti_coifpm's canonical rows from the row of each
+    indicator of each group (`row_of`, -1: absent), and ``_keep``: the groups kept (None: all)."""
+    names = [*COIFPM_INDICATORS, *COIFPM_DROPPED]
     period = _periods(long, first, name)  # every period readable and of its freq's shape
     measures = {}
     values = np.append(long.value, np.nan)  # row -1 (an absent indicator) -> NaN
@@ -469,30 +508,15 @@ def _canonical_coifpm(long: sdmx_csv.Coded, vintage, name: str) -> pd.DataFrame:
     empty = np.flatnonzero(~keep)  # few: the other measures are looked at only here
     if empty.size:
         keep[empty] = np.any([~np.isnan(m.take(empty)) for m in measures.values()], axis=0)
-    if not keep.all():  # a key whose every cell is empty and unflagged is no observation
+    kept = None
+    if not keep.all():
         kept = np.flatnonzero(keep)
-        first, flags, period = first.take(kept), flags.take(kept), period.take(kept)
+        flags, period = flags.take(kept), period.take(kept)
         measures = {c: m.take(kept) for c, m in measures.items()}
     _leaked(flag_values, flags, measures["volume_bbl"], name)
-    crude_codes, crude_values = long.columns["crudeoil"]
-    geo_codes = np.take(long.columns["geo"][0], first)
-    crude = np.take(crude_codes, first)
-    partners = _coifpm_partners(crude_values)
-    if any(not p for p in partners):
-        raise SourceFormatError(name, "a crude oil code without an origin prefix", "crudeoil")
     has_price = ~np.isnan(measures["value"]) | ~np.isnan(measures["price_per_bbl"])
-    columns = {
-        "freq": _strings(long.columns["freq"][1], _codes_at(long, "freq", first)),
-        "period": period,
-        "reporter": _strings(_mapped(long, "geo", codes.EUROSTAT_COUNTRY, name), geo_codes),
-        "partner": _strings(partners, crude),
-        "product": _constant("crude_oil", len(first)),
-        "grade": _strings([None if c == "TOTAL" else c for c in crude_values], crude),
-        "currency": _constant("USD", len(first), valid=has_price),
-        "flag": _strings(flag_values, flags),
-        **measures,
-    }
-    return _canonical_table(columns, len(first), "nrg_ti_coifpm", vintage)
+    return {"period": period, "currency": _constant("USD", len(period), valid=has_price),
+            "flag": _strings(flag_values, flags), **measures, "_keep": kept}
 
 
 def _canonical_oil(long: sdmx_csv.Coded, info: Dataset, vintage, name: str) -> pd.DataFrame:
