@@ -50,7 +50,7 @@ from __future__ import annotations
 import inspect
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -60,11 +60,12 @@ from ..errors import AnalysisError
 from ..schema import WORLD
 from ._panel import Panel, build_panel, check_covers, check_measure, display, fmt, window
 from ._plot import pyplot
-from ._result import Result
+from ._result import Result, summary_method
 from ._signature import call_forms
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from statsmodels.tsa.statespace.sarimax import SARIMAX, SARIMAXResults
 
 #: Default SARIMA specification: AR(1) + seasonal AR(1) at lag 12 + a constant (4 parameters with
 #: the variance). It is stationary, so forecasts revert to the pre-shock mean; with about 36
@@ -225,7 +226,8 @@ class _Forecast:
     resid: pd.Series | None = None  # one-step standardised residuals over the pre months
 
 
-def _fit_forecast(y: pd.Series, h: int, model: str, order, seasonal_order, trend: str | None,
+def _fit_forecast(y: pd.Series, h: int, model: str, order: tuple[int, int, int],
+                  seasonal_order: tuple[int, int, int, int], trend: str | None,
                   ets_options: dict | None, parameter_uncertainty: bool, n_sims: int,
                   seed: int) -> _Forecast:
     """Fit `model` on `y` (NaN allowed for SARIMAX) and return the forecast of the next `h` months.
@@ -247,12 +249,13 @@ def _fit_forecast(y: pd.Series, h: int, model: str, order, seasonal_order, trend
                      resid=fc.resid)
 
 
-def _caught(records) -> list[str]:
+def _caught(records: list[warnings.WarningMessage]) -> list[str]:
     return list(dict.fromkeys(f"statsmodels: {r.category.__name__}: {r.message}" for r in records))
 
 
-def _sarimax_forecast(z: pd.Series, h: int, order, seasonal_order, trend, parameter_uncertainty
-                      ) -> _Forecast:
+def _sarimax_forecast(z: pd.Series, h: int, order: tuple[int, int, int],
+                      seasonal_order: tuple[int, int, int, int], trend: str | None,
+                      parameter_uncertainty: bool) -> _Forecast:
     from statsmodels.tsa.statespace.kalman_filter import MEMORY_NO_SMOOTHING
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
@@ -307,7 +310,7 @@ def _fit_sarimax(mod):
     return res, notes
 
 
-def _sarimax_joint_cov(res, h: int) -> np.ndarray:
+def _sarimax_joint_cov(res: SARIMAXResults, h: int) -> np.ndarray:
     """Covariance of the next `h` observations given the sample, from the state-space matrices.
 
     With predicted state covariances ``P_1 = P_{n+1|n}``, ``P_{i+1} = T P_i T' + R Q R'``:
@@ -330,7 +333,7 @@ def _sarimax_joint_cov(res, h: int) -> np.ndarray:
     return cov
 
 
-def _forecast_mean(mod, params: np.ndarray, h: int) -> np.ndarray:
+def _forecast_mean(mod: SARIMAX, params: np.ndarray, h: int) -> np.ndarray:
     """The `h`-step forecast means of `mod` at `params`, from one Kalman filter pass (issue 15).
 
     ``mod.filter(params).get_forecast(h)`` builds a full results object (with an OPG parameter
@@ -355,7 +358,7 @@ def _forecast_mean(mod, params: np.ndarray, h: int) -> np.ndarray:
     return out
 
 
-def _forecast_jacobian(mod, res, h: int) -> tuple[np.ndarray, list[str]]:
+def _forecast_jacobian(mod: SARIMAX, res: SARIMAXResults, h: int) -> tuple[np.ndarray, list[str]]:
     """d(forecast mean)/d(params) by central differences (one-sided at a parameter bound)."""
     params = np.asarray(res.params, dtype=float)
     jac = np.zeros((h, params.size))
@@ -589,6 +592,7 @@ class CounterfactualResult(Result):
         unit, div = display(self.measure, "USD" if self.measure == "value" else None)
         return unit, div, 0
 
+    @summary_method
     def summary(self) -> str:
         """A plain-text report: data, model, monthly table, cumulative excess, coverage, caveats."""
         unit, div, dec = self._scale()
@@ -941,7 +945,7 @@ def _counterfactual(
     if anticipation_end is not None:
         end = window((anticipation_end, anticipation_end))[0]
         if end < pre_hi and end > pre_lo:
-            kwargs = {"partner": partner, "shock": shock,
+            kwargs: dict[str, Any] = {"partner": partner, "shock": shock,
                       "pre": (f"{pre_lo:%Y-%m}", f"{end:%Y-%m}"), "post": post, "measure": measure,
                       "target": target, "model": model, "order": order,
                       "seasonal_order": seasonal_order, "trend": trend, "ets_options": ets_options,
@@ -1035,14 +1039,15 @@ def _coverage(fit: _Fitter, panel: Panel, partner: str, displaced: str, target: 
     levels = [alpha / 2, 1 - alpha / 2]
     interval = (np.nan, np.nan)
     if np.mean(losses <= 0) < alpha / 2:
-        interval = tuple(float(v) for v in np.quantile(gains / losses, levels))
+        low, high = np.quantile(gains / losses, levels)
+        interval = (float(low), float(high))
     used = in_post & actual.notna().to_numpy()
     if both.sum() < used.sum():
         notes.append(f"coverage uses the {int(both.sum())} post months in which both {partner} "
                      f"and {displaced} are observed")
+    s_low, s_high = np.quantile(losses, levels)
     return _Coverage(coverage=gain / shortfall if shortfall > 0 else np.nan, interval=interval,
-                     shortfall=shortfall,
-                     shortfall_interval=tuple(float(v) for v in np.quantile(losses, levels)),
+                     shortfall=shortfall, shortfall_interval=(float(s_low), float(s_high)),
                      table=d_table, notes=notes, rho=rho)
 
 
