@@ -21,6 +21,7 @@ import re
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,9 @@ import pyarrow.csv as pacsv
 from .._io import GZIP_MAGIC, check_gzip, gunzip_if_needed, gzip_limit_error, gzip_limits
 from ..errors import SourceFormatError
 from ..schema import CONFIDENTIAL
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 #: Columns every SDMX-CSV 1.0 data file has besides its dimensions.
 REQUIRED = ("DATAFLOW", "TIME_PERIOD", "OBS_VALUE")
@@ -198,8 +202,9 @@ def period_starts(values: Iterable, name: str, field: str = "TIME_PERIOD") -> tu
     bad = [v for v, p in zip(values, parsed, strict=True) if p is None]
     if bad:
         raise SourceFormatError(name, f"unreadable periods {bad[:5]}; expected YYYY or YYYY-MM", field)
-    starts = np.array([p[0] for p in parsed], dtype="datetime64[s]")
-    monthly = np.array([p[1] for p in parsed], dtype=bool)
+    checked = [p for p in parsed if p is not None]  # all of them: none is bad
+    starts = np.array([p[0] for p in checked], dtype="datetime64[s]")
+    monthly = np.array([p[1] for p in checked], dtype=bool)
     return starts, monthly
 
 
@@ -255,7 +260,7 @@ class Coded:
         codes, values = self.columns[column]
         if at is not None:
             codes = codes[at]
-        out = np.append(values.astype(object), None)  # index -1 -> None
+        out = np.append(values.astype(object), [None])  # index -1 -> None
         return out[codes]
 
 
@@ -307,7 +312,7 @@ class _Inflated(io.RawIOBase):
             got += len(chunk)
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
-    def readinto(self, buffer) -> int:
+    def readinto(self, buffer: WriteableBuffer) -> int:
         view = memoryview(buffer).cast("B")
         data = self.read(len(view))
         view[: len(data)] = data
@@ -331,7 +336,8 @@ def _block_size(data: bytes) -> int:
     return int(min(max(size // BLOCKS, MIN_BLOCK_BYTES), MAX_BLOCK_BYTES))
 
 
-def _read_table(source, header: list[str], name: str, block_size: int, skip: int = 0) -> pa.Table:
+def _read_table(source: pa.NativeFile | io.RawIOBase, header: list[str], name: str, block_size: int,
+                skip: int = 0) -> pa.Table:
     """pyarrow's parse of the CSV text `source` (every column but OBS_VALUE dictionary-encoded),
     without the first `skip` columns of `header` (their cells are still counted, not converted)."""
     types = {c: _DICT for c in header}
@@ -521,6 +527,7 @@ def merged_flags(flag_codes: np.ndarray, flag_values: np.ndarray, conf_codes: np
     """
     if conf_codes is None:
         return flag_codes, flag_values
+    assert conf_values is not None  # CONF_STATUS has both its codes and its values
     conf = [str(v).strip() for v in conf_values]
     unknown = sorted(set(conf) - set(CONF_STATUS_CODES))
     if unknown:
