@@ -24,7 +24,9 @@ which gives it one shape:
 Dataclasses write their own ``__repr__`` unless the class already defines one; ``__init_subclass__``
 (which runs before the ``@dataclass`` decorator) therefore installs :meth:`Result.__repr__` in each
 subclass so that a plain ``@dataclass`` keeps the short form. It also wraps a subclass's
-``summary()`` so that it returns a :class:`Summary` with the result's caveats attached.
+``summary()`` so that it returns a :class:`Summary` with the result's caveats attached; a subclass
+that writes its summary as plain text decorates it with :func:`summary_method`, which does the same
+wrapping and tells type checkers that ``summary()`` returns a :class:`Summary`.
 """
 
 from __future__ import annotations
