@@ -300,7 +300,8 @@ def _renumber(key: np.ndarray, size: int, dense: int) -> tuple[np.ndarray, int]:
     present[key] = True
     number = np.cumsum(present, dtype=dtype)
     number -= 1
-    return np.take(number, key), int(number[-1]) + 1 if size else 0
+    out = key if key.dtype == number.dtype else None  # the caller's key is not used again
+    return np.take(number, key, out=out, mode="clip"), int(number[-1]) + 1 if size else 0
 
 
 def _duplicates(long: sdmx_csv.Coded, slots: np.ndarray, columns: tuple[str, ...], name: str):
@@ -436,13 +437,13 @@ def _canonical_coifpm(long: sdmx_csv.Coded, vintage, name: str) -> pd.DataFrame:
     ind_codes, ind_values = long.columns["indic_nrg"]
     index = ("freq", "crudeoil", "geo", "period")
     group, n_groups = _group_ids(long, index)
-    indicator = np.take(np.array([names.index(v) if v in names else 0 for v in ind_values], group.dtype),
-                        ind_codes)
     # One row per observed (freq, crudeoil, geo, period): the row of each indicator in a table of
     # indicators x groups (-1: absent). Rows sharing a cell are duplicates.
     if n_groups * len(names) >= 2**31:
         group = group.astype(np.int64)
-    slots = indicator * group.dtype.type(n_groups)
+    slots = np.take(np.array([names.index(v) if v in names else 0 for v in ind_values], group.dtype),
+                    ind_codes)  # the indicator of each row
+    slots *= group.dtype.type(n_groups)
     slots += group
     row_type = np.int32 if long.rows < 2**31 else np.int64
     row_of = np.full(n_groups * len(names), -1, dtype=row_type)
@@ -489,9 +490,9 @@ def _coifpm_measures(long: sdmx_csv.Coded, row_of: np.ndarray, first: np.ndarray
     names = [*COIFPM_INDICATORS, *COIFPM_DROPPED]
     period = _periods(long, first, name)  # every period readable and of its freq's shape
     measures = {}
-    values = np.append(long.value, np.nan)  # row -1 (an absent indicator) -> NaN
     for j, (column, factor) in enumerate(COIFPM_INDICATORS.values()):
-        measure = np.take(values, row_of[j])
+        measure = np.take(long.value, row_of[j])
+        measure[row_of[j] < 0] = np.nan  # an absent indicator (row -1)
         if factor != 1.0:
             measure *= factor
         measures[column] = measure
