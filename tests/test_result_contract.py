@@ -71,6 +71,7 @@ BUILDERS = {
                                                 partner="KZ"),
     "ExposureResult": lambda d: A.exposure(d, reporters=["DE", "ES", "FR", "IT", "NL"],
                                            confidential="lower_bound", partner="KZ", displaced="RU"),
+    "BoundsPanelResult": lambda d: A.panel_bounds(d, reporters=["DE", "IT"]),
     "PanelResult": lambda d: A.panel_concentration(d, reporters=["DE", "FR"], dataset="nrg_ti_coifpm",
                                                    executor="serial"),
     "UnitValuesResult": lambda d: A.unit_values(d, "DE", dataset="coir"),

@@ -31,9 +31,11 @@ from .mass_balance import MassBalanceResult, exporter_balance
 from .mirror import MirrorResult, mirror
 from .panel_designs import DiDResult, EventStudyResult, ExposureResult, did, event_study, exposure
 from .panel_run import (
+    BoundsPanelResult,
     PanelResult,
     SeriesSpec,
     counterfactual_series,
+    panel_bounds,
     panel_concentration,
     panel_counterfactual,
     panel_substitution,
@@ -61,9 +63,11 @@ __all__ = [
     "MassBalanceResult", "exporter_balance",
     "BoundsResult", "SubstitutionBounds", "substitution_bounds", "volume_bounds",
     "RelabellingResult", "RouteExposureResult", "Signal", "relabelling_signals", "route_exposure",
+    "BoundsPanelResult",
     "PanelResult",
     "SeriesSpec",
     "counterfactual_series",
+    "panel_bounds",
     "panel_concentration",
     "panel_counterfactual",
     "panel_substitution",

@@ -14,8 +14,9 @@ caveats name both figures. Methods note section 12b.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,7 @@ from ..units import barrels_per_tonne
 from ._accounting import Accounts, Program, accounts, dataset_pairs, month_range
 from ._panel import display, fmt, matching, pct
 from ._plot import pyplot
-from ._result import Result
+from ._result import Result, summary_method
 from ._signature import call_forms
 
 if TYPE_CHECKING:
@@ -124,6 +125,7 @@ class BoundsResult(Result):
         """The totals considered, one row each, with the implied bounds and their status."""
         return pd.DataFrame([{**t.__dict__, "months": len(t.months)} for t in self.totals])
 
+    @summary_method
     def summary(self) -> str:
         unit, div = display(self.measure)
         window = f"{self.start:%Y-%m}..{self.end:%Y-%m}"
@@ -299,6 +301,7 @@ class SubstitutionBounds(Result):
                              "lower": [self.gain[0], self.shortfall[0], self.coverage[0]],
                              "upper": [self.gain[1], self.shortfall[1], self.coverage[1]]})
 
+    @summary_method
     def summary(self) -> str:
         unit, div = display(self.measure)
         used = sorted({t.label for t in self.totals if t.status == "used"})
@@ -387,13 +390,14 @@ def pair_bounds(frame: pd.DataFrame, reporter: str, baseline: tuple[str, str], p
     Gain and shortfall bounds are sums of box ends: each partner's hidden part ranges over its
     whole box whatever the other's is (the only link, a month's shared residual, leaves each of two
     free parts anywhere in [0, U]), so no linear program is needed for them. The coverage needs one
-    only for a *coupled* pair (both hidden parts free in a month with a finite residual) or an
-    unbounded end; otherwise the feasible (gain, shortfall) set is a rectangle and the ratio's
+    only for a *coupled* pair (both hidden parts free in a month with a finite residual);
+    otherwise the feasible (gain, shortfall) set is a (possibly unbounded) rectangle and the ratio's
     extremes are at its corners, computed here with the same rules (shortfall floor, unbounded
     sides and notes) as :meth:`Program.ratio_extremes`. A coupled pair's (gain, shortfall) set is a
     convex polygon with edges along three directions only (the Minkowski sum of the months'
     boxes cut by their residuals), found from six support points; the ratio's extremes are at its
-    vertices (:func:`_polygon_ratio`). A linear program remains only where an end is unbounded.
+    vertices (:func:`_polygon_ratio`). A linear program remains only for a coupled pair with an
+    unbounded end.
     Equal to ``substitution_bounds`` pair by pair (``tests/test_panel_bounds.py``).
 
     Returns (records, caveats): one record per pair with ``displaced, substitute, gain_lower,
@@ -420,6 +424,7 @@ def pair_bounds(frame: pd.DataFrame, reporter: str, baseline: tuple[str, str], p
     n_hidden = acc.n_hidden.to_numpy(int)
     held = {p: acc.hidden.get(p, pd.Series(0, index=months)).reindex(months, fill_value=0)
             .to_numpy(int) for p in names}
+    ends = {p: (boxes[p]["lo"].to_numpy(float), boxes[p]["hi"].to_numpy(float)) for p in names}
     weight_s = np.where(in_post, 1.0 / npost, np.where(in_base, -1.0 / nb, 0.0))  # substitute's
     change = {}  # partner -> (disclosed change, lo, hi of its post mean minus baseline mean)
     for p in names:
@@ -441,13 +446,13 @@ def pair_bounds(frame: pd.DataFrame, reporter: str, baseline: tuple[str, str], p
             n_lo, n_hi, d_lo, d_hi = g0 + g_lo, g0 + g_hi, s0 + s_lo, s0 + s_hi
             coupled = bool((free[displaced] & free[substitute]).any())
             finite = np.isfinite([n_lo, n_hi, d_lo, d_hi]).all()
-            if d_hi <= 0 or (finite and not coupled):  # never positive, or a rectangle
+            if d_hi <= 0 or not coupled:  # never positive, or a rectangle
                 r_lo, r_hi, note = _rectangle_ratio(n_lo, n_hi, d_lo, d_hi)
                 method = "identity"
             elif finite:  # a shared residual: the exact (gain, shortfall) polygon, no LP
                 both = free[displaced] & free[substitute]
                 equal = detail & (held[displaced] + held[substitute] == n_hidden)
-                poly = _pair_polygon(boxes[displaced], boxes[substitute], u_row, both, equal,
+                poly = _pair_polygon(ends[displaced], ends[substitute], u_row, both, equal,
                                      weight_s, -weight_s, g0, s0)
                 r_lo, r_hi, note = _polygon_ratio(poly)
                 method = "polygon"
@@ -475,14 +480,14 @@ _SUPPORT = np.array([[np.cos(a), np.sin(a)] for a in np.deg2rad([45, 112.5, 157.
                                                                   337.5])])
 
 
-def _pair_polygon(box_d: pd.DataFrame, box_s: pd.DataFrame, u: np.ndarray, coupled: np.ndarray,
-                  equal: np.ndarray, a: np.ndarray, b: np.ndarray, n0: float, d0: float
-                  ) -> np.ndarray:
+def _pair_polygon(box_d: tuple[np.ndarray, np.ndarray], box_s: tuple[np.ndarray, np.ndarray],
+                  u: np.ndarray, coupled: np.ndarray, equal: np.ndarray, a: np.ndarray, b: np.ndarray,
+                  n0: float, d0: float) -> np.ndarray:
     """Vertices (counter-clockwise, repeats possible) of the set of (N, D) = (n0 + a . x_S,
     d0 + b . x_D) over the feasible (x_D, x_S): a product over months of the box, cut by
-    ``x_D + x_S <= U`` (``= U`` where `equal`) in the `coupled` months. All ends finite."""
-    lo_d, hi_d = box_d["lo"].to_numpy(float), box_d["hi"].to_numpy(float)
-    lo_s, hi_s = box_s["lo"].to_numpy(float), box_s["hi"].to_numpy(float)
+    ``x_D + x_S <= U`` (``= U`` where `equal`) in the `coupled` months. Boxes are (lo, hi) arrays
+    per month; all ends finite."""
+    (lo_d, hi_d), (lo_s, hi_s) = box_d, box_s
     corners = [(lo_d, lo_s), (hi_d, lo_s), (lo_d, hi_s), (hi_d, hi_s)]
     cuts = [(lo_d, u - lo_d), (hi_d, u - hi_d), (u - lo_s, lo_s), (u - hi_s, hi_s)]
     xd = np.stack([p[0] for p in corners + cuts], axis=1)  # (months, 8)
@@ -495,13 +500,12 @@ def _pair_polygon(box_d: pd.DataFrame, box_s: pd.DataFrame, u: np.ndarray, coupl
                   inside & np.where(equal[:, None], np.abs(total) <= tol, total <= tol),
                   np.arange(8)[None, :] < 4)
     pn, pd_ = a[:, None] * xs, b[:, None] * xd  # each candidate's (N, D) contribution
-    out = np.empty((len(_SUPPORT), 2))
-    for k, (cx, cy) in enumerate(_SUPPORT):
-        score = np.where(ok, cx * pn + cy * pd_, -np.inf)
-        pick = np.argmax(score, axis=1)
-        rows = np.arange(len(pick))
-        out[k] = (n0 + pn[rows, pick].sum(), d0 + pd_[rows, pick].sum())
-    return out
+    score = np.where(ok[None], _SUPPORT[:, 0, None, None] * pn[None] + _SUPPORT[:, 1, None, None]
+                     * pd_[None], -np.inf)  # (directions, months, candidates)
+    pick = np.argmax(score, axis=2)[..., None]
+    n = np.take_along_axis(np.broadcast_to(pn, score.shape), pick, axis=2)[..., 0].sum(axis=1)
+    d = np.take_along_axis(np.broadcast_to(pd_, score.shape), pick, axis=2)[..., 0].sum(axis=1)
+    return np.column_stack([n0 + n, d0 + d])
 
 
 def _polygon_ratio(poly: np.ndarray) -> tuple[float, float, str | None]:
@@ -544,7 +548,7 @@ def _polygon_ratio(poly: np.ndarray) -> tuple[float, float, str | None]:
 
 def _rectangle_ratio(n_lo: float, n_hi: float, d_lo: float, d_hi: float
                      ) -> tuple[float, float, str | None]:
-    """Extremes of N / D over the rectangle [n_lo, n_hi] x [d_lo, d_hi] (finite ends) by the rules
+    """Extremes of N / D over the rectangle [n_lo, n_hi] x [d_lo, d_hi] (ends may be infinite) by the rules
     of :meth:`Program.ratio_extremes`: undefined if D is never positive (whatever the shape of the
     feasible set: only D's range matters then); if D can reach 0, unbounded on the side(s) N takes
     there and the finite ends over D >= 1e-9 x d_hi."""
@@ -558,8 +562,10 @@ def _rectangle_ratio(n_lo: float, n_hi: float, d_lo: float, d_hi: float
         note = f"{names[0]} can reach zero, so {names[1]} is unbounded" + (
             " above" if hi_inf and not lo_inf else " below" if lo_inf and not hi_inf else "")
         d_lo = d_hi * 1e-9
-    lo = -np.inf if lo_inf else min(n_lo / d_lo, n_lo / d_hi)
-    hi = np.inf if hi_inf else max(n_hi / d_lo, n_hi / d_hi)
+    # An unbounded N makes that side unbounded; an unbounded D contributes its limit N / D -> 0
+    # (the closure a linear program reports).
+    lo = -np.inf if lo_inf or n_lo == -np.inf else min(n_lo / d_lo, n_lo / d_hi)
+    hi = np.inf if hi_inf or n_hi == np.inf else max(n_hi / d_lo, n_hi / d_hi)
     return float(lo) + 0.0, float(hi) + 0.0, note
 
 
@@ -737,7 +743,7 @@ def published_interval(group: pd.DataFrame, what: str) -> tuple[float, float, li
     return low, high, pairs
 
 
-def _rounding(frame, source, dataset, column) -> float:
+def _rounding(frame: pd.DataFrame, source: str, dataset: str, column: str) -> float:
     """Half the last printed unit of a dataset's values: the largest power of ten dividing them all."""
     values = frame.loc[(frame["source"] == source) & (frame["dataset"] == dataset), column].dropna()
     values = values[values != 0].abs()
@@ -756,11 +762,13 @@ def _months_of(period: pd.Timestamp, freq: str) -> list[pd.Timestamp]:
     return [pd.Timestamp(period)]
 
 
-def _period_label(period, freq) -> str:
+def _period_label(period: pd.Timestamp, freq: str) -> str:
     return f"{pd.Timestamp(period):%Y}" if freq == "A" else f"{pd.Timestamp(period):%Y-%m}"
 
 
-def _hidden_interval(acc: Accounts, partner, group, low, high, unit, k_lo, k_hi, part=None):
+def _hidden_interval(acc: Accounts, partner: str, group: list[pd.Timestamp], low: float, high: float,
+                     unit: str, k_lo: float, k_hi: float,
+                     part: str | None = None) -> tuple[float, float, float]:
     """The interval of `partner`'s hidden part over `group` implied by a total [low, high].
 
     For a slice (`part`, a grade such as KEBCO) the figure covers only the cells that can hold that
@@ -791,8 +799,12 @@ def _hidden_interval(acc: Accounts, partner, group, low, high, unit, k_lo, k_hi,
     return x_lo, (math.inf if math.isinf(high) else x_hi), disclosed
 
 
-def _program_with_totals(frame, acc: Accounts, partners: list[str], months: pd.DatetimeIndex,
-                         found: list[Total], caveats: list[str], grouping=None,
+#: ``grouping(accounts) -> (groups, keys_of)`` of :func:`_program_with_totals`.
+Grouping: TypeAlias = Callable[[Accounts], tuple[dict[str, pd.Series], Callable[[Total], dict[tuple, float]]]]
+
+
+def _program_with_totals(frame: pd.DataFrame, acc: Accounts, partners: list[str], months: pd.DatetimeIndex,
+                         found: list[Total], caveats: list[str], grouping: Grouping | None = None,
                          ) -> tuple[Program, list[Total]]:
     """A :class:`Program` over `months` plus every total's months, with the totals that fit.
 
@@ -804,11 +816,13 @@ def _program_with_totals(frame, acc: Accounts, partners: list[str], months: pd.D
     all_months = pd.DatetimeIndex(sorted(set(months) | {t for tot in found for t in tot.months}))
     if len(all_months) > len(acc.months) or not all_months.isin(acc.months).all():
         acc = accounts(frame, acc.reporter, acc.measure, f"{acc.source}/{acc.dataset}", all_months)
+    keys_of: Callable[[Total], dict[tuple, float]]
     if grouping is None:
         program = Program.for_partners(acc, partners, all_months)
 
-        def keys_of(tot: Total) -> dict:
+        def partner_keys(tot: Total) -> dict[tuple, float]:
             return {(tot.partner, t): 1.0 for t in tot.months}
+        keys_of = partner_keys
     else:
         groups, keys_of = grouping(acc)
         program = Program(acc, all_months, groups)

@@ -25,10 +25,11 @@ import pandas as pd
 
 from ..errors import AnalysisError, SchemaError
 from ..schema import WORLD
-from ._panel import UNDISCLOSED, Panel, build_panel, check_measure, display, matching, window
+from ._panel import UNDISCLOSED, Panel, build_panel, check_measure, display, matching, pct, window
 from ._plot import pyplot
 from ._result import Result, summary_method
 from ._signature import call_forms
+from .bounds import pair_bounds
 from .concentration import concentration
 from .counterfactual import (
     DISPLACED_BASELINES,
@@ -55,7 +56,7 @@ COUNT_COLUMNS = ("confidential_baseline", "confidential_post", "baseline_months"
                  "months", "n_suppliers", "pre_months", "post_months")
 DATE_COLUMNS = ("period", "shock", "pre_start", "pre_end", "post_start", "post_end")
 TEXT_COLUMNS = ("source", "dataset", "reporter", "partner", "role", "displaced", "freq", "top_supplier",
-                "spec", "fit_notes", *ERROR_COLUMNS)
+                "spec", "fit_notes", "substitute", "note", "method", *ERROR_COLUMNS)
 
 
 # -- slicing the frame ----------------------------------------------------------------------------
@@ -824,7 +825,198 @@ def panel_counterfactual(
                  "counterfactual_RESULTS.md). Over many series, about alpha of them exclude 0 by "
                  "chance alone."])
 
-__all__ = ["COUNTERFACTUAL_COLUMNS", "COUNT_COLUMNS", "DATE_COLUMNS", "ERROR_COLUMNS", "GROUP",
+# -- bounds for every pair ----------------------------------------------------------------------------
+
+BOUNDS_COLUMNS = ("source", "dataset", "reporter", "displaced", "substitute", "gain_lower",
+                  "gain_upper", "shortfall_lower", "shortfall_upper", "coverage_lower",
+                  "coverage_upper", "disclosed_coverage", "note", "method", *ERROR_COLUMNS)
+
+
+def _bounds_task(part: _Slice, key: tuple[str, str, str], options: dict, on_error: str
+                 ) -> tuple[list[dict], list[str], int]:
+    from . import _accounting
+
+    fields = _key_fields(key)
+    before = _accounting.LP_SOLVES[0]
+    try:
+        records, caveats = pair_bounds(part.unpack(), key[2], options["baseline"], options["post"],
+                                       measure=options["measure"], dataset=f"{key[0]}/{key[1]}")
+    except Exception as exc:
+        if on_error == "raise":
+            raise
+        return [_error_record(fields, exc)], [], _accounting.LP_SOLVES[0] - before
+    out = [{**fields, **r, "error_type": None, "error": None} for r in records]
+    return out, [f"{key[2]}: {c}" for c in caveats], _accounting.LP_SOLVES[0] - before
+
+
+@dataclass
+class BoundsPanelResult(Result):
+    """The result of :func:`panel_bounds`: sharp substitution bounds for every reporter and
+    ordered (displaced, substitute) pair of partners.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per (source, dataset, reporter, displaced, substitute): ``gain_lower/upper`` and
+        ``shortfall_lower/upper`` (monthly means, measure's base unit), ``coverage_lower/upper``
+        (ratios; NaN where the shortfall is never positive, +-inf where it can reach 0),
+        ``disclosed_coverage``, ``note`` and ``method`` (``identity``: closed form; ``polygon``:
+        exact geometry of a shared residual; ``lp``: linear program); ``error_type``/``error`` for
+        a reporter that failed.
+    parameters : dict
+    executor : str
+    n_tasks : int
+        One task per reporter.
+    lp_solved : int
+        Linear programs solved over the run (0 when every pair has finite ends).
+    seconds : float
+        Wall-clock seconds of the run.
+    caveats : list of str
+    """
+
+    table: pd.DataFrame
+    parameters: dict
+    executor: str
+    n_tasks: int
+    lp_solved: int
+    seconds: float
+    caveats: list[str] = field(default_factory=list)
+
+    def _repr_fields(self) -> dict:
+        return {n: getattr(self, n) for n in ("n_tasks", "lp_solved", "executor", "table")}
+
+    def to_frame(self) -> pd.DataFrame:
+        """The pairs, one per row (reporters that failed included, with ``error``)."""
+        return self.table.copy()
+
+    @property
+    def ok(self) -> pd.DataFrame:
+        """The pairs of the reporters that succeeded."""
+        return self.table[self.table["error"].isna()].reset_index(drop=True)
+
+    @summary_method
+    def summary(self, top: int = 3) -> str:
+        """Per reporter: pairs, how they were solved, and the widest-known coverage of the partners
+        with the largest disclosed coverage for the displaced partner ``parameters['focus']``."""
+        focus = self.parameters.get("focus")
+        ok = self.ok
+        lines = [
+            f"Panel bounds run: {len(ok):,} (displaced, substitute) pairs, {self.n_tasks} reporter "
+            f"task(s) on {self.executor}, {self.seconds:.2f} s, {self.lp_solved} linear programs",
+            "parameters: " + ", ".join(f"{k}={v}" for k, v in self.parameters.items()), "",
+            f"{'source/dataset':<24}{'reporter':<9}{'pairs':>7}{'identity':>9}{'polygon':>8}"
+            f"{'LP':>5}  coverage of {focus}'s shortfall (top {top} by disclosed coverage)"]
+        for (source, dataset, reporter), group in ok.groupby(list(GROUP), sort=True):
+            counts = group["method"].value_counts()
+            mine = group[(group["displaced"] == focus)].dropna(subset=["disclosed_coverage"])
+            best = mine.nlargest(top, "disclosed_coverage")
+            text = ", ".join(f"{r.substitute} {pct(r.coverage_lower)}..{pct(r.coverage_upper)}"
+                             for r in best.itertuples()) or "n/a"
+            lines.append(f"{source + '/' + dataset:<24}{reporter:<9}{len(group):>7}"
+                         f"{counts.get('identity', 0):>9}{counts.get('polygon', 0):>8}"
+                         f"{counts.get('lp', 0):>5}  {text}")
+        failed = self.table[self.table["error"].notna()]
+        if len(failed):
+            lines += ["", "Failures (recorded, not raised):"]
+            lines += [f"- {r.reporter}: {r.error_type}: {r.error}" for r in failed.itertuples()]
+        if self.caveats:
+            lines += ["", "Caveats:"] + [f"- {c}" for c in self.caveats]
+        return "\n".join(lines)
+
+    def plot(self, ax: Axes | None = None, top: int = 12) -> Axes:
+        """The coverage intervals of ``parameters['focus']``'s shortfall by substitute and reporter
+        (bounded ones, largest disclosed coverage first)."""
+        plt = pyplot()
+        if ax is None:
+            _, ax = plt.subplots(figsize=(8, 4.5))
+        ok = self.ok
+        shown = ok[(ok["displaced"] == self.parameters.get("focus"))
+                   & np.isfinite(ok["coverage_lower"]) & np.isfinite(ok["coverage_upper"])]
+        shown = shown.nlargest(top, "disclosed_coverage")
+        y = np.arange(len(shown))
+        ax.hlines(y, shown["coverage_lower"], shown["coverage_upper"], color="#2166ac", linewidth=4)
+        ax.plot(shown["disclosed_coverage"], y, "k|", markersize=12, label="disclosed cells")
+        ax.set_yticks(y, [f"{r.reporter}: {r.substitute}" for r in shown.itertuples()])
+        ax.set_xlabel(f"coverage of {self.parameters.get('focus')}'s shortfall (ratio)")
+        ax.set_title("identified coverage intervals")
+        ax.legend(loc="lower right", fontsize="small")
+        return ax
+
+
+def panel_bounds(
+    frame: pd.DataFrame,
+    *,
+    baseline: tuple[str, str] = ("2021-01", "2021-12"),
+    post: tuple[str, str] = ("2023-01", "2023-12"),
+    measure: str = "volume_bbl",
+    dataset: str = "nrg_ti_coifpm",
+    reporters: Iterable[str] | None = None,
+    focus: str = "RU",
+    executor: object = "serial",
+    max_workers: int | None = None,
+    on_error: str = "record",
+) -> BoundsPanelResult:
+    """:func:`~oilflows.analytics.substitution_bounds` (grade detail alone) for every reporter of
+    the monthly grade-level `dataset` and every ordered (displaced, substitute) pair of partners.
+
+    Partners: those with at least one cell (disclosed or confidential) for the reporter in the
+    baseline or post window (a partner without one is 0 in every month: its pairs say nothing).
+    Per reporter the accounts and each partner's month boxes are built once; most pairs need no
+    linear program (see :func:`~oilflows.analytics.bounds.pair_bounds`), and the figures equal
+    ``substitution_bounds`` pair by pair.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A canonical frame (e.g. :func:`oilflows.load_default`).
+    baseline, post : tuple of str
+        ``("YYYY-MM", "YYYY-MM")`` windows; means are over every month of each.
+    measure : {"volume_bbl", "mass_t", "value"}
+    dataset : str
+        The monthly grade-level dataset (``"dataset"`` or ``"source/dataset"``).
+    reporters : iterable of str, optional
+        Only these reporters.
+    focus : str
+        The displaced partner summary() and plot() show (the table has every pair).
+    executor, max_workers, on_error
+        As in :func:`panel_substitution`; default ``"serial"`` (a few seconds of work in one task
+        per reporter: a process pool's start-up would cost about as much).
+
+    Returns
+    -------
+    BoundsPanelResult
+    """
+    check_measure(measure)
+    check_executor(executor, max_workers)
+    _check_on_error(on_error)
+    lo_b, hi_b = window(baseline)
+    lo_p, _ = window(post)
+    if lo_p <= hi_b:
+        raise AnalysisError(f"post window {post} must start after the baseline {baseline} ends")
+    start = time.perf_counter()
+    slices = _slices(frame, measure, dataset, reporters)
+    if not slices and reporters is None:
+        raise _no_tasks(measure, dataset)
+    options = {"baseline": tuple(baseline), "post": tuple(post), "measure": measure}
+    tasks = [(rows, key, options, on_error) for key, rows in slices.items()]
+    outputs = map_tasks(_bounds_task, tasks, executor, max_workers)
+    records = [r for out in outputs for r in out[0]]
+    records += _missing_reporters(reporters, slices, measure, dataset)
+    caveats = [c for out in outputs for c in out[1]]
+    solved = sum(out[2] for out in outputs)  # counted in the tasks, wherever they ran
+    return BoundsPanelResult(
+        table=_records_frame(records, BOUNDS_COLUMNS),
+        parameters={**options, "dataset": dataset, "focus": focus},
+        executor=describe(executor, len(tasks), max_workers), n_tasks=len(tasks),
+        lp_solved=solved, seconds=time.perf_counter() - start,
+        caveats=caveats + ["Bounds from the grade detail alone (no partner totals from other "
+                           "datasets); each pair is bounded on its own (two pairs' bounds are not "
+                           "jointly attainable)."])
+
+
+__all__ = ["BOUNDS_COLUMNS", "COUNTERFACTUAL_COLUMNS", "COUNT_COLUMNS", "DATE_COLUMNS", "ERROR_COLUMNS",
+           "GROUP",
            "MAX_CHUNK", "ON_ERROR", "SLICE_COLUMNS", "SUBSTITUTION_COLUMNS", "TEXT_COLUMNS",
-           "PanelResult", "SeriesSpec", "counterfactual_series", "panel_concentration",
+           "BoundsPanelResult", "PanelResult", "SeriesSpec", "counterfactual_series", "panel_bounds",
+           "panel_concentration",
            "panel_counterfactual", "panel_substitution"]
