@@ -38,6 +38,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "store_write": ("bench_store_write.py", "2b. Store: Store.write vs plain Parquet writers; revisions"),
     "comext_stream": ("bench_comext_stream.py", "3. Bulk streaming: a Comext bulk file to chapter 27"),
     "panel": ("bench_panel.py", "4. Panel analytics: serial, local processes, Dask"),
+    "bounds": ("bench_bounds.py", "4b. Coverage bounds for every reporter x (displaced, substitute) pair"),
 }
 
 
