@@ -555,3 +555,5 @@ def _committed(root: Path, txid: str) -> bool:
 
 def _version_of(manifest: Manifest | None) -> int:
     return manifest.version if manifest is not None else 0
+
+__all__ = ["Store", "WRITE_THREADS", "WriteSummary", "default_path"]

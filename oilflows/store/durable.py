@@ -59,3 +59,5 @@ def same_file(a: Path, b: Path) -> bool:
         return os.path.samefile(a, b)
     except OSError:
         return False
+
+__all__ = ["fsync_dir", "link_or_copy", "same_file", "sha256_file", "write_bytes"]

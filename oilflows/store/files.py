@@ -131,3 +131,6 @@ def write_file(rows: pd.DataFrame | pa.Table, path: Path, root: Path, presorted:
         handle.flush()
         os.fsync(handle.fileno())
     return FileEntry(path.relative_to(root).as_posix(), table.num_rows, data.size, digest)
+
+__all__ = ["file_problem", "publish_partition", "read_entry", "read_partition", "sort_rows",
+           "with_partition", "write_file"]

@@ -208,3 +208,8 @@ def select_keys(keys: Iterable[str], filters: dict) -> list[str]:
             selected.append(key)
     return selected
 
+__all__ = ["DATA_DIR", "DATA_FILE", "FILE_SCHEMA", "INTERNAL_DIRS", "LOCK_FILE", "MAX_CODE_LENGTH",
+           "PARQUET_OPTIONS", "PARTITIONS", "PARTITION_SCHEMA", "QUARANTINE_DIR", "RETIRED_FLAG",
+           "RETIRED_SUFFIX", "ROW_GROUP_ROWS", "SCOPE_COLUMNS", "VINTAGE_DIR", "check_codes",
+           "check_layout", "is_code", "is_key", "key_of", "links_between", "load_manifest",
+           "parent_key", "partition_key", "partition_values", "require_no_links", "select_keys"]

@@ -267,3 +267,5 @@ def tombstones(rows: pd.DataFrame, scopes: list[Scope]) -> pd.DataFrame:
             tomb[name] = RETIRED_FLAG if name == "flag" else None
     return from_table(to_table(tomb[list(COLUMNS)]))
 
+__all__ = ["Scope", "check_scopes", "merge_release", "naive_stamp", "not_archived", "release_scope",
+           "retire", "retired_mask", "tombstones"]
