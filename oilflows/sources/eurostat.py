@@ -23,9 +23,11 @@ Eurostat quirks handled here and nowhere else:
 
 Speed: both formats become a :class:`~oilflows.formats.sdmx_csv.Coded` table (integer codes into each
 column's few distinct values); codes are mapped, checked and parsed once per distinct value, and the
-indicators are pivoted with numpy group numbers, so no Python work is done per row. The full
-nrg_ti_coifpm (5 million records) reads in 1.8 to 1.9 times pyarrow's bare parse of the same file
-(``benchmarks/bench_ingest.py``).
+indicators are pivoted with numpy group numbers (no sort of the rows), so no Python work is done per
+row. gzip is inflated once, as pyarrow parses; constant leading columns (``DATAFLOW``, ``LAST UPDATE``,
+``freq``) are read from the first record; the text columns are built in a second thread while the
+measures are computed. Timings against pyarrow's bare parse of the same file are in
+``benchmarks/bench_ingest.py`` (``docs/performance.md``).
 """
 
 from __future__ import annotations
