@@ -896,21 +896,23 @@ class BoundsPanelResult(Result):
 
     @summary_method
     def summary(self, top: int = 3) -> str:
-        """Per reporter: pairs, how they were solved, and the widest-known coverage of the partners
-        with the largest disclosed coverage for the displaced partner ``parameters['focus']``."""
+        """Per reporter: pairs, how they were solved, and the coverage bounds of the `top` pairs by
+        disclosed coverage (of the displaced partner ``parameters['focus']`` when set)."""
         focus = self.parameters.get("focus")
+        shown_as = f"{focus}'s shortfall" if focus else "the shortfall, any pair"
         ok = self.ok
         lines = [
             f"Panel bounds run: {len(ok):,} (displaced, substitute) pairs, {self.n_tasks} reporter "
             f"task(s) on {self.executor}, {self.seconds:.2f} s, {self.lp_solved} linear programs",
             "parameters: " + ", ".join(f"{k}={v}" for k, v in self.parameters.items()), "",
             f"{'source/dataset':<24}{'reporter':<9}{'pairs':>7}{'identity':>9}{'polygon':>8}"
-            f"{'LP':>5}  coverage of {focus}'s shortfall (top {top} by disclosed coverage)"]
+            f"{'LP':>5}  coverage of {shown_as} (top {top} by disclosed coverage)"]
         for (source, dataset, reporter), group in ok.groupby(list(GROUP), sort=True):
             counts = group["method"].value_counts()
-            mine = group[(group["displaced"] == focus)].dropna(subset=["disclosed_coverage"])
-            best = mine.nlargest(top, "disclosed_coverage")
-            text = ", ".join(f"{r.substitute} {pct(r.coverage_lower)}..{pct(r.coverage_upper)}"
+            mine = group if focus is None else group[group["displaced"] == focus]
+            best = mine.dropna(subset=["disclosed_coverage"]).nlargest(top, "disclosed_coverage")
+            text = ", ".join(("" if focus else f"{r.displaced}->") + f"{r.substitute} "
+                             f"{pct(r.coverage_lower)}..{pct(r.coverage_upper)}"
                              for r in best.itertuples()) or "n/a"
             lines.append(f"{source + '/' + dataset:<24}{reporter:<9}{len(group):>7}"
                          f"{counts.get('identity', 0):>9}{counts.get('polygon', 0):>8}"
@@ -924,20 +926,22 @@ class BoundsPanelResult(Result):
         return "\n".join(lines)
 
     def plot(self, ax: Axes | None = None, top: int = 12) -> Axes:
-        """The coverage intervals of ``parameters['focus']``'s shortfall by substitute and reporter
-        (bounded ones, largest disclosed coverage first)."""
+        """The bounded coverage intervals with the largest disclosed coverage (of the displaced
+        partner ``parameters['focus']`` when set), by reporter and pair."""
         plt = pyplot()
         if ax is None:
             _, ax = plt.subplots(figsize=(8, 4.5))
         ok = self.ok
-        shown = ok[(ok["displaced"] == self.parameters.get("focus"))
-                   & np.isfinite(ok["coverage_lower"]) & np.isfinite(ok["coverage_upper"])]
+        focus = self.parameters.get("focus")
+        if focus is not None:
+            ok = ok[ok["displaced"] == focus]
+        shown = ok[np.isfinite(ok["coverage_lower"]) & np.isfinite(ok["coverage_upper"])]
         shown = shown.nlargest(top, "disclosed_coverage")
         y = np.arange(len(shown))
         ax.hlines(y, shown["coverage_lower"], shown["coverage_upper"], color="#2166ac", linewidth=4)
         ax.plot(shown["disclosed_coverage"], y, "k|", markersize=12, label="disclosed cells")
-        ax.set_yticks(y, [f"{r.reporter}: {r.substitute}" for r in shown.itertuples()])
-        ax.set_xlabel(f"coverage of {self.parameters.get('focus')}'s shortfall (ratio)")
+        ax.set_yticks(y, [f"{r.reporter}: {r.displaced}->{r.substitute}" for r in shown.itertuples()])
+        ax.set_xlabel("coverage of the shortfall (ratio)")
         ax.set_title("identified coverage intervals")
         ax.legend(loc="lower right", fontsize="small")
         return ax
@@ -951,7 +955,7 @@ def panel_bounds(
     measure: str = "volume_bbl",
     dataset: str = "nrg_ti_coifpm",
     reporters: Iterable[str] | None = None,
-    focus: str = "RU",
+    focus: str | None = None,
     executor: object = "serial",
     max_workers: int | None = None,
     on_error: str = "record",
@@ -976,8 +980,9 @@ def panel_bounds(
         The monthly grade-level dataset (``"dataset"`` or ``"source/dataset"``).
     reporters : iterable of str, optional
         Only these reporters.
-    focus : str
-        The displaced partner summary() and plot() show (the table has every pair).
+    focus : str, optional
+        A displaced partner whose pairs summary() and plot() show (default: every pair; the table
+        always has every pair).
     executor, max_workers, on_error
         As in :func:`panel_substitution`; default ``"serial"`` (a few seconds of work in one task
         per reporter: a process pool's start-up would cost about as much).
