@@ -362,15 +362,19 @@ def parse_coded(data: bytes, name: str) -> Coded:
 
     Every column except ``OBS_VALUE`` is read dictionary-encoded (the file's few distinct codes, and
     one integer per row); ``OBS_VALUE`` as float64 (empty -> NaN; ``nan``/``inf`` are refused). gzip
-    is inflated block by block while pyarrow parses, within the decompression limit of :mod:`oilflows._io`.
-    An empty ``OBS_FLAG`` or ``CONF_STATUS`` cell is missing (code -1), and a file without
-    ``OBS_FLAG`` gets an all-missing one.
+    is inflated once, block by block while pyarrow parses, within both decompression limits of
+    :mod:`oilflows._io` (absolute and compression ratio). Leading columns of
+    :data:`CONSTANT_LEADERS` that every record repeats are read once, from the first record (the
+    result is the same as a full parse's). An empty ``OBS_FLAG`` or ``CONF_STATUS`` cell is missing
+    (code -1), and a file without ``OBS_FLAG`` gets an all-missing one.
 
     Raises
     ------
     SourceFormatError
         Corrupt or truncated gzip, a header that is not SDMX-CSV 1.0, a row with the wrong number of
         fields, text that is not UTF-8, a non-numeric ``OBS_VALUE`` (naming the column).
+    DecompressionLimitError
+        gzip that inflates past either limit (also when its header or rows are unreadable).
     """
     compressed = data.startswith(GZIP_MAGIC)
     try:
