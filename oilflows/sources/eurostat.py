@@ -33,9 +33,10 @@ measures are computed. Timings against pyarrow's bare parse of the same file are
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
@@ -300,13 +301,13 @@ def _renumber(key: np.ndarray, size: int, dense: int) -> tuple[np.ndarray, int]:
     dtype = np.int32 if size < 2**31 else np.int64
     present = np.zeros(size, dtype=bool)
     present[key] = True
-    number = np.cumsum(present, dtype=dtype)
+    number: np.ndarray = np.cumsum(present, dtype=dtype)
     number -= 1
     out = key if key.dtype == number.dtype else None  # the caller's key is not used again
     return np.take(number, key, out=out, mode="clip"), int(number[-1]) + 1 if size else 0
 
 
-def _duplicates(long: sdmx_csv.Coded, slots: np.ndarray, columns: tuple[str, ...], name: str):
+def _duplicates(long: sdmx_csv.Coded, slots: np.ndarray, columns: tuple[str, ...], name: str) -> NoReturn:
     """Raise SourceFormatError for rows that share a slot (the same observation twice)."""
     counts = np.bincount(slots)
     twice = np.flatnonzero(counts[slots] > 1)
@@ -348,7 +349,7 @@ def _periods(long: sdmx_csv.Coded, at: np.ndarray, name: str) -> np.ndarray:
     return starts[rows_period]
 
 
-def _strings(values, codes: np.ndarray) -> pa.Array:
+def _strings(values: Iterable[str | None], codes: np.ndarray) -> pa.Array:
     """A string array: ``values[codes]``, null where the code is -1 (``large_string``, the storage of
     pandas' ``str`` dtype, so that the conversion to pandas copies nothing)."""
     values = list(values)
@@ -431,7 +432,7 @@ def _coifpm_partners(crude_values: np.ndarray) -> list[str]:
     return [_PARTNER_OF_CRUDE[c] for c in crude_values]
 
 
-def _canonical_coifpm(long: sdmx_csv.Coded, vintage, name: str) -> pd.DataFrame:
+def _canonical_coifpm(long: sdmx_csv.Coded, vintage: pd.Timestamp | None, name: str) -> pd.DataFrame:
     names = [*COIFPM_INDICATORS, *COIFPM_DROPPED]
     unknown = sorted(set(long.used("indic_nrg")) - set(names))
     if unknown:
@@ -448,7 +449,7 @@ def _canonical_coifpm(long: sdmx_csv.Coded, vintage, name: str) -> pd.DataFrame:
     slots *= group.dtype.type(n_groups)
     slots += group
     row_type = np.int32 if long.rows < 2**31 else np.int64
-    row_of = np.full(n_groups * len(names), -1, dtype=row_type)
+    row_of: np.ndarray = np.full(n_groups * len(names), -1, dtype=row_type)
     row_of[slots] = np.arange(long.rows, dtype=row_type)
     if int(np.count_nonzero(row_of >= 0)) != long.rows:
         _duplicates(long, slots, (*index, "indic_nrg"), name)
@@ -456,8 +457,7 @@ def _canonical_coifpm(long: sdmx_csv.Coded, vintage, name: str) -> pd.DataFrame:
     first = row_of.max(axis=0)  # a row of each group, for its codes
     with ThreadPoolExecutor(1) as pool:  # the text columns are built while the measures are
         text = pool.submit(_coifpm_text, long, first, name)
-        columns = _coifpm_measures(long, row_of, first, name)
-        keep = columns.pop("_keep")
+        columns, keep = _coifpm_measures(long, row_of, first, name)
         text_columns = text.result()
     if keep is not None:  # a key whose every cell is empty and unflagged is no observation
         kept = pa.array(keep)
@@ -486,9 +486,9 @@ def _coifpm_text(long: sdmx_csv.Coded, first: np.ndarray, name: str) -> dict[str
 
 
 def _coifpm_measures(long: sdmx_csv.Coded, row_of: np.ndarray, first: np.ndarray,
-                     name: str) -> dict[str, pa.Array | np.ndarray | None]:
+                     name: str) -> tuple[dict[str, pa.Array | np.ndarray], np.ndarray | None]:
     """Period, measures, flag and currency of nrg_ti_coifpm's canonical rows from the row of each
-    indicator of each group (`row_of`, -1: absent), and ``_keep``: the groups kept (None: all)."""
+    indicator of each group (`row_of`, -1: absent), and the groups kept (None: all)."""
     names = [*COIFPM_INDICATORS, *COIFPM_DROPPED]
     period = _periods(long, first, name)  # every period readable and of its freq's shape
     measures = {}
@@ -519,10 +519,11 @@ def _coifpm_measures(long: sdmx_csv.Coded, row_of: np.ndarray, first: np.ndarray
     _leaked(flag_values, flags, measures["volume_bbl"], name)
     has_price = ~np.isnan(measures["value"]) | ~np.isnan(measures["price_per_bbl"])
     return {"period": period, "currency": _constant("USD", len(period), valid=has_price),
-            "flag": _strings(flag_values, flags), **measures, "_keep": kept}
+            "flag": _strings(flag_values, flags), **measures}, kept
 
 
-def _canonical_oil(long: sdmx_csv.Coded, info: Dataset, vintage, name: str) -> pd.DataFrame:
+def _canonical_oil(long: sdmx_csv.Coded, info: Dataset, vintage: pd.Timestamp | None,
+                   name: str) -> pd.DataFrame:
     unknown = sorted(set(long.used("unit")) - set(OIL_UNITS))
     if unknown:
         raise SourceFormatError(name, f"unsupported units {unknown}; expected THS_T", "unit")
@@ -539,7 +540,8 @@ def _canonical_oil(long: sdmx_csv.Coded, info: Dataset, vintage, name: str) -> p
         measures[column] = np.where(is_unit, long.value * factor, np.nan)
     flag_codes, flag_values = long.columns["flag"]
     conf = long.columns.get("conf_status")
-    flags, flag_values = sdmx_csv.merged_flags(flag_codes, flag_values, *(conf or (None, None)), name)
+    conf_codes, conf_values = conf if conf is not None else (None, None)
+    flags, flag_values = sdmx_csv.merged_flags(flag_codes, flag_values, conf_codes, conf_values, name)
     _leaked(flag_values, flags, measures["mass_t"], name)
     siec_values = long.columns["siec"][1]
     products = {**codes.SIEC_PRODUCT, **{s: f"siec_{s}" for s in siec_values if s not in codes.SIEC_PRODUCT}}
@@ -711,7 +713,7 @@ def fetch(
                         ({**part_dims, dim: values[half:]}, part_start, part_end)]
         return []
 
-    def cannot_split(part, too_big: TooBig) -> FetchError:
+    def cannot_split(part: tuple[dict, str | None, str | None], too_big: TooBig) -> FetchError:
         return FetchError(too_big.where, f"extraction too big for Eurostat (max 5,000,000 cells: "
                           f"{too_big.detail}) and the query cannot be split further (one period and one "
                           "code per dimension); narrow the filters or the period", status=too_big.status)
@@ -772,7 +774,7 @@ def last_update(dataset: str) -> pd.Timestamp | None:
     # Cached only if it reads as the TOC (never an error page).
     response = http.get(TOC_URL, params={"lang": "en"},
                         validate=lambda answer: read_toc(answer.content, name=answer.url))
-    toc = response.validated
+    toc = response.validated  # type: ignore[attr-defined]  # set by http.get(validate=...)
     rows = toc[(toc["code"] == info.code) & toc["last_update"].notna()]
     return None if rows.empty else rows["last_update"].max()
 
