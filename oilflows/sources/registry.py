@@ -24,14 +24,17 @@ import csv
 import difflib
 import importlib
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import http
 from ..errors import ConfigError, UnknownDatasetError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["KNOWN_CAUSES", "DatasetInfo", "ReleaseCheck", "Source", "all_sources", "check_codes",
            "get", "iso_countries", "register"]
@@ -236,7 +239,7 @@ class _KnownCauses(Mapping):
     def __getitem__(self, key: tuple[str, str]) -> str:
         return self._table()[key]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[str, str]]:
         return iter(self._table())
 
     def __len__(self) -> int:
@@ -347,8 +350,9 @@ def _eurostat_release(spec: dict) -> ReleaseCheck:
                         "Eurostat last update", (f"{eurostat.BASE_URL}/sdmx/2.1/data/{code}/",))
 
 
-def _eurostat_fetch(dataset, *, reporter=None, partner=None, product=None, start=None, end=None,
-                    base_url=None, **filters):
+def _eurostat_fetch(dataset: str, *, reporter: Any = None, partner: Any = None,
+                    product: Any = None, start: Any = None, end: Any = None, base_url: str | None = None,
+                    **filters: Any) -> pd.DataFrame:
     from . import eurostat  # eurostat.fetch has the unified signature
 
     return eurostat.fetch(dataset, reporter=reporter, partner=partner, product=product, start=start, end=end,
@@ -392,8 +396,9 @@ register(Source(
 ))
 
 
-def _comext_fetch(dataset="ds-045409", *, reporter=None, partner=None, product=None, start=None, end=None,
-                  base_url=None, **kwargs):
+def _comext_fetch(dataset: str = "ds-045409", *, reporter: Any = None, partner: Any = None,
+                  product: Any = None, start: Any = None, end: Any = None, base_url: str | None = None,
+                  **kwargs: Any) -> pd.DataFrame:
     from . import comext  # the unified signature: reporter/partner None = all of them, product None = crude
 
     args = {k: v for k, v in (("reporter", reporter), ("partner", partner), ("product", product))
@@ -439,8 +444,9 @@ def _comtrade_release(spec: dict) -> ReleaseCheck | None:
         (comtrade.PREVIEW_URL.format(freq=freq), comtrade.DATA_URL.format(freq=freq)))
 
 
-def _comtrade_fetch(dataset="hs", *, reporter=None, partner=None, product=None, start=None, end=None,
-                    base_url=None, **kwargs):
+def _comtrade_fetch(dataset: str = "hs", *, reporter: Any = None, partner: Any = None,
+                    product: Any = None, start: Any = None, end: Any = None, base_url: str | None = None,
+                    **kwargs: Any) -> pd.DataFrame:
     from . import comtrade  # comtrade.fetch has the unified signature
 
     if partner is not None:
@@ -481,8 +487,9 @@ def _genesis_release(spec: dict) -> ReleaseCheck:
                         "GENESIS last modification", (base_url.rstrip("/") + "/" + genesis.TABLEFILE,))
 
 
-def _genesis_fetch(dataset="51000-0017", *, reporter=None, partner=None, product=None, start=None, end=None,
-                   base_url=None, **kwargs):
+def _genesis_fetch(dataset: str = "51000-0017", *, reporter: Any = None, partner: Any = None,
+                   product: Any = None, start: Any = None, end: Any = None, base_url: str | None = None,
+                   **kwargs: Any) -> pd.DataFrame:
     from . import genesis  # genesis.fetch has the unified signature
 
     return genesis.fetch(dataset, reporter=reporter, partner=partner, product=product, start=start, end=end,
