@@ -16,6 +16,7 @@ from .analytics import (
     substitution_bounds,
     supplier_shares,
 )
+from .analytics.bounds import statistical_totals
 from .analytics.concentration import window_concentration
 from .analytics.counterfactual import CounterfactualResult, counterfactual, counterfactual_on_panel
 from .analytics.formatting import UNDISCLOSED, display, fmt, pct
@@ -456,12 +457,9 @@ def _months(window: tuple[pd.Timestamp, pd.Timestamp]) -> tuple[str, str]:
 
 def _statistical_totals(frame: pd.DataFrame, result: SubstitutionResult) -> list[str]:
     """Other statistical datasets in `frame` with a total of either partner for the reporter."""
-    rows = frame[(frame["reporter"] == result.reporter) & (frame["source"] != "published")
-                 & frame["partner"].isin([result.displaced, result.substitute])
-                 & ~((frame["source"] == result.source) & (frame["dataset"] == result.dataset))
-                 & (frame["period"] <= result.post[1])]
-    rows = rows[rows["period"] >= result.baseline[0] - pd.DateOffset(years=1)]
-    return sorted({d for d in rows["dataset"].unique()})
+    return statistical_totals(frame, result.reporter, partners=(result.displaced, result.substitute),
+                              baseline=result.baseline, post=result.post,
+                              exclude=(result.source, result.dataset))
 
 
 def _since(frame: pd.DataFrame, result: SubstitutionResult) -> pd.DataFrame:

@@ -429,3 +429,32 @@ def test_substitution_rows_carry_each_partners_identified_change():
     kz = table.loc["KZ"]
     assert (kz["change_lower"], kz["change_upper"]) == pytest.approx(result.gain_bounds)  # alone = joint
     assert "identified change" in result.summary()
+
+
+def test_statistical_totals_picks_the_datasets_that_can_bound_the_pair() -> None:
+    """Hand-built: which other datasets hold a total of either partner in the windows (issue 14: the
+    report used to compute this itself)."""
+    from oilflows.analytics.bounds import statistical_totals
+
+    def annual(dataset, year, partner, source="test", reporter="AA"):
+        row = _row(f"{year}-01", partner, None, 1.0, dataset=dataset, freq="A", measure="mass_t")
+        return {**row, "source": source, "reporter": reporter}
+
+    extra = [
+        annual("annual_ok", 2020, "P"),            # one year before the baseline: counts
+        annual("too_early", 2019, "Q"),            # before that: does not
+        annual("too_late", 2022, "P"),             # after the post window's last month: does not
+        annual("other_partner", 2021, "R"),        # a partner outside the pair: does not
+        annual("other_reporter", 2021, "P", reporter="BB"),
+        annual("pub", 2021, "Q", source="published"),  # published figures are asked for by name
+    ]
+    frame = build({m: {"WORLD": 10.0, "cells": {("P", "P1"): 4.0, ("Q", "Q1"): None}} for m in MONTHS},
+                  extra=extra)
+    got = statistical_totals(frame, "AA", partners=("P", "Q"), baseline=("2021-01", "2021-02"),
+                             post=("2021-03", "2021-04"), exclude=("test", "grades"))
+    assert got == ["annual_ok"]
+    # Without the exclusion the bounded dataset itself qualifies too.
+    assert statistical_totals(frame, "AA", partners=("P",), baseline=("2021-01", "2021-02"),
+                              post=("2021-03", "2021-04")) == ["annual_ok", "grades"]
+    with pytest.raises(TypeError):
+        statistical_totals(frame, "AA", ("P", "Q"))  # type: ignore[misc]  # keyword-only after reporter

@@ -14,7 +14,7 @@ caveats name both figures. Methods note section 12b.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, TypeAlias
 
@@ -178,6 +178,28 @@ class BoundsResult(Result):
         ax.set_title(f"{self.reporter} <- {self.partner}: what the data identify")
         ax.legend(loc="upper left", fontsize="small")
         return ax
+
+
+def statistical_totals(frame: pd.DataFrame, reporter: str, *, partners: Sequence[str],
+                       baseline: tuple[str | pd.Timestamp, str | pd.Timestamp],
+                       post: tuple[str | pd.Timestamp, str | pd.Timestamp],
+                       exclude: tuple[str, str] | None = None) -> list[str]:
+    """The statistical datasets in `frame` that can serve as ``totals=`` for `reporter`'s `partners`.
+
+    A dataset qualifies when it has a row of `reporter` with any of `partners` from one year before
+    the first month of `baseline` to the last month of `post` (an annual total of the year before
+    overlaps nothing, but the year of the baseline's first month is dated January). ``published``
+    figures never qualify here (ask for them by name), nor the ``(source, dataset)`` in `exclude`,
+    normally the dataset whose cells are being bounded. Sorted names, e.g. ``["nrg_ti_oil"]``.
+    """
+    first = pd.Timestamp(baseline[0]) - pd.DateOffset(years=1)
+    last = pd.Timestamp(post[1])
+    rows = frame[(frame["reporter"] == reporter) & (frame["source"] != "published")
+                 & frame["partner"].isin(list(partners))
+                 & (frame["period"] >= first) & (frame["period"] <= last)]
+    if exclude is not None:
+        rows = rows[~((rows["source"] == exclude[0]) & (rows["dataset"] == exclude[1]))]
+    return sorted({str(d) for d in rows["dataset"].unique()})
 
 
 @call_forms(old_positional=("partner", "start", "end"))
@@ -916,5 +938,5 @@ def _month_caveats(monthly: pd.DataFrame) -> list[str]:
 
 
 __all__ = ["BoundsResult", "SubstitutionBounds", "Total", "density_interval",
-           "partner_change_bounds", "partner_totals", "published_interval", "substitution_bounds",
-           "volume_bounds"]
+           "partner_change_bounds", "partner_totals", "published_interval", "statistical_totals",
+           "substitution_bounds", "volume_bounds"]
