@@ -457,7 +457,7 @@ def _canonical_coifpm(long: sdmx_csv.Coded, vintage: pd.Timestamp | None, name: 
     first = row_of.max(axis=0)  # a row of each group, for its codes
     with ThreadPoolExecutor(1) as pool:  # the text columns are built while the measures are
         text = pool.submit(_coifpm_text, long, first, name)
-        columns, keep = _coifpm_measures(long, row_of, first, name)
+        columns, keep = _coifpm_measures(long, row_of, slots, first, name)
         text_columns = text.result()
     if keep is not None:  # a key whose every cell is empty and unflagged is no observation
         kept = pa.array(keep)
@@ -485,16 +485,24 @@ def _coifpm_text(long: sdmx_csv.Coded, first: np.ndarray, name: str) -> dict[str
     }
 
 
-def _coifpm_measures(long: sdmx_csv.Coded, row_of: np.ndarray, first: np.ndarray,
+def _coifpm_measures(long: sdmx_csv.Coded, row_of: np.ndarray, slots: np.ndarray, first: np.ndarray,
                      name: str) -> tuple[dict[str, pa.Array | np.ndarray], np.ndarray | None]:
     """Period, measures, flag and currency of nrg_ti_coifpm's canonical rows from the row of each
-    indicator of each group (`row_of`, -1: absent), and the groups kept (None: all)."""
+    indicator of each group (`row_of`, -1: absent) and the cell of each row (`slots`, distinct), and
+    the groups kept (None: all)."""
     names = [*COIFPM_INDICATORS, *COIFPM_DROPPED]
     period = _periods(long, first, name)  # every period readable and of its freq's shape
+    # The values scattered to their cells in file order (one sequential pass), not gathered per
+    # indicator in group order (random reads); an absent indicator's cell stays NaN.
+    # Only the measures' cells (COMP_NR's rows all go to one spare cell at the end): the table stays
+    # smaller, and so is less often fresh memory to fault in.
+    n_cells = len(COIFPM_INDICATORS) * row_of.shape[1]
+    cells = np.full(n_cells + 1, np.nan)
+    cells[np.minimum(slots, n_cells)] = long.value
+    cells = cells[:n_cells].reshape(len(COIFPM_INDICATORS), row_of.shape[1])
     measures = {}
     for j, (column, factor) in enumerate(COIFPM_INDICATORS.values()):
-        measure = np.take(long.value, row_of[j])
-        measure[row_of[j] < 0] = np.nan  # an absent indicator (row -1)
+        measure = cells[j]
         if factor != 1.0:
             measure *= factor
         measures[column] = measure
