@@ -170,3 +170,68 @@ def test_empty_write_changes_nothing(tmp_path: Path) -> None:
     summary = store.write(conform(pd.DataFrame(columns=list(COLUMNS))))
     assert (summary.rows_in, summary.partitions_changed, summary.changed) == (0, 0, False)
     assert snapshot(tmp_path) == before
+
+
+def _shuffled_with_nulls(seed: int = 3) -> pd.DataFrame:
+    frame = small_frame()
+    rng = np.random.default_rng(seed)
+    frame.loc[rng.random(len(frame)) < 0.3, "grade"] = None
+    frame = frame.drop_duplicates(subset=list(KEY)).reset_index(drop=True)
+    return frame.iloc[rng.permutation(len(frame))].reset_index(drop=True)
+
+
+@pytest.mark.parametrize("word", [1 << 62, 1 << 4, 2])
+def test_packed_key_sorts_as_arrow_in_any_number_of_words(monkeypatch: pytest.MonkeyPatch, word: int) -> None:
+    """The key columns packed into one int64 word, or spread over several (a small word size forces
+    one column a word), sort as pyarrow's own sort, and give the same partitions and repeats."""
+    import oilflows.store.incoming as incoming_module
+
+    frame = _shuffled_with_nulls()
+    reference = prepare(frame)
+    monkeypatch.setattr(incoming_module, "_WORD", word)
+    prepared = prepare(frame)
+    order = key_order(prepared.source).to_numpy()
+    assert (prepared.order == order).all()
+    assert prepared.slices == reference.slices
+    assert (prepared.repeats == reference.repeats).all()
+    twice = pd.concat([frame, frame.iloc[:1]], ignore_index=True)
+    with pytest.raises(SchemaError, match="share a key"):
+        prepare(twice)
+
+
+def test_repeats_mark_vintages_of_one_observation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A row repeats the observation of the row before it when only its vintage differs, whether the
+    vintage shares a word with the rest of the key or has one of its own."""
+    import oilflows.store.incoming as incoming_module
+
+    frame = small_frame()
+    newer = frame.iloc[:3].assign(vintage=V2)
+    both = pd.concat([frame, newer], ignore_index=True)
+    for word in (1 << 62, 2):
+        monkeypatch.setattr(incoming_module, "_WORD", word)
+        prepared = prepare(both)
+        assert int(prepared.repeats.sum()) == 3
+        sorted_rows = prepared.table.to_pandas()
+        marked = sorted_rows.loc[prepared.repeats]
+        assert (marked["vintage"] == V2).all()
+
+
+def test_fresh_write_syncs_each_directory_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before the commit every directory of the write is fsynced once (a fresh partition's directory
+    by the thread that wrote its file), the root again after the manifest's rename; the public
+    view's directories once each after the commit; publishing writes no bytes (hard links)."""
+    synced: list[Path] = []
+    real = durable.fsync_dir
+    monkeypatch.setattr(durable, "fsync_dir", lambda path: synced.append(Path(path)) or real(path))
+    store = Store(tmp_path)
+    store.write(small_frame())
+    manifest = store.manifest()
+    others = [path for path in synced if path != tmp_path]
+    assert len(others) == len(set(others))
+    assert synced.count(tmp_path) == 2  # data/ made before the commit; the manifest renamed after it
+    data_dirs = {(tmp_path / e.file).parent for e in manifest.partitions.values()}
+    view_dirs = {tmp_path / key for key in manifest.partitions}
+    assert data_dirs | view_dirs | {tmp_path} <= set(synced)
+    for key, entry in manifest.partitions.items():
+        view = tmp_path / key / "part-0.parquet"
+        assert view.samefile(tmp_path / entry.file) and (tmp_path / entry.file).stat().st_nlink == 2

@@ -464,14 +464,16 @@ class Store:
                         new.retired.append(entry.file)
                     changed.append(key)
             if fresh_files:  # encoded, hashed, written and fsynced side by side (fsync waits on the disk)
-                entries = _in_parallel(
-                    lambda key: files.write_file(incoming.rows(key), fresh_files[key], self.path, True),
-                    list(fresh_files))
+                entries = _in_parallel(lambda key: self._write_fresh(incoming, key, fresh_files[key]),
+                                       list(fresh_files))
                 new.partitions.update(zip(fresh_files, entries, strict=True))
             if created:
                 # The new files' directories, and every directory above them that may be new too;
-                # every one is synced before the commit, in any order (all entries exist by now).
-                folders = {d for p in created for d in p.parents if d == self.path or self.path in d.parents}
+                # every one is synced before the commit, in any order (all entries exist by now). A
+                # fresh partition's own directory was synced by the thread that wrote its file.
+                synced = {path.parent for path in fresh_files.values()}
+                folders = {d for p in created for d in p.parents
+                           if (d == self.path or self.path in d.parents) and d not in synced}
                 _in_parallel(lambda folder: durable.fsync_dir(folder),
                              sorted(folders, key=lambda d: len(d.parts), reverse=True))
                 manifests.commit(self.path, new)
@@ -492,6 +494,13 @@ class Store:
             partitions_changed=len(changed), version=new.version if created else old.version,
             rows_retired=counts["retired"],
         )
+
+    def _write_fresh(self, incoming: Incoming, key: str, path: Path) -> FileEntry:
+        """Write the file of a fresh partition (its directory holds nothing else) and fsync it, then
+        its directory: one thread waits on both, other partitions' threads meanwhile encode theirs."""
+        entry = files.write_file(incoming.rows(key), path, self.path, presorted=True)
+        durable.fsync_dir(path.parent)
+        return entry
 
     def _new_file(self, rows: pd.DataFrame | pa.Table, path: Path, created: list[Path],
                   presorted: bool = False) -> FileEntry:

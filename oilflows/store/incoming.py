@@ -63,49 +63,93 @@ def key_order(table: pa.Table) -> pa.Array:
     return pc.sort_indices(table, sort_keys=[(k, "ascending") for k in KEY], null_placement="at_start")
 
 
-def _codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
-    """`column` as int64 codes that sort and compare like its values (strings: their rank among the
-    column's distinct values), and its null mask (None without nulls; a null's code is 0)."""
+def _codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int]:
+    """`column` as integer codes that sort and compare like its values, nulls first: a null is 0, a
+    value its rank among the column's distinct values (plus 1 if the column has nulls); and the number
+    of codes (the radix of the column in a packed key; 1: every code is 0, and none are returned)."""
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    nulls = array.is_null().to_numpy(zero_copy_only=False) if array.null_count else None
-    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-        encoded = pc.dictionary_encode(array)
-        values = encoded.dictionary
-        rank = np.zeros(max(len(values), 1), dtype=np.int64)  # a column of nulls has no values
-        rank[pc.sort_indices(values).to_numpy()] = np.arange(len(values), dtype=np.int64)
-        indices = pc.fill_null(encoded.indices, 0) if nulls is not None else encoded.indices
-        index = indices.to_numpy()
-        return rank[index.astype(np.int64)], nulls
-    as_int = array.cast(pa.int64())
-    values = pc.fill_null(as_int, 0).to_numpy() if nulls is not None else as_int.to_numpy()
-    return np.asarray(values, dtype=np.int64), nulls
+    encoded = pc.dictionary_encode(array)
+    values = encoded.dictionary
+    ranked = pc.sort_indices(values).to_numpy()
+    if not array.null_count:
+        if len(values) <= 1:  # one value (or none): every code is 0
+            return np.zeros(0, dtype=np.int64), 1
+        indices = encoded.indices.to_numpy()
+        if (ranked[1:] > ranked[:-1]).all():  # the values came in sorted order: index = rank
+            return indices, len(values)
+        rank = np.empty(len(values), dtype=np.int64)
+        rank[ranked] = np.arange(len(values), dtype=np.int64)
+        return rank[indices], len(values)
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[ranked] = np.arange(len(values), dtype=np.int64)
+    rank = np.concatenate([[0], rank + 1])  # index 0 stands for null
+    index = pc.fill_null(pc.add(encoded.indices.cast(pa.int64()), 1), 0).to_numpy()
+    return rank[index], len(values) + 1
 
 
-def _sorted_codes(table: pa.Table) -> tuple[np.ndarray, dict[str, tuple[np.ndarray, np.ndarray | None]]]:
-    """The order that sorts `table` by :data:`KEY` with nulls first (a stable ``np.lexsort`` of the
-    key's codes: the same order as :func:`key_order`), and each key column's codes in that order."""
-    codes = {name: _codes(table.column(name)) for name in KEY}
-    keys: list[np.ndarray] = []
-    for name in reversed(KEY):  # np.lexsort sorts by its last key first
-        values, nulls = codes[name]
-        keys.append(values)
-        if nulls is not None:
-            keys.append(~nulls)  # a null (False) before any value (True)
-    order = np.lexsort(keys) if table.num_rows else np.zeros(0, dtype=np.int64)
-    return order, {name: (values[order], None if nulls is None else nulls[order])
-                   for name, (values, nulls) in codes.items()}
+# The packed key's prefixes give the partition and the observation of each row.
+if KEY[:len(PARTITIONS)] != PARTITIONS or KEY[:len(OBSERVATION_KEY)] != OBSERVATION_KEY:
+    raise ImportError("oilflows.store.incoming: KEY must start with PARTITIONS and OBSERVATION_KEY")
+
+#: Largest product of radices packed into one int64 word of the sort key.
+_WORD = 1 << 62
 
 
-def _same_as_previous(codes: dict[str, tuple[np.ndarray, np.ndarray | None]], names: tuple[str, ...],
-                      n: int) -> np.ndarray:
-    """Row i equals row i-1 in every column of `names` (null equals null); row 0 is False."""
-    same = np.ones(max(n - 1, 0), dtype=bool)
-    for name in names:
-        values, nulls = codes[name]
-        same &= values[1:] == values[:-1]
-        if nulls is not None:
-            same &= nulls[1:] == nulls[:-1]
-    return np.concatenate([[False], same]) if n else np.zeros(0, dtype=bool)
+@dataclass(frozen=True)
+class _SortedKey:
+    """The key columns packed into int64 words (mixed radix, most significant first), in sorted order.
+
+    ``place[i] = (w, divisor)``: the i-th key column is a digit of word ``w``; the word divided by
+    ``divisor`` keeps the digits of key columns 0..i that lie in that word."""
+
+    words: list[np.ndarray]
+    place: list[tuple[int, int]]
+
+    def same_as_previous(self, columns: int, n: int) -> np.ndarray:
+        """Row i equals row i-1 in the first `columns` key columns (null equals null); row 0 is False."""
+        if not n:
+            return np.zeros(0, dtype=bool)
+        same = np.ones(n - 1, dtype=bool)
+        last, divisor = self.place[columns - 1]
+        for w in range(last + 1):
+            word = self.words[w] if w < last or divisor == 1 else self.words[w] // divisor
+            same &= word[1:] == word[:-1]
+        return np.concatenate([[False], same])
+
+
+def _sorted_key(table: pa.Table) -> tuple[np.ndarray, _SortedKey]:
+    """The order that sorts `table` by :data:`KEY` with nulls first (stable: the same order as
+    :func:`key_order`) and the packed key in that order. The key columns' codes are packed into as
+    few int64 words as their radices allow (usually one), so the sort is one stable argsort."""
+    n = table.num_rows
+    digits = [_codes(table.column(name)) for name in KEY]
+    words: list[np.ndarray] = []
+    spans: list[list[tuple[np.ndarray, int]]] = [[]]
+    product = 1
+    for codes, radix in digits:
+        if product * radix > _WORD and spans[-1]:
+            spans.append([])
+            product = 1
+        spans[-1].append((codes, radix))
+        product *= radix
+    place: list[tuple[int, int]] = []
+    for w, span in enumerate(spans):
+        word = np.zeros(n, dtype=np.int64)
+        for codes, radix in span:
+            if radix > 1:
+                word *= radix
+                word += codes
+        words.append(word)
+        radices = [radix for _, radix in span]
+        for i in range(len(span)):
+            place.append((w, int(np.prod(radices[i + 1:], dtype=object))))
+    if not n:
+        order = np.zeros(0, dtype=np.int64)
+    elif len(words) == 1:
+        order = np.argsort(words[0], kind="stable")
+    else:
+        order = np.lexsort(words[::-1])  # np.lexsort sorts by its last key first
+    return order, _SortedKey([word[order] for word in words], place)
 
 
 def prepare(frame: pd.DataFrame) -> Incoming:
@@ -122,9 +166,9 @@ def prepare(frame: pd.DataFrame) -> Incoming:
                                       pc.equal(pc.month(period), 1))).as_py() is not False
     if not (first_day and annual_in_january):
         raise SchemaError("column 'period' must be the first day of the month (M) or year (A)")
-    order, codes = _sorted_codes(table)
+    order, key = _sorted_key(table)
     n = table.num_rows
-    duplicated = _same_as_previous(codes, KEY, n)
+    duplicated = key.same_as_previous(len(KEY), n)
     if duplicated.any():
         mask = duplicated | np.concatenate([duplicated[1:], [False]])
         example = (table.take(pa.array(order[mask][:2])).select(list(KEY))
@@ -143,13 +187,13 @@ def prepare(frame: pd.DataFrame) -> Incoming:
                     f"column {name!r} has value {value!r}, which cannot name a store partition: codes "
                     f"are 1-{MAX_CODE_LENGTH} characters of A-Z a-z 0-9 _ . - (not '.' or '..'); "
                     "nothing was written")
-    boundaries = np.flatnonzero(~_same_as_previous(codes, PARTITIONS, n))
+    boundaries = np.flatnonzero(~key.same_as_previous(len(PARTITIONS), n))
     ends = [*boundaries[1:].tolist(), n] if n else []
     firsts = table.select(list(PARTITIONS)).take(pa.array(order[boundaries], type=pa.int64())).to_pylist()
     slices = {}
     for start, end, first in zip(boundaries.tolist(), ends, firsts, strict=True):
         slices[partition_key([first[name] for name in PARTITIONS])] = (start, end - start)
-    return Incoming(table, order, slices, _same_as_previous(codes, OBSERVATION_KEY, n))
+    return Incoming(table, order, slices, key.same_as_previous(len(OBSERVATION_KEY), n))
 
 
 __all__ = ["Incoming", "key_order", "prepare"]
