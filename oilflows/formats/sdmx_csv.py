@@ -392,8 +392,10 @@ def parse_coded(data: bytes, name: str) -> Coded:
     coded = Coded(rows=table.num_rows)
     if table.num_rows == 0:
         return coded
-    _check_finite(table["OBS_VALUE"], name)
     coded.value = table["OBS_VALUE"].to_numpy()
+    # an empty cell is null (NaN here): a NaN or infinity that is not one is a bad cell
+    if np.count_nonzero(~np.isfinite(coded.value)) != table["OBS_VALUE"].null_count:
+        _check_finite(table["OBS_VALUE"], name)
     # pyarrow builds each block's dictionary from the values it saw: combined (one chunk, the
     # dictionaries unified) every value of a column's dictionary occurs in it.
     table = table.drop_columns(["OBS_VALUE"]).combine_chunks()
@@ -486,7 +488,7 @@ def _empty_is_missing(codes: np.ndarray, values: np.ndarray) -> tuple[np.ndarray
     if not empty.any():
         return codes, values
     recode = np.where(empty, -1, np.cumsum(~empty) - 1).astype(codes.dtype)
-    return recode[codes], values[~empty]
+    return np.take(recode, codes), values[~empty]
 
 
 def coded_from_frame(frame: pd.DataFrame, value: str = "value") -> Coded:
