@@ -498,7 +498,7 @@ class Store:
     def _write_fresh(self, incoming: Incoming, key: str, path: Path) -> FileEntry:
         """Write the file of a fresh partition (its directory holds nothing else) and fsync it, then
         its directory: one thread waits on both, other partitions' threads meanwhile encode theirs."""
-        entry = files.write_file(incoming.rows(key), path, self.path, presorted=True)
+        entry = files.write_file(incoming.file_rows(key), path, self.path, presorted=True)
         durable.fsync_dir(path.parent)
         return entry
 

@@ -47,6 +47,12 @@ class Incoming:
         offset, length = self.slices.get(key, (0, 0))
         return self.source.take(pa.array(self.order[offset:offset + length], type=pa.int64()))
 
+    def file_rows(self, key: str) -> pa.Table:
+        """The sorted rows of partition `key` without the partition columns (what its file holds)."""
+        offset, length = self.slices.get(key, (0, 0))
+        body = self.source.drop_columns(list(PARTITIONS))  # no copy; the take gathers only the rest
+        return body.take(pa.array(self.order[offset:offset + length], type=pa.int64()))
+
     def one_vintage_each(self, key: str) -> bool:
         """Whether partition `key` holds at most one row per observation."""
         offset, length = self.slices.get(key, (0, 0))
@@ -63,28 +69,29 @@ def key_order(table: pa.Table) -> pa.Array:
     return pc.sort_indices(table, sort_keys=[(k, "ascending") for k in KEY], null_placement="at_start")
 
 
-def _codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int]:
+def _codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int, pa.Array]:
     """`column` as integer codes that sort and compare like its values, nulls first: a null is 0, a
-    value its rank among the column's distinct values (plus 1 if the column has nulls); and the number
-    of codes (the radix of the column in a packed key; 1: every code is 0, and none are returned)."""
+    value its rank among the column's distinct values (plus 1 if the column has nulls); the number
+    of codes (the radix of the column in a packed key; 1: every code is 0, and none are returned);
+    and the distinct values in order of first appearance (as ``pc.unique``), a null last if any."""
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     encoded = pc.dictionary_encode(array)
     values = encoded.dictionary
     ranked = pc.sort_indices(values).to_numpy()
     if not array.null_count:
         if len(values) <= 1:  # one value (or none): every code is 0
-            return np.zeros(0, dtype=np.int64), 1
+            return np.zeros(0, dtype=np.int64), 1, values
         indices = encoded.indices.to_numpy()
         if (ranked[1:] > ranked[:-1]).all():  # the values came in sorted order: index = rank
-            return indices, len(values)
+            return indices, len(values), values
         rank = np.empty(len(values), dtype=np.int64)
         rank[ranked] = np.arange(len(values), dtype=np.int64)
-        return rank[indices], len(values)
+        return rank[indices], len(values), values
     rank = np.empty(len(values), dtype=np.int64)
     rank[ranked] = np.arange(len(values), dtype=np.int64)
     rank = np.concatenate([[0], rank + 1])  # index 0 stands for null
     index = pc.fill_null(pc.add(encoded.indices.cast(pa.int64()), 1), 0).to_numpy()
-    return rank[index], len(values) + 1
+    return rank[index], len(values) + 1, pa.concat_arrays([values, pa.nulls(1, values.type)])
 
 
 # The packed key's prefixes give the partition and the observation of each row.
@@ -104,6 +111,7 @@ class _SortedKey:
 
     words: list[np.ndarray]
     place: list[tuple[int, int]]
+    distinct: dict[str, pa.Array]  # each key column's distinct values (pc.unique's)
 
     def same_as_previous(self, columns: int, n: int) -> np.ndarray:
         """Row i equals row i-1 in the first `columns` key columns (null equals null); row 0 is False."""
@@ -126,7 +134,7 @@ def _sorted_key(table: pa.Table) -> tuple[np.ndarray, _SortedKey]:
     words: list[np.ndarray] = []
     spans: list[list[tuple[np.ndarray, int]]] = [[]]
     product = 1
-    for codes, radix in digits:
+    for codes, radix, _ in digits:
         if product * radix > _WORD and spans[-1]:
             spans.append([])
             product = 1
@@ -149,24 +157,27 @@ def _sorted_key(table: pa.Table) -> tuple[np.ndarray, _SortedKey]:
         order = np.argsort(words[0], kind="stable")
     else:
         order = np.lexsort(words[::-1])  # np.lexsort sorts by its last key first
-    return order, _SortedKey([word[order] for word in words], place)
+    distinct = {name: values for name, (_, _, values) in zip(KEY, digits, strict=True)}
+    return order, _SortedKey([word[order] for word in words], place, distinct)
 
 
 def prepare(frame: pd.DataFrame) -> Incoming:
     """Check `frame` and return it sorted in Arrow; :class:`SchemaError` (nothing written) if it
     breaks an invariant of :func:`oilflows.schema.validate` or a partition value is not a code."""
     table = to_table(frame)  # SchemaError for missing/extra columns, bad types, nulls in key columns
+    order, key = _sorted_key(table)  # also each key column's distinct values, for the checks
     for name, allowed, expected in (("freq", FREQS, "M or A"), ("flow", FLOWS, "import or export")):
-        bad = set(pc.unique(table.column(name)).to_pylist()) - set(allowed)
+        bad = set(key.distinct[name].to_pylist()) - set(allowed)
         if bad:
             raise SchemaError(f"column {name!r} has values {sorted(bad)}; expected {expected}")
-    period = table.column("period")
-    first_day = pc.all(pc.equal(pc.day(period), 1)).as_py() is not False
-    annual_in_january = pc.all(pc.or_(pc.not_equal(table.column("freq"), "A"),
-                                      pc.equal(pc.month(period), 1))).as_py() is not False
+    periods = key.distinct["period"]  # the checks on the distinct periods, rows only if need be
+    first_day = pc.all(pc.equal(pc.day(periods), 1)).as_py() is not False
+    annual_in_january = ("A" not in key.distinct["freq"].to_pylist()
+                         or pc.all(pc.equal(pc.month(periods), 1)).as_py() is not False
+                         or pc.all(pc.or_(pc.not_equal(table.column("freq"), "A"), pc.equal(
+                             pc.month(table.column("period")), 1))).as_py() is not False)
     if not (first_day and annual_in_january):
         raise SchemaError("column 'period' must be the first day of the month (M) or year (A)")
-    order, key = _sorted_key(table)
     n = table.num_rows
     duplicated = key.same_as_previous(len(KEY), n)
     if duplicated.any():
@@ -181,7 +192,7 @@ def prepare(frame: pd.DataFrame) -> Incoming:
     if leaked:
         raise SchemaError(f"{leaked} confidential rows carry a quantity")
     for name in PARTITIONS:
-        for value in pc.unique(table.column(name)).to_pylist():
+        for value in key.distinct[name].to_pylist():
             if not is_code(value):
                 raise SchemaError(
                     f"column {name!r} has value {value!r}, which cannot name a store partition: codes "
