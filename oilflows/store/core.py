@@ -515,10 +515,9 @@ class Store:
         After the commit, so a failure here loses nothing: it is logged, and the next write or
         :meth:`repair` publishes again (``verify`` reports the lag meanwhile).
         """
-        try:
-            published = [key for key in keys
-                         if files.publish_partition(self.path, key, manifest.partitions[key], sync=False)]
-            _in_parallel(lambda key: durable.fsync_dir(self.path / key), published)
+        try:  # each thread links one partition's file and syncs its directory
+            _in_parallel(lambda key: files.publish_partition(self.path, key, manifest.partitions[key]),
+                         list(keys))
         except Exception as exc:  # noqa: BLE001 - the commit stands; the view is re-derivable
             log.warning("%s: committed version %d, but the public view is not up to date (%s); "
                         "`oilflows store repair` fixes it", self.path, manifest.version, exc)
