@@ -235,3 +235,15 @@ def test_fresh_write_syncs_each_directory_once(tmp_path: Path, monkeypatch: pyte
     for key, entry in manifest.partitions.items():
         view = tmp_path / key / "part-0.parquet"
         assert view.samefile(tmp_path / entry.file) and (tmp_path / entry.file).stat().st_nlink == 2
+
+
+def test_a_bad_value_in_every_row_is_refused(tmp_path: Path) -> None:
+    """A key column holding one value (coded without hashing) is still checked: a flow, a frequency
+    or a partition code that is wrong in every row is refused as in any one row."""
+    base = small_frame()
+    for column, value, match in (("flow", "transit", "column 'flow'"), ("freq", "Q", "column 'freq'"),
+                                 ("reporter", "../x", "cannot name a store partition")):
+        frame = base.assign(**{column: value}).drop_duplicates(subset=list(KEY))
+        with pytest.raises(SchemaError, match=match):
+            Store(tmp_path).write(frame)
+    assert not (tmp_path / "_manifest.json").exists() or Store(tmp_path).manifest() is None

@@ -75,6 +75,8 @@ def _codes(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, int, pa.Arra
     of codes (the radix of the column in a packed key; 1: every code is 0, and none are returned);
     and the distinct values in order of first appearance (as ``pc.unique``), a null last if any."""
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if len(array) and not array.null_count and pc.all(pc.equal(array, array[0])).as_py():
+        return np.zeros(0, dtype=np.int64), 1, array.slice(0, 1)  # one value: a compare, no hashing
     encoded = pc.dictionary_encode(array)
     values = encoded.dictionary
     ranked = pc.sort_indices(values).to_numpy()
