@@ -247,3 +247,19 @@ def test_a_bad_value_in_every_row_is_refused(tmp_path: Path) -> None:
         with pytest.raises(SchemaError, match=match):
             Store(tmp_path).write(frame)
     assert not (tmp_path / "_manifest.json").exists() or Store(tmp_path).manifest() is None
+
+
+def test_a_frame_of_many_chunks_is_gathered_from_one(tmp_path: Path) -> None:
+    """A frame concatenated from several converts to chunked columns; the write gathers partitions
+    from one contiguous chunk a column, and writes the same files as from the frame in one piece."""
+    frame = small_frame()
+    pieces = pd.concat([frame.iloc[: len(frame) // 2], frame.iloc[len(frame) // 2:]], ignore_index=True)
+    prepared = prepare(pieces)
+    assert all(column.num_chunks == 1 for column in prepared.source.columns)
+    one, many = Store(tmp_path / "one"), Store(tmp_path / "many")
+    one.write(frame)
+    many.write(pieces)
+    for key, entry in one.manifest().partitions.items():
+        other = many.manifest().partitions[key]
+        ours = pq.read_table(tmp_path / "one" / entry.file)
+        assert ours.equals(pq.read_table(tmp_path / "many" / other.file))
