@@ -4,6 +4,7 @@ the Broda-Weinstein grid, warnings and error paths."""
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import matplotlib
 import numpy as np
@@ -73,6 +74,13 @@ def test_published_rho_is_negative_and_warned(coir_de):
         result = feenstra(coir_de, "DE", reference="DZ")
     assert result.rho < 0 and not result.admissible
     assert "OUTSIDE [0, 1)" in result.summary()
+
+
+def test_the_warning_points_at_the_callers_line(coir_de):
+    """Through the call-forms wrapper too: the warning names this file, not oilflows' internals."""
+    with pytest.warns(FeenstraWarning) as caught:
+        feenstra(coir_de, "DE", reference="DZ")
+    assert {Path(w.filename).name for w in caught} == {Path(__file__).name}
 
 
 def test_standard_error_close_to_published(published):

@@ -746,8 +746,9 @@ def feenstra(
         raise AnalysisError(f"{reporter} has no variety-period with both value and volume in "
                             f"{source}/{chosen}" + _window_text(lo, hi) + context)
     try:
+        # Two frames above feenstra_table: this function and its call_forms wrapper.
         result = feenstra_table(table, reference=reference, cov_type=cov_type, method=method,
-                                _stacklevel=1)
+                                _stacklevel=2)
     except AnalysisError as exc:
         raise AnalysisError(f"{reporter}, {source}/{chosen}, {variety} varieties: {exc}{context}") from exc
     result.reporter, result.source, result.dataset = reporter, source, chosen
