@@ -403,9 +403,12 @@ def build_report(
     except AnalysisError as exc:
         error = str(exc)
     report = Report(result, shares, data_note, context, fitted, error)
-    report.bounds, report.since = _bounds_variants(frame, result, totals), _since(frame, result)
+    statistical = list(totals if totals is not None else statistical_totals(
+        frame, result.reporter, partners=(result.displaced, result.substitute), baseline=result.baseline,
+        post=result.post, exclude=(result.source, result.dataset)))
+    report.bounds, report.since = _bounds_variants(frame, result, statistical), _since(frame, result)
     window = _months(result.post)
-    names = list(totals if totals is not None else _statistical_totals(frame, result))
+    names = list(statistical)
     if (frame["source"] == "published").any() and "published" not in names:
         names.append("published")
     try:
@@ -426,12 +429,11 @@ def build_report(
 
 
 def _bounds_variants(frame: pd.DataFrame, result: SubstitutionResult,
-                     totals: list[str] | None) -> list[tuple[str, SubstitutionBounds]]:
+                     statistical: list[str]) -> list[tuple[str, SubstitutionBounds]]:
     """Joint bounds from the grade detail alone, with statistical totals, and with published figures."""
     if result.bounds is None:
         return []
     variants = [("grade detail alone", result.bounds)]
-    statistical = totals if totals is not None else _statistical_totals(frame, result)
     published = bool((frame["source"] == "published").any())
     choices = []
     if statistical:
@@ -453,13 +455,6 @@ def _bounds_variants(frame: pd.DataFrame, result: SubstitutionResult,
 def _months(window: tuple[pd.Timestamp, pd.Timestamp]) -> tuple[str, str]:
     """A window's first and last months as ``YYYY-MM``."""
     return f"{window[0]:%Y-%m}", f"{window[1]:%Y-%m}"
-
-
-def _statistical_totals(frame: pd.DataFrame, result: SubstitutionResult) -> list[str]:
-    """Other statistical datasets in `frame` with a total of either partner for the reporter."""
-    return statistical_totals(frame, result.reporter, partners=(result.displaced, result.substitute),
-                              baseline=result.baseline, post=result.post,
-                              exclude=(result.source, result.dataset))
 
 
 def _since(frame: pd.DataFrame, result: SubstitutionResult) -> pd.DataFrame:
