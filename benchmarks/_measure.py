@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import resource
 import sys
+from pathlib import Path
 
 
 def peak_rss_mb() -> float:
@@ -52,3 +53,15 @@ def machine(libraries: tuple[str, ...] = ("pandas", "pyarrow", "numpy", "duckdb"
             found.append(f"{lib} {version(lib)}")
     return (f"{os.cpu_count()} CPUs ({model}){ram}, {platform.platform()}, Python "
             f"{platform.python_version()}" + "".join(f", {v}" for v in found))
+
+
+def write_results(text: str, results: Path, quick: Path | None = None) -> Path:
+    """Write a benchmark's markdown to `results` (or to `quick` for a ``--quick`` run); return the path.
+
+    A quick run never overwrites the committed table of a full run.
+    """
+    target = quick if quick is not None else results
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    print(f"written to {target.relative_to(Path(__file__).resolve().parents[1])}")
+    return target

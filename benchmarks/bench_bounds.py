@@ -31,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from _measure import machine  # noqa: E402
+from _measure import machine, write_results  # noqa: E402
 
 import oilflows  # noqa: E402
 from oilflows.analytics import _accounting  # noqa: E402
@@ -118,10 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     text = "\n".join(lines)
     print(text)
-    target = WORK / "bounds_quick.md" if args.quick else RESULTS
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
-    print(f"written to {target.relative_to(HERE.parent)}")
+    write_results(text, RESULTS, WORK / "bounds_quick.md" if args.quick else None)
     return 0
 
 

@@ -49,7 +49,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
 sys.path.insert(0, str(HERE))
 
-from _measure import machine  # noqa: E402
+from _measure import machine, write_results  # noqa: E402
 
 import oilflows  # noqa: E402
 from oilflows.analytics.panel_run import (  # noqa: E402
@@ -407,10 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     text = report(results, n_series, args.quick, tuple(loads))
     print()
     print(text)
-    target = WORK / "panel_quick.md" if args.quick else RESULTS
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
-    print(f"written to {target.relative_to(HERE.parent)}")
+    write_results(text, RESULTS, WORK / "panel_quick.md" if args.quick else None)
     return 0
 
 
