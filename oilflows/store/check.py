@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from ..errors import SchemaError, StoreError
 from ..schema import validate
 from . import durable
 from . import manifest as manifests
-from .files import publish_partition, read_partition
+from .files import obsolete_views, publish_partition, read_partition
 from .layout import (
     DATA_DIR,
     DATA_FILE,
@@ -29,13 +30,16 @@ from .layout import (
     QUARANTINE_DIR,
     VINTAGE_DIR,
     check_layout,
+    chunk_view,
     is_key,
+    is_view_name,
     key_of,
     links_between,
     load_manifest,
     parent_key,
     partition_values,
     require_no_links,
+    view_files,
 )
 from .manifest import FileEntry, Manifest
 
@@ -158,8 +162,9 @@ def _verify_once(store: StoreLike, deep: bool) -> VerifyReport:
                                            "no manifest (a store written by oilflows 0.1); "
                                            "`repair` adopts its files"))
         return report
-    for key, entry in sorted(manifest.partitions.items()):
-        _check_entry(root, entry, key, deep, report)
+    for key in sorted(manifest.partition_keys()):
+        for year, entry in _current(manifest, key):
+            _check_entry(root, entry, key, deep, report, year)
     for entry in manifest.vintages:
         _check_entry(root, entry, parent_key(entry.file), deep, report)
     for rel in _unreferenced(root, manifest):
@@ -167,6 +172,19 @@ def _verify_once(store: StoreLike, deep: bool) -> VerifyReport:
                                        "interrupted write); `repair` deletes it"))
     _check_view(root, manifest, deep, report)
     return report
+
+
+def _current(manifest: Manifest, key: str) -> list[tuple[int | None, FileEntry]]:
+    """The files of partition `key`'s current rows, each with its chunk's year (None: one file)."""
+    if key in manifest.chunks:
+        return sorted(manifest.chunks[key].items())
+    return [(None, manifest.partitions[key])] if key in manifest.partitions else []
+
+
+def _expected_views(manifest: Manifest) -> dict[str, FileEntry]:
+    """The public view's files the manifest calls for (root-relative path -> entry)."""
+    return {f"{key}/{name}": entry for key in manifest.partition_keys()
+            for name, entry in view_files(manifest, key).items()}
 
 
 def _walk(top: Path) -> list[tuple[Path, bool]]:
@@ -215,14 +233,20 @@ def _view_matches(root: Path, view: Path, entry: FileEntry, deep: bool) -> bool:
         return False
 
 
-def _view_kind(rel: str, expected: set[str] | dict, is_link: bool = False) -> str:
+_TEMPORARY_VIEW = re.compile(r"\.part-(0|[1-9][0-9]{3})\.parquet\..*\.tmp")
+
+
+def _view_kind(rel: str, expected: set[str] | dict, is_link: bool = False,
+               keys: set[str] | dict | None = None) -> str:
     """What an entry of the public view is: 'current' (named by the manifest), 'temporary' (a link
     oilflows was publishing), 'hidden' (a ``.`` or ``_`` name other engines skip, left alone),
-    'link' (a symbolic link: other engines would follow it out of the store) or 'foreign' (anything
+    'link' (a symbolic link: other engines would follow it out of the store), 'obsolete' (a view
+    file of a partition in `keys` that the manifest no longer calls for: the ``part-0.parquet`` of
+    a partition now stored as chunks, a chunk whose rows were all retired) or 'foreign' (anything
     else: other engines would read it as data)."""
 
-    name = rel.rsplit("/", 1)[-1]
-    if name.startswith(f".{DATA_FILE}.") and name.endswith(".tmp"):
+    folder, _, name = rel.rpartition("/")
+    if _TEMPORARY_VIEW.fullmatch(name):
         return "temporary"
     if name.startswith((".", "_")):
         return "hidden"
@@ -230,6 +254,8 @@ def _view_kind(rel: str, expected: set[str] | dict, is_link: bool = False) -> st
         return "link"
     if rel in expected:
         return "current"
+    if keys is not None and folder in keys and is_view_name(name):
+        return "obsolete"
     return "foreign"
 
 
@@ -269,7 +295,8 @@ def _entry_problem(root: Path, entry: FileEntry, deep: bool) -> str | None:
     return None
 
 
-def _check_entry(root: Path, entry: FileEntry, key: str, deep: bool, report: VerifyReport) -> None:
+def _check_entry(root: Path, entry: FileEntry, key: str, deep: bool, report: VerifyReport,
+                 year: int | None = None) -> None:
     path = root / entry.file
     report.files_checked += 1
     problem = _entry_problem(root, entry, deep)
@@ -292,6 +319,10 @@ def _check_entry(root: Path, entry: FileEntry, key: str, deep: bool, report: Ver
         report.problems.append(Problem(ERROR, entry.file,
                                        f"{len(frame)} rows, the manifest says {entry.rows}"))
         return
+    if year is not None and (frame["period"].dt.year != year).any():
+        report.problems.append(Problem(ERROR, entry.file, f"holds rows of other years than its "
+                                       f"chunk's, {year}"))
+        return
     report.rows_checked += len(frame)
 
 
@@ -303,7 +334,8 @@ def _view_entries(root: Path) -> list[tuple[Path, bool]]:
 
 def _check_view(root: Path, manifest: Manifest, deep: bool, report: VerifyReport) -> None:
 
-    expected = {f"{key}/{DATA_FILE}": entry for key, entry in manifest.partitions.items()}
+    expected = _expected_views(manifest)
+    keys = manifest.partition_keys()
     present = {path.relative_to(root).as_posix(): is_link for path, is_link in _view_entries(root)}
     for rel, entry in sorted(expected.items()):
         if rel not in present:
@@ -313,10 +345,14 @@ def _check_view(root: Path, manifest: Manifest, deep: bool, report: VerifyReport
             report.problems.append(Problem(WARNING, rel, "public view is older than the manifest "
                                            "(publishing was interrupted); `repair` re-links it"))
     for rel, is_link in sorted(present.items()):
-        kind = _view_kind(rel, expected, is_link)
+        kind = _view_kind(rel, expected, is_link, keys)
         if kind == "temporary":
             report.problems.append(Problem(WARNING, rel, "temporary link of an interrupted publish; "
                                            "`repair` deletes it"))
+        elif kind == "obsolete":
+            report.problems.append(Problem(WARNING, rel, "view file the partition no longer has "
+                                           "(publishing was interrupted): other engines read its "
+                                           "rows besides the current ones; `repair` removes it"))
         elif kind == "link":
             report.problems.append(Problem(ERROR, rel, "symbolic link in the public view: other "
                                            "engines would follow it out of the store; `repair` moves "
@@ -366,10 +402,11 @@ def repair(store: StoreLike, *, thorough: bool = True) -> RepairReport:
     for rel in _unreferenced(root, manifest):
         (root / rel).unlink()
         report.actions.append(f"deleted {rel} (written by a write that did not commit)")
-    expected = {f"{key}/{DATA_FILE}" for key in manifest.partitions}
+    expected = _expected_views(manifest)
+    keys = manifest.partition_keys()
     for path, is_link in _view_entries(root):
         rel = path.relative_to(root).as_posix()
-        kind = _view_kind(rel, expected, is_link)
+        kind = _view_kind(rel, expected, is_link, keys)
         if kind == "temporary":
             path.unlink()
             report.actions.append(f"deleted {rel} (temporary link of an interrupted publish)")
@@ -378,25 +415,31 @@ def repair(store: StoreLike, *, thorough: bool = True) -> RepairReport:
             what = "symbolic link (not its target)" if kind == "link" else "foreign file"
             report.actions.append(f"moved {what} {rel} to _quarantine/")
     dropped: list[str] = []
-    for key, entry in sorted(manifest.partitions.items()):
-        view = root / key / DATA_FILE
+    for rel, entry in sorted(expected.items()):
+        key, _, name = rel.rpartition("/")
+        view = root / rel
         problem = _entry_problem(root, entry, deep=thorough)
         if problem is None and not thorough and not durable.same_file(view, root / entry.file):
             problem = _entry_problem(root, entry, deep=True)  # never link the view to bad bytes
         if problem is not None:
-            if _restore_from_view(root, key, entry, problem, report):
+            if _restore_from_view(root, key, entry, problem, report, name):
                 problem = None
             elif thorough:
-                _set_aside(root, key, entry, problem, report)
+                _set_aside(root, key, entry, problem, report, name)
                 dropped.append(entry.file)
                 continue
             else:
-                report.actions.append(f"left {key} unpublished: its data file {entry.file} is {problem}"
+                report.actions.append(f"left {rel} unpublished: its data file {entry.file} is {problem}"
                                       "; `oilflows store repair` sets it aside")
                 continue
         if not durable.same_file(view, root / entry.file):  # stale, or a copy (a copied store)
-            publish_partition(root, key, entry)
-            report.actions.append(f"re-linked {key}/{DATA_FILE} to {entry.file}")
+            publish_partition(root, key, entry, name=name)
+            report.actions.append(f"re-linked {rel} to {entry.file}")
+    for key in sorted(keys):  # after the current files are linked: never a moment with neither
+        for path in obsolete_views(root, key, view_files(manifest, key)):
+            path.unlink()
+            report.actions.append(f"removed {path.relative_to(root).as_posix()} (a view file the "
+                                  "partition no longer has)")
     if thorough:
         for entry in manifest.vintages:
             problem = _entry_problem(root, entry, deep=True)
@@ -427,11 +470,13 @@ def _quarantine(root: Path, rel: str) -> Path:
     return target
 
 
-def _restore_from_view(root: Path, key: str, entry: FileEntry, problem: str, report: RepairReport) -> bool:
-    """Put the committed bytes back from the public view if it still holds them (a regular file of
-    the manifest's size and sha256); the damaged file goes to ``_quarantine``. True if restored."""
+def _restore_from_view(root: Path, key: str, entry: FileEntry, problem: str, report: RepairReport,
+                       name: str = DATA_FILE) -> bool:
+    """Put the committed bytes back from the public view's file `name` if it still holds them (a
+    regular file of the manifest's size and sha256); the damaged file goes to ``_quarantine``. True
+    if restored."""
 
-    view = root / key / DATA_FILE
+    view = root / key / name
     if view.is_symlink() or not view.is_file() or links_between(root, view.parent) is not None:
         return False
     try:
@@ -447,21 +492,24 @@ def _restore_from_view(root: Path, key: str, entry: FileEntry, problem: str, rep
     durable.link_or_copy(view, tmp)
     os.replace(tmp, data)
     durable.fsync_dir(data.parent)
-    report.actions.append(f"restored {entry.file} ({problem}) from the public view {key}/{DATA_FILE}, "
+    report.actions.append(f"restored {entry.file} ({problem}) from the public view {key}/{name}, "
                           "which holds the committed bytes")
     return True
 
 
-def _set_aside(root: Path, key: str, entry: FileEntry, problem: str, report: RepairReport) -> None:
-    """Quarantine a partition whose data file is damaged or missing and no good copy exists."""
+def _set_aside(root: Path, key: str, entry: FileEntry, problem: str, report: RepairReport,
+               name: str = DATA_FILE) -> None:
+    """Quarantine a partition (or a chunk: view file `name`) whose data file is damaged or missing
+    and no good copy exists."""
 
     moved = []
-    for rel in (entry.file, f"{key}/{DATA_FILE}"):
+    for rel in (entry.file, f"{key}/{name}"):
         if (root / rel).exists() or (root / rel).is_symlink():
             _quarantine(root, rel)
             moved.append(rel)
     where = f"moved {' and '.join(moved)} to _quarantine/" if moved else "nothing left to move"
-    report.actions.append(f"dropped partition {key} from the manifest: its data file {entry.file} is "
+    what = f"partition {key}" if name == DATA_FILE else f"chunk {name} of partition {key}"
+    report.actions.append(f"dropped {what} from the manifest: its data file {entry.file} is "
                           f"{problem} and no good copy exists ({where}); re-fetch it (e.g. `oilflows "
                           "refresh`); its archived vintages are kept")
 
@@ -474,7 +522,9 @@ def _commit_without(root: Path, manifest: Manifest, dropped: set[str], report: R
                    committed=pd.Timestamp.now(tz="UTC").isoformat(),
                    partitions={k: e for k, e in manifest.partitions.items() if e.file not in dropped},
                    vintages=[e for e in manifest.vintages if e.file not in dropped],
-                   retired=list(manifest.retired))
+                   retired=list(manifest.retired),
+                   chunks={k: {y: e for y, e in years.items() if e.file not in dropped}
+                           for k, years in manifest.chunks.items()})
     manifests.commit(root, new)
     report.version = new.version
     report.actions.append(f"committed manifest version {new.version} without {len(dropped)} damaged "
@@ -564,28 +614,38 @@ def _adopt_legacy(root: Path, report: RepairReport) -> Manifest | None:
     Only regular files at places of the layout (valid partition codes, no links on the way) are
     adopted; others are left to the view check (quarantined) or deleted as unreferenced."""
 
-    views = []
+    views: dict[str, dict[str, Path]] = {}
     for path, is_link in _view_entries(root):
         rel = path.relative_to(root).as_posix()
         key = rel.rsplit("/", 1)[0]
-        if not is_link and path.name == DATA_FILE and rel.count("/") == 3 and is_key(key):
-            views.append((key, path))
+        if not is_link and is_view_name(path.name) and rel.count("/") == 3 and is_key(key):
+            views.setdefault(key, {})[path.name] = path
     found = [(key_of(path.relative_to(root).as_posix(), (VINTAGE_DIR,)), path)
              for path, is_link in _walk(root / VINTAGE_DIR) if not is_link]
     archives = [(key, path) for key, path in found if key is not None]
     if not views and not archives:
         return None
     manifest = Manifest(version=1, txid="adopted", committed=pd.Timestamp.now(tz="UTC").isoformat())
-    for key, view in views:
-        try:
-            rows = pq.read_metadata(view).num_rows
-        except (OSError, ValueError) as exc:  # ArrowInvalid is a ValueError
-            report.actions.append(f"not adopted: {key}/{DATA_FILE} is unreadable ({exc})")
-            continue
-        data = root / DATA_DIR / key / "000001-adopted.parquet"
-        data.unlink(missing_ok=True)
-        durable.link_or_copy(view, data)
-        manifest.partitions[key] = FileEntry.of(root, data, rows)
+    for key, names in sorted(views.items()):
+        # A 0.1 store has one part-0.parquet a partition; year files (a store whose manifest was
+        # lost) are adopted as chunks, and are newer than a part-0.parquet beside them.
+        years = {int(name[5:9]): path for name, path in names.items() if name != DATA_FILE}
+        chosen = {year: (chunk_view(year), f"000001-adopted-{year}.parquet", path)
+                  for year, path in sorted(years.items())} if years else \
+            {None: (DATA_FILE, "000001-adopted.parquet", names[DATA_FILE])}
+        for year, (name, file_name, view) in chosen.items():
+            try:
+                rows = pq.read_metadata(view).num_rows
+            except (OSError, ValueError) as exc:  # ArrowInvalid is a ValueError
+                report.actions.append(f"not adopted: {key}/{name} is unreadable ({exc})")
+                continue
+            data = root / DATA_DIR / key / file_name
+            data.unlink(missing_ok=True)
+            durable.link_or_copy(view, data)
+            if year is None:
+                manifest.partitions[key] = FileEntry.of(root, data, rows)
+            else:
+                manifest.chunks.setdefault(key, {})[year] = FileEntry.of(root, data, rows)
     for key, archive in archives:
         try:
             read_partition(archive, partition_values(key))
@@ -596,7 +656,8 @@ def _adopt_legacy(root: Path, report: RepairReport) -> Manifest | None:
             continue
         manifest.vintages.append(FileEntry.of(root, archive, rows))
     manifests.commit(root, manifest)
-    report.actions.append(f"adopted an oilflows 0.1 store: {len(manifest.partitions)} partitions, "
+    report.actions.append(f"adopted an oilflows 0.1 store: "
+                          f"{len(manifest.partition_keys())} partitions, "
                           f"{len(manifest.vintages)} archive files")
     return manifest
 

@@ -15,21 +15,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 from filelock import FileLock
 
 from ..errors import QueryError, SchemaError, StoreError, StoreQueryError
 from ..frames import latest as latest_vintages
 from ..schema import COLUMNS, OBSERVATION_KEY, SCHEMA, from_table, to_table
-from . import durable, files
+from . import durable, files, layout
 from . import filters as filters_module
 from . import manifest as manifests
 from .check import RepairReport, VerifyReport, recover, repair, verify
-from .files import read_entry
-from .incoming import Incoming, prepare
+from .files import read_entry, sort_rows
+from .incoming import Incoming, key_order, prepare
 from .layout import (
+    CHUNK_YEARS,
     DATA_DIR,
     DATA_FILE,
     LOCK_FILE,
@@ -44,6 +47,7 @@ from .layout import (
     partition_values,
     require_no_links,
     select_keys,
+    view_files,
 )
 from .manifest import FileEntry, Manifest
 from .merge import (
@@ -70,7 +74,8 @@ class WriteSummary:
 
     Attributes: ``rows_in`` rows offered; ``rows_new`` observations not in the store before;
     ``rows_changed`` observations whose values or vintage changed; ``rows_unchanged`` identical
-    rows; ``rows_archived`` rows moved to ``_vintages``; ``partitions_changed`` files rewritten;
+    rows; ``rows_archived`` rows moved to ``_vintages``; ``partitions_changed`` partitions whose
+    files were rewritten (a chunked partition counts once, however many of its year files);
     ``version`` the manifest version after the write; ``rows_retired`` current rows a ``replace=``
     scope held that the release no longer has (archived and no longer current).
     """
@@ -174,8 +179,8 @@ class Store:
     def _dataset(self, manifest: Manifest | None, filters: dict) -> ds.Dataset:
         if manifest is None:
             return self._legacy_dataset()
-        keys = select_keys(manifest.partitions, filters)
-        files = [str(self.path / manifest.partitions[k].file) for k in keys]
+        keys = select_keys(manifest.partition_keys(), filters)
+        files = [str(self.path / e.file) for k in keys for e in manifest.current(k)]
         if not files:
             return ds.dataset(SCHEMA.empty_table())
         return ds.dataset(files, format="parquet", schema=SCHEMA,
@@ -223,8 +228,11 @@ class Store:
             manifest = self.manifest()  # one committed state for this attempt
             try:
                 table = self._dataset(manifest, filters).to_table(filter=expression)
-                if stamp is not None:
+                if stamp is not None:  # sorted by the key
                     table = self._as_of(table, expression, stamp, manifest, filters, start, end)
+                elif manifest is not None and select_keys(manifest.chunks, filters):
+                    # Each chunk is sorted by the key; so is the result, as for one-file partitions.
+                    table = table.take(key_order(table))
                 break
             except FileNotFoundError as exc:  # a writer garbage-collected a file of an old state
                 if attempt + 1 < _READ_ATTEMPTS and self._version() != _version_of(manifest):
@@ -294,8 +302,7 @@ class Store:
         if manifest is None:
             files = sorted(self.path.glob(f"source=*/dataset=*/reporter=*/{DATA_FILE}"))
             return [partition_values(f.parent.relative_to(self.path).as_posix()) for f in files]
-        return [partition_values(k) for k in sorted(manifest.partitions)
-                if manifest.partitions[k].rows > 0]
+        return [partition_values(k) for k in sorted(manifest.partition_keys()) if manifest.rows(k) > 0]
 
     # -- checking ---------------------------------------------------------------------------------
 
@@ -397,32 +404,44 @@ class Store:
         check_layout(self.path)
         new = Manifest(version=old.version + 1, txid=uuid.uuid4().hex[:12],
                        committed=pd.Timestamp.now(tz="UTC").isoformat(),
-                       partitions=dict(old.partitions), vintages=list(old.vintages))
+                       partitions=dict(old.partitions), vintages=list(old.vintages),
+                       chunks={key: dict(years) for key, years in old.chunks.items()})
         created: list[Path] = []
         changed: list[str] = []
         counts = {"new": 0, "changed": 0, "unchanged": 0, "archived": 0, "retired": 0}
-        scoped = {k for scope in scopes for k in select_keys(old.partitions, scope.partition_filters())}
+        scoped = {k for scope in scopes for k in select_keys(old.partition_keys(), scope.partition_filters())}
         vintage_files: dict[str, list[FileEntry]] = {}
         for e in old.vintages:
             vintage_files.setdefault(parent_key(e.file), []).append(e)
         fresh_files: dict[str, Path] = {}
+        # Chunk files to write (partition, year, sorted rows, path), side by side after the loop.
+        chunk_writes: list[tuple[str, int, pd.DataFrame | pa.Table, Path]] = []
         try:
             for key in sorted(set(incoming.slices) | scoped):
                 entry = old.partitions.get(key)
+                chunked = old.chunks.get(key)  # None: one file (or a new partition)
                 held = vintage_files.get(key, [])
-                if entry is None and not held and incoming.one_vintage_each(key):
+                if entry is None and chunked is None and not held and incoming.one_vintage_each(key):
                     # A fresh partition: every row is new and current, nothing to merge or archive
                     # (a replace= scope retires nothing the release itself holds).
+                    counts["new"] += incoming.slices[key][1]
+                    changed.append(key)
+                    if incoming.slices[key][1] > layout.CHUNK_ROWS:
+                        table = incoming.file_rows(key)
+                        by_year = _years_of(table.column("period"))
+                        if by_year is not None:  # a big partition: one file per year
+                            new.chunks[key] = {}
+                            for year, mask in by_year:
+                                chunk_writes.append((key, year, table.filter(mask),
+                                                     self._chunk_path(new, key, year, created)))
+                            continue
                     path = self.path / DATA_DIR / key / f"{new.version:06d}-{new.txid}.parquet"
                     require_no_links(self.path, path.parent, "write")
                     created.append(path)
                     fresh_files[key] = path
-                    counts["new"] += incoming.slices[key][1]
-                    changed.append(key)
                     continue
                 release = from_table(incoming.rows(key)) if key in incoming.slices else None
                 part = release if release is not None else from_table(incoming.rows(key))
-                existing = read_entry(self.path, entry, key) if entry else None
                 archives = [e for e in held if not e.file.endswith(RETIRED_SUFFIX)]
                 tombstones = [e for e in held if e.file.endswith(RETIRED_SUFFIX)]
                 stale = part.iloc[0:0]
@@ -430,6 +449,16 @@ class Store:
                     dead = pd.concat([read_entry(self.path, e, key) for e in tombstones], ignore_index=True)
                     gone = retired_mask(part, dead)
                     stale, part = part.loc[gone], part.loc[~gone]
+                stored: dict[int, pd.DataFrame] = {}
+                if chunked is not None:
+                    # Only the years the release's rows or a replace= scope's periods touch are read,
+                    # merged and (if they change) rewritten; an observation's period fixes its year.
+                    stored = {year: read_entry(self.path, chunked[year], key)
+                              for year in sorted(_touched_years(key, chunked, part, scopes))
+                              if year in chunked}
+                    existing = _concat_sorted(list(stored.values()))
+                else:
+                    existing = read_entry(self.path, entry, key) if entry else None
                 if len(part):
                     merged, superseded, stats = merge_release(existing, part)
                 else:
@@ -456,13 +485,34 @@ class Store:
                 if len(superseded):
                     path = self.path / VINTAGE_DIR / key / f"{new.txid}.parquet"
                     new.vintages.append(self._new_file(superseded, path, created))
-                if stats["new"] or stats["changed"] or retired.any():
+                if not (stats["new"] or stats["changed"] or retired.any()):
+                    continue
+                if chunked is not None:
+                    if self._rewrite_chunks(new, key, merged, stored, chunk_writes, created):
+                        changed.append(key)
+                    continue
+                by_year = _years_of(merged["period"]) if len(merged) > layout.CHUNK_ROWS else None
+                if by_year is not None:  # grown past the threshold: laid out as chunks from now on
+                    del new.partitions[key]
+                    new.chunks[key] = {}
+                    for year, mask in by_year:
+                        chunk_writes.append((key, year, merged.loc[mask],
+                                             self._chunk_path(new, key, year, created)))
+                    if entry is not None:
+                        new.retired.append(entry.file)
+                    changed.append(key)
+                else:
                     path = self.path / DATA_DIR / key / f"{new.version:06d}-{new.txid}.parquet"
                     # sorted by the key
                     new.partitions[key] = self._new_file(merged, path, created, presorted=True)
                     if entry is not None:
                         new.retired.append(entry.file)
                     changed.append(key)
+            if chunk_writes:  # encoded, hashed and written side by side; directories synced below
+                entries = _in_parallel(lambda job: files.write_file(job[2], job[3], self.path,
+                                                                    presorted=True), chunk_writes)
+                for (key, year, _, _), chunk in zip(chunk_writes, entries, strict=True):
+                    new.chunks[key][year] = chunk
             if fresh_files:  # encoded, hashed, written and fsynced side by side (fsync waits on the disk)
                 entries = _in_parallel(lambda key: self._write_fresh(incoming, key, fresh_files[key]),
                                        list(fresh_files))
@@ -502,6 +552,43 @@ class Store:
         durable.fsync_dir(path.parent)
         return entry
 
+    def _chunk_path(self, new: Manifest, key: str, year: int, created: list[Path]) -> Path:
+        """The path of this write's new chunk file of `year` (never reached through a link)."""
+        path = self.path / DATA_DIR / key / f"{new.version:06d}-{new.txid}-{year:04d}.parquet"
+        require_no_links(self.path, path.parent, "write")
+        created.append(path)
+        return path
+
+    def _rewrite_chunks(self, new: Manifest, key: str, merged: pd.DataFrame,
+                        stored: dict[int, pd.DataFrame], chunk_writes: list, created: list[Path]) -> bool:
+        """Lay out `merged` (the current rows of the years of chunked partition `key` this write
+        read, `stored`, and of the new years it brings) as chunks: a year whose rows changed gets a
+        new file, a year left without rows is dropped, an unchanged one keeps its file. Whether any
+        file of the partition changed."""
+        years = merged["period"].dt.year.to_numpy()
+        current = new.chunks[key]
+        changed = False
+        for year in sorted(set(stored) | set(np.unique(years).tolist())):
+            rows = merged.loc[years == year]
+            previous = current.get(year)
+            if rows.empty:
+                if previous is not None:  # every row of the year retired: no file, no view file
+                    del current[year]
+                    new.retired.append(previous.file)
+                    changed = True
+                continue
+            if year not in CHUNK_YEARS:
+                raise SchemaError(f"{key}: period year {year} cannot be stored (years "
+                                  f"{CHUNK_YEARS.start}-{CHUNK_YEARS.stop - 1}); nothing was written")
+            if year in stored and len(rows) == len(stored[year]) \
+                    and to_table(rows).equals(to_table(stored[year])):
+                continue  # read because the release or a scope touched it, but unchanged
+            chunk_writes.append((key, year, rows, self._chunk_path(new, key, year, created)))
+            if previous is not None:
+                new.retired.append(previous.file)
+            changed = True
+        return changed
+
     def _new_file(self, rows: pd.DataFrame | pa.Table, path: Path, created: list[Path],
                   presorted: bool = False) -> FileEntry:
         """Write a new immutable file of this write (never through a symbolic link); its entry."""
@@ -510,13 +597,14 @@ class Store:
         return files.write_file(rows, path, self.path, presorted=presorted)
 
     def _publish(self, manifest: Manifest, keys: Iterable[str]) -> None:
-        """Point each partition's public ``part-0.parquet`` at its committed data file.
+        """Point each partition's public ``part-0.parquet`` (or chunks' ``part-<YYYY>.parquet``) at
+        its committed data file(s), and remove view files the partition no longer has.
 
         After the commit, so a failure here loses nothing: it is logged, and the next write or
         :meth:`repair` publishes again (``verify`` reports the lag meanwhile).
         """
         try:  # each thread links one partition's file and syncs its directory
-            _in_parallel(lambda key: files.publish_partition(self.path, key, manifest.partitions[key]),
+            _in_parallel(lambda key: files.publish_view(self.path, key, view_files(manifest, key)),
                          list(keys))
         except Exception as exc:  # noqa: BLE001 - the commit stands; the view is re-derivable
             log.warning("%s: committed version %d, but the public view is not up to date (%s); "
@@ -549,6 +637,41 @@ def _in_parallel(func: Callable[[_T], _R], items: list[_T]) -> list[_R]:
         futures = [pool.submit(func, item) for item in items]
         wait(futures)
     return [future.result() for future in futures]
+
+
+def _years_of(period: pa.ChunkedArray | pd.Series) -> list[tuple[int, np.ndarray]] | None:
+    """Each calendar year of `period` with the mask of its rows, in order; None if a year cannot
+    name a chunk (the partition then stays one file)."""
+    series = isinstance(period, pd.Series)
+    years = period.dt.year.to_numpy() if series else pc.year(period).to_numpy()
+    distinct = np.unique(years).tolist()
+    if not all(year in CHUNK_YEARS for year in distinct):
+        return None
+    return [(int(year), years == year) for year in distinct]
+
+
+def _touched_years(key: str, chunked: dict[int, FileEntry], part: pd.DataFrame,
+                   scopes: list[Scope]) -> set[int]:
+    """The years of chunked partition `key` a write must read: those of its incoming rows `part`,
+    and the chunks whose years a ``replace=`` scope selecting `key` overlaps (all if unbounded)."""
+    years = set(part["period"].dt.year.unique().tolist()) if len(part) else set()
+    for scope in scopes:
+        if not select_keys([key], scope.partition_filters()):
+            continue
+        low = scope.start.year if scope.start is not None else None
+        high = scope.end.year if scope.end is not None else None
+        years |= {year for year in chunked
+                  if (low is None or year >= low) and (high is None or year <= high)}
+    return years
+
+
+def _concat_sorted(frames: list[pd.DataFrame]) -> pd.DataFrame | None:
+    """The rows of several chunks (each sorted by the key) as one frame sorted by the key."""
+    if not frames:
+        return None
+    if len(frames) == 1:
+        return frames[0]
+    return sort_rows(pd.concat(frames, ignore_index=True))
 
 
 def _committed(root: Path, txid: str) -> bool:

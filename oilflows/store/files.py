@@ -1,5 +1,5 @@
 """The store's Parquet files: writing a new immutable file (fsync'd), reading a committed one checked
-against its manifest entry (size, sha256), and publishing a partition's file in the public view."""
+against its manifest entry (size, sha256), and publishing a partition's files in the public view."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ from .layout import (
     PARQUET_OPTIONS,
     PARTITIONS,
     is_key,
+    is_view_name,
+    links_between,
     partition_values,
     require_no_links,
 )
@@ -61,19 +63,21 @@ def read_entry(root: Path, entry: FileEntry, key: str) -> pd.DataFrame:
 
 
 
-def publish_partition(root: Path, key: str, entry: FileEntry, *, sync: bool = True) -> bool:
-    """Atomically replace ``<key>/part-0.parquet`` in the public view with a link to `entry`'s file.
+def publish_partition(root: Path, key: str, entry: FileEntry, *, sync: bool = True,
+                      name: str = DATA_FILE) -> bool:
+    """Atomically replace ``<key>/<name>`` (``part-0.parquet``, or a chunk's ``part-<YYYY>.parquet``)
+    in the public view with a link to `entry`'s file.
 
     Refuses (:class:`StoreError`) to write through a symbolic link on the way to the view's file.
     Returns whether the view changed; with ``sync=False`` the caller fsyncs the partition's
     directory afterwards (a writer publishing many partitions syncs them side by side)."""
-    if not is_key(key):
-        raise StoreError(f"{root}: refusing to publish partition {key!r}: not a partition key")
-    target = root / key / DATA_FILE
+    if not is_key(key) or not is_view_name(name):
+        raise StoreError(f"{root}: refusing to publish {key!r}/{name!r}: not a partition's view file")
+    target = root / key / name
     require_no_links(root, target.parent, "publish")
     if not target.is_symlink() and durable.same_file(target, root / entry.file):
         return False
-    tmp = target.with_name(f".{DATA_FILE}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp = target.with_name(f".{name}.{uuid.uuid4().hex[:8]}.tmp")
     durable.link_or_copy(root / entry.file, tmp)
     try:
         os.replace(tmp, target)
@@ -84,6 +88,40 @@ def publish_partition(root: Path, key: str, entry: FileEntry, *, sync: bool = Tr
         durable.fsync_dir(target.parent)
     return True
 
+
+
+def obsolete_views(root: Path, key: str, keep: set[str] | dict) -> list[Path]:
+    """Files of partition `key`'s public view directory with a view file's name (``part-0.parquet``,
+    ``part-<YYYY>.parquet``) that are not in `keep`: a ``part-0.parquet`` left when the partition
+    became chunks, a chunk whose rows were all retired. Symbolic links are not listed (``repair``
+    moves them aside)."""
+    folder = root / key
+    if links_between(root, folder) is not None or not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir()
+                  if is_view_name(p.name) and p.name not in keep and not p.is_symlink() and p.is_file())
+
+
+def publish_view(root: Path, key: str, views: dict[str, FileEntry], *, sync: bool = True) -> bool:
+    """Publish every file of partition `key`'s view (`views`: file name -> entry; see
+    :func:`~oilflows.store.layout.view_files`), then remove the view files it no longer has.
+
+    In that order: a partition that becomes chunks has its year files linked (and the directory
+    synced) before ``part-0.parquet`` is removed, so an outside reader listing the directory in
+    between sees the rows of the changed years twice, never none (see :mod:`oilflows.store`).
+    Returns whether the view changed."""
+    changed = False
+    for name, entry in views.items():
+        changed |= publish_partition(root, key, entry, sync=False, name=name)
+    obsolete = obsolete_views(root, key, views)
+    if obsolete and changed and sync:
+        durable.fsync_dir(root / key)  # the new names are on disk before the old one goes
+    for path in obsolete:
+        path.unlink(missing_ok=True)
+    changed |= bool(obsolete)
+    if changed and sync and (root / key).is_dir():
+        durable.fsync_dir(root / key)
+    return changed
 
 
 def read_partition(path: Path, partition: dict[str, str]) -> pd.DataFrame | None:
@@ -132,5 +170,5 @@ def write_file(rows: pd.DataFrame | pa.Table, path: Path, root: Path, presorted:
         os.fsync(handle.fileno())
     return FileEntry(path.relative_to(root).as_posix(), table.num_rows, data.size, digest)
 
-__all__ = ["file_problem", "publish_partition", "read_entry", "read_partition", "sort_rows",
-           "with_partition", "write_file"]
+__all__ = ["file_problem", "obsolete_views", "publish_partition", "publish_view", "read_entry",
+           "read_partition", "sort_rows", "with_partition", "write_file"]

@@ -40,8 +40,41 @@ _FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\.parquet")
 SCOPE_COLUMNS = ("source", "dataset", "reporter", "partner", "product", "flow", "freq")
 #: Rows per Parquet row group: small enough that a filter on partner/product skips most of a file.
 ROW_GROUP_ROWS = 64 * 1024
+#: A partition with more current rows than this is stored as period chunks: one file per calendar
+#: year of ``period`` (``part-<YYYY>.parquet`` in the public view), so that a revision rewrites only
+#: the years it touches. Smaller partitions are one file (``part-0.parquet``). Read at each write.
+CHUNK_ROWS = 4 * ROW_GROUP_ROWS
+#: Years a chunk may have (four digits: ``part-<YYYY>.parquet`` never clashes with ``part-0``).
+CHUNK_YEARS = range(1000, 10000)
+#: Names of the public view's files: ``part-0.parquet`` (one file) or ``part-<YYYY>.parquet``.
+_VIEW_NAME = re.compile(r"part-(0|[1-9][0-9]{3})\.parquet")
+_CHUNK_SUFFIX = re.compile(r"-([1-9][0-9]{3})\.parquet\Z")
 #: Options of every Parquet file the store writes.
 PARQUET_OPTIONS = {"compression": "zstd", "write_statistics": True, "row_group_size": ROW_GROUP_ROWS}
+
+
+def chunk_view(year: int) -> str:
+    """The public view's file name of a partition's chunk of `year`: ``part-<YYYY>.parquet``."""
+    return f"part-{year:04d}.parquet"
+
+
+def is_view_name(name: str) -> bool:
+    """Whether `name` is a name the store gives the public view's files (``part-0.parquet`` or
+    ``part-<YYYY>.parquet``)."""
+    return _VIEW_NAME.fullmatch(name) is not None
+
+
+def chunk_file_year(name: str) -> int | None:
+    """The year in the name of a chunk's data file (``<version>-<txid>-<YYYY>.parquet``), or None."""
+    match = _CHUNK_SUFFIX.search(name)
+    return int(match.group(1)) if match else None
+
+
+def view_files(manifest: Manifest, key: str) -> dict[str, FileEntry]:
+    """The public view's files of partition `key` (file name -> the entry it links to)."""
+    if key in manifest.chunks:
+        return {chunk_view(year): entry for year, entry in sorted(manifest.chunks[key].items())}
+    return {DATA_FILE: manifest.partitions[key]} if key in manifest.partitions else {}
 
 
 def partition_key(values: Iterable[str]) -> str:
@@ -159,9 +192,11 @@ def _check_manifest(where: Path, manifest: Manifest) -> None:
                           "changed (restore the manifest from a backup, or remove the store)")
 
     if not isinstance(manifest.txid, str) or not isinstance(manifest.partitions, dict) \
-            or not isinstance(manifest.vintages, list) or not isinstance(manifest.retired, list):
+            or not isinstance(manifest.vintages, list) or not isinstance(manifest.retired, list) \
+            or not isinstance(manifest.chunks, dict) \
+            or not all(isinstance(years, dict) for years in manifest.chunks.values()):
         raise bad("wrong types at the top level")
-    for entry in [*manifest.partitions.values(), *manifest.vintages]:
+    for entry in [*manifest.current_files(), *manifest.vintages]:
         if not isinstance(entry, FileEntry):
             raise bad(f"an entry is {entry!r}, not a file entry")
         numbers_ok = all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
@@ -173,10 +208,28 @@ def _check_manifest(where: Path, manifest: Manifest) -> None:
             raise bad(f"partition {key!r} is not source=S/dataset=D/reporter=R of codes")
         if key_of(entry.file, (DATA_DIR,)) != key:
             raise bad(f"partition {key!r} names {entry.file!r}, not a file under {DATA_DIR}/{key}/")
+    for key, years in manifest.chunks.items():
+        if not is_key(key):
+            raise bad(f"chunked partition {key!r} is not source=S/dataset=D/reporter=R of codes")
+        if key in manifest.partitions:
+            raise bad(f"partition {key!r} is named both as one file and as chunks")
+        for year, entry in years.items():
+            if not isinstance(year, int) or isinstance(year, bool) or year not in CHUNK_YEARS:
+                raise bad(f"partition {key!r} has a chunk of year {year!r}, not a year of four digits")
+            if key_of(entry.file, (DATA_DIR,)) != key:
+                raise bad(f"chunk {year} of {key!r} names {entry.file!r}, not a file under "
+                          f"{DATA_DIR}/{key}/")
+            if chunk_file_year(entry.file.rsplit("/", 1)[-1]) != year:
+                raise bad(f"chunk {year} of {key!r} names {entry.file!r}, whose name does not end "
+                          f"in -{year}.parquet")
     for entry in manifest.vintages:
         if key_of(entry.file, (VINTAGE_DIR,)) is None:
             raise bad(f"archive {entry.file!r} is not a file under {VINTAGE_DIR}/source=.../")
-    live = {e.file for e in manifest.partitions.values()} | {e.file for e in manifest.vintages}
+    named = [e.file for e in manifest.current_files()] + [e.file for e in manifest.vintages]
+    if len(set(named)) != len(named):
+        twice = sorted({f for f in named if named.count(f) > 1})
+        raise bad(f"{twice[0]!r} is named twice")
+    live = set(named)
     for rel in manifest.retired:
         if key_of(rel) is None:
             raise bad(f"retired file {rel!r} is not a file of this store's layout")
@@ -208,8 +261,9 @@ def select_keys(keys: Iterable[str], filters: dict) -> list[str]:
             selected.append(key)
     return selected
 
-__all__ = ["DATA_DIR", "DATA_FILE", "FILE_SCHEMA", "INTERNAL_DIRS", "LOCK_FILE", "MAX_CODE_LENGTH",
-           "PARQUET_OPTIONS", "PARTITIONS", "PARTITION_SCHEMA", "QUARANTINE_DIR", "RETIRED_FLAG",
-           "RETIRED_SUFFIX", "ROW_GROUP_ROWS", "SCOPE_COLUMNS", "VINTAGE_DIR", "check_codes",
-           "check_layout", "is_code", "is_key", "key_of", "links_between", "load_manifest",
-           "parent_key", "partition_key", "partition_values", "require_no_links", "select_keys"]
+__all__ = ["CHUNK_ROWS", "CHUNK_YEARS", "DATA_DIR", "DATA_FILE", "FILE_SCHEMA", "INTERNAL_DIRS",
+           "LOCK_FILE", "MAX_CODE_LENGTH", "PARQUET_OPTIONS", "PARTITIONS", "PARTITION_SCHEMA",
+           "QUARANTINE_DIR", "RETIRED_FLAG", "RETIRED_SUFFIX", "ROW_GROUP_ROWS", "SCOPE_COLUMNS",
+           "VINTAGE_DIR", "check_codes", "check_layout", "chunk_file_year", "chunk_view", "is_code",
+           "is_key", "is_view_name", "key_of", "links_between", "load_manifest", "parent_key",
+           "partition_key", "partition_values", "require_no_links", "select_keys", "view_files"]
