@@ -21,7 +21,9 @@ Each executor runs in a fresh Python process (so peak RSS is its own): ``serial`
 worker processes, 1 thread each; its start-up is timed separately). All use ``OPENBLAS_NUM_THREADS=1``.
 Peak RSS: ``resource.getrusage`` of the driver and of its largest (reaped) child process; with psutil
 installed also the peak of the summed RSS of the driver and all its descendants (sampled every 50 ms;
-an upper bound, shared pages count once per process). The run also checks that the executors agree
+an upper bound, shared pages count once per process) and the CPU seconds of all descendants (the pool's
+workers are the fork server's children, which ``RUSAGE_CHILDREN`` does not count; without psutil the
+CPU row counts reaped children only and is marked ``*``). The run also checks that the executors agree
 (substitution and concentration exactly, counterfactuals to 1e-6) and scores the simulated series
 against their known effects.
 """
@@ -132,9 +134,17 @@ def workload(n_series: int) -> tuple[pd.DataFrame, list[SeriesSpec], dict]:
 
 
 class RssSampler:
-    """Peak of the summed RSS of this process and its descendants (psutil, optional)."""
+    """Peak of the summed RSS of this process and its descendants, and the CPU seconds of each
+    descendant (psutil, optional; sampled every 50 ms).
+
+    The CPU figure is needed because the process pool's workers are children of multiprocessing's
+    fork server, not of this process: ``RUSAGE_CHILDREN`` never counts them. Each descendant's
+    ``cpu_times()`` is remembered at its last sample, so a worker that exits between two samples
+    loses at most its last 50 ms.
+    """
 
     def __init__(self) -> None:
+        self.cpu: dict[tuple[int, float], float] = {}
         try:
             import psutil
         except ImportError:
@@ -145,25 +155,36 @@ class RssSampler:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
-    def _run(self) -> None:
+    def _sample(self) -> None:
         import psutil
 
+        total = 0
+        try:
+            procs = [self._proc, *self._proc.children(recursive=True)]
+        except psutil.Error:
+            return
+        for p in procs:
+            with contextlib.suppress(psutil.Error):
+                total += p.memory_info().rss
+                if p.pid != self._proc.pid:
+                    times = p.cpu_times()
+                    self.cpu[(p.pid, p.create_time())] = times.user + times.system
+        self.peak = max(self.peak, total)
+
+    def _run(self) -> None:
         while not self._stop.wait(0.05):
-            total = 0
-            try:
-                procs = [self._proc, *self._proc.children(recursive=True)]
-            except psutil.Error:
-                continue
-            for p in procs:
-                with contextlib.suppress(psutil.Error):
-                    total += p.memory_info().rss
-            self.peak = max(self.peak, total)
+            self._sample()
 
     def stop(self) -> int | None:
         if self.peak is not None:
             self._stop.set()
             self._thread.join()
+            self._sample()
         return self.peak
+
+    def descendants_cpu(self) -> float | None:
+        """CPU seconds of every descendant seen (None without psutil)."""
+        return None if self.peak is None else sum(self.cpu.values())
 
 
 def run_one(name: str, n_series: int, out: Path) -> None:
@@ -210,11 +231,17 @@ def run_one(name: str, n_series: int, out: Path) -> None:
              "counterfactual": cf.n_tasks}
     me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     self_kb, child_kb = me.ru_maxrss, children.ru_maxrss
-    cpu = me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+    tree_peak = sampler.stop()
+    sampled = sampler.descendants_cpu()
+    # Descendants as sampled when psutil is there (the pool's workers are the fork server's children,
+    # which RUSAGE_CHILDREN misses); else the reaped children only (an undercount for "processes").
+    others = sampled if sampled is not None else children.ru_utime + children.ru_stime
+    cpu = me.ru_utime + me.ru_stime + others
     out.write_bytes(pickle.dumps({
         "name": name, "label": label, "timings": timings, "tasks": tasks, "tables": tables,
-        "info": info, "n_specs": len(specs), "cpu_seconds": cpu, "rss_self_mb": self_kb / 1024,
-        "rss_child_mb": child_kb / 1024, "rss_tree_mb": (sampler.stop() or 0) / 2**20 or None,
+        "info": info, "n_specs": len(specs), "cpu_seconds": cpu, "cpu_sampled": sampled is not None,
+        "rss_self_mb": self_kb / 1024, "rss_child_mb": child_kb / 1024,
+        "rss_tree_mb": (tree_peak or 0) / 2**20 or None,
     }))
 
 
@@ -312,8 +339,9 @@ def report(results: dict[str, dict], n_series: int, quick: bool, loads: tuple[st
     mem = ["", "| whole run (fresh process: imports, data, cluster) | " + " | ".join(
         results[n]["label"] for n in names) + " |", "|---|" + "---:|" * len(names),
         "| wall seconds | " + " | ".join(f"{results[n]['wall_total']:.1f}" for n in names) + " |",
-        "| CPU seconds, driver + child processes | " + " | ".join(
-            f"{results[n]['cpu_seconds']:.1f}" for n in names) + " |",
+        "| CPU seconds, driver + descendant processes (* = reaped children only: psutil absent) | "
+        + " | ".join(f"{results[n]['cpu_seconds']:.1f}" + ("" if results[n].get("cpu_sampled") else "*")
+                     for n in names) + " |",
         "| cores obtained (CPU / wall; 2 idle cores would allow 2.0) | " + " | ".join(
             f"{results[n]['cpu_seconds'] / results[n]['wall_total']:.2f}" for n in names) + " |",
         "| peak RSS, MB: | " + " | ".join("" for _ in names) + " |"]
