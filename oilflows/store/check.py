@@ -608,6 +608,13 @@ def _finish_legacy_journal(root: Path, journals: list, report: RepairReport) -> 
         report.actions.append("deleted _staging (0.1 write that did not commit)")
 
 
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
 def _adopt_legacy(root: Path, report: RepairReport) -> Manifest | None:
     """Write a manifest for a store whose files were written by oilflows 0.1 (no manifest).
 
@@ -628,8 +635,10 @@ def _adopt_legacy(root: Path, report: RepairReport) -> Manifest | None:
     manifest = Manifest(version=1, txid="adopted", committed=pd.Timestamp.now(tz="UTC").isoformat())
     for key, names in sorted(views.items()):
         # A 0.1 store has one part-0.parquet a partition; year files (a store whose manifest was
-        # lost) are adopted as chunks, and are newer than a part-0.parquet beside them.
+        # lost) are adopted as chunks, unless a part-0.parquet beside them was written later.
         years = {int(name[5:9]): path for name, path in names.items() if name != DATA_FILE}
+        if years and DATA_FILE in names and _mtime(names[DATA_FILE]) > max(map(_mtime, years.values())):
+            years = {}
         chosen = {year: (chunk_view(year), f"000001-adopted-{year}.parquet", path)
                   for year, path in sorted(years.items())} if years else \
             {None: (DATA_FILE, "000001-adopted.parquet", names[DATA_FILE])}

@@ -493,7 +493,7 @@ class Store:
                     continue
                 by_year = _years_of(merged["period"]) if len(merged) > layout.CHUNK_ROWS else None
                 if by_year is not None:  # grown past the threshold: laid out as chunks from now on
-                    del new.partitions[key]
+                    new.partitions.pop(key, None)
                     new.chunks[key] = {}
                     for year, mask in by_year:
                         chunk_writes.append((key, year, merged.loc[mask],
