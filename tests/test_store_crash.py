@@ -6,6 +6,8 @@ state before or after the write), then ``verify`` and ``repair``; see tests/_cra
 
 from __future__ import annotations
 
+import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -13,8 +15,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import oilflows.store.layout as layout
 from oilflows.schema import conform
-from oilflows.store import Store
+from oilflows.store import DATA_FILE, Store
 
 sys.path.insert(0, str(Path(__file__).parent))
 import _crash_harness as harness  # noqa: E402
@@ -102,3 +105,77 @@ def test_kill_9_before_every_io_step_of_a_write(tmp_path: Path) -> None:
     assert set(stats.outcomes) == {"before", "after"}
     # Kills after the manifest's rename leave the new state, with the view re-linked by repair.
     assert stats.repairs["re-linked"] >= 1 and stats.repairs["deleted"] >= 1
+
+
+def _chunked_writer_killed_at_step(root: str, update: pd.DataFrame, kill_at: int, steps,
+                                   chunk_rows: int) -> None:
+    """The harness's step-killed writer, with partitions of more than `chunk_rows` rows chunked."""
+    layout.CHUNK_ROWS = chunk_rows
+    harness._writer_killed_at_step(root, update, kill_at, steps)
+
+
+def _chunked_step_trials(work: Path, base: pd.DataFrame, update: pd.DataFrame,
+                         chunk_rows: int) -> harness.TrialStats:
+    """As harness.run_step_trials, over the store at ``work/base``, the writer chunking at `chunk_rows`."""
+    before, after = harness.sorted_rows(base), harness.expected_after(base, update)
+    ctx = harness.context()
+    stats = harness.TrialStats()
+    kill_at, total = 1, None
+    while total is None or kill_at <= total + 1:
+        root = work / f"step-{kill_at}"
+        shutil.copytree(work / "base", root)
+        steps = ctx.Value("i", 0)
+        proc = ctx.Process(target=_chunked_writer_killed_at_step,
+                           args=(str(root), update, kill_at, steps, chunk_rows))
+        proc.start()
+        proc.join(120)
+        assert proc.exitcode == -signal.SIGKILL, f"step {kill_at}: exit code {proc.exitcode}"
+        if steps.value < kill_at:
+            total = steps.value
+        stats.outcomes[harness.check_state(root, before, after, stats)] += 1
+        stats.trials += 1
+        shutil.rmtree(root)
+        kill_at += 1
+    stats.steps = total or 0
+    return stats
+
+
+def test_kill_9_before_every_io_step_of_a_chunked_revision(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Period chunks: a newer vintage of the last 3 months of two chunked partitions (3 years of
+    chunks each) rewrites their last year only; a kill before any step leaves the old or new state."""
+    monkeypatch.setattr(layout, "CHUNK_ROWS", 100)
+    base = harness.base_frame(reporters=2, months=36)  # 360 rows a partition: 3 chunks of 120
+    update = base[base["period"] >= "2020-10-01"].copy()
+    update["vintage"] = harness.V2
+    update["volume_bbl"] = update["volume_bbl"] + 1000.0
+    update = conform(update)
+    Store(tmp_path / "base").write(base)
+    assert all(sorted(years) == [2018, 2019, 2020] for years in
+               Store(tmp_path / "base").manifest().chunks.values())
+    stats = _chunked_step_trials(tmp_path, base, update, 100)
+    print(stats.line())
+    assert stats.steps >= 8 and stats.trials == stats.steps + 1
+    assert set(stats.outcomes) == {"before", "after"}
+    assert stats.repairs["re-linked"] >= 1
+
+
+def test_kill_9_before_every_io_step_of_a_partition_becoming_chunks(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write that makes one-file partitions exceed the threshold lays them out as chunks; the
+    view's part-0.parquet goes after the year files are linked. A kill anywhere leaves the old or
+    new state, and repair removes a part-0.parquet left beside the year files."""
+    base = harness.base_frame(reporters=2, months=24)  # 240 rows a partition: one file
+    more = harness.base_frame(reporters=2, months=36)
+    update = conform(more[more["period"] >= "2020-01-01"].assign(vintage=harness.V2))
+    monkeypatch.setattr(layout, "CHUNK_ROWS", 300)
+    Store(tmp_path / "base").write(base)
+    assert not Store(tmp_path / "base").manifest().chunks
+    stats = _chunked_step_trials(tmp_path, base, update, 300)
+    print(stats.line())
+    assert set(stats.outcomes) == {"before", "after"}
+    assert stats.repairs["removed"] >= 1  # a part-0.parquet beside the chunks, from some kill
+    done = tmp_path / "done"
+    shutil.copytree(tmp_path / "base", done)
+    Store(done).write(update)
+    assert all(not (done / key / DATA_FILE).exists() for key in Store(done).manifest().chunks)
