@@ -30,7 +30,7 @@ from . import filters as filters_module
 from . import manifest as manifests
 from .check import RepairReport, VerifyReport, recover, repair, verify
 from .files import read_entry, sort_rows
-from .incoming import Incoming, key_order, prepare
+from .incoming import Incoming, prepare, sorted_order
 from .layout import (
     CHUNK_YEARS,
     DATA_DIR,
@@ -232,7 +232,7 @@ class Store:
                     table = self._as_of(table, expression, stamp, manifest, filters, start, end)
                 elif manifest is not None and select_keys(manifest.chunks, filters):
                     # Each chunk is sorted by the key; so is the result, as for one-file partitions.
-                    table = table.take(key_order(table))
+                    table = table.take(pa.array(sorted_order(table), type=pa.int64()))
                 break
             except FileNotFoundError as exc:  # a writer garbage-collected a file of an old state
                 if attempt + 1 < _READ_ATTEMPTS and self._version() != _version_of(manifest):

@@ -163,6 +163,12 @@ def _sorted_key(table: pa.Table) -> tuple[np.ndarray, _SortedKey]:
     return order, _SortedKey([word[order] for word in words], place, distinct)
 
 
+def sorted_order(table: pa.Table) -> np.ndarray:
+    """The indices that sort `table` (all :data:`KEY` columns) by the key, nulls first: the order of
+    :func:`key_order`, found with one argsort of the packed key (several times faster)."""
+    return _sorted_key(table)[0]
+
+
 def prepare(frame: pd.DataFrame) -> Incoming:
     """Check `frame` and return it sorted in Arrow; :class:`SchemaError` (nothing written) if it
     breaks an invariant of :func:`oilflows.schema.validate` or a partition value is not a code."""
@@ -212,4 +218,4 @@ def prepare(frame: pd.DataFrame) -> Incoming:
     return Incoming(table, order, slices, key.same_as_previous(len(OBSERVATION_KEY), n))
 
 
-__all__ = ["Incoming", "key_order", "prepare"]
+__all__ = ["Incoming", "key_order", "prepare", "sorted_order"]
