@@ -11,14 +11,30 @@ release: supersede, retire), :mod:`~oilflows.store.check` (verify, repair) and
 Layout under the store root::
 
     source=<s>/dataset=<d>/reporter=<r>/part-0.parquet    current data: the public view
+    source=<s>/dataset=<d>/reporter=<r>/part-<YYYY>.parquet   (a big partition: one file a year)
     _manifest.json                                         the committed state (see store.manifest)
     _data/source=.../dataset=.../reporter=.../<v>-<tx>.parquet   immutable data files
+    _data/source=.../dataset=.../reporter=.../<v>-<tx>-<YYYY>.parquet   (a big partition's chunks)
     _vintages/source=.../dataset=.../reporter=.../<tx>.parquet    superseded rows (immutable)
     _quarantine/                                           foreign files a repair moved aside
     _store.lock                                            the writers' lock
 
 The current data hold, for each observation (the key without ``vintage``), the row of the latest
-vintage; rows a newer vintage replaces move to ``_vintages``.
+vintage; rows a newer vintage replaces move to ``_vintages``. Every data file is sorted by the key.
+
+Period chunks (issue 15). A partition with more current rows than ``layout.CHUNK_ROWS`` (262,144:
+four row groups) is stored as one file per calendar year of ``period`` (a chunk), so that a
+revision costs in proportion to the years it touches, not to the partition: a write reads, merges
+and rewrites only the chunks of the years its rows fall in (after rows retired earlier are set
+aside), plus, for a ``replace=`` scope selecting the partition, the chunks of the years its period
+range overlaps (all of them if it has none); a chunk whose rows come out unchanged keeps its file,
+a chunk left without rows is dropped (and its view file removed). A statistical release revising
+its latest months touches one or two years; a revision of random rows touches every year and
+costs what one file did. A partition is laid out as chunks when it is first written with more than
+``CHUNK_ROWS`` rows, or when a write that changes it takes it past that; it stays chunked after
+(also if it shrinks), and a smaller partition stays one file, as before chunks. Archives
+(``_vintages``) and tombstones stay one set of files per partition. :meth:`Store.read` returns the
+rows sorted by the key in either layout.
 
 Commit protocol. A write (under a file lock, so writers are serialized; a writer that waits longer
 than ``lock_timeout`` gets a :class:`StoreError`) writes new immutable files under ``_data`` and
@@ -28,14 +44,21 @@ atomic rename and fsyncs the root. That rename is the commit: a crash before it 
 the new state. :meth:`Store.read` takes no lock: it reads the manifest and exactly the files it
 names, so it sees the old or the new state, never a mix.
 
-The public view (``source=*/dataset=*/reporter=*/part-0.parquet``) is for other engines: pyarrow,
-DuckDB, Polars and Spark read it directly (they skip names starting with ``_``); Dask's
-``read_parquet`` of the root does not skip them, so give it the glob above. After a
-commit each changed partition's ``part-0.parquet`` is replaced, by an atomic rename, with a hard
-link to its new data file, so an external reader sees each partition whole, old or new; a reader
-that scans many partitions while a commit is being published may see some partitions old and some
-new. If a writer dies between the commit and the end of publishing, the view lags the manifest
-until the next write or ``repair`` (``verify`` reports it).
+The public view (``source=*/dataset=*/reporter=*/*.parquet``: ``part-0.parquet``, or a chunked
+partition's ``part-<YYYY>.parquet`` files) is for other engines: a set of plain, complete,
+non-overlapping Parquet files (no delta files to apply), which pyarrow, DuckDB, Polars and Spark
+read directly (they skip names starting with ``_``); Dask's ``read_parquet`` of the root does not
+skip them, so give it the glob above. After a commit each changed file of the view is replaced, by
+an atomic rename, with a hard link to its new data file, so an external reader sees each
+partition (each year of a chunked one) whole, old or new, never twice: a chunk's boundaries are
+fixed, so a new version of a year replaces a file of the same name. A reader that scans many files
+while a commit is being published may see some old and some new. One moment differs: when a
+partition becomes chunks, its year files are linked first and its ``part-0.parquet`` is removed
+after them, so a reader listing that directory in between (milliseconds, once in the partition's
+life) would read its rows twice (the other order would show it without rows). If a writer dies
+between the commit and the end of publishing, the view lags the manifest until the next write or
+``repair`` (``verify`` reports it, including a leftover ``part-0.parquet`` beside the chunks,
+which ``repair`` removes).
 
 Untrusted input (issue 12). Partition values (source, dataset, reporter) must be codes of 1-64
 characters ``A-Z a-z 0-9 _ . -`` (not ``.`` or ``..``), else the write raises :class:`SchemaError`
@@ -44,9 +67,10 @@ from a manifest or a 0.1 journal must name a file of this store's layout, else :
 and nothing is deleted, moved or overwritten; the store never follows a symbolic link out of itself
 (``_data``, ``_vintages`` and the other ``_`` directories must not be links; links found in the
 public view are moved aside, the link and not its target). One missing or corrupt data file blocks
-only writes to its own partition; :meth:`Store.repair` restores it from the public view when that
-still holds the committed bytes, else moves it to ``_quarantine`` and drops the partition (re-fetch
-it). A read-only store, a malformed manifest and bad arguments are typed errors.
+only writes to its own partition (a chunk only writes touching its year); :meth:`Store.repair`
+restores it from the public view when that still holds the committed bytes, else moves it to
+``_quarantine`` and drops the partition, or the chunk (re-fetch it). A read-only store, a
+malformed manifest and bad arguments are typed errors.
 
 Releases that drop rows. ``Store.write(frame, replace={...})`` declares the slice a release replaces
 in full: current rows of that slice that the release no longer holds are retired, at the release's
