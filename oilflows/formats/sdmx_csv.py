@@ -29,7 +29,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from .._io import GZIP_MAGIC, check_gzip, gunzip_if_needed, gzip_limit_error, gzip_limits
+from .._io import (
+    FAST_INFLATE,
+    GZIP_MAGIC,
+    check_gzip,
+    gunzip_if_needed,
+    gzip_chunks,
+    gzip_limit_error,
+    gzip_limits,
+)
 from ..errors import SourceFormatError
 from ..schema import CONFIDENTIAL
 
@@ -265,8 +273,9 @@ class Coded:
 
 
 class _Inflated(io.RawIOBase):
-    """The text of a gzip stream (concatenated members allowed), inflated by pyarrow's zlib as pyarrow's
-    CSV reader asks for it, and counted against the decompression limit.
+    """The text of a gzip stream (concatenated members allowed), inflated as pyarrow's CSV reader asks
+    for it (by ISA-L through :func:`oilflows._io.gzip_chunks` when package isal is installed, else
+    by pyarrow's zlib, which is faster than Python's), and counted against the decompression limit.
 
     Any problem (corrupt or truncated stream, trailing bytes, output past `limit`) raises
     :class:`_StreamProblem`; the caller then lets :func:`oilflows._io.gunzip_if_needed` name it.
@@ -275,7 +284,9 @@ class _Inflated(io.RawIOBase):
     """
 
     def __init__(self, data: bytes, limit: int, needle: bytes | None = None, after: int = 0):
-        self._stream = pa.CompressedInputStream(pa.BufferReader(data), "gzip")
+        self._stream = None if FAST_INFLATE else pa.CompressedInputStream(pa.BufferReader(data), "gzip")
+        self._chunks = gzip_chunks(data, "") if FAST_INFLATE else None
+        self._left = memoryview(b"")  # inflated, not yet returned (ISA-L: chunks of 1 MiB)
         self._total = 0
         self._limit = limit
         self._needle = needle
@@ -293,10 +304,7 @@ class _Inflated(io.RawIOBase):
         parts = []
         got = 0
         while got < size:
-            try:
-                chunk = self._stream.read(min(size - got, 1 << 26))
-            except OSError as exc:  # pyarrow's zlib: "Truncated compressed stream", "incorrect data check"
-                raise _StreamProblem from exc
+            chunk = self._next(min(size - got, 1 << 26))
             if not chunk:
                 break
             self._total += len(chunk)
@@ -311,6 +319,22 @@ class _Inflated(io.RawIOBase):
             parts.append(chunk)
             got += len(chunk)
         return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def _next(self, size: int) -> bytes:
+        """Up to `size` bytes of text (none at the end): :class:`_StreamProblem` for a bad stream."""
+        if self._stream is not None:
+            try:
+                return self._stream.read(size)
+            except OSError as exc:  # pyarrow's zlib: "Truncated compressed stream", "incorrect data check"
+                raise _StreamProblem from exc
+        assert self._chunks is not None
+        if not self._left:
+            try:
+                self._left = memoryview(next(self._chunks, b""))
+            except SourceFormatError as exc:  # truncated, corrupt, trailing bytes
+                raise _StreamProblem from exc
+        piece, self._left = self._left[:size], self._left[size:]
+        return bytes(piece)
 
     def readinto(self, buffer: WriteableBuffer) -> int:
         view = memoryview(buffer).cast("B")
