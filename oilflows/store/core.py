@@ -29,7 +29,7 @@ from . import durable, files, layout
 from . import filters as filters_module
 from . import manifest as manifests
 from .check import RepairReport, VerifyReport, recover, repair, verify
-from .files import read_entry, sort_rows
+from .files import read_entry
 from .incoming import Incoming, prepare, sorted_order
 from .layout import (
     CHUNK_YEARS,
@@ -428,11 +428,12 @@ class Store:
                     changed.append(key)
                     if incoming.slices[key][1] > layout.CHUNK_ROWS:
                         table = incoming.file_rows(key)
-                        by_year = _years_of(table.column("period"))
-                        if by_year is not None:  # a big partition: one file per year
+                        order, runs = _year_runs(table.column("period"))
+                        if all(year in CHUNK_YEARS for year in runs):  # big: one file per year
+                            table = table.take(pa.array(order, type=pa.int64()))
                             new.chunks[key] = {}
-                            for year, mask in by_year:
-                                chunk_writes.append((key, year, table.filter(mask),
+                            for year, run in runs.items():
+                                chunk_writes.append((key, year, table.slice(run.start, run.stop - run.start),
                                                      self._chunk_path(new, key, year, created)))
                             continue
                     path = self.path / DATA_DIR / key / f"{new.version:06d}-{new.txid}.parquet"
@@ -456,7 +457,7 @@ class Store:
                     stored = {year: read_entry(self.path, chunked[year], key)
                               for year in sorted(_touched_years(key, chunked, part, scopes))
                               if year in chunked}
-                    existing = _concat_sorted(list(stored.values()))
+                    existing = _concat_chunks(list(stored.values()))
                 else:
                     existing = read_entry(self.path, entry, key) if entry else None
                 if len(part):
@@ -491,12 +492,16 @@ class Store:
                     if self._rewrite_chunks(new, key, merged, stored, chunk_writes, created):
                         changed.append(key)
                     continue
-                by_year = _years_of(merged["period"]) if len(merged) > layout.CHUNK_ROWS else None
-                if by_year is not None:  # grown past the threshold: laid out as chunks from now on
+                order, runs = np.zeros(0, dtype=np.int64), {}
+                if len(merged) > layout.CHUNK_ROWS:
+                    order, runs = _year_runs(merged["period"])
+                if runs and all(year in CHUNK_YEARS for year in runs):
+                    # grown past the threshold: laid out as chunks from now on
+                    ordered = merged.take(order)
                     new.partitions.pop(key, None)
                     new.chunks[key] = {}
-                    for year, mask in by_year:
-                        chunk_writes.append((key, year, merged.loc[mask],
+                    for year, run in runs.items():
+                        chunk_writes.append((key, year, ordered.iloc[run],
                                              self._chunk_path(new, key, year, created)))
                     if entry is not None:
                         new.retired.append(entry.file)
@@ -565,11 +570,12 @@ class Store:
         read, `stored`, and of the new years it brings) as chunks: a year whose rows changed gets a
         new file, a year left without rows is dropped, an unchanged one keeps its file. Whether any
         file of the partition changed."""
-        years = merged["period"].dt.year.to_numpy()
+        order, runs = _year_runs(merged["period"])
+        ordered = merged.take(order) if len(runs) > 1 else merged
         current = new.chunks[key]
         changed = False
-        for year in sorted(set(stored) | set(np.unique(years).tolist())):
-            rows = merged.loc[years == year]
+        for year in sorted(set(stored) | set(runs)):
+            rows = ordered.iloc[runs[year]] if year in runs else ordered.iloc[0:0]
             previous = current.get(year)
             if rows.empty:
                 if previous is not None:  # every row of the year retired: no file, no view file
@@ -580,8 +586,7 @@ class Store:
             if year not in CHUNK_YEARS:
                 raise SchemaError(f"{key}: period year {year} cannot be stored (years "
                                   f"{CHUNK_YEARS.start}-{CHUNK_YEARS.stop - 1}); nothing was written")
-            if year in stored and len(rows) == len(stored[year]) \
-                    and to_table(rows).equals(to_table(stored[year])):
+            if year in stored and _same_rows(rows, stored[year]):
                 continue  # read because the release or a scope touched it, but unchanged
             chunk_writes.append((key, year, rows, self._chunk_path(new, key, year, created)))
             if previous is not None:
@@ -639,15 +644,15 @@ def _in_parallel(func: Callable[[_T], _R], items: list[_T]) -> list[_R]:
     return [future.result() for future in futures]
 
 
-def _years_of(period: pa.ChunkedArray | pd.Series) -> list[tuple[int, np.ndarray]] | None:
-    """Each calendar year of `period` with the mask of its rows, in order; None if a year cannot
-    name a chunk (the partition then stays one file)."""
+def _year_runs(period: pa.ChunkedArray | pd.Series) -> tuple[np.ndarray, dict[int, slice]]:
+    """The stable order that groups rows by calendar year of `period` (rows sorted by the key stay
+    so within a year) and each year's slice of that order, years ascending."""
     series = isinstance(period, pd.Series)
     years = period.dt.year.to_numpy() if series else pc.year(period).to_numpy()
-    distinct = np.unique(years).tolist()
-    if not all(year in CHUNK_YEARS for year in distinct):
-        return None
-    return [(int(year), years == year) for year in distinct]
+    order = np.argsort(years, kind="stable")
+    distinct, starts = np.unique(years[order], return_index=True)
+    stops = [*starts[1:].tolist(), len(years)] if len(years) else []
+    return order, {int(y): slice(int(a), int(b)) for y, a, b in zip(distinct, starts, stops, strict=True)}
 
 
 def _touched_years(key: str, chunked: dict[int, FileEntry], part: pd.DataFrame,
@@ -665,13 +670,23 @@ def _touched_years(key: str, chunked: dict[int, FileEntry], part: pd.DataFrame,
     return years
 
 
-def _concat_sorted(frames: list[pd.DataFrame]) -> pd.DataFrame | None:
-    """The rows of several chunks (each sorted by the key) as one frame sorted by the key."""
+def _same_rows(rows: pd.DataFrame, stored: pd.DataFrame) -> bool:
+    """Whether `rows` are `stored` (both sorted by the key): the vintages are compared first (a
+    revision changes them, and they are cheap to compare), every column only if they are equal."""
+    if len(rows) != len(stored):
+        return False
+    if not rows["vintage"].reset_index(drop=True).equals(stored["vintage"].reset_index(drop=True)):
+        return False
+    return to_table(rows).equals(to_table(stored))
+
+
+def _concat_chunks(frames: list[pd.DataFrame]) -> pd.DataFrame | None:
+    """The rows of several chunks, year after year. Not sorted across years, nor need they be: the
+    merge sorts what it changes, and each year's rows, which is all a chunk file holds, stay in the
+    key order of their file."""
     if not frames:
         return None
-    if len(frames) == 1:
-        return frames[0]
-    return sort_rows(pd.concat(frames, ignore_index=True))
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
 def _committed(root: Path, txid: str) -> bool:
