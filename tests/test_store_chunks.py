@@ -490,3 +490,42 @@ def test_crafted_version_3_manifest_is_refused(tmp_path: Path, chunked: int, how
     assert data_files(tmp_path) == files_before
     assert sorted(p.relative_to(tmp_path).as_posix()
                   for p in tmp_path.glob("source=*/*/*/*")) == views_before
+
+
+def test_damaged_chunk_blocks_only_writes_touching_its_year(tmp_path: Path, chunked: int) -> None:
+    rows = base()
+    store = Store(tmp_path)
+    store.write(rows)
+    chunk = store.manifest().chunks[DE][2019]
+    (tmp_path / chunk.file).write_bytes(b"PAR1 not really")  # the view too: one file
+    de = rows[rows["reporter"] == "DE"]
+    update = revised(de[de["period"] >= "2023-12-01"])
+    assert store.write(update).rows_changed == 10  # 2023 only: the damaged 2019 is not read
+    with pytest.raises(StoreError, match="2019"):
+        store.write(revised(de[de["period"] == "2019-03-01"], V3))
+    assert store.read(start="2020-01").shape[0] == 480 + 60  # start/end: other years' files unopened
+    with pytest.raises(StoreError, match="2019"):
+        store.read(end="2019-06")
+    pd.testing.assert_frame_equal(store.read(start="2020-01", as_of=V1),
+                                  by_key(rows[rows["period"] >= "2020-01-01"]))
+
+
+def test_partition_whose_every_row_is_retired(tmp_path: Path, chunked: int) -> None:
+    rows = base()
+    store = Store(tmp_path)
+    store.write(rows)
+    summary = store.write(rows.iloc[0:0], replace={"source": "eurostat", "dataset": "nrg_ti_coifpm",
+                                                   "reporter": "DE", "vintage": V2})
+    assert summary.rows_retired == 600 and summary.partitions_changed == 1
+    assert store.manifest().chunks[DE] == {}  # still a chunked partition, without files
+    assert store.partitions() == [{"source": "eurostat", "dataset": "nrg_ti_coifpm", "reporter": "FR"}]
+    assert view_names(tmp_path) == []
+    pd.testing.assert_frame_equal(store.read(), by_key(rows[rows["reporter"] == "FR"]))
+    pd.testing.assert_frame_equal(store.read(as_of=V1), by_key(rows))
+    assert store.verify().clean
+    assert_view_is(tmp_path, rows[rows["reporter"] == "FR"])
+    # A newer release brings it back, as chunks.
+    again = frame("DE", seed=9, vintage=V3)
+    assert store.write(again).rows_new == 600
+    assert sorted(store.manifest().chunks[DE]) == YEARS
+    assert store.verify().clean

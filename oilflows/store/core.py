@@ -30,6 +30,7 @@ from . import filters as filters_module
 from . import manifest as manifests
 from .check import RepairReport, VerifyReport, recover, repair, verify
 from .files import read_entry
+from .filters import period_bound
 from .incoming import Incoming, prepare, sorted_order
 from .layout import (
     CHUNK_YEARS,
@@ -176,11 +177,22 @@ class Store:
         """
         return self._dataset(self.manifest(), check_filters(filters))
 
-    def _dataset(self, manifest: Manifest | None, filters: dict) -> ds.Dataset:
+    def _dataset(self, manifest: Manifest | None, filters: dict,
+                 years: tuple[int | None, int | None] = (None, None)) -> ds.Dataset:
+        """The current files of the partitions `filters` select; of a chunked partition, only the
+        chunks of `years` (first, last; None: unbounded), so a read of recent periods opens no
+        file of other years."""
         if manifest is None:
             return self._legacy_dataset()
         keys = select_keys(manifest.partition_keys(), filters)
-        files = [str(self.path / e.file) for k in keys for e in manifest.current(k)]
+        low, high = years
+        files = []
+        for key in keys:
+            if key in manifest.chunks:
+                files += [str(self.path / e.file) for year, e in sorted(manifest.chunks[key].items())
+                          if (low is None or year >= low) and (high is None or year <= high)]
+            else:
+                files += [str(self.path / e.file) for e in manifest.current(key)]
         if not files:
             return ds.dataset(SCHEMA.empty_table())
         return ds.dataset(files, format="parquet", schema=SCHEMA,
@@ -224,10 +236,12 @@ class Store:
             expression = filters_module.expression(start, end, **filters)
         except QueryError as exc:
             raise StoreQueryError(str(exc)) from exc
+        years = (period_bound(start, True).year if start is not None else None,
+                 period_bound(end, False).year if end is not None else None)
         for attempt in range(_READ_ATTEMPTS):
             manifest = self.manifest()  # one committed state for this attempt
             try:
-                table = self._dataset(manifest, filters).to_table(filter=expression)
+                table = self._dataset(manifest, filters, years).to_table(filter=expression)
                 if stamp is not None:  # sorted by the key
                     table = self._as_of(table, expression, stamp, manifest, filters, start, end)
                 elif manifest is not None and select_keys(manifest.chunks, filters):
