@@ -34,7 +34,8 @@ costs what one file did. A partition is laid out as chunks when it is first writ
 ``CHUNK_ROWS`` rows, or when a write that changes it takes it past that; it stays chunked after
 (also if it shrinks), and a smaller partition stays one file, as before chunks. Archives
 (``_vintages``) and tombstones stay one set of files per partition. :meth:`Store.read` returns the
-rows sorted by the key in either layout.
+rows sorted by the key in either layout; with ``start``/``end`` it opens only the chunks of those
+years.
 
 Commit protocol. A write (under a file lock, so writers are serialized; a writer that waits longer
 than ``lock_timeout`` gets a :class:`StoreError`) writes new immutable files under ``_data`` and
@@ -67,7 +68,7 @@ from a manifest or a 0.1 journal must name a file of this store's layout, else :
 and nothing is deleted, moved or overwritten; the store never follows a symbolic link out of itself
 (``_data``, ``_vintages`` and the other ``_`` directories must not be links; links found in the
 public view are moved aside, the link and not its target). One missing or corrupt data file blocks
-only writes to its own partition (a chunk only writes touching its year); :meth:`Store.repair`
+only writes to its own partition (a chunk: only writes and reads of its year); :meth:`Store.repair`
 restores it from the public view when that still holds the committed bytes, else moves it to
 ``_quarantine`` and drops the partition, or the chunk (re-fetch it). A read-only store, a
 malformed manifest and bad arguments are typed errors.
