@@ -68,10 +68,10 @@ from a manifest or a 0.1 journal must name a file of this store's layout, else :
 and nothing is deleted, moved or overwritten; the store never follows a symbolic link out of itself
 (``_data``, ``_vintages`` and the other ``_`` directories must not be links; links found in the
 public view are moved aside, the link and not its target). One missing or corrupt data file blocks
-only writes to its own partition (a chunk: only writes and reads of its year); :meth:`Store.repair`
-restores it from the public view when that still holds the committed bytes, else moves it to
-``_quarantine`` and drops the partition, or the chunk (re-fetch it). A read-only store, a
-malformed manifest and bad arguments are typed errors.
+only writes to its own partition (a chunk: writes touching its year, reads including it);
+:meth:`Store.repair` restores it from the public view when that still holds the committed bytes,
+else moves it to ``_quarantine`` and drops the partition, or the chunk (re-fetch it). A read-only
+store, a malformed manifest and bad arguments are typed errors.
 
 Releases that drop rows. ``Store.write(frame, replace={...})`` declares the slice a release replaces
 in full: current rows of that slice that the release no longer holds are retired, at the release's
