@@ -24,12 +24,12 @@ from filelock import FileLock
 
 from ..errors import QueryError, SchemaError, StoreError, StoreQueryError
 from ..frames import latest as latest_vintages
-from ..schema import COLUMNS, OBSERVATION_KEY, SCHEMA, from_table, to_table
+from ..schema import COLUMNS, KEY, OBSERVATION_KEY, SCHEMA, from_table, to_table
 from . import durable, files, layout
 from . import filters as filters_module
 from . import manifest as manifests
 from .check import RepairReport, VerifyReport, recover, repair, verify
-from .files import read_entry
+from .files import read_entries, read_entry, sort_rows
 from .filters import period_bound
 from .incoming import Incoming, prepare, sorted_order
 from .layout import (
@@ -468,14 +468,17 @@ class Store:
                 if chunked is not None:
                     # Only the years the release's rows or a replace= scope's periods touch are read,
                     # merged and (if they change) rewritten; an observation's period fixes its year.
-                    stored = {year: read_entry(self.path, chunked[year], key)
-                              for year in sorted(_touched_years(key, chunked, part, scopes))
-                              if year in chunked}
-                    existing = _concat_chunks(list(stored.values()))
+                    years = [y for y in sorted(_touched_years(key, chunked, part, scopes)) if y in chunked]
+                    existing = read_entries(self.path, [chunked[y] for y in years], key) if years else None
+                    offset = 0
+                    for year in years:  # each year's rows, one run of `existing`, sorted by the key
+                        stored[year] = existing.iloc[offset:offset + chunked[year].rows]
+                        offset += chunked[year].rows
                 else:
                     existing = read_entry(self.path, entry, key) if entry else None
                 if len(part):
-                    merged, superseded, stats = merge_release(existing, part)
+                    merged, superseded, stats = merge_release(
+                        existing, part, sort_rows if chunked is None else _sort_by_year)
                 else:
                     merged = existing if existing is not None else part
                     superseded, stats = merged.iloc[0:0], {"new": 0, "changed": 0, "unchanged": 0}
@@ -585,7 +588,8 @@ class Store:
         new file, a year left without rows is dropped, an unchanged one keeps its file. Whether any
         file of the partition changed."""
         order, runs = _year_runs(merged["period"])
-        ordered = merged.take(order) if len(runs) > 1 else merged
+        grouped = bool((order[1:] > order[:-1]).all()) if len(order) > 1 else True
+        ordered = merged if grouped else merged.take(order)
         current = new.chunks[key]
         changed = False
         for year in sorted(set(stored) | set(runs)):
@@ -660,10 +664,12 @@ def _in_parallel(func: Callable[[_T], _R], items: list[_T]) -> list[_R]:
 
 def _year_runs(period: pa.ChunkedArray | pd.Series) -> tuple[np.ndarray, dict[int, slice]]:
     """The stable order that groups rows by calendar year of `period` (rows sorted by the key stay
-    so within a year) and each year's slice of that order, years ascending."""
+    so within a year; the identity if they are grouped already) and each year's slice of that
+    order, years ascending."""
     series = isinstance(period, pd.Series)
     years = period.dt.year.to_numpy() if series else pc.year(period).to_numpy()
-    order = np.argsort(years, kind="stable")
+    grouped = len(years) < 2 or bool((years[1:] >= years[:-1]).all())
+    order = np.arange(len(years)) if grouped else np.argsort(years, kind="stable")
     distinct, starts = np.unique(years[order], return_index=True)
     stops = [*starts[1:].tolist(), len(years)] if len(years) else []
     return order, {int(y): slice(int(a), int(b)) for y, a, b in zip(distinct, starts, stops, strict=True)}
@@ -694,13 +700,12 @@ def _same_rows(rows: pd.DataFrame, stored: pd.DataFrame) -> bool:
     return to_table(rows).equals(to_table(stored))
 
 
-def _concat_chunks(frames: list[pd.DataFrame]) -> pd.DataFrame | None:
-    """The rows of several chunks, year after year. Not sorted across years, nor need they be: the
-    merge sorts what it changes, and each year's rows, which is all a chunk file holds, stay in the
-    key order of their file."""
-    if not frames:
-        return None
-    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+def _sort_by_year(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` sorted by calendar year of ``period``, then by the key: one run of rows a year, each
+    in the order of a chunk file."""
+    keyed = frame[list(KEY)].assign(_year=frame["period"].dt.year).reset_index(drop=True)
+    order = keyed.sort_values(["_year", *KEY], na_position="first", kind="stable").index.to_numpy()
+    return frame.take(order).reset_index(drop=True)
 
 
 def _committed(root: Path, txid: str) -> bool:

@@ -45,6 +45,10 @@ def file_problem(path: Path, entry: FileEntry, data: bytes | None = None) -> str
 def read_entry(root: Path, entry: FileEntry, key: str) -> pd.DataFrame:
     """The rows of a committed file, checked against the manifest (size and sha256) as they are read:
     :class:`StoreError` naming the file if it is missing, a link, or damaged."""
+    return with_partition(_read_table(root, entry, key), partition_values(key))
+
+
+def _read_table(root: Path, entry: FileEntry, key: str) -> pa.Table:
     path = root / entry.file
     if path.is_symlink() or not path.is_file():
         raise StoreError(f"{path}: the data file of {key} is missing; run `oilflows store repair` "
@@ -56,11 +60,18 @@ def read_entry(root: Path, entry: FileEntry, key: str) -> pd.DataFrame:
         raise StoreError(f"{path}: unreadable partition file: {problem} (damaged); run `oilflows "
                          "store repair`; other partitions are unaffected")
     try:
-        table = pq.read_table(pa.BufferReader(data), schema=FILE_SCHEMA)
+        return pq.read_table(pa.BufferReader(data), schema=FILE_SCHEMA)
     except (pa.ArrowInvalid, OSError) as exc:
         raise StoreError(f"{path}: unreadable partition file: {exc}") from exc
-    return with_partition(table, partition_values(key))
 
+
+
+def read_entries(root: Path, entries: list[FileEntry], key: str) -> pd.DataFrame:
+    """The rows of several committed files of partition `key` (a chunked partition's years), one
+    after the other, each checked as by :func:`read_entry`; one conversion to pandas for all."""
+    tables = [_read_table(root, entry, key) for entry in entries]
+    table = pa.concat_tables(tables) if tables else FILE_SCHEMA.empty_table()
+    return with_partition(table, partition_values(key))
 
 
 def publish_partition(root: Path, key: str, entry: FileEntry, *, sync: bool = True,
@@ -170,5 +181,5 @@ def write_file(rows: pd.DataFrame | pa.Table, path: Path, root: Path, presorted:
         os.fsync(handle.fileno())
     return FileEntry(path.relative_to(root).as_posix(), table.num_rows, data.size, digest)
 
-__all__ = ["file_problem", "obsolete_views", "publish_partition", "publish_view", "read_entry",
-           "read_partition", "sort_rows", "with_partition", "write_file"]
+__all__ = ["file_problem", "obsolete_views", "publish_partition", "publish_view", "read_entries",
+           "read_entry", "read_partition", "sort_rows", "with_partition", "write_file"]

@@ -4,7 +4,7 @@ which a ``replace=`` scope retires (tombstones), and the checked form of ``repla
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,9 +150,12 @@ def release_scope(frame: pd.DataFrame) -> list[dict[str, object]]:
 
 
 def merge_release(
-    existing: pd.DataFrame | None, incoming: pd.DataFrame
+    existing: pd.DataFrame | None, incoming: pd.DataFrame,
+    sort: Callable[[pd.DataFrame], pd.DataFrame] = sort_rows,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
-    """Merge `incoming` into `existing`: (current rows, superseded rows, counts)."""
+    """Merge `incoming` into `existing`: (current rows, superseded rows, counts). `sort` orders the
+    current rows when the merge changed them (by default by the key; a chunked partition's by year,
+    then the key, so each year's rows are one run)."""
     incoming = sort_rows(incoming)
     obs = list(OBSERVATION_KEY)
     if existing is None or existing.empty:
@@ -171,7 +174,7 @@ def merge_release(
     latest, superseded, stats = _merge_touched(existing.loc[hit].reset_index(drop=True), incoming)
     if not (stats["new"] or stats["changed"]):
         return existing, superseded, stats
-    merged = sort_rows(pd.concat([existing.loc[~hit], latest], ignore_index=True))
+    merged = sort(pd.concat([existing.loc[~hit], latest], ignore_index=True))
     return merged, superseded, stats
 
 
