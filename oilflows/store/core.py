@@ -469,11 +469,13 @@ class Store:
                     # Only the years the release's rows or a replace= scope's periods touch are read,
                     # merged and (if they change) rewritten; an observation's period fixes its year.
                     years = [y for y in sorted(_touched_years(key, chunked, part, scopes)) if y in chunked]
-                    existing = read_entries(self.path, [chunked[y] for y in years], key) if years else None
-                    offset = 0
-                    for year in years:  # each year's rows, one run of `existing`, sorted by the key
-                        stored[year] = existing.iloc[offset:offset + chunked[year].rows]
-                        offset += chunked[year].rows
+                    existing = None
+                    if years:
+                        existing, sizes = read_entries(self.path, [chunked[y] for y in years], key)
+                        offset = 0
+                        for year, size in zip(years, sizes, strict=True):  # one run a year, by key
+                            stored[year] = existing.iloc[offset:offset + size]
+                            offset += size
                 else:
                     existing = read_entry(self.path, entry, key) if entry else None
                 if len(part):

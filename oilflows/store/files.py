@@ -66,12 +66,13 @@ def _read_table(root: Path, entry: FileEntry, key: str) -> pa.Table:
 
 
 
-def read_entries(root: Path, entries: list[FileEntry], key: str) -> pd.DataFrame:
+def read_entries(root: Path, entries: list[FileEntry], key: str) -> tuple[pd.DataFrame, list[int]]:
     """The rows of several committed files of partition `key` (a chunked partition's years), one
-    after the other, each checked as by :func:`read_entry`; one conversion to pandas for all."""
+    file after the other, each checked as by :func:`read_entry`, with one conversion to pandas for
+    all; and the number of rows of each file."""
     tables = [_read_table(root, entry, key) for entry in entries]
     table = pa.concat_tables(tables) if tables else FILE_SCHEMA.empty_table()
-    return with_partition(table, partition_values(key))
+    return with_partition(table, partition_values(key)), [t.num_rows for t in tables]
 
 
 def publish_partition(root: Path, key: str, entry: FileEntry, *, sync: bool = True,
