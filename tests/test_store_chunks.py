@@ -64,7 +64,8 @@ def revised(rows: pd.DataFrame, vintage: pd.Timestamp = V2) -> pd.DataFrame:
 
 
 def by_key(rows: pd.DataFrame) -> pd.DataFrame:
-    return conform(rows[list(COLUMNS)]).sort_values(list(KEY), kind="stable").reset_index(drop=True)
+    rows = conform(rows[list(COLUMNS)])
+    return rows.sort_values(list(KEY), na_position="first", kind="stable").reset_index(drop=True)
 
 
 def upserted(current: pd.DataFrame, update: pd.DataFrame) -> pd.DataFrame:
@@ -529,3 +530,30 @@ def test_partition_whose_every_row_is_retired(tmp_path: Path, chunked: int) -> N
     assert store.write(again).rows_new == 600
     assert sorted(store.manifest().chunks[DE]) == YEARS
     assert store.verify().clean
+
+
+def test_every_chunk_file_is_sorted_by_the_key(tmp_path: Path, chunked: int) -> None:
+    """Chunk files are written as presorted: after fresh writes, a growth into chunks and
+    revisions over years, each holds its year's rows in key order (null grades first, annual
+    rows among monthly ones)."""
+    rows = frame("DE", months=9)
+    rows.loc[rows.index % 3 == 0, "grade"] = "G1"
+    annual = frame("DE", start="2019-01-01", months=1, seed=3).assign(freq="A", grade="G0")
+    store = Store(tmp_path)
+    store.write(conform(pd.concat([rows, annual], ignore_index=True)))  # 100 rows: one file
+    more = frame("DE", start="2019-10-01", months=18, seed=4)
+    more.loc[more.index % 4 == 1, "grade"] = "G2"
+    store.write(more)  # into chunks
+    de = store.read()
+    store.write(revised(de[de["period"].isin(pd.to_datetime(["2019-01-01", "2020-12-01", "2021-02-01"]))],
+                        V2))
+    chunks = store.manifest().chunks[DE]
+    assert sorted(chunks) == [2019, 2020, 2021]
+    for year, entry in chunks.items():
+        stored = pd.read_parquet(tmp_path / entry.file)
+        assert (stored["period"].dt.year == year).all()
+        key = [k for k in KEY if k in stored.columns]
+        expected = stored.sort_values(key, na_position="first", kind="stable").reset_index(drop=True)
+        pd.testing.assert_frame_equal(stored, expected)
+    assert store.verify().clean
+    pd.testing.assert_frame_equal(store.read(), by_key(store.read()))
