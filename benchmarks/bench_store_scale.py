@@ -66,7 +66,7 @@ def build(root: Path, reporters: int) -> dict:
     store = Store(root)
     manifest = store.manifest()
     want = reporters * len(PARTNERS) * len(GRADES) * MONTHS
-    if manifest is not None and sum(e.rows for e in manifest.partitions.values()) == want:
+    if manifest is not None and sum(e.rows for e in manifest.current_files()) == want:
         return json.loads((root.parent / (root.name + ".build.json")).read_text())
     import shutil
 
@@ -82,10 +82,11 @@ def build(root: Path, reporters: int) -> dict:
     second = time.perf_counter() - started
     manifest = store.manifest()
     info = {
-        "current_rows": sum(e.rows for e in manifest.partitions.values()),
+        "current_rows": sum(e.rows for e in manifest.current_files()),
         "archived_rows": sum(e.rows for e in manifest.vintages),
-        "partitions": len(manifest.partitions),
-        "bytes": sum(e.bytes for e in manifest.partitions.values()),
+        "partitions": len(manifest.partition_keys()),
+        "files": len(manifest.current_files()),
+        "bytes": sum(e.bytes for e in manifest.current_files()),
         "write_first_s": first, "write_revisions_s": second, "revised_reporters": len(revised),
     }
     (root.parent / (root.name + ".build.json")).write_text(json.dumps(info))
@@ -194,7 +195,9 @@ def write_results(results: list[dict], info: dict, reporters: int, repeat: int) 
         "# Store scale: one series out of the store", "",
         f"Machine: {machine()}.", "",
         f"Store: {info['current_rows']:,} current rows in {info['partitions']} reporter partitions "
-        f"({info['bytes'] / 2**20:.0f} MiB zstd Parquet) plus {info['archived_rows']:,} archived rows "
+        f"({info.get('files', info['partitions'])} files: a partition of more than 262,144 rows is one "
+        f"file per year of period; {info['bytes'] / 2**20:.0f} MiB zstd Parquet) plus "
+        f"{info['archived_rows']:,} archived rows "
         f"(a second vintage for {info['revised_reporters']} reporters). Built through Store.write in "
         f"{info['write_first_s']:.0f} s ({info['current_rows'] / info['write_first_s'] / 1e6:.2f} M rows/s)"
         f" plus {info['write_revisions_s']:.0f} s for the revisions.", "",
