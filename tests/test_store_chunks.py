@@ -557,3 +557,25 @@ def test_every_chunk_file_is_sorted_by_the_key(tmp_path: Path, chunked: int) -> 
         pd.testing.assert_frame_equal(stored, expected)
     assert store.verify().clean
     pd.testing.assert_frame_equal(store.read(), by_key(store.read()))
+
+
+def test_chunk_files_have_small_row_groups_so_one_series_skips_most_of_each(
+        tmp_path: Path, chunked: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A year's file holds every partner of the year: its row groups are CHUNK_ROW_GROUP_ROWS, so a
+    filter on one partner reads one group a year (row-group statistics), not the whole year; a
+    one-file partition keeps ROW_GROUP_ROWS. Counted in row groups read, not timed."""
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr(layout, "CHUNK_ROW_GROUP_ROWS", 12)  # 12 months: one partner-year a group
+    store = Store(tmp_path)
+    store.write(base())
+    manifest = store.manifest()
+    for year, entry in manifest.chunks[DE].items():
+        meta = pq.ParquetFile(tmp_path / entry.file).metadata
+        assert meta.num_rows == 120 and meta.num_row_groups == 10, year  # 120 rows of 10 partners
+    assert pq.ParquetFile(tmp_path / manifest.partitions[FR].file).metadata.num_row_groups == 1
+    fragments = ds.dataset([str(tmp_path / e.file) for e in manifest.chunks[DE].values()], format="parquet")
+    kz = ds.field("partner") == "KZ"
+    kept = sum(len(list(f.split_by_row_group(kz))) for f in fragments.get_fragments())
+    assert kept == len(YEARS)  # one row group of each year's file, of 50 groups in all
+    assert len(store.read(partner="KZ", reporter="DE")) == 60

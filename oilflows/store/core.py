@@ -246,6 +246,7 @@ class Store:
                     table = self._as_of(table, expression, stamp, manifest, filters, start, end)
                 elif manifest is not None and select_keys(manifest.chunks, filters):
                     # Each chunk is sorted by the key; so is the result, as for one-file partitions.
+                    table = table.combine_chunks()  # a take on one chunk a column: ~4x faster
                     table = table.take(pa.array(sorted_order(table), type=pa.int64()))
                 break
             except FileNotFoundError as exc:  # a writer garbage-collected a file of an old state
@@ -533,8 +534,9 @@ class Store:
                         new.retired.append(entry.file)
                     changed.append(key)
             if chunk_writes:  # encoded, hashed and written side by side; directories synced below
-                entries = _in_parallel(lambda job: files.write_file(job[2], job[3], self.path,
-                                                                    presorted=True), chunk_writes)
+                entries = _in_parallel(lambda job: files.write_file(
+                    job[2], job[3], self.path, presorted=True,
+                    row_group_size=layout.CHUNK_ROW_GROUP_ROWS), chunk_writes)
                 for (key, year, _, _), chunk in zip(chunk_writes, entries, strict=True):
                     new.chunks[key][year] = chunk
             if fresh_files:  # encoded, hashed, written and fsynced side by side (fsync waits on the disk)

@@ -21,6 +21,7 @@ from .layout import (
     FILE_SCHEMA,
     PARQUET_OPTIONS,
     PARTITIONS,
+    ROW_GROUP_ROWS,
     is_key,
     is_view_name,
     links_between,
@@ -159,13 +160,15 @@ def sort_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(list(KEY), na_position="first", kind="stable").reset_index(drop=True)
 
 
-def write_file(rows: pd.DataFrame | pa.Table, path: Path, root: Path, presorted: bool = False) -> FileEntry:
+def write_file(rows: pd.DataFrame | pa.Table, path: Path, root: Path, presorted: bool = False,
+               row_group_size: int = ROW_GROUP_ROWS) -> FileEntry:
     """Write `rows` (a canonical frame, or an Arrow table with :data:`SCHEMA`) as a new Parquet file
     at `path`, fsync it, and return its manifest entry (paths relative to `root`).
 
     The file is encoded in memory, hashed there and written with one call: its sha256 and size come
     from the bytes written, not from reading the file back. Rows are sorted by the key unless
-    `presorted`."""
+    `presorted`; row groups hold `row_group_size` rows (:data:`~oilflows.store.layout.CHUNK_ROW_GROUP_ROWS`
+    for a chunk file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(rows, pa.Table):
         table = rows if presorted else rows.take(key_order(rows))
@@ -173,7 +176,7 @@ def write_file(rows: pd.DataFrame | pa.Table, path: Path, root: Path, presorted:
         table = to_table(rows if presorted else sort_rows(rows))
     table = table.drop_columns([name for name in PARTITIONS if name in table.column_names])
     sink = pa.BufferOutputStream()
-    pq.write_table(table, sink, **PARQUET_OPTIONS)
+    pq.write_table(table, sink, **{**PARQUET_OPTIONS, "row_group_size": row_group_size})
     data = sink.getvalue()
     digest = hashlib.sha256(data).hexdigest()
     with open(path, "wb") as handle:

@@ -51,6 +51,11 @@ _VIEW_NAME = re.compile(r"part-(0|[1-9][0-9]{3})\.parquet")
 _CHUNK_SUFFIX = re.compile(r"-([1-9][0-9]{3})\.parquet\Z")
 #: Options of every Parquet file the store writes.
 PARQUET_OPTIONS = {"compression": "zstd", "write_statistics": True, "row_group_size": ROW_GROUP_ROWS}
+#: Rows per row group of a chunk file. A year's file holds every partner of that year, so a query
+#: for one series reads one row group from each year: row groups of 64 Ki rows made it decode
+#: about 20 times the rows it returns (one reporter-partner series of a 1 M-row partition: 0.107 s
+#: against 0.006 s from one file), 8 Ki rows about 3 times (0.033 s), for files about 20 % larger.
+CHUNK_ROW_GROUP_ROWS = 8 * 1024
 
 
 def chunk_view(year: int) -> str:
@@ -261,7 +266,8 @@ def select_keys(keys: Iterable[str], filters: dict) -> list[str]:
             selected.append(key)
     return selected
 
-__all__ = ["CHUNK_ROWS", "CHUNK_YEARS", "DATA_DIR", "DATA_FILE", "FILE_SCHEMA", "INTERNAL_DIRS",
+__all__ = ["CHUNK_ROWS", "CHUNK_ROW_GROUP_ROWS", "CHUNK_YEARS", "DATA_DIR", "DATA_FILE", "FILE_SCHEMA",
+           "INTERNAL_DIRS",
            "LOCK_FILE", "MAX_CODE_LENGTH", "PARQUET_OPTIONS", "PARTITIONS", "PARTITION_SCHEMA",
            "QUARANTINE_DIR", "RETIRED_FLAG", "RETIRED_SUFFIX", "ROW_GROUP_ROWS", "SCOPE_COLUMNS",
            "VINTAGE_DIR", "check_codes", "check_layout", "chunk_file_year", "chunk_view", "is_code",
