@@ -5,8 +5,9 @@ on them), :mod:`~oilflows.store.manifest` (the commit record), :mod:`~oilflows.s
 (fsync'd writes, hashes, links), :mod:`~oilflows.store.files` (reading and writing the Parquet
 files), :mod:`~oilflows.store.filters` (row filters), :mod:`~oilflows.store.incoming` (a write's
 frame, checked and sorted once in Arrow), :mod:`~oilflows.store.merge` (merging a
-release: supersede, retire), :mod:`~oilflows.store.check` (verify, repair) and
-:mod:`~oilflows.store.core` (the :class:`Store` class).
+release: supersede, retire), :mod:`~oilflows.store.chunks` (a big partition's rows by year),
+:mod:`~oilflows.store.check` (verify, repair) and :mod:`~oilflows.store.core` (the :class:`Store`
+class).
 
 Layout under the store root::
 

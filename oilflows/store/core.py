@@ -18,17 +18,17 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.dataset as ds
 from filelock import FileLock
 
 from ..errors import QueryError, SchemaError, StoreError, StoreQueryError
 from ..frames import latest as latest_vintages
-from ..schema import COLUMNS, KEY, OBSERVATION_KEY, SCHEMA, from_table, to_table
+from ..schema import COLUMNS, OBSERVATION_KEY, SCHEMA, from_table, to_table
 from . import durable, files, layout
 from . import filters as filters_module
 from . import manifest as manifests
 from .check import RepairReport, VerifyReport, recover, repair, verify
+from .chunks import same_rows, sort_by_year, touched_years, year_runs
 from .files import read_entries, read_entry, sort_rows
 from .filters import period_bound
 from .incoming import Incoming, prepare, sorted_order
@@ -443,7 +443,7 @@ class Store:
                     changed.append(key)
                     if incoming.slices[key][1] > layout.CHUNK_ROWS:
                         table = incoming.file_rows(key)
-                        order, runs = _year_runs(table.column("period"))
+                        order, runs = year_runs(table.column("period"))
                         if all(year in CHUNK_YEARS for year in runs):  # big: one file per year
                             table = table.take(pa.array(order, type=pa.int64()))
                             new.chunks[key] = {}
@@ -469,7 +469,7 @@ class Store:
                 if chunked is not None:
                     # Only the years the release's rows or a replace= scope's periods touch are read,
                     # merged and (if they change) rewritten; an observation's period fixes its year.
-                    years = [y for y in sorted(_touched_years(key, chunked, part, scopes)) if y in chunked]
+                    years = [y for y in sorted(touched_years(key, chunked, part, scopes)) if y in chunked]
                     existing = None
                     if years:
                         existing, sizes = read_entries(self.path, [chunked[y] for y in years], key)
@@ -481,7 +481,7 @@ class Store:
                     existing = read_entry(self.path, entry, key) if entry else None
                 if len(part):
                     merged, superseded, stats = merge_release(
-                        existing, part, sort_rows if chunked is None else _sort_by_year)
+                        existing, part, sort_rows if chunked is None else sort_by_year)
                 else:
                     merged = existing if existing is not None else part
                     superseded, stats = merged.iloc[0:0], {"new": 0, "changed": 0, "unchanged": 0}
@@ -514,7 +514,7 @@ class Store:
                     continue
                 order, runs = np.zeros(0, dtype=np.int64), {}
                 if len(merged) > layout.CHUNK_ROWS:
-                    order, runs = _year_runs(merged["period"])
+                    order, runs = year_runs(merged["period"])
                 if runs and all(year in CHUNK_YEARS for year in runs):
                     # grown past the threshold: laid out as chunks from now on
                     ordered = merged.take(order)
@@ -591,7 +591,7 @@ class Store:
         read, `stored`, and of the new years it brings) as chunks: a year whose rows changed gets a
         new file, a year left without rows is dropped, an unchanged one keeps its file. Whether any
         file of the partition changed."""
-        order, runs = _year_runs(merged["period"])
+        order, runs = year_runs(merged["period"])
         grouped = bool((order[1:] > order[:-1]).all()) if len(order) > 1 else True
         ordered = merged if grouped else merged.take(order)
         current = new.chunks[key]
@@ -608,7 +608,7 @@ class Store:
             if year not in CHUNK_YEARS:
                 raise SchemaError(f"{key}: period year {year} cannot be stored (years "
                                   f"{CHUNK_YEARS.start}-{CHUNK_YEARS.stop - 1}); nothing was written")
-            if year in stored and _same_rows(rows, stored[year]):
+            if year in stored and same_rows(rows, stored[year]):
                 continue  # read because the release or a scope touched it, but unchanged
             chunk_writes.append((key, year, rows, self._chunk_path(new, key, year, created)))
             if previous is not None:
@@ -664,52 +664,6 @@ def _in_parallel(func: Callable[[_T], _R], items: list[_T]) -> list[_R]:
         futures = [pool.submit(func, item) for item in items]
         wait(futures)
     return [future.result() for future in futures]
-
-
-def _year_runs(period: pa.ChunkedArray | pd.Series) -> tuple[np.ndarray, dict[int, slice]]:
-    """The stable order that groups rows by calendar year of `period` (rows sorted by the key stay
-    so within a year; the identity if they are grouped already) and each year's slice of that
-    order, years ascending."""
-    series = isinstance(period, pd.Series)
-    years = period.dt.year.to_numpy() if series else pc.year(period).to_numpy()
-    grouped = len(years) < 2 or bool((years[1:] >= years[:-1]).all())
-    order = np.arange(len(years)) if grouped else np.argsort(years, kind="stable")
-    distinct, starts = np.unique(years[order], return_index=True)
-    stops = [*starts[1:].tolist(), len(years)] if len(years) else []
-    return order, {int(y): slice(int(a), int(b)) for y, a, b in zip(distinct, starts, stops, strict=True)}
-
-
-def _touched_years(key: str, chunked: dict[int, FileEntry], part: pd.DataFrame,
-                   scopes: list[Scope]) -> set[int]:
-    """The years of chunked partition `key` a write must read: those of its incoming rows `part`,
-    and the chunks whose years a ``replace=`` scope selecting `key` overlaps (all if unbounded)."""
-    years = set(part["period"].dt.year.unique().tolist()) if len(part) else set()
-    for scope in scopes:
-        if not select_keys([key], scope.partition_filters()):
-            continue
-        low = scope.start.year if scope.start is not None else None
-        high = scope.end.year if scope.end is not None else None
-        years |= {year for year in chunked
-                  if (low is None or year >= low) and (high is None or year <= high)}
-    return years
-
-
-def _same_rows(rows: pd.DataFrame, stored: pd.DataFrame) -> bool:
-    """Whether `rows` are `stored` (both sorted by the key): the vintages are compared first (a
-    revision changes them, and they are cheap to compare), every column only if they are equal."""
-    if len(rows) != len(stored):
-        return False
-    if not rows["vintage"].reset_index(drop=True).equals(stored["vintage"].reset_index(drop=True)):
-        return False
-    return to_table(rows).equals(to_table(stored))
-
-
-def _sort_by_year(frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame` sorted by calendar year of ``period``, then by the key: one run of rows a year, each
-    in the order of a chunk file."""
-    keyed = frame[list(KEY)].assign(_year=frame["period"].dt.year).reset_index(drop=True)
-    order = keyed.sort_values(["_year", *KEY], na_position="first", kind="stable").index.to_numpy()
-    return frame.take(order).reset_index(drop=True)
 
 
 def _committed(root: Path, txid: str) -> bool:
