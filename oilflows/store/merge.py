@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ..errors import QueryError, StoreQueryError
 from ..frames import latest as latest_vintages
@@ -217,12 +219,48 @@ def _superseded(frame: pd.DataFrame, latest: pd.DataFrame) -> pd.DataFrame:
 
 
 def not_archived(rows: pd.DataFrame, root: Path, entries: list[FileEntry], key: str) -> pd.DataFrame:
-    """`rows` without those already in one of the archive files `entries` (identical in every column)."""
+    """`rows` without those already in one of the archive files `entries` (identical in every column).
+
+    Only the archive files that may hold a row of `rows`' vintages are read: a file whose footer
+    statistics put every ``vintage`` outside the range of `rows`' vintages (and that holds no null
+    vintage when `rows` have one) cannot hold an identical row, so a revision reads the archives of
+    its own vintages, not the partition's whole history."""
     if not entries or rows.empty:
+        return rows
+    vintages = rows["vintage"]
+    dated = vintages.dropna()
+    span = (dated.min(), dated.max()) if len(dated) else None
+    undated = bool(vintages.isna().any())
+    entries = [e for e in entries if _may_hold(root / e.file, span, undated)]
+    if not entries:
         return rows
     archived = pd.concat([read_entry(root, e, key) for e in entries], ignore_index=True)
     hit = rows.merge(archived.drop_duplicates(), how="left", on=list(COLUMNS), indicator=True)
     return rows.loc[(hit["_merge"] == "left_only").to_numpy()].reset_index(drop=True)
+
+
+def _may_hold(path: Path, span: tuple[pd.Timestamp, pd.Timestamp] | None, undated: bool) -> bool:
+    """Whether the Parquet file at `path` may hold a row whose vintage is in `span` (first, last), or
+    a null vintage if `undated`, by its footer's row-group statistics. True whenever that cannot be
+    told (no statistics, a footer that cannot be read, a link): the caller then reads the file,
+    which checks it against the manifest and names any problem."""
+    try:
+        if path.is_symlink():
+            return True
+        meta = pq.ParquetFile(path).metadata
+        column = meta.schema.names.index("vintage")
+    except (OSError, ValueError, pa.ArrowException):
+        return True
+    for group in range(meta.num_row_groups):
+        stats = meta.row_group(group).column(column).statistics
+        if stats is None or (not stats.has_min_max and not stats.has_null_count):
+            return True
+        if undated and (not stats.has_null_count or stats.null_count > 0):
+            return True
+        if span is not None and stats.has_min_max \
+                and pd.Timestamp(stats.min) <= span[1] and pd.Timestamp(stats.max) >= span[0]:
+            return True
+    return False
 
 
 def retired_mask(frame: pd.DataFrame, dead: pd.DataFrame) -> np.ndarray:
