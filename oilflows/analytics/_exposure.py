@@ -5,6 +5,7 @@ Public from :mod:`oilflows.analytics.panel_designs`.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -38,17 +39,19 @@ if TYPE_CHECKING:
 class ExposureResult(Result):
     """The result of :func:`exposure`: ``ds_c = a + b * dose_c (+ controls)`` across reporters, OLS.
 
-    ``b`` is the change in `partner`'s share per unit of the pre-period share of `dose_partner`: with
+    ``b`` is the change in `partner`'s share per unit of the pre-period share of `displaced`: with
     b = 0.2, a reporter that took 30 % from the dose partner gained 6 points more of `partner` than one
     that took none. ``table``: per reporter dose, base and post shares, their change, undisclosed shares.
+    The fields ``displaced`` and ``baseline`` were ``dose_partner`` and ``base``; the old names still
+    read (deprecated).
     """
 
     partner: str
-    dose_partner: str
+    displaced: str
     measure: str
     source: str
     dataset: str
-    base: tuple[pd.Timestamp, pd.Timestamp]
+    baseline: tuple[pd.Timestamp, pd.Timestamp]
     post: tuple[pd.Timestamp, pd.Timestamp]
     b: float
     se: float
@@ -66,7 +69,21 @@ class ExposureResult(Result):
     df_resid: int | None = None  # n - k: the t quantiles' degrees of freedom
 
     def _repr_fields(self) -> dict:
-        return {n: getattr(self, n) for n in ("partner", "dose_partner", "b", "se", "ci", "pvalue", "n")}
+        return {n: getattr(self, n) for n in ("partner", "displaced", "b", "se", "ci", "pvalue", "n")}
+
+    @property
+    def dose_partner(self) -> str:
+        """Deprecated: use ``displaced`` (the old name goes away in the next minor release)."""
+        warnings.warn("ExposureResult.dose_partner is deprecated: use .displaced (the old name goes away "
+                      "in the next minor release)", DeprecationWarning, stacklevel=2)
+        return self.displaced
+
+    @property
+    def base(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """Deprecated: use ``baseline`` (the old name goes away in the next minor release)."""
+        warnings.warn("ExposureResult.base is deprecated: use .baseline (the old name goes away in the "
+                      "next minor release)", DeprecationWarning, stacklevel=2)
+        return self.baseline
 
     def to_frame(self) -> pd.DataFrame:
         """The per-reporter table, one row per ``reporter`` (a column): dose, shares, change, fitted
@@ -77,7 +94,7 @@ class ExposureResult(Result):
     def summary(self) -> str:
         """Plain-text report of b with its robust interval, the reporter table and caveats."""
         lines = [f"Exposure design: change in {self.partner} share of {WORLD} ({_span(self.post)} vs "
-                 f"{_span(self.base)}) on the base-window {self.dose_partner} share",
+                 f"{_span(self.baseline)}) on the base-window {self.displaced} share",
                  f"data: {self.source}/{self.dataset}, {self.measure}; OLS across {self.n} reporters, "
                  f"{self.cov_type} standard errors, t({self.df_resid}) quantiles and p-values",
                  f"b = {self.b:.4f} (s.e. {self.se:.4f}), {self.level:.0%} CI [{self.ci[0]:.4f}, "
@@ -106,7 +123,7 @@ class ExposureResult(Result):
         others = t["fitted"] - self.a - self.b * t["dose"]
         ax.plot(100 * grid, 100 * (self.a + self.b * grid + others.mean()), color="#b2182b",
                 label=f"b = {self.b:.3f}")
-        ax.set_xlabel(f"{self.dose_partner} share of {WORLD}, {_span(self.base)}, %")
+        ax.set_xlabel(f"{self.displaced} share of {WORLD}, {_span(self.baseline)}, %")
         ax.set_ylabel(f"change in {self.partner} share, points")
         ax.legend(loc="best", fontsize="small")
         return ax
@@ -142,7 +159,7 @@ def exposure(
         :attr:`ExposureResult.dropped`).
     partner, displaced : str
         The partner whose share change is explained, and the displaced supplier whose baseline share
-        is the dose (was ``dose_partner=``, deprecated; the result keeps the field ``dose_partner``).
+        is the dose (was ``dose_partner=``, deprecated; so is the result's ``dose_partner``).
     baseline, post : tuple of str
         Inclusive windows (`baseline` was ``base=``, deprecated). Shares are ratios of window sums
         (volume-weighted over months).
@@ -209,8 +226,8 @@ def exposure(
     ci = model.conf_int(alpha=1 - level).loc["dose"]
     params = pd.DataFrame({"estimate": model.params, "se": model.bse, "pvalue": model.pvalues})
     result = ExposureResult(
-        partner=partner, dose_partner=dose_partner, measure=measure, source=panel.source,
-        dataset=panel.dataset, base=(lo_b, hi_b), post=(lo_p, hi_p), b=float(model.params["dose"]),
+        partner=partner, displaced=dose_partner, measure=measure, source=panel.source,
+        dataset=panel.dataset, baseline=(lo_b, hi_b), post=(lo_p, hi_p), b=float(model.params["dose"]),
         se=float(model.bse["dose"]), ci=(float(ci.iloc[0]), float(ci.iloc[1])),
         pvalue=float(model.pvalues["dose"]), a=float(model.params["const"]), cov_type=cov_type,
         level=level, n=len(table), table=table, params=params, dropped=panel.dropped, model=model,
@@ -230,7 +247,7 @@ def _exposure_caveats(result: ExposureResult, model: RegressionResultsWrapper) -
     heavy = result.table[result.table[["undisclosed_base", "undisclosed_post"]].max(axis=1) > 0.25]
     if not heavy.empty:
         notes.append("large undisclosed shares (" + ", ".join(heavy.index)
-                     + f"): their {result.partner} change and {result.dose_partner} dose are lower bounds.")
+                     + f"): their {result.partner} change and {result.displaced} dose are lower bounds.")
     notes.append(f"SUTVA: {result.partner} supply is capacity-constrained, so one reporter's gain can be "
                  "another's loss; b mixes substitution with reallocation between importers.")
     return notes

@@ -40,6 +40,7 @@ as ``production_lower/upper`` and ``exports_eu_lower/upper``.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -101,9 +102,12 @@ class MassBalanceResult(Result):
     (reported imports / exports); ``production_lower/upper`` and ``exports_eu_lower/upper`` (from
     ``context``, NaN when none); when every importer is an EU member (or an EU aggregate),
     ``gap_eu_lower/upper`` (reported imports minus exports to the EU) and ``flag_eu``.
+
+    ``reporter`` is the exporter whose balance this is (the function's `reporter`); the field was
+    ``exporter``, and the old name still reads (deprecated).
     """
 
-    exporter: str
+    reporter: str
     source: str
     dataset: str
     measure: str
@@ -114,8 +118,15 @@ class MassBalanceResult(Result):
     caveats: list[str] = field(default_factory=list)
 
     def _repr_fields(self) -> dict:
-        names = ("exporter", "dataset", "measure", "importers", "flagged_years", "table")
+        names = ("reporter", "dataset", "measure", "importers", "flagged_years", "table")
         return {n: getattr(self, n) for n in names}
+
+    @property
+    def exporter(self) -> str:
+        """Deprecated: use ``reporter`` (the old name goes away in the next minor release)."""
+        warnings.warn("MassBalanceResult.exporter is deprecated: use .reporter (the old name goes away "
+                      "in the next minor release)", DeprecationWarning, stacklevel=2)
+        return self.reporter
 
     @property
     def flagged_years(self) -> list[int]:
@@ -130,8 +141,8 @@ class MassBalanceResult(Result):
     def summary(self) -> str:
         t = self.table
         lines = [
-            f"Exporter mass balance: {self.exporter}, importers' reported imports "
-            f"({self.source}/{self.dataset}, {self.measure}) against {self.exporter}'s published "
+            f"Exporter mass balance: {self.reporter}, importers' reported imports "
+            f"({self.source}/{self.dataset}, {self.measure}) against {self.reporter}'s published "
             "total exports (thousand tonnes; intervals lower..upper)",
             f"importers considered: {', '.join(self.importers)}",
         ]
@@ -190,7 +201,7 @@ class MassBalanceResult(Result):
         for offset, prefix, colour, label in ((-width / 2, "reported_imports", "#2166ac",
                                                "importers' reported imports"),
                                               (width / 2, "exports", "#b2182b",
-                                               f"{self.exporter}'s published exports")):
+                                               f"{self.reporter}'s published exports")):
             lo = t[f"{prefix}_lower"].to_numpy(dtype=float) / 1e6
             hi = t[f"{prefix}_upper"].to_numpy(dtype=float) / 1e6
             known = ~np.isnan(lo)
@@ -212,7 +223,7 @@ class MassBalanceResult(Result):
         ax.set_xticks(x)
         ax.set_xticklabels([str(y) for y in t["year"]], rotation=45)
         ax.set_ylabel("million tonnes per year")
-        ax.set_title(f"Exporter mass balance: {self.exporter} ({self.dataset} vs published exports)")
+        ax.set_title(f"Exporter mass balance: {self.reporter} ({self.dataset} vs published exports)")
         from matplotlib.patches import Patch
 
         handles, _ = ax.get_legend_handles_labels()
@@ -307,7 +318,7 @@ def exporter_balance(
     caveats += notes
     table = _table(figures, exports, ctx, wanted, chosen_importers, caveats)
     caveats += _standing_caveats(exporter, source, chosen, chosen_importers, table, exports, monthly)
-    return MassBalanceResult(exporter=exporter, source=source, dataset=chosen, measure=measure,
+    return MassBalanceResult(reporter=exporter, source=source, dataset=chosen, measure=measure,
                              importers=tuple(chosen_importers), table=table, figures=figures,
                              density=density, caveats=caveats)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -27,14 +28,18 @@ class MirrorResult(Result):
     ``exporter_adjusted`` ((1 + cif_fob) * X for values, X for quantities), ``discrepancy``
     (M - adjusted X) and ``relative`` (discrepancy / mean of M and adjusted X). Units: the
     measure's base unit (tonnes, barrels, or currency units).
+
+    ``reporter`` is the importer, ``partner`` the exporter; ``reporter_dataset`` and
+    ``partner_dataset`` name the dataset of each side. These fields were ``importer``, ``exporter``,
+    ``importer_dataset`` and ``exporter_dataset``; the old names still read (deprecated).
     """
 
-    importer: str
-    exporter: str
+    reporter: str
+    partner: str
     measure: str
     freq: str
-    importer_dataset: str
-    exporter_dataset: str
+    reporter_dataset: str
+    partner_dataset: str
     cif_fob: float
     lag: int
     window: int
@@ -42,7 +47,35 @@ class MirrorResult(Result):
     notes: list[str] = field(default_factory=list)
 
     def _repr_fields(self) -> dict:
-        return {n: getattr(self, n) for n in ("importer", "exporter", "measure", "freq", "lag", "table")}
+        return {n: getattr(self, n) for n in ("reporter", "partner", "measure", "freq", "lag", "table")}
+
+    @property
+    def importer(self) -> str:
+        """Deprecated: use ``reporter`` (the old name goes away in the next minor release)."""
+        warnings.warn("MirrorResult.importer is deprecated: use .reporter (the old name goes away in the "
+                      "next minor release)", DeprecationWarning, stacklevel=2)
+        return self.reporter
+
+    @property
+    def exporter(self) -> str:
+        """Deprecated: use ``partner`` (the old name goes away in the next minor release)."""
+        warnings.warn("MirrorResult.exporter is deprecated: use .partner (the old name goes away in the "
+                      "next minor release)", DeprecationWarning, stacklevel=2)
+        return self.partner
+
+    @property
+    def importer_dataset(self) -> str:
+        """Deprecated: use ``reporter_dataset`` (the old name goes away in the next minor release)."""
+        warnings.warn("MirrorResult.importer_dataset is deprecated: use .reporter_dataset (the old name "
+                      "goes away in the next minor release)", DeprecationWarning, stacklevel=2)
+        return self.reporter_dataset
+
+    @property
+    def exporter_dataset(self) -> str:
+        """Deprecated: use ``partner_dataset`` (the old name goes away in the next minor release)."""
+        warnings.warn("MirrorResult.exporter_dataset is deprecated: use .partner_dataset (the old name "
+                      "goes away in the next minor release)", DeprecationWarning, stacklevel=2)
+        return self.partner_dataset
 
     @property
     def caveats(self) -> list[str]:
@@ -56,8 +89,8 @@ class MirrorResult(Result):
     @summary_method
     def summary(self) -> str:
         t = self.table
-        lines = [f"Mirror flows {self.exporter} -> {self.importer} ({self.measure}, freq {self.freq})",
-                 f"importer side: {self.importer_dataset}; exporter side: {self.exporter_dataset}; "
+        lines = [f"Mirror flows {self.partner} -> {self.reporter} ({self.measure}, freq {self.freq})",
+                 f"importer side: {self.reporter_dataset}; exporter side: {self.partner_dataset}; "
                  f"lag {self.lag}, window {self.window}, CIF/FOB margin {self.cif_fob:.0%}",
                  f"{'period':<10}{'importer':>16}{'exporter':>16}{'discrepancy':>16}{'relative':>10}"]
         for period, row in t.iterrows():
@@ -72,10 +105,10 @@ class MirrorResult(Result):
         if ax is None:
             _, ax = plt.subplots(figsize=(8, 4))
         t = self.table
-        ax.plot(t.index, t["importer_reported"], label=f"{self.importer} reports imports")
-        ax.plot(t.index, t["exporter_adjusted"], label=f"{self.exporter} reports exports", linestyle="--")
+        ax.plot(t.index, t["importer_reported"], label=f"{self.reporter} reports imports")
+        ax.plot(t.index, t["exporter_adjusted"], label=f"{self.partner} reports exports", linestyle="--")
         ax.set_ylabel(self.measure)
-        ax.set_title(f"Mirror flows {self.exporter} -> {self.importer}")
+        ax.set_title(f"Mirror flows {self.partner} -> {self.reporter}")
         ax.legend()
         return ax
 

@@ -11,6 +11,7 @@ With window means ``M_i0``, ``M_i1`` of partner i (the undisclosed residual is i
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -43,25 +44,56 @@ class ShiftShareResult(Result):
         ``max |scale + share - change|`` over the rows, relative to ``max |change|`` (should be ~1e-16).
     undisclosed_share : dict
         Undisclosed share of WORLD over each window (``"base"``, ``"comparison"``).
+
+    The fields ``baseline``, ``post``, ``baseline_months`` and ``post_months`` were ``base``,
+    ``comparison``, ``base_months`` and ``comparison_months``; the old names still read (deprecated).
     """
 
     reporter: str
-    base: tuple[pd.Timestamp, pd.Timestamp]
-    comparison: tuple[pd.Timestamp, pd.Timestamp]
+    baseline: tuple[pd.Timestamp, pd.Timestamp]
+    post: tuple[pd.Timestamp, pd.Timestamp]
     measure: str
     source: str
     dataset: str
     table: pd.DataFrame
-    base_months: int
-    comparison_months: int
+    baseline_months: int
+    post_months: int
     undisclosed_share: dict[str, float]
     identity_residual: float
     caveats: list[str] = field(default_factory=list)
     panel: Panel | None = field(default=None, repr=False)
 
     def _repr_fields(self) -> dict:
-        names = ("reporter", "base", "comparison", "measure", "identity_residual")
+        names = ("reporter", "baseline", "post", "measure", "identity_residual")
         return {n: getattr(self, n) for n in names}
+
+    @property
+    def base(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """Deprecated: use ``baseline`` (the old name goes away in the next minor release)."""
+        warnings.warn("ShiftShareResult.base is deprecated: use .baseline (the old name goes away in "
+                      "the next minor release)", DeprecationWarning, stacklevel=2)
+        return self.baseline
+
+    @property
+    def comparison(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """Deprecated: use ``post`` (the old name goes away in the next minor release)."""
+        warnings.warn("ShiftShareResult.comparison is deprecated: use .post (the old name goes away in "
+                      "the next minor release)", DeprecationWarning, stacklevel=2)
+        return self.post
+
+    @property
+    def base_months(self) -> int:
+        """Deprecated: use ``baseline_months`` (the old name goes away in the next minor release)."""
+        warnings.warn("ShiftShareResult.base_months is deprecated: use .baseline_months (the old name "
+                      "goes away in the next minor release)", DeprecationWarning, stacklevel=2)
+        return self.baseline_months
+
+    @property
+    def comparison_months(self) -> int:
+        """Deprecated: use ``post_months`` (the old name goes away in the next minor release)."""
+        warnings.warn("ShiftShareResult.comparison_months is deprecated: use .post_months (the old name "
+                      "goes away in the next minor release)", DeprecationWarning, stacklevel=2)
+        return self.post_months
 
     def to_frame(self) -> pd.DataFrame:
         """The decomposition table in base units per month, one row per ``partner`` (a column;
@@ -79,13 +111,13 @@ class ShiftShareResult(Result):
     def summary(self, top: int = 10) -> str:
         """A plain-text decomposition table with the windows, the undisclosed share and caveats."""
         unit, div = display(self.measure, "USD" if self.measure == "value" else None)
-        b0, b1 = (p.strftime("%Y-%m") for p in self.base)
-        c0, c1 = (p.strftime("%Y-%m") for p in self.comparison)
+        b0, b1 = (p.strftime("%Y-%m") for p in self.baseline)
+        c0, c1 = (p.strftime("%Y-%m") for p in self.post)
         lines = [
             f"Shift-share split of {self.reporter}'s crude imports by partner",
             f"data: {self.source}/{self.dataset}; measure: {self.measure} (monthly means, {unit})",
-            f"base {b0}..{b1} ({self.base_months} months), comparison {c0}..{c1} "
-            f"({self.comparison_months} months); shares are of {WORLD}",
+            f"base {b0}..{b1} ({self.baseline_months} months), comparison {c0}..{c1} "
+            f"({self.post_months} months); shares are of {WORLD}",
             f"undisclosed share of {WORLD}: base {self.undisclosed_share['base']:.1%}, comparison "
             f"{self.undisclosed_share['comparison']:.1%} (shown as its own row)",
             "",
@@ -119,8 +151,8 @@ class ShiftShareResult(Result):
         ax.plot(data["change"].to_numpy()[::-1], names, "o", color="black", label="change")
         ax.axvline(0, color="black", linewidth=0.8)
         ax.set_xlabel(f"change in monthly mean, {unit}")
-        ax.set_title(f"{self.reporter}: shift-share ({self.base[0]:%Y-%m}..{self.base[1]:%Y-%m} vs "
-                     f"{self.comparison[0]:%Y-%m}..{self.comparison[1]:%Y-%m})")
+        ax.set_title(f"{self.reporter}: shift-share ({self.baseline[0]:%Y-%m}..{self.baseline[1]:%Y-%m} vs "
+                     f"{self.post[0]:%Y-%m}..{self.post[1]:%Y-%m})")
         ax.legend(loc="lower right", fontsize="small")
         return ax
 
@@ -146,8 +178,8 @@ def shift_share(
         The importer.
     baseline, post : tuple of str
         Inclusive windows of months ``("YYYY-MM", "YYYY-MM")``; `post` starts after `baseline` ends
-        (were ``base=``/``comparison=``, deprecated). The result keeps the names ``base`` and
-        ``comparison`` for its fields.
+        (were ``base=``/``comparison=``, deprecated). The result's fields have the same names
+        (``ShiftShareResult.base``/``.comparison`` are deprecated aliases).
     measure : {"volume_bbl", "mass_t", "value"}
         Barrels, tonnes, or value in the source's currency.
     dataset : str, optional
@@ -200,9 +232,9 @@ def shift_share(
     gap = (out["scale_effect"] + out["share_effect"] - out["change"]).abs().max()
     residual = float(gap / max(out["change"].abs().max(), np.finfo(float).tiny))
     result = ShiftShareResult(
-        reporter=reporter, base=(lo_b, hi_b), comparison=(lo_c, hi_c), measure=measure,
-        source=panel.source, dataset=panel.dataset, table=out, base_months=int(in_base.sum()),
-        comparison_months=int(in_comp.sum()),
+        reporter=reporter, baseline=(lo_b, hi_b), post=(lo_c, hi_c), measure=measure,
+        source=panel.source, dataset=panel.dataset, table=out, baseline_months=int(in_base.sum()),
+        post_months=int(in_comp.sum()),
         undisclosed_share={"base": float(out.loc[UNDISCLOSED, "base_share"]),
                            "comparison": float(out.loc[UNDISCLOSED, "comparison_share"])},
         identity_residual=residual, panel=panel)
@@ -212,11 +244,11 @@ def shift_share(
 
 def _caveats(result: ShiftShareResult) -> list[str]:
     notes = []
-    expected_b = len(pd.period_range(*result.base, freq="M"))
-    expected_c = len(pd.period_range(*result.comparison, freq="M"))
-    if result.base_months < expected_b or result.comparison_months < expected_c:
-        notes.append(f"{WORLD} totals cover {result.base_months}/{expected_b} base and "
-                     f"{result.comparison_months}/{expected_c} comparison months; means use those only.")
+    expected_b = len(pd.period_range(*result.baseline, freq="M"))
+    expected_c = len(pd.period_range(*result.post, freq="M"))
+    if result.baseline_months < expected_b or result.post_months < expected_c:
+        notes.append(f"{WORLD} totals cover {result.baseline_months}/{expected_b} base and "
+                     f"{result.post_months}/{expected_c} comparison months; means use those only.")
     if max(result.undisclosed_share.values()) > 0:
         notes.append(f"{result.undisclosed_share['comparison']:.0%} of the comparison window's imports are "
                      "undisclosed (confidential cells): every partner's disclosed figures are lower "
