@@ -29,6 +29,10 @@ RENAMES = [
     ("mirror", "MirrorResult", "importer_dataset", "reporter_dataset"),
     ("mirror", "MirrorResult", "exporter_dataset", "partner_dataset"),
     ("exporter_balance", "MassBalanceResult", "exporter", "reporter"),
+    ("relabelling", "RelabellingResult", "origin", "partner"),
+    ("relabelling", "RelabellingResult", "before", "baseline"),
+    ("relabelling", "RelabellingResult", "after", "post"),
+    ("routes", "RouteExposureResult", "origin", "partner"),
 ]
 
 
@@ -54,6 +58,9 @@ def results() -> dict[str, object]:
                                confidential="lower_bound"),
         "mirror": A.mirror(_mirror_frame(), "DE", partner="KZ"),
         "exporter_balance": A.exporter_balance(default, "KZ", context=False),
+        "relabelling": A.relabelling_signals(default, "DE", partner="KZ", displaced="RU",
+                                             baseline=("2021-01", "2021-12"), post=("2022-06", "2023-12")),
+        "routes": A.route_exposure(default, "DE", partner="KZ", start="2023-01", end="2023-12"),
     }
 
 
@@ -70,6 +77,10 @@ EXPECTED = {
     ("mirror", "reporter_dataset"): "test/hand",
     ("mirror", "partner_dataset"): "test/hand",
     ("exporter_balance", "reporter"): "KZ",
+    ("relabelling", "partner"): "KZ",
+    ("relabelling", "baseline"): (pd.Timestamp("2021-01-01"), pd.Timestamp("2021-12-01")),
+    ("relabelling", "post"): (pd.Timestamp("2022-06-01"), pd.Timestamp("2023-12-01")),
+    ("routes", "partner"): "KZ",
 }
 
 

@@ -5,7 +5,6 @@ Public from :mod:`oilflows.analytics.panel_designs`.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -20,7 +19,7 @@ from ._designs_common import (
 )
 from ._panel import window
 from ._plot import pyplot
-from ._result import Result, summary_method
+from ._result import Result, renamed, summary_method
 from ._signature import call_forms
 from .reporter_panel import (
     _check_choice,
@@ -71,19 +70,8 @@ class ExposureResult(Result):
     def _repr_fields(self) -> dict:
         return {n: getattr(self, n) for n in ("partner", "displaced", "b", "se", "ci", "pvalue", "n")}
 
-    @property
-    def dose_partner(self) -> str:
-        """Deprecated: use ``displaced`` (the old name goes away in the next minor release)."""
-        warnings.warn("ExposureResult.dose_partner is deprecated: use .displaced (the old name goes away "
-                      "in the next minor release)", DeprecationWarning, stacklevel=2)
-        return self.displaced
-
-    @property
-    def base(self) -> tuple[pd.Timestamp, pd.Timestamp]:
-        """Deprecated: use ``baseline`` (the old name goes away in the next minor release)."""
-        warnings.warn("ExposureResult.base is deprecated: use .baseline (the old name goes away in the "
-                      "next minor release)", DeprecationWarning, stacklevel=2)
-        return self.baseline
+    dose_partner = renamed("displaced")
+    base = renamed("baseline")
 
     def to_frame(self) -> pd.DataFrame:
         """The per-reporter table, one row per ``reporter`` (a column): dose, shares, change, fitted

@@ -144,6 +144,28 @@ def legacy_ax(ax: Any, keys: Any, name: str) -> tuple[Any, Any]:
     return ax, keys
 
 
+class renamed(property):  # noqa: N801 - used like ``property``
+    """A result field's old name, kept for one release: ``base = renamed("baseline")`` in the class
+    body reads ``self.baseline`` and warns (:class:`DeprecationWarning`, at the caller's line)
+    ``"<Class>.base is deprecated: use .baseline (the old name goes away in the next minor
+    release)"``. Read-only; the API reference shows it as a deprecated property."""
+
+    def __init__(self, new: str) -> None:
+        self.label = f"?.{new}"  # "<Class>.<old name>", set when the class is made
+
+        def get(obj: Any) -> Any:
+            warnings.warn(f"{self.label} is deprecated: use .{new} (the old name goes away in the next "
+                          "minor release)", DeprecationWarning, stacklevel=2)
+            return getattr(obj, new)
+
+        super().__init__(get)
+        # the instance's own doc (a property subclass would otherwise show this class's docstring)
+        self.__doc__ = f"Deprecated: use ``{new}`` (the old name goes away in the next minor release)."
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.label = f"{owner.__name__}.{name}"
+
+
 _P = ParamSpec("_P")
 _R = TypeVar("_R", bound="Result")
 

@@ -40,7 +40,6 @@ as ``production_lower/upper`` and ``exports_eu_lower/upper``.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -55,7 +54,7 @@ from ..errors import AnalysisError
 from ..schema import CONFIDENTIAL, PERIOD_YEARS, WORLD, parse_interval_flag
 from ._accounting import select_dataset
 from ._plot import pyplot
-from ._result import Result, summary_method
+from ._result import Result, renamed, summary_method
 from ._signature import call_forms
 from .bounds import density_interval, volume_bounds
 
@@ -121,12 +120,7 @@ class MassBalanceResult(Result):
         names = ("reporter", "dataset", "measure", "importers", "flagged_years", "table")
         return {n: getattr(self, n) for n in names}
 
-    @property
-    def exporter(self) -> str:
-        """Deprecated: use ``reporter`` (the old name goes away in the next minor release)."""
-        warnings.warn("MassBalanceResult.exporter is deprecated: use .reporter (the old name goes away "
-                      "in the next minor release)", DeprecationWarning, stacklevel=2)
-        return self.reporter
+    exporter = renamed("reporter")
 
     @property
     def flagged_years(self) -> list[int]:

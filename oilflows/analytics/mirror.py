@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -13,7 +12,7 @@ from ..errors import AnalysisError
 from ..schema import QUANTITIES
 from ._panel import matching
 from ._plot import pyplot
-from ._result import Result, summary_method
+from ._result import Result, renamed, summary_method
 from ._signature import call_forms
 
 if TYPE_CHECKING:
@@ -49,33 +48,10 @@ class MirrorResult(Result):
     def _repr_fields(self) -> dict:
         return {n: getattr(self, n) for n in ("reporter", "partner", "measure", "freq", "lag", "table")}
 
-    @property
-    def importer(self) -> str:
-        """Deprecated: use ``reporter`` (the old name goes away in the next minor release)."""
-        warnings.warn("MirrorResult.importer is deprecated: use .reporter (the old name goes away in the "
-                      "next minor release)", DeprecationWarning, stacklevel=2)
-        return self.reporter
-
-    @property
-    def exporter(self) -> str:
-        """Deprecated: use ``partner`` (the old name goes away in the next minor release)."""
-        warnings.warn("MirrorResult.exporter is deprecated: use .partner (the old name goes away in the "
-                      "next minor release)", DeprecationWarning, stacklevel=2)
-        return self.partner
-
-    @property
-    def importer_dataset(self) -> str:
-        """Deprecated: use ``reporter_dataset`` (the old name goes away in the next minor release)."""
-        warnings.warn("MirrorResult.importer_dataset is deprecated: use .reporter_dataset (the old name "
-                      "goes away in the next minor release)", DeprecationWarning, stacklevel=2)
-        return self.reporter_dataset
-
-    @property
-    def exporter_dataset(self) -> str:
-        """Deprecated: use ``partner_dataset`` (the old name goes away in the next minor release)."""
-        warnings.warn("MirrorResult.exporter_dataset is deprecated: use .partner_dataset (the old name "
-                      "goes away in the next minor release)", DeprecationWarning, stacklevel=2)
-        return self.partner_dataset
+    importer = renamed("reporter")
+    exporter = renamed("partner")
+    importer_dataset = renamed("reporter_dataset")
+    exporter_dataset = renamed("partner_dataset")
 
     @property
     def caveats(self) -> list[str]:

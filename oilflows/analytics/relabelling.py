@@ -29,7 +29,7 @@ import pandas as pd
 from ..errors import AnalysisError
 from ._accounting import Accounts, accounts, month_range
 from ._panel import display
-from ._result import Result, summary_method
+from ._result import Result, renamed, summary_method
 from ._signature import call_forms
 from .bounds import density_interval, published_interval
 
@@ -66,16 +66,20 @@ class RelabellingResult(Result):
     """The result of :func:`relabelling_signals`."""
 
     reporter: str
-    origin: str
+    partner: str
     displaced: str
-    before: tuple[pd.Timestamp, pd.Timestamp]
-    after: tuple[pd.Timestamp, pd.Timestamp]
+    baseline: tuple[pd.Timestamp, pd.Timestamp]
+    post: tuple[pd.Timestamp, pd.Timestamp]
     measure: str
     signals: list[Signal]
     caveats: list[str] = field(default_factory=list)
 
+    origin = renamed("partner")
+    before = renamed("baseline")
+    after = renamed("post")
+
     def _repr_fields(self) -> dict:
-        names = ("reporter", "origin", "displaced", "before", "after", "measure")
+        names = ("reporter", "partner", "displaced", "baseline", "post", "measure")
         return {n: getattr(self, n) for n in names}
 
     def to_frame(self) -> pd.DataFrame:
@@ -89,9 +93,9 @@ class RelabellingResult(Result):
     @summary_method
     def summary(self) -> str:
         unit, div = display(self.measure)
-        lines = [f"Relabelling signals: {self.origin} crude in {self.reporter}'s imports, "
-                 f"{self.before[0]:%Y-%m}..{self.before[1]:%Y-%m} vs {self.after[0]:%Y-%m}.."
-                 f"{self.after[1]:%Y-%m} (monthly means, {unit})"]
+        lines = [f"Relabelling signals: {self.partner} crude in {self.reporter}'s imports, "
+                 f"{self.baseline[0]:%Y-%m}..{self.baseline[1]:%Y-%m} vs {self.post[0]:%Y-%m}.."
+                 f"{self.post[1]:%Y-%m} (monthly means, {unit})"]
         for s in self.signals:
             state = {True: "SIGNAL", False: "ruled out", None: "undetermined"}[s.flag]
             lines += ["", f"[{state}] {s.name}: {s.measures}",
@@ -120,7 +124,7 @@ class RelabellingResult(Result):
                         hatch="" if math.isfinite(hi) else "//")
         ax.set_yticks(range(len(self.signals)), [s.name for s in self.signals])
         ax.set_xlabel(f"monthly mean, {unit} (grey: before, red: after)")
-        ax.set_title(f"{self.reporter} <- {self.origin}: relabelling signals")
+        ax.set_title(f"{self.reporter} <- {self.partner}: relabelling signals")
         return ax
 
 

@@ -24,7 +24,7 @@ from ..errors import AnalysisError
 from ._accounting import Accounts, accounts, month_range
 from ._panel import display, fmt, pct
 from ._plot import pyplot
-from ._result import Result, summary_method
+from ._result import Result, renamed, summary_method
 from ._signature import call_forms
 from .bounds import SLICE_GRADES, Total, _program_with_totals, partner_totals
 
@@ -43,7 +43,7 @@ class RouteExposureResult(Result):
     """
 
     reporter: str
-    origin: str
+    partner: str
     start: pd.Timestamp
     end: pd.Timestamp
     measure: str
@@ -56,8 +56,11 @@ class RouteExposureResult(Result):
     note: str | None = None
     caveats: list[str] = field(default_factory=list)
 
+    origin = renamed("partner")
+
     def _repr_fields(self) -> dict:
-        return {n: getattr(self, n) for n in ("reporter", "origin", "start", "end", "total", "russian_share")}
+        names = ("reporter", "partner", "start", "end", "total", "russian_share")
+        return {n: getattr(self, n) for n in names}
 
     def to_frame(self) -> pd.DataFrame:
         """One row per route class: route, lower, upper, disclosed, depends_on_russia, meaning."""
@@ -80,7 +83,7 @@ class RouteExposureResult(Result):
         unit, div = display(self.measure)
         lo, hi, disclosed = self.total
         lines = [
-            f"{self.reporter} imports of {self.origin} crude by route, {self.start:%Y-%m}..{self.end:%Y-%m} "
+            f"{self.reporter} imports of {self.partner} crude by route, {self.start:%Y-%m}..{self.end:%Y-%m} "
             f"({self.source}/{self.dataset}, {unit})",
             f"total: {fmt(lo, div)} .. {fmt(hi, div)} (disclosed {fmt(disclosed, div)})",
             f"share depending on Russian infrastructure: {pct(self.russian_share[0])} .. "
@@ -113,7 +116,7 @@ class RouteExposureResult(Result):
                 hatch=["//" if not np.isfinite(u) else "" for u in t["upper"]])
         ax.scatter(t["disclosed"] / div, t["route"], color="black", zorder=3, label="disclosed cells")
         ax.set_xlabel(f"{self.measure}, {unit} over the window (red: through Russia; grey: unknown)")
-        ax.set_title(f"{self.reporter} <- {self.origin}: volume by route "
+        ax.set_title(f"{self.reporter} <- {self.partner}: volume by route "
                      f"({pct(self.russian_share[0])}-{pct(self.russian_share[1])} via Russia)")
         ax.legend(loc="lower right", fontsize="small")
         return ax
@@ -237,7 +240,7 @@ def route_exposure(
     if used_labels:
         caveats.append(f"Narrowed by totals from {', '.join(used_labels)}.")
     return RouteExposureResult(
-        reporter=reporter, origin=origin, start=months[0], end=months[-1], measure=measure,
+        reporter=reporter, partner=origin, start=months[0], end=months[-1], measure=measure,
         source=acc.source, dataset=acc.dataset, table=out,
         total=(disclosed_total + t_lo, disclosed_total + t_hi, disclosed_total),
         russian_share=(share_lo, share_hi),

@@ -11,7 +11,6 @@ With window means ``M_i0``, ``M_i1`` of partner i (the undisclosed residual is i
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -22,7 +21,7 @@ from ..errors import AnalysisError
 from ..schema import WORLD
 from ._panel import UNDISCLOSED, Panel, build_panel, display, fmt, window
 from ._plot import pyplot
-from ._result import Result, summary_method
+from ._result import Result, renamed, summary_method
 from ._signature import call_forms
 
 if TYPE_CHECKING:
@@ -67,33 +66,10 @@ class ShiftShareResult(Result):
         names = ("reporter", "baseline", "post", "measure", "identity_residual")
         return {n: getattr(self, n) for n in names}
 
-    @property
-    def base(self) -> tuple[pd.Timestamp, pd.Timestamp]:
-        """Deprecated: use ``baseline`` (the old name goes away in the next minor release)."""
-        warnings.warn("ShiftShareResult.base is deprecated: use .baseline (the old name goes away in "
-                      "the next minor release)", DeprecationWarning, stacklevel=2)
-        return self.baseline
-
-    @property
-    def comparison(self) -> tuple[pd.Timestamp, pd.Timestamp]:
-        """Deprecated: use ``post`` (the old name goes away in the next minor release)."""
-        warnings.warn("ShiftShareResult.comparison is deprecated: use .post (the old name goes away in "
-                      "the next minor release)", DeprecationWarning, stacklevel=2)
-        return self.post
-
-    @property
-    def base_months(self) -> int:
-        """Deprecated: use ``baseline_months`` (the old name goes away in the next minor release)."""
-        warnings.warn("ShiftShareResult.base_months is deprecated: use .baseline_months (the old name "
-                      "goes away in the next minor release)", DeprecationWarning, stacklevel=2)
-        return self.baseline_months
-
-    @property
-    def comparison_months(self) -> int:
-        """Deprecated: use ``post_months`` (the old name goes away in the next minor release)."""
-        warnings.warn("ShiftShareResult.comparison_months is deprecated: use .post_months (the old name "
-                      "goes away in the next minor release)", DeprecationWarning, stacklevel=2)
-        return self.post_months
+    base = renamed("baseline")
+    comparison = renamed("post")
+    base_months = renamed("baseline_months")
+    comparison_months = renamed("post_months")
 
     def to_frame(self) -> pd.DataFrame:
         """The decomposition table in base units per month, one row per ``partner`` (a column;
