@@ -11,10 +11,10 @@ import dataclasses
 
 import pandas as pd
 import pytest
+from test_result_contract import _mirror_frame  # the same two-sided annual frame
 
 import oilflows
 import oilflows.analytics as A
-from oilflows.schema import conform
 
 # (result builder key, class name, old name, new name)
 RENAMES = [
@@ -34,17 +34,6 @@ RENAMES = [
     ("relabelling", "RelabellingResult", "after", "post"),
     ("routes", "RouteExposureResult", "origin", "partner"),
 ]
-
-
-def _mirror_frame() -> pd.DataFrame:
-    records = [("DE", "KZ", "import", 2021, 8_000e3), ("KZ", "DE", "export", 2021, 7_500e3),
-               ("DE", "KZ", "import", 2022, 9_000e3), ("KZ", "DE", "export", 2022, 9_500e3)]
-    frame = pd.DataFrame([{
-        "source": "test", "dataset": "hand", "vintage": pd.NaT, "freq": "A",
-        "period": pd.Timestamp(f"{y}-01-01"), "reporter": r, "partner": p, "flow": f,
-        "product": "crude_oil", "grade": None, "mass_t": t, "flag": None,
-    } for r, p, f, y, t in records])
-    return conform(frame, complete=True)
 
 
 @pytest.fixture(scope="module")
