@@ -249,8 +249,24 @@ def _split(items: list, size: int) -> list[list]:
 # -- the result -----------------------------------------------------------------------------------
 
 
+class _Records:
+    """What a panel run's result does with its ``table`` of records (one per task output; a failed
+    task's rows carry ``error_type`` and ``error``)."""
+
+    table: pd.DataFrame
+
+    def to_frame(self) -> pd.DataFrame:
+        """The records, one per row (failed tasks included, with ``error_type`` and ``error``)."""
+        return self.table.copy()
+
+    @property
+    def ok(self) -> pd.DataFrame:
+        """The records of the tasks that succeeded."""
+        return self.table[self.table["error"].isna()].reset_index(drop=True)
+
+
 @dataclass
-class PanelResult(Result):
+class PanelResult(_Records, Result):
     """The result of a panel run (:func:`panel_substitution`, :func:`panel_concentration`,
     :func:`panel_counterfactual`).
 
@@ -286,20 +302,11 @@ class PanelResult(Result):
     def _repr_fields(self) -> dict:
         return {n: getattr(self, n) for n in ("analysis", "n_tasks", "executor", "table")}
 
-    def to_frame(self) -> pd.DataFrame:
-        """The records, one per row (failed tasks included, with ``error_type`` and ``error``)."""
-        return self.table.copy()
-
     @property
     def errors(self) -> pd.DataFrame:
         """The failed tasks: their key columns, ``error_type`` and ``error``."""
         failed = self.table[self.table["error"].notna()]
         return failed[[c for c in (*self.keys, *ERROR_COLUMNS) if c in failed]].reset_index(drop=True)
-
-    @property
-    def ok(self) -> pd.DataFrame:
-        """The records of the tasks that succeeded."""
-        return self.table[self.table["error"].isna()].reset_index(drop=True)
 
     @summary_method
     def summary(self, top: int = 3) -> str:
@@ -469,6 +476,25 @@ def _no_tasks(measure: str, dataset: str | None) -> AnalysisError:
     return AnalysisError(f"no reporter in{where} has a WORLD total of {measure} for crude-oil imports")
 
 
+def _before_after_slices(frame: pd.DataFrame, measure: str, dataset: str | None,
+                         reporters: Iterable[str] | None, baseline: tuple[str, str],
+                         post: tuple[str, str], executor: object, max_workers: int | None,
+                         on_error: str) -> dict:
+    """The checks of a before-after panel run (measure, executor, ``on_error``, the post window
+    after the baseline) and its frame's slices by (source, dataset, reporter)."""
+    check_measure(measure)
+    check_executor(executor, max_workers)
+    _check_on_error(on_error)
+    _, hi_b = window(baseline)
+    lo_p, _ = window(post)
+    if lo_p <= hi_b:
+        raise AnalysisError(f"post window {post} must start after the baseline {baseline} ends")
+    slices = _slices(frame, measure, dataset, reporters)
+    if not slices and reporters is None:
+        raise _no_tasks(measure, dataset)
+    return slices
+
+
 # -- substitution and concentration -----------------------------------------------------------------
 
 SUBSTITUTION_COLUMNS = (
@@ -531,17 +557,9 @@ def panel_substitution(
         part), confidential cell counts, and the reporter's ``shortfall`` (per month),
         ``baseline_months, post_months``, undisclosed shares of WORLD and ``identity_residual``.
     """
-    check_measure(measure)
-    check_executor(executor, max_workers)
-    _check_on_error(on_error)
-    lo_b, hi_b = window(baseline)
-    lo_p, _ = window(post)
-    if lo_p <= hi_b:
-        raise AnalysisError(f"post window {post} must start after the baseline {baseline} ends")
     start = time.perf_counter()
-    slices = _slices(frame, measure, dataset, reporters)
-    if not slices and reporters is None:
-        raise _no_tasks(measure, dataset)
+    slices = _before_after_slices(frame, measure, dataset, reporters, baseline, post, executor,
+                                  max_workers, on_error)
     options = {"displaced": displaced, "baseline": tuple(baseline), "post": tuple(post),
                "measure": measure}
     tasks = [(rows, key, options, on_error) for key, rows in slices.items()]
@@ -850,7 +868,7 @@ def _bounds_task(part: _Slice, key: tuple[str, str, str], options: dict, on_erro
 
 
 @dataclass
-class BoundsPanelResult(Result):
+class BoundsPanelResult(_Records, Result):
     """The result of :func:`panel_bounds`: sharp substitution bounds for every reporter and
     ordered (displaced, substitute) pair of partners.
 
@@ -884,15 +902,6 @@ class BoundsPanelResult(Result):
 
     def _repr_fields(self) -> dict:
         return {n: getattr(self, n) for n in ("n_tasks", "lp_solved", "executor", "table")}
-
-    def to_frame(self) -> pd.DataFrame:
-        """The pairs, one per row (reporters that failed included, with ``error``)."""
-        return self.table.copy()
-
-    @property
-    def ok(self) -> pd.DataFrame:
-        """The pairs of the reporters that succeeded."""
-        return self.table[self.table["error"].isna()].reset_index(drop=True)
 
     @summary_method
     def summary(self, top: int = 3) -> str:
@@ -991,17 +1000,9 @@ def panel_bounds(
     -------
     BoundsPanelResult
     """
-    check_measure(measure)
-    check_executor(executor, max_workers)
-    _check_on_error(on_error)
-    lo_b, hi_b = window(baseline)
-    lo_p, _ = window(post)
-    if lo_p <= hi_b:
-        raise AnalysisError(f"post window {post} must start after the baseline {baseline} ends")
     start = time.perf_counter()
-    slices = _slices(frame, measure, dataset, reporters)
-    if not slices and reporters is None:
-        raise _no_tasks(measure, dataset)
+    slices = _before_after_slices(frame, measure, dataset, reporters, baseline, post, executor,
+                                  max_workers, on_error)
     options = {"baseline": tuple(baseline), "post": tuple(post), "measure": measure}
     tasks = [(rows, key, options, on_error) for key, rows in slices.items()]
     outputs = map_tasks(_bounds_task, tasks, executor, max_workers)
