@@ -286,7 +286,7 @@ class _Inflated(io.RawIOBase):
     def __init__(self, data: bytes, limit: int, needle: bytes | None = None, after: int = 0):
         self._stream = None if FAST_INFLATE else pa.CompressedInputStream(pa.BufferReader(data), "gzip")
         self._chunks = gzip_chunks(data, "") if FAST_INFLATE else None
-        self._left = memoryview(b"")  # inflated, not yet returned (ISA-L: chunks of 1 MiB)
+        self._chunk, self._at = b"", 0  # the last chunk inflated (ISA-L: 1 MiB) and how much is returned
         self._total = 0
         self._limit = limit
         self._needle = needle
@@ -328,13 +328,15 @@ class _Inflated(io.RawIOBase):
             except OSError as exc:  # pyarrow's zlib: "Truncated compressed stream", "incorrect data check"
                 raise _StreamProblem from exc
         assert self._chunks is not None
-        if not self._left:
+        if self._at >= len(self._chunk):
             try:
-                self._left = memoryview(next(self._chunks, b""))
+                self._chunk, self._at = next(self._chunks, b""), 0
             except SourceFormatError as exc:  # truncated, corrupt, trailing bytes
                 raise _StreamProblem from exc
-        piece, self._left = self._left[:size], self._left[size:]
-        return bytes(piece)
+        start, self._at = self._at, min(self._at + size, len(self._chunk))
+        if start == 0 and self._at == len(self._chunk):
+            return self._chunk  # the usual case (pyarrow asks for blocks of MiBs): no copy
+        return self._chunk[start:self._at]
 
     def readinto(self, buffer: WriteableBuffer) -> int:
         view = memoryview(buffer).cast("B")
